@@ -1,0 +1,447 @@
+//! The signaling protocol: every message the browser and the server exchange over the
+//! signaling WebSocket, defined once and used by both sides.
+//!
+//! Messages are JSON objects tagged by `"type"`. Each direction has its own enum
+//! ([`ClientMsg`] from browser to server, [`ServerMsg`] from server to browser), so a
+//! client can never send something only the server may say. `docs/protocol.md` is the
+//! prose version; its examples are checked by this module's tests.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::ParticipantId;
+
+/// Version of this protocol. A client states it in [`ClientMsg::Join`]; the server
+/// refuses other versions with [`ErrorCode::UnsupportedVersion`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest text frame the server accepts, in bytes. Larger frames get
+/// [`ErrorCode::TooLarge`]. An SDP offer with audio and video is a few kilobytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// How often the server sends [`ServerMsg::Ping`], in milliseconds.
+pub const HEARTBEAT_INTERVAL_MS: u64 = 2_000;
+
+/// A connection that has sent nothing (not even [`ClientMsg::Pong`]) for this long is
+/// dropped and its peers are told it left, in milliseconds.
+pub const HEARTBEAT_TIMEOUT_MS: u64 = 6_000;
+
+/// Messages from a browser to the signaling server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// First message on a connection: enter `room` as `name`.
+    Join {
+        protocol: u32,
+        room: String,
+        name: String,
+        /// Initial microphone/camera state, so others draw the tile right away.
+        #[serde(default)]
+        media: MediaState,
+    },
+    /// An SDP offer for participant `to`.
+    Offer { to: ParticipantId, sdp: String },
+    /// An SDP answer for participant `to`.
+    Answer { to: ParticipantId, sdp: String },
+    /// A trickled ICE candidate for participant `to`.
+    Candidate {
+        to: ParticipantId,
+        candidate: IceCandidate,
+    },
+    /// The sender's microphone/camera state changed; the server tells the room.
+    Media { media: MediaState },
+    /// Answer to [`ServerMsg::Ping`].
+    Pong,
+    /// Leaving on purpose (the server also notices a closed socket).
+    Leave,
+}
+
+/// Messages from the signaling server to a browser.
+///
+/// Unlike [`ClientMsg`], unknown fields are ignored here, so a newer server can add
+/// fields without breaking older clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// Reply to a successful [`ClientMsg::Join`].
+    Welcome {
+        protocol: u32,
+        /// The id the server assigned to this participant.
+        you: ParticipantId,
+        room: String,
+        /// Everyone already in the room, oldest first (the joiner excluded).
+        participants: Vec<Participant>,
+        /// ICE servers (STUN/TURN) for `RTCPeerConnection`; may be empty.
+        #[serde(default)]
+        ice_servers: Vec<IceServer>,
+    },
+    /// Someone entered the room.
+    Joined { participant: Participant },
+    /// Someone left the room (on purpose, closed, or timed out).
+    Left {
+        id: ParticipantId,
+        reason: LeaveReason,
+    },
+    /// An SDP offer from participant `from`.
+    Offer { from: ParticipantId, sdp: String },
+    /// An SDP answer from participant `from`.
+    Answer { from: ParticipantId, sdp: String },
+    /// A trickled ICE candidate from participant `from`.
+    Candidate {
+        from: ParticipantId,
+        candidate: IceCandidate,
+    },
+    /// Participant `from` changed its microphone/camera state.
+    Media { from: ParticipantId, media: MediaState },
+    /// Heartbeat; answer with [`ClientMsg::Pong`].
+    Ping,
+    /// Something went wrong. `code` is stable, `message` is for people.
+    Error { code: ErrorCode, message: String },
+}
+
+/// A participant as others see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub id: ParticipantId,
+    pub name: String,
+    pub media: MediaState,
+}
+
+/// Whether a participant's microphone and camera are on (sending) or muted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaState {
+    pub audio: bool,
+    pub video: bool,
+}
+
+impl Default for MediaState {
+    fn default() -> Self {
+        Self {
+            audio: true,
+            video: true,
+        }
+    }
+}
+
+/// An ICE candidate as `RTCIceCandidateInit` carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IceCandidate {
+    pub candidate: String,
+    #[serde(default)]
+    pub sdp_mid: Option<String>,
+    #[serde(default)]
+    pub sdp_m_line_index: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_fragment: Option<String>,
+}
+
+/// One entry of `RTCConfiguration.iceServers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Why a participant left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// It sent [`ClientMsg::Leave`].
+    Left,
+    /// Its WebSocket closed without a goodbye (tab closed, network gone).
+    Disconnected,
+    /// It stopped answering heartbeats.
+    TimedOut,
+}
+
+/// Stable error identifiers; the accompanying text is for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a message this protocol knows.
+    Malformed,
+    /// Frame larger than [`MAX_MESSAGE_BYTES`], or binary.
+    TooLarge,
+    /// [`ClientMsg::Join`] with another protocol version.
+    UnsupportedVersion,
+    /// The room name is not valid (see [`crate::names::RoomName`]).
+    InvalidRoom,
+    /// The display name is not valid (see [`crate::names::DisplayName`]).
+    InvalidName,
+    /// The room already holds its capacity.
+    RoomFull,
+    /// A message that needs a joined participant came before `join`.
+    NotJoined,
+    /// A second `join` on the same connection.
+    AlreadyJoined,
+    /// `to` names nobody in the sender's room.
+    UnknownParticipant,
+    /// The server cannot keep up with this connection; it will be closed.
+    Overloaded,
+}
+
+impl ErrorCode {
+    /// Whether the connection is over after this error (the client should not retry
+    /// blindly), as opposed to one bad message that was dropped.
+    pub fn is_fatal(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::UnsupportedVersion
+                | ErrorCode::InvalidRoom
+                | ErrorCode::InvalidName
+                | ErrorCode::RoomFull
+                | ErrorCode::Overloaded
+        )
+    }
+}
+
+impl ClientMsg {
+    /// Parses one text frame, mapping every failure to the error the server replies with.
+    pub fn parse(text: &str) -> Result<ClientMsg, ProtocolError> {
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(ProtocolError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "message is {} bytes; the limit is {MAX_MESSAGE_BYTES}",
+                    text.len()
+                ),
+            ));
+        }
+        serde_json::from_str(text)
+            .map_err(|e| ProtocolError::new(ErrorCode::Malformed, format!("malformed message: {e}")))
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serializing these plain data types cannot fail: no maps with non-string keys,
+        // no custom Serialize impls.
+        serde_json::to_string(self).expect("ClientMsg serializes")
+    }
+}
+
+impl ServerMsg {
+    pub fn parse(text: &str) -> Result<ServerMsg, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    pub fn to_json(&self) -> String {
+        // See ClientMsg::to_json.
+        serde_json::to_string(self).expect("ServerMsg serializes")
+    }
+
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMsg {
+        ServerMsg::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A rejected message or request: what the server answers with [`ServerMsg::Error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ProtocolError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+impl From<ProtocolError> for ServerMsg {
+    fn from(e: ProtocolError) -> Self {
+        ServerMsg::Error {
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pid(n: u64) -> ParticipantId {
+        ParticipantId::new(n)
+    }
+
+    #[test]
+    fn every_client_message_round_trips() {
+        let msgs = vec![
+            ClientMsg::Join {
+                protocol: PROTOCOL_VERSION,
+                room: "calm-otter".into(),
+                name: "Ada".into(),
+                media: MediaState {
+                    audio: false,
+                    video: true,
+                },
+            },
+            ClientMsg::Offer {
+                to: pid(2),
+                sdp: "v=0\r\n".into(),
+            },
+            ClientMsg::Answer {
+                to: pid(2),
+                sdp: "v=0\r\n".into(),
+            },
+            ClientMsg::Candidate {
+                to: pid(3),
+                candidate: IceCandidate {
+                    candidate: "candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host".into(),
+                    sdp_mid: Some("0".into()),
+                    sdp_m_line_index: Some(0),
+                    username_fragment: None,
+                },
+            },
+            ClientMsg::Media {
+                media: MediaState {
+                    audio: true,
+                    video: false,
+                },
+            },
+            ClientMsg::Pong,
+            ClientMsg::Leave,
+        ];
+        for m in msgs {
+            assert_eq!(ClientMsg::parse(&m.to_json()).unwrap(), m, "{}", m.to_json());
+        }
+    }
+
+    #[test]
+    fn every_server_message_round_trips() {
+        let ada = Participant {
+            id: pid(1),
+            name: "Ada".into(),
+            media: MediaState::default(),
+        };
+        let msgs = vec![
+            ServerMsg::Welcome {
+                protocol: PROTOCOL_VERSION,
+                you: pid(2),
+                room: "r".into(),
+                participants: vec![ada.clone()],
+                ice_servers: vec![IceServer {
+                    urls: vec!["turn:127.0.0.1:3478".into()],
+                    username: Some("1700000000:2".into()),
+                    credential: Some("c2VjcmV0".into()),
+                }],
+            },
+            ServerMsg::Joined { participant: ada },
+            ServerMsg::Left {
+                id: pid(1),
+                reason: LeaveReason::TimedOut,
+            },
+            ServerMsg::Offer {
+                from: pid(1),
+                sdp: "v=0".into(),
+            },
+            ServerMsg::Answer {
+                from: pid(1),
+                sdp: "v=0".into(),
+            },
+            ServerMsg::Candidate {
+                from: pid(1),
+                candidate: IceCandidate {
+                    candidate: "".into(),
+                    sdp_mid: None,
+                    sdp_m_line_index: None,
+                    username_fragment: Some("abcd".into()),
+                },
+            },
+            ServerMsg::Media {
+                from: pid(1),
+                media: MediaState {
+                    audio: false,
+                    video: false,
+                },
+            },
+            ServerMsg::Ping,
+            ServerMsg::error(ErrorCode::RoomFull, "room is full"),
+        ];
+        for m in msgs {
+            assert_eq!(ServerMsg::parse(&m.to_json()).unwrap(), m, "{}", m.to_json());
+        }
+    }
+
+    #[test]
+    fn wire_format_is_tagged_snake_case() {
+        let json = ClientMsg::Candidate {
+            to: pid(7),
+            candidate: IceCandidate {
+                candidate: "c".into(),
+                sdp_mid: Some("1".into()),
+                sdp_m_line_index: Some(1),
+                username_fragment: None,
+            },
+        }
+        .to_json();
+        assert_eq!(
+            json,
+            r#"{"type":"candidate","to":7,"candidate":{"candidate":"c","sdpMid":"1","sdpMLineIndex":1}}"#
+        );
+        assert_eq!(
+            ServerMsg::error(ErrorCode::RoomFull, "x").to_json(),
+            r#"{"type":"error","code":"room_full","message":"x"}"#
+        );
+    }
+
+    #[test]
+    fn join_media_defaults_to_on() {
+        let m = ClientMsg::parse(r#"{"type":"join","protocol":1,"room":"a","name":"b"}"#).unwrap();
+        assert_eq!(
+            m,
+            ClientMsg::Join {
+                protocol: 1,
+                room: "a".into(),
+                name: "b".into(),
+                media: MediaState::default()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_frames_are_classified() {
+        for bad in [
+            "",
+            "not json",
+            "[]",
+            "{}",
+            r#"{"type":"nope"}"#,
+            r#"{"type":"offer","to":"x","sdp":"v=0"}"#,
+            r#"{"type":"offer","to":1}"#,
+            r#"{"type":"offer","to":1,"sdp":"v=0","extra":1}"#,
+            r#"{"type":"offer","to":-1,"sdp":""}"#,
+        ] {
+            let err = ClientMsg::parse(bad).unwrap_err();
+            assert_eq!(err.code, ErrorCode::Malformed, "{bad}");
+        }
+        let big = format!(
+            r#"{{"type":"offer","to":1,"sdp":"{}"}}"#,
+            "a".repeat(MAX_MESSAGE_BYTES)
+        );
+        assert_eq!(ClientMsg::parse(&big).unwrap_err().code, ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn fatal_errors_are_the_ones_that_end_a_session() {
+        assert!(ErrorCode::RoomFull.is_fatal());
+        assert!(!ErrorCode::Malformed.is_fatal());
+        assert!(!ErrorCode::UnknownParticipant.is_fatal());
+    }
+}
