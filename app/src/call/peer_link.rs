@@ -1,0 +1,158 @@
+//! One remote participant: its `RTCPeerConnection`, driven by the core's perfect
+//! negotiation [`Negotiator`].
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use leptos::logging::warn;
+use leptos::task::spawn_local;
+use nonstop_core::negotiation::{CandidateAction, DescriptionAction, Negotiator, Role, SdpKind};
+use nonstop_core::protocol::{ClientMsg, IceCandidate, IceServer};
+use nonstop_core::ParticipantId;
+use web_sys::MediaStream;
+
+use super::view::{CallView, LinkState};
+use crate::platform::media::LocalMedia;
+use crate::platform::peer_connection::{ConnectionState, Kind, PeerConnection};
+use crate::platform::signaling::SignalingSender;
+use crate::platform::debug_hook;
+
+pub struct PeerLink {
+    remote: ParticipantId,
+    pc: PeerConnection,
+    negotiator: RefCell<Negotiator>,
+    signaling: SignalingSender,
+    local: LocalMedia,
+    /// Whether our tracks are on this connection's senders yet. The initiator puts them
+    /// on when it creates its transceivers; the other side when it answers the first offer.
+    sending: Cell<bool>,
+}
+
+impl PeerLink {
+    pub fn new(
+        me: ParticipantId,
+        remote: ParticipantId,
+        ice_servers: &[IceServer],
+        local: &LocalMedia,
+        signaling: &SignalingSender,
+        view: CallView,
+    ) -> Result<Rc<PeerLink>, String> {
+        let role = Role::between(me, remote);
+        let mut pc = PeerConnection::new(ice_servers)?;
+        let remote_stream = MediaStream::new().map_err(|e| crate::platform::js_error_text(&e))?;
+
+        let to = remote;
+        let sig = signaling.clone();
+        pc.on_ice_candidate(move |candidate| sig.send(ClientMsg::Candidate { to, candidate }));
+
+        pc.on_track(move |track| {
+            remote_stream.add_track(&track);
+            // Setting the stream again makes the <video> reload with the new track.
+            view.set_stream(remote, remote_stream.clone());
+        });
+
+        pc.on_connection_state_change(move |state| {
+            let link = match state {
+                ConnectionState::New | ConnectionState::Connecting => LinkState::Connecting,
+                ConnectionState::Connected => LinkState::Connected,
+                ConnectionState::Disconnected => LinkState::Interrupted,
+                ConnectionState::Failed | ConnectionState::Closed => LinkState::Failed,
+            };
+            view.update_tile(remote, |t| t.link = link);
+        });
+
+        let link = Rc::new_cyclic(|weak: &Weak<PeerLink>| {
+            let weak = weak.clone();
+            pc.on_negotiation_needed(move || {
+                if let Some(link) = weak.upgrade() {
+                    spawn_local(link.negotiate());
+                }
+            });
+            PeerLink {
+                remote,
+                pc,
+                negotiator: RefCell::new(Negotiator::new(role)),
+                signaling: signaling.clone(),
+                local: local.clone(),
+                sending: Cell::new(false),
+            }
+        });
+        debug_hook::add_peer(remote, link.pc.raw());
+
+        if role.initiator {
+            // Adding the transceivers fires `negotiationneeded`, which sends the offer.
+            link.pc.add_transceiver(Kind::Audio, local.audio.as_ref());
+            link.pc.add_transceiver(Kind::Video, local.video.as_ref());
+            link.sending.set(true);
+        }
+        Ok(link)
+    }
+
+    /// Creates and sends an offer (on `negotiationneeded`).
+    async fn negotiate(self: Rc<Self>) {
+        self.negotiator.borrow_mut().offer_started();
+        match self.pc.set_local_description().await {
+            Ok((SdpKind::Offer, sdp)) => self.signaling.send(ClientMsg::Offer { to: self.remote, sdp }),
+            Ok((SdpKind::Answer, _)) => warn!("peer {}: negotiationneeded produced an answer", self.remote),
+            Err(e) => warn!("peer {}: could not create an offer: {e}", self.remote),
+        }
+        self.negotiator.borrow_mut().offer_finished();
+    }
+
+    pub async fn remote_description(&self, kind: SdpKind, sdp: String) {
+        let action = self
+            .negotiator
+            .borrow_mut()
+            .remote_description(kind, self.pc.signaling_state());
+        let DescriptionAction::Apply { answer } = action else {
+            return;
+        };
+        if let Err(e) = self.pc.set_remote_description(kind, &sdp).await {
+            self.negotiator.borrow_mut().remote_description_failed();
+            warn!("peer {}: remote {kind:?} rejected: {e}", self.remote);
+            return;
+        }
+        let queued = self.negotiator.borrow_mut().remote_description_applied();
+        for candidate in queued {
+            self.add_candidate(candidate).await;
+        }
+        if !answer {
+            return;
+        }
+        if !self.sending.replace(true) {
+            if let Err(e) = self
+                .pc
+                .send_on_offered_transceivers(self.local.audio.as_ref(), self.local.video.as_ref())
+                .await
+            {
+                warn!("peer {}: could not attach local media: {e}", self.remote);
+            }
+        }
+        match self.pc.set_local_description().await {
+            Ok((SdpKind::Answer, sdp)) => self.signaling.send(ClientMsg::Answer { to: self.remote, sdp }),
+            Ok((SdpKind::Offer, _)) => warn!("peer {}: expected an answer", self.remote),
+            Err(e) => warn!("peer {}: could not answer: {e}", self.remote),
+        }
+    }
+
+    pub async fn remote_candidate(&self, candidate: IceCandidate) {
+        let action = self.negotiator.borrow_mut().remote_candidate(candidate);
+        if let CandidateAction::Add(candidate) = action {
+            self.add_candidate(candidate).await;
+        }
+    }
+
+    async fn add_candidate(&self, candidate: IceCandidate) {
+        if let Err(e) = self.pc.add_ice_candidate(&candidate).await {
+            if !self.negotiator.borrow().candidate_error_expected() {
+                warn!("peer {}: candidate rejected: {e}", self.remote);
+            }
+        }
+    }
+}
+
+impl Drop for PeerLink {
+    fn drop(&mut self) {
+        debug_hook::remove_peer(self.remote);
+    }
+}

@@ -1,0 +1,232 @@
+//! The signaling session of one call: joining, then turning server messages into
+//! peer links and tile updates until we leave or the server goes away.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use leptos::logging::warn;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use nonstop_core::names::{DisplayName, RoomName};
+use nonstop_core::negotiation::SdpKind;
+use nonstop_core::protocol::{
+    ClientMsg, IceServer, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
+};
+use nonstop_core::ParticipantId;
+
+use super::peer_link::PeerLink;
+use super::view::{CallView, LinkState, Tile};
+use crate::platform::debug_hook;
+use crate::platform::media::LocalMedia;
+use crate::platform::signaling::{self, ReceiveError, SignalingReceiver, SignalingSender};
+
+/// Why joining did not work.
+#[derive(Debug, Clone)]
+pub enum JoinError {
+    /// The server said no (room full, invalid name, …), with its explanation.
+    Refused(String),
+    /// The server could not be reached or closed the connection.
+    Unreachable(String),
+}
+
+impl JoinError {
+    pub fn message(&self) -> String {
+        match self {
+            JoinError::Refused(message) => message.clone(),
+            JoinError::Unreachable(why) => {
+                format!("Could not reach the meeting server ({why}). Check your connection and try again.")
+            }
+        }
+    }
+}
+
+/// A joined call. Dropping it does not leave: call [`Call::leave`].
+#[derive(Clone)]
+pub struct Call {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    me: ParticipantId,
+    signaling: SignalingSender,
+    local: LocalMedia,
+    ice_servers: Vec<IceServer>,
+    peers: RefCell<HashMap<ParticipantId, Rc<PeerLink>>>,
+    view: CallView,
+    left: Cell<bool>,
+}
+
+impl Call {
+    /// Connects, joins `room`, and on success starts the links to everyone present.
+    pub async fn join(
+        room: &RoomName,
+        name: &DisplayName,
+        local: LocalMedia,
+        media: MediaState,
+        view: CallView,
+    ) -> Result<Call, JoinError> {
+        let (signaling, mut receiver) =
+            signaling::connect(&signaling::endpoint()).map_err(JoinError::Unreachable)?;
+        signaling.send(ClientMsg::Join {
+            protocol: PROTOCOL_VERSION,
+            room: room.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            media,
+        });
+        let (me, participants, ice_servers) = loop {
+            match receiver.next().await {
+                Some(Ok(ServerMsg::Welcome {
+                    you,
+                    participants,
+                    ice_servers,
+                    ..
+                })) => break (you, participants, ice_servers),
+                Some(Ok(ServerMsg::Ping)) => signaling.send(ClientMsg::Pong),
+                Some(Ok(ServerMsg::Error { message, .. })) => {
+                    signaling.close();
+                    return Err(JoinError::Refused(message));
+                }
+                Some(Ok(other)) => warn!("signaling: unexpected before welcome: {other:?}"),
+                Some(Err(ReceiveError::Unreadable(e))) => warn!("signaling: {e}"),
+                Some(Err(ReceiveError::Closed(e))) => return Err(JoinError::Unreachable(e)),
+                None => return Err(JoinError::Unreachable("connection closed".into())),
+            }
+        };
+
+        debug_hook::set_you(Some(me));
+        view.clear();
+        view.upsert_tile(Tile {
+            id: me,
+            name: name.as_str().to_owned(),
+            local: true,
+            media,
+            link: LinkState::Connected,
+        });
+        view.set_stream(me, local.stream.clone());
+
+        let call = Call {
+            inner: Rc::new(Inner {
+                me,
+                signaling,
+                local,
+                ice_servers,
+                peers: RefCell::new(HashMap::new()),
+                view,
+                left: Cell::new(false),
+            }),
+        };
+        for p in participants {
+            call.inner.participant_joined(p);
+        }
+        spawn_local(call.clone().receive(receiver));
+        Ok(call)
+    }
+
+    /// Tells the others about a change of our microphone/camera state.
+    pub fn publish_media(&self, media: MediaState) {
+        let inner = &self.inner;
+        inner.view.update_tile(inner.me, |t| t.media = media);
+        inner.signaling.send(ClientMsg::Media { media });
+    }
+
+    /// Leaves the call: says goodbye, closes every connection, clears the tiles.
+    /// The local camera stays with its owner (the page), which may rejoin.
+    pub fn leave(&self) {
+        let inner = &self.inner;
+        if inner.left.replace(true) {
+            return;
+        }
+        inner.signaling.send(ClientMsg::Leave);
+        inner.signaling.close();
+        inner.peers.borrow_mut().clear();
+        inner.view.clear();
+        debug_hook::set_you(None);
+    }
+
+    async fn receive(self, mut receiver: SignalingReceiver) {
+        while let Some(next) = receiver.next().await {
+            match next {
+                Ok(msg) => self.inner.handle(msg).await,
+                Err(ReceiveError::Unreadable(e)) => warn!("signaling: {e}"),
+                Err(ReceiveError::Closed(e)) => {
+                    warn!("signaling: {e}");
+                    break;
+                }
+            }
+        }
+        if !self.inner.left.get() {
+            self.inner.view.alert.set(Some(
+                "Lost the connection to the meeting server. People already here can still see and hear you; nobody new can join you until you rejoin.".into(),
+            ));
+        }
+    }
+}
+
+impl Inner {
+    /// Handles one server message. Messages are handled one at a time, in order, so a
+    /// description is applied before the candidates that follow it are looked at.
+    async fn handle(&self, msg: ServerMsg) {
+        match msg {
+            ServerMsg::Joined { participant } => self.participant_joined(participant),
+            ServerMsg::Left { id, .. } => {
+                self.peers.borrow_mut().remove(&id);
+                self.view.remove(id);
+            }
+            ServerMsg::Offer { from, sdp } => {
+                if let Some(link) = self.link(from) {
+                    link.remote_description(SdpKind::Offer, sdp).await;
+                }
+            }
+            ServerMsg::Answer { from, sdp } => {
+                if let Some(link) = self.link(from) {
+                    link.remote_description(SdpKind::Answer, sdp).await;
+                }
+            }
+            ServerMsg::Candidate { from, candidate } => {
+                if let Some(link) = self.link(from) {
+                    link.remote_candidate(candidate).await;
+                }
+            }
+            ServerMsg::Media { from, media } => self.view.update_tile(from, |t| t.media = media),
+            ServerMsg::Ping => self.signaling.send(ClientMsg::Pong),
+            ServerMsg::Error { code, message } => {
+                warn!("signaling error {code:?}: {message}");
+                if code.is_fatal() {
+                    self.view.alert.set(Some(message));
+                }
+            }
+            ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
+        }
+    }
+
+    fn link(&self, id: ParticipantId) -> Option<Rc<PeerLink>> {
+        let link = self.peers.borrow().get(&id).cloned();
+        if link.is_none() {
+            warn!("signaling: message from unknown participant {id}");
+        }
+        link
+    }
+
+    fn participant_joined(&self, p: Participant) {
+        if p.id == self.me || self.peers.borrow().contains_key(&p.id) {
+            return;
+        }
+        self.view.upsert_tile(Tile {
+            id: p.id,
+            name: p.name,
+            local: false,
+            media: p.media,
+            link: LinkState::Connecting,
+        });
+        match PeerLink::new(self.me, p.id, &self.ice_servers, &self.local, &self.signaling, self.view) {
+            Ok(link) => {
+                self.peers.borrow_mut().insert(p.id, link);
+            }
+            Err(e) => {
+                warn!("peer {}: could not create a connection: {e}", p.id);
+                self.view.update_tile(p.id, |t| t.link = LinkState::Failed);
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+pub mod controls;
+pub mod media_toggle;
+pub mod prejoin;
+pub mod stage;
+pub mod tile;
+pub mod video;

@@ -1,0 +1,76 @@
+//! The pre-join screen: camera preview, name, microphone and camera toggles, and any
+//! problem with the devices or with joining.
+
+use leptos::prelude::*;
+use web_sys::MediaStream;
+
+use super::media_toggle::{Device, MediaToggle};
+use super::video::VideoView;
+
+#[component]
+pub fn PreJoin(
+    room: String,
+    /// The name typed so far.
+    name: RwSignal<String>,
+    #[prop(into)] preview: Signal<Option<MediaStream>, LocalStorage>,
+    #[prop(into)] mic_on: Signal<bool>,
+    #[prop(into)] cam_on: Signal<bool>,
+    #[prop(into)] has_mic: Signal<bool>,
+    #[prop(into)] has_cam: Signal<bool>,
+    /// Devices have been asked for (successfully or not): joining is possible.
+    #[prop(into)]
+    ready: Signal<bool>,
+    /// A join is under way.
+    #[prop(into)]
+    joining: Signal<bool>,
+    /// What is wrong with the camera or microphone, if anything.
+    #[prop(into)]
+    media_problem: Signal<Option<String>>,
+    /// Why the last join attempt failed, if it did.
+    #[prop(into)]
+    join_error: Signal<Option<String>>,
+    on_toggle_mic: Callback<()>,
+    on_toggle_cam: Callback<()>,
+    on_join: Callback<()>,
+) -> impl IntoView {
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        on_join.run(());
+    };
+    view! {
+        <main class="prejoin">
+            <section class="preview" class:camera-off=move || !cam_on.get()>
+                <VideoView stream=preview local=true testid="preview"/>
+                {move || (!ready.get()).then(|| view! { <p class="preview-note">"Starting camera…"</p> })}
+                <div class="preview-controls">
+                    <MediaToggle device=Device::Microphone on=mic_on available=has_mic on_toggle=on_toggle_mic/>
+                    <MediaToggle device=Device::Camera on=cam_on available=has_cam on_toggle=on_toggle_cam/>
+                </div>
+            </section>
+            <form class="join-panel" on:submit=submit>
+                <h1>"Ready to join?"</h1>
+                <p class="room-name">"Meeting " <strong>{room}</strong></p>
+                <label>
+                    "Your name"
+                    <input
+                        type="text"
+                        aria-label="Your name"
+                        autocomplete="name"
+                        maxlength="40"
+                        prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev))
+                    />
+                </label>
+                {move || media_problem.get().map(|m| view! {
+                    <p role="alert" class="warning" data-testid="media-error">{m}</p>
+                })}
+                {move || join_error.get().map(|m| view! {
+                    <p role="alert" class="error" data-testid="join-error">{m}</p>
+                })}
+                <button type="submit" class="primary big" disabled=move || !ready.get() || joining.get()>
+                    {move || if joining.get() { "Joining…" } else { "Join meeting" }}
+                </button>
+            </form>
+        </main>
+    }
+}

@@ -1,0 +1,36 @@
+//! The browser, behind Rust-typed wrappers: the rest of the app never touches a raw
+//! `RtcPeerConnection` or WebSocket. Nothing here decides anything; it only turns
+//! web-sys calls and events into `nonstop_core` types and back.
+
+pub mod debug_hook;
+pub mod listener;
+pub mod media;
+pub mod peer_connection;
+pub mod signaling;
+
+use wasm_bindgen::JsValue;
+
+/// A readable text for a JS error value (a `DOMException`, an `Error`, or anything).
+pub fn js_error_text(err: &JsValue) -> String {
+    if let Some(s) = err.as_string() {
+        return s;
+    }
+    let field = |name: &str| {
+        js_sys::Reflect::get(err, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    match (field("name"), field("message")) {
+        (Some(n), Some(m)) if !m.is_empty() => format!("{n}: {m}"),
+        (Some(n), _) => n,
+        (None, Some(m)) => m,
+        (None, None) => format!("{err:?}"),
+    }
+}
+
+/// The `name` of a `DOMException` (`"NotAllowedError"`, …), if `err` is one.
+pub fn js_error_name(err: &JsValue) -> Option<String> {
+    js_sys::Reflect::get(err, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|v| v.as_string())
+}

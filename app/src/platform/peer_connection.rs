@@ -1,0 +1,230 @@
+//! A typed wrapper around `RTCPeerConnection`: core types in, core types out, and
+//! event handlers held as [`EventListener`]s that detach when the wrapper is dropped.
+
+use js_sys::{Promise, Reflect};
+use nonstop_core::negotiation::{SdpKind, SignalingState};
+use nonstop_core::protocol::{IceCandidate, IceServer};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
+    RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+};
+
+use super::js_error_text;
+use super::listener::EventListener;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `RTCPeerConnection` methods that web-sys lacks.
+    #[wasm_bindgen(extends = RtcPeerConnection, js_name = RTCPeerConnection)]
+    type PeerConnectionExt;
+
+    /// `setLocalDescription()` without arguments: the browser creates the offer or answer
+    /// that fits the current state, which perfect negotiation relies on. web-sys only has
+    /// the form that takes a description.
+    #[wasm_bindgen(method, js_name = setLocalDescription)]
+    fn set_local_description_implicit(this: &PeerConnectionExt) -> Promise;
+}
+
+/// Media kinds a link carries, one transceiver each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Audio,
+    Video,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Audio => "audio",
+            Kind::Video => "video",
+        }
+    }
+}
+
+/// Connection states shown to people (`RTCPeerConnection.connectionState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    New,
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed,
+}
+
+pub struct PeerConnection {
+    pc: RtcPeerConnection,
+    listeners: Vec<EventListener>,
+}
+
+impl PeerConnection {
+    pub fn new(ice_servers: &[IceServer]) -> Result<Self, String> {
+        let config = RtcConfiguration::new();
+        // IceServer mirrors RTCIceServer's fields, so serde gives the browser's shape.
+        let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
+        config.set_ice_servers(&servers);
+        let pc = RtcPeerConnection::new_with_configuration(&config).map_err(|e| js_error_text(&e))?;
+        Ok(Self {
+            pc,
+            listeners: Vec::new(),
+        })
+    }
+
+    pub fn raw(&self) -> &RtcPeerConnection {
+        &self.pc
+    }
+
+    /// Adds a send-and-receive transceiver, sending `track` if there is one. Without a
+    /// track the slot still receives, and a track can be put in later without renegotiating.
+    pub fn add_transceiver(&self, kind: Kind, track: Option<&MediaStreamTrack>) {
+        let init = RtcRtpTransceiverInit::new();
+        init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+        match track {
+            Some(t) => self.pc.add_transceiver_with_media_stream_track_and_init(t, &init),
+            None => self.pc.add_transceiver_with_str_and_init(kind.as_str(), &init),
+        };
+    }
+
+    /// After applying a remote offer: sends our tracks on the transceivers it created.
+    pub async fn send_on_offered_transceivers(
+        &self,
+        audio: Option<&MediaStreamTrack>,
+        video: Option<&MediaStreamTrack>,
+    ) -> Result<(), String> {
+        let mut audio = audio;
+        let mut video = video;
+        for t in self.pc.get_transceivers().iter() {
+            let t: RtcRtpTransceiver = t.unchecked_into();
+            if t.stopped() || t.sender().track().is_some() {
+                continue;
+            }
+            let slot = match t.receiver().track().kind().as_str() {
+                "audio" => &mut audio,
+                "video" => &mut video,
+                _ => continue,
+            };
+            let Some(track) = slot.take() else { continue };
+            t.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            JsFuture::from(t.sender().replace_track(Some(track)))
+                .await
+                .map_err(|e| js_error_text(&e))?;
+        }
+        Ok(())
+    }
+
+    /// `setLocalDescription()`; returns the description to send.
+    pub async fn set_local_description(&self) -> Result<(SdpKind, String), String> {
+        JsFuture::from(self.pc.unchecked_ref::<PeerConnectionExt>().set_local_description_implicit())
+            .await
+            .map_err(|e| js_error_text(&e))?;
+        let desc = self
+            .pc
+            .local_description()
+            .ok_or_else(|| "no local description after setLocalDescription".to_string())?;
+        let kind = match desc.type_() {
+            RtcSdpType::Offer => SdpKind::Offer,
+            RtcSdpType::Answer => SdpKind::Answer,
+            other => return Err(format!("unexpected local description type {other:?}")),
+        };
+        Ok((kind, desc.sdp()))
+    }
+
+    pub async fn set_remote_description(&self, kind: SdpKind, sdp: &str) -> Result<(), String> {
+        let init = RtcSessionDescriptionInit::new(match kind {
+            SdpKind::Offer => RtcSdpType::Offer,
+            SdpKind::Answer => RtcSdpType::Answer,
+        });
+        init.set_sdp(sdp);
+        JsFuture::from(self.pc.set_remote_description(&init))
+            .await
+            .map(drop)
+            .map_err(|e| js_error_text(&e))
+    }
+
+    pub async fn add_ice_candidate(&self, candidate: &IceCandidate) -> Result<(), String> {
+        let init = RtcIceCandidateInit::new(&candidate.candidate);
+        init.set_sdp_mid(candidate.sdp_mid.as_deref());
+        init.set_sdp_m_line_index(candidate.sdp_m_line_index);
+        if let Some(ufrag) = &candidate.username_fragment {
+            Reflect::set(&init, &"usernameFragment".into(), &ufrag.into()).map_err(|e| js_error_text(&e))?;
+        }
+        JsFuture::from(self.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)))
+            .await
+            .map(drop)
+            .map_err(|e| js_error_text(&e))
+    }
+
+    pub fn signaling_state(&self) -> SignalingState {
+        let state = Reflect::get(&self.pc, &"signalingState".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        SignalingState::from_js(&state)
+    }
+
+    /// Calls `handler` for each local ICE candidate (not for the end-of-candidates marker).
+    pub fn on_ice_candidate(&mut self, mut handler: impl FnMut(IceCandidate) + 'static) {
+        self.listen("icecandidate", move |event| {
+            let event: RtcPeerConnectionIceEvent = event.unchecked_into();
+            let Some(c) = event.candidate() else { return };
+            if c.candidate().is_empty() {
+                return;
+            }
+            let username_fragment = Reflect::get(&c, &"usernameFragment".into())
+                .ok()
+                .and_then(|v| v.as_string());
+            handler(IceCandidate {
+                candidate: c.candidate(),
+                sdp_mid: c.sdp_mid(),
+                sdp_m_line_index: c.sdp_m_line_index(),
+                username_fragment,
+            });
+        });
+    }
+
+    pub fn on_track(&mut self, mut handler: impl FnMut(MediaStreamTrack) + 'static) {
+        self.listen("track", move |event| {
+            let event: RtcTrackEvent = event.unchecked_into();
+            handler(event.track());
+        });
+    }
+
+    pub fn on_negotiation_needed(&mut self, mut handler: impl FnMut() + 'static) {
+        self.listen("negotiationneeded", move |_| handler());
+    }
+
+    pub fn on_connection_state_change(&mut self, mut handler: impl FnMut(ConnectionState) + 'static) {
+        let pc = self.pc.clone();
+        self.listen("connectionstatechange", move |_| handler(read_connection_state(&pc)));
+    }
+
+    fn listen(&mut self, kind: &'static str, handler: impl FnMut(web_sys::Event) + 'static) {
+        self.listeners.push(EventListener::new(&self.pc, kind, handler));
+    }
+}
+
+impl Drop for PeerConnection {
+    fn drop(&mut self) {
+        self.listeners.clear();
+        self.pc.close();
+    }
+}
+
+fn read_connection_state(pc: &RtcPeerConnection) -> ConnectionState {
+    let state = Reflect::get(pc, &"connectionState".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    match state.as_str() {
+        "new" => ConnectionState::New,
+        "connecting" => ConnectionState::Connecting,
+        "connected" => ConnectionState::Connected,
+        "disconnected" => ConnectionState::Disconnected,
+        "failed" => ConnectionState::Failed,
+        _ => ConnectionState::Closed,
+    }
+}

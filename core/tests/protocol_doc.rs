@@ -1,0 +1,249 @@
+//! `docs/protocol.md` against the code: every ```json block must be one protocol
+//! message that survives a round trip unchanged, every message type and error code
+//! must be documented, and the stated limits must be the real ones.
+
+use std::collections::BTreeSet;
+
+use nonstop_core::names::{MAX_DISPLAY_NAME_CHARS, MAX_ROOM_LEN, MIN_ROOM_LEN};
+use nonstop_core::protocol::{
+    ClientMsg, ErrorCode, ServerMsg, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
+    MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+};
+use serde_json::Value;
+
+const DOC: &str = include_str!("../../docs/protocol.md");
+
+/// Which way a documented message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Direction {
+    ToServer,
+    ToClient,
+}
+
+/// The ```json blocks: (line number, text).
+fn json_blocks() -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, line) in DOC.lines().enumerate() {
+        let trimmed = line.trim();
+        match &mut current {
+            None if trimmed == "```json" => current = Some((i + 1, String::new())),
+            None => {}
+            Some(_) if trimmed == "```" => blocks.extend(current.take()),
+            Some((_, text)) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    assert!(current.is_none(), "unterminated ```json block");
+    blocks
+}
+
+/// Parses `text` as exactly one of the two message sets and checks it serializes
+/// back to the same JSON (so examples show every field the code writes, and nothing
+/// it does not).
+fn check_block(line: usize, text: &str) -> (Direction, String) {
+    let written: Value = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("docs/protocol.md:{line}: not JSON: {e}\n{text}"));
+    let as_client = ClientMsg::parse(text).ok();
+    let as_server = ServerMsg::parse(text).ok();
+    let (direction, round_trip) = match (as_client, as_server) {
+        (Some(msg), None) => (Direction::ToServer, serde_json::to_value(&msg).unwrap()),
+        (None, Some(msg)) => (Direction::ToClient, serde_json::to_value(&msg).unwrap()),
+        (Some(c), Some(s)) => {
+            panic!("docs/protocol.md:{line}: ambiguous, parses as {c:?} and as {s:?}")
+        }
+        (None, None) => panic!(
+            "docs/protocol.md:{line}: neither a client nor a server message:\n{text}\n\
+             as client: {:?}\nas server: {:?}",
+            ClientMsg::parse(text).unwrap_err(),
+            ServerMsg::parse(text).unwrap_err()
+        ),
+    };
+    assert_eq!(
+        round_trip, written,
+        "docs/protocol.md:{line}: the example does not round-trip as {direction:?}"
+    );
+    let kind = written["type"].as_str().unwrap().to_owned();
+    (direction, kind)
+}
+
+fn client_type(msg: &ClientMsg) -> &'static str {
+    // Exhaustive on purpose: a new message fails to compile here until it is listed.
+    match msg {
+        ClientMsg::Join { .. } => "join",
+        ClientMsg::Offer { .. } => "offer",
+        ClientMsg::Answer { .. } => "answer",
+        ClientMsg::Candidate { .. } => "candidate",
+        ClientMsg::Media { .. } => "media",
+        ClientMsg::Pong => "pong",
+        ClientMsg::Leave => "leave",
+    }
+}
+
+fn server_type(msg: &ServerMsg) -> &'static str {
+    match msg {
+        ServerMsg::Welcome { .. } => "welcome",
+        ServerMsg::Joined { .. } => "joined",
+        ServerMsg::Left { .. } => "left",
+        ServerMsg::Offer { .. } => "offer",
+        ServerMsg::Answer { .. } => "answer",
+        ServerMsg::Candidate { .. } => "candidate",
+        ServerMsg::Media { .. } => "media",
+        ServerMsg::Ping => "ping",
+        ServerMsg::Error { .. } => "error",
+    }
+}
+
+const ALL_CODES: [ErrorCode; 10] = [
+    ErrorCode::Malformed,
+    ErrorCode::TooLarge,
+    ErrorCode::UnsupportedVersion,
+    ErrorCode::InvalidRoom,
+    ErrorCode::InvalidName,
+    ErrorCode::RoomFull,
+    ErrorCode::NotJoined,
+    ErrorCode::AlreadyJoined,
+    ErrorCode::UnknownParticipant,
+    ErrorCode::Overloaded,
+];
+
+/// Fails to compile when a code is added, as a reminder to extend [`ALL_CODES`].
+#[allow(dead_code)]
+fn all_codes_is_complete(code: ErrorCode) {
+    match code {
+        ErrorCode::Malformed
+        | ErrorCode::TooLarge
+        | ErrorCode::UnsupportedVersion
+        | ErrorCode::InvalidRoom
+        | ErrorCode::InvalidName
+        | ErrorCode::RoomFull
+        | ErrorCode::NotJoined
+        | ErrorCode::AlreadyJoined
+        | ErrorCode::UnknownParticipant
+        | ErrorCode::Overloaded => {}
+    }
+}
+
+#[test]
+fn every_json_example_is_a_message_that_round_trips() {
+    let blocks = json_blocks();
+    assert!(blocks.len() >= 16, "only {} json blocks found", blocks.len());
+    for (line, text) in &blocks {
+        check_block(*line, text);
+    }
+}
+
+#[test]
+fn every_message_type_has_an_example() {
+    let documented: BTreeSet<(Direction, String)> = json_blocks()
+        .iter()
+        .map(|(line, text)| check_block(*line, text))
+        .collect();
+    // One value of each variant, named through the exhaustive matches above.
+    let sdp = String::new;
+    let to = nonstop_core::ParticipantId::new(1);
+    let candidate = nonstop_core::protocol::IceCandidate {
+        candidate: String::new(),
+        sdp_mid: None,
+        sdp_m_line_index: None,
+        username_fragment: None,
+    };
+    let media = nonstop_core::protocol::MediaState::default();
+    let client = [
+        ClientMsg::Join {
+            protocol: PROTOCOL_VERSION,
+            room: String::new(),
+            name: String::new(),
+            media,
+        },
+        ClientMsg::Offer { to, sdp: sdp() },
+        ClientMsg::Answer { to, sdp: sdp() },
+        ClientMsg::Candidate {
+            to,
+            candidate: candidate.clone(),
+        },
+        ClientMsg::Media { media },
+        ClientMsg::Pong,
+        ClientMsg::Leave,
+    ];
+    let server = [
+        ServerMsg::Welcome {
+            protocol: PROTOCOL_VERSION,
+            you: to,
+            room: String::new(),
+            participants: vec![],
+            ice_servers: vec![],
+        },
+        ServerMsg::Joined {
+            participant: nonstop_core::protocol::Participant {
+                id: to,
+                name: String::new(),
+                media,
+            },
+        },
+        ServerMsg::Left {
+            id: to,
+            reason: nonstop_core::protocol::LeaveReason::Left,
+        },
+        ServerMsg::Offer { from: to, sdp: sdp() },
+        ServerMsg::Answer { from: to, sdp: sdp() },
+        ServerMsg::Candidate {
+            from: to,
+            candidate,
+        },
+        ServerMsg::Media { from: to, media },
+        ServerMsg::Ping,
+        ServerMsg::error(ErrorCode::Malformed, ""),
+    ];
+    let expected: BTreeSet<(Direction, String)> = client
+        .iter()
+        .map(|m| (Direction::ToServer, client_type(m).to_owned()))
+        .chain(
+            server
+                .iter()
+                .map(|m| (Direction::ToClient, server_type(m).to_owned())),
+        )
+        .collect();
+    let missing: Vec<_> = expected.difference(&documented).collect();
+    assert!(missing.is_empty(), "no example in docs/protocol.md for {missing:?}");
+    for msg in &client {
+        assert!(
+            DOC.contains(&format!("### {}\n", client_type(msg))),
+            "no section for {}",
+            client_type(msg)
+        );
+    }
+}
+
+#[test]
+fn the_error_table_lists_every_code_and_whether_it_is_fatal() {
+    for code in ALL_CODES {
+        let id = serde_json::to_value(code).unwrap();
+        let id = id.as_str().unwrap();
+        let row = DOC
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{id}` ")))
+            .unwrap_or_else(|| panic!("no row for `{id}` in the error table"));
+        let fatal_cell = row.split('|').nth(2).unwrap().trim();
+        let expected = if code.is_fatal() { "yes" } else { "no" };
+        assert_eq!(fatal_cell, expected, "fatal column for `{id}`");
+    }
+}
+
+#[test]
+fn the_stated_limits_are_the_real_ones() {
+    for needle in [
+        format!("`{MAX_MESSAGE_BYTES}` bytes"),
+        format!("`{HEARTBEAT_INTERVAL_MS}` ms"),
+        format!("`{HEARTBEAT_TIMEOUT_MS}` ms"),
+        format!("**{HEARTBEAT_INTERVAL_MS} ms**"),
+        format!("**{HEARTBEAT_TIMEOUT_MS} ms**"),
+        format!("{MIN_ROOM_LEN} to {MAX_ROOM_LEN} characters"),
+        format!("1 to {MAX_DISPLAY_NAME_CHARS} characters"),
+        format!("version **{PROTOCOL_VERSION}**"),
+    ] {
+        assert!(DOC.contains(&needle), "docs/protocol.md does not say {needle:?}");
+    }
+}
