@@ -20,7 +20,7 @@ impl RoomName {
     pub fn parse(raw: &str) -> Result<RoomName, ProtocolError> {
         let invalid = |why: String| ProtocolError::new(ErrorCode::InvalidRoom, why);
         let len = raw.chars().count();
-        if len < MIN_ROOM_LEN || len > MAX_ROOM_LEN {
+        if !(MIN_ROOM_LEN..=MAX_ROOM_LEN).contains(&len) {
             return Err(invalid(format!(
                 "a meeting name has {MIN_ROOM_LEN} to {MAX_ROOM_LEN} characters (this one has {len})"
             )));

@@ -1,0 +1,573 @@
+//! One signaling connection, from upgrade to close.
+//!
+//! The socket is split: a writer task owns the sending half and drains a bounded
+//! queue, which is also where the hub puts messages from other participants; the
+//! connection task reads frames and `select!`s them against the heartbeat ticker,
+//! the idle deadline, the hub dropping it, the writer dying, and server shutdown.
+//!
+//! [`run`] is generic over the two halves so tests can drive it with plain channels.
+
+use std::fmt::Display;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{close_code, CloseFrame, Message};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use nonstop_core::names::{DisplayName, RoomName};
+use nonstop_core::protocol::{
+    ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, PROTOCOL_VERSION,
+};
+use nonstop_core::ParticipantId;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::time::{interval_at, sleep, Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::config::Settings;
+use crate::hub::{Hub, Outbox, Outgoing};
+use crate::rooms::Signal;
+
+/// How long the writer may take to flush what is queued and the close frame once
+/// the connection is over; a client that does not read by then is cut off.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs one connection until it ends, then removes its participant (if it joined)
+/// and closes the socket.
+pub async fn run<W, R, E>(
+    sink: W,
+    mut stream: R,
+    hub: Arc<Hub>,
+    settings: Arc<Settings>,
+    shutdown: CancellationToken,
+) where
+    W: Sink<Message> + Send + Unpin + 'static,
+    W::Error: Display,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    E: Display,
+{
+    let (queue, queue_rx) = mpsc::channel(settings.send_queue);
+    let mut writer = tokio::spawn(write_loop(sink, queue_rx));
+    let mut conn = Connection {
+        hub,
+        outbox: Outbox {
+            queue,
+            kicked: CancellationToken::new(),
+        },
+        id: None,
+    };
+    let kicked = conn.outbox.kicked.clone();
+
+    // The first ping after one interval, not at once: a fresh connection is alive.
+    let mut ping = interval_at(
+        Instant::now() + settings.heartbeat_interval,
+        settings.heartbeat_interval,
+    );
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let idle = sleep(settings.heartbeat_timeout);
+    tokio::pin!(idle);
+    let mut writer_done = false;
+
+    let end = loop {
+        let step = tokio::select! {
+            frame = stream.next() => match frame {
+                Some(Ok(frame)) => {
+                    // Any frame shows the client is alive, not only `pong`.
+                    idle.as_mut().reset(Instant::now() + settings.heartbeat_timeout);
+                    conn.on_frame(frame)
+                }
+                Some(Err(e)) => {
+                    debug!(participant = ?conn.id, error = %e, "read failed");
+                    Step::End(End::Disconnected)
+                }
+                None => Step::End(End::Disconnected),
+            },
+            _ = ping.tick() => conn.send(ServerMsg::Ping),
+            () = &mut idle => Step::End(End::TimedOut),
+            () = kicked.cancelled() => Step::End(End::Overloaded),
+            () = shutdown.cancelled() => Step::End(End::Shutdown),
+            _ = &mut writer => {
+                writer_done = true;
+                Step::End(End::Disconnected)
+            }
+        };
+        if let Step::End(end) = step {
+            break end;
+        }
+    };
+
+    conn.finish(end);
+    // Dropping the last sender lets the writer finish once the queue is flushed.
+    drop(conn);
+    if !writer_done
+        && tokio::time::timeout(CLOSE_GRACE, &mut writer)
+            .await
+            .is_err()
+    {
+        debug!("writer did not flush in time; cutting the connection");
+        writer.abort();
+    }
+}
+
+/// Sends what is queued, in order, until a close item or until every sender is gone.
+async fn write_loop<W>(mut sink: W, mut queue: mpsc::Receiver<Outgoing>)
+where
+    W: Sink<Message> + Unpin,
+    W::Error: Display,
+{
+    while let Some(item) = queue.recv().await {
+        let (frame, last) = match item {
+            Outgoing::Msg(msg) => (Message::Text(msg.to_json().into()), false),
+            Outgoing::Close { code, reason } => (
+                Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                })),
+                true,
+            ),
+        };
+        if let Err(e) = sink.send(frame).await {
+            debug!(error = %e, "write failed");
+            return;
+        }
+        if last {
+            return;
+        }
+    }
+    if let Err(e) = sink.close().await {
+        debug!(error = %e, "close failed");
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The client sent `leave`.
+    Left,
+    /// The socket closed or failed.
+    Disconnected,
+    /// Nothing arrived for the heartbeat timeout.
+    TimedOut,
+    /// Its outbound queue was full: it is not reading fast enough.
+    Overloaded,
+    /// A fatal protocol error, already queued for the client.
+    Fatal,
+    /// The server is stopping.
+    Shutdown,
+}
+
+impl End {
+    /// What the participant's peers are told.
+    fn leave_reason(self) -> LeaveReason {
+        match self {
+            End::Left => LeaveReason::Left,
+            End::TimedOut => LeaveReason::TimedOut,
+            End::Disconnected | End::Overloaded | End::Fatal | End::Shutdown => {
+                LeaveReason::Disconnected
+            }
+        }
+    }
+
+    /// The close frame the server sends; none when the socket is gone already.
+    fn close_frame(self) -> Option<(u16, &'static str)> {
+        match self {
+            End::Left => Some((close_code::NORMAL, "goodbye")),
+            End::TimedOut => Some((close_code::POLICY, "heartbeat timeout")),
+            End::Overloaded => Some((close_code::POLICY, "too far behind")),
+            End::Fatal => Some((close_code::POLICY, "fatal error")),
+            End::Shutdown => Some((close_code::AWAY, "server shutting down")),
+            End::Disconnected => None,
+        }
+    }
+}
+
+enum Step {
+    Continue,
+    End(End),
+}
+
+/// The connection's protocol state: before `join` it has no id.
+struct Connection {
+    hub: Arc<Hub>,
+    outbox: Outbox,
+    id: Option<ParticipantId>,
+}
+
+impl Connection {
+    fn on_frame(&mut self, frame: Message) -> Step {
+        match frame {
+            Message::Text(text) => {
+                match ClientMsg::parse(text.as_str()).and_then(|msg| self.on_message(msg)) {
+                    Ok(step) => step,
+                    Err(e) => self.reject(e),
+                }
+            }
+            Message::Binary(bytes) => self.reject(ProtocolError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "binary frames are not part of this protocol (got {} bytes); send JSON text",
+                    bytes.len()
+                ),
+            )),
+            // The WebSocket library answers pings itself; both only show liveness.
+            Message::Ping(_) | Message::Pong(_) => Step::Continue,
+            Message::Close(_) => Step::End(End::Disconnected),
+        }
+    }
+
+    fn on_message(&mut self, msg: ClientMsg) -> Result<Step, ProtocolError> {
+        let Some(me) = self.id else {
+            return self.before_join(msg);
+        };
+        match msg {
+            ClientMsg::Join { .. } => Err(ProtocolError::new(
+                ErrorCode::AlreadyJoined,
+                format!("this connection already joined as participant {me}"),
+            )),
+            ClientMsg::Offer { to, sdp } => self.hub.relay(me, to, Signal::Offer(sdp)),
+            ClientMsg::Answer { to, sdp } => self.hub.relay(me, to, Signal::Answer(sdp)),
+            ClientMsg::Candidate { to, candidate } => {
+                self.hub.relay(me, to, Signal::Candidate(candidate))
+            }
+            ClientMsg::Media { media } => {
+                self.hub.set_media(me, media);
+                Ok(())
+            }
+            ClientMsg::Pong => Ok(()),
+            ClientMsg::Leave => return Ok(Step::End(End::Left)),
+        }
+        .map(|()| Step::Continue)
+    }
+
+    fn before_join(&mut self, msg: ClientMsg) -> Result<Step, ProtocolError> {
+        match msg {
+            ClientMsg::Join {
+                protocol,
+                room,
+                name,
+                media,
+            } => {
+                if protocol != PROTOCOL_VERSION {
+                    return Err(ProtocolError::new(
+                        ErrorCode::UnsupportedVersion,
+                        format!(
+                            "this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; \
+                             reload the page to get the current app"
+                        ),
+                    ));
+                }
+                let room = RoomName::parse(&room)?;
+                let name = DisplayName::parse(&name)?;
+                self.id = Some(self.hub.join(room, name, media, self.outbox.clone())?);
+                Ok(Step::Continue)
+            }
+            // Pings start before the join, so their answers may too.
+            ClientMsg::Pong => Ok(Step::Continue),
+            ClientMsg::Leave => Ok(Step::End(End::Left)),
+            ClientMsg::Offer { .. }
+            | ClientMsg::Answer { .. }
+            | ClientMsg::Candidate { .. }
+            | ClientMsg::Media { .. } => Err(ProtocolError::new(
+                ErrorCode::NotJoined,
+                "join a meeting before sending anything else",
+            )),
+        }
+    }
+
+    /// Tells the client what was wrong; a fatal error also ends the connection.
+    fn reject(&mut self, e: ProtocolError) -> Step {
+        info!(participant = ?self.id, code = ?e.code, message = %e.message, "rejected a message");
+        let fatal = e.code.is_fatal();
+        match self.send(e.into()) {
+            Step::Continue if fatal => Step::End(End::Fatal),
+            step => step,
+        }
+    }
+
+    /// Queues a message for this client without waiting: a client whose queue is
+    /// full is not reading and gets dropped.
+    fn send(&mut self, msg: ServerMsg) -> Step {
+        match self.outbox.queue.try_send(Outgoing::Msg(msg)) {
+            Ok(()) => Step::Continue,
+            Err(TrySendError::Full(_)) => {
+                warn!(participant = ?self.id, "outbound queue full: dropping the slow connection");
+                Step::End(End::Overloaded)
+            }
+            // The writer stopped, so the socket is gone; the select loop sees it too.
+            Err(TrySendError::Closed(_)) => Step::End(End::Disconnected),
+        }
+    }
+
+    /// Takes the participant out of its room and queues the goodbye.
+    fn finish(&mut self, end: End) {
+        if let Some(id) = self.id.take() {
+            // A no-op if the hub already dropped it for being slow.
+            self.hub.leave(id, end.leave_reason());
+        }
+        if end == End::Overloaded {
+            // Usually no room for it, but a client that has just caught up gets told.
+            self.try_queue(Outgoing::Msg(ServerMsg::error(
+                ErrorCode::Overloaded,
+                "the connection fell too far behind and was closed",
+            )));
+        }
+        if let Some((code, reason)) = end.close_frame() {
+            self.try_queue(Outgoing::Close { code, reason });
+        }
+    }
+
+    fn try_queue(&self, item: Outgoing) {
+        if let Err(e) = self.outbox.queue.try_send(item) {
+            debug!(participant = ?self.id, error = %e, "could not queue the goodbye");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The connection driven through channels instead of a socket, with tokio's
+    //! paused clock so heartbeat timing costs no real time.
+
+    use super::*;
+    use futures_util::sink;
+    use std::convert::Infallible;
+
+    /// The client's side of a channel-driven connection.
+    struct Client {
+        to_server: mpsc::Sender<Result<Message, Infallible>>,
+        from_server: mpsc::Receiver<Message>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Client {
+        fn start(hub: &Arc<Hub>, settings: &Arc<Settings>, shutdown: &CancellationToken) -> Self {
+            let (to_server, inbound) = mpsc::channel(64);
+            let (outbound, from_server) = mpsc::channel(64);
+            let stream = futures_util::stream::unfold(inbound, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            });
+            let sink = sink::unfold(outbound, |tx, msg: Message| async move {
+                tx.send(msg).await.map(|()| tx)
+            });
+            let task = tokio::spawn(run(
+                Box::pin(sink),
+                Box::pin(stream),
+                hub.clone(),
+                settings.clone(),
+                shutdown.clone(),
+            ));
+            Client {
+                to_server,
+                from_server,
+                task,
+            }
+        }
+
+        async fn send(&self, msg: &ClientMsg) {
+            self.send_text(&msg.to_json()).await;
+        }
+
+        async fn send_text(&self, text: &str) {
+            self.to_server
+                .send(Ok(Message::Text(text.into())))
+                .await
+                .unwrap();
+        }
+
+        /// The next message, skipping pings.
+        async fn recv(&mut self) -> ServerMsg {
+            loop {
+                match self.from_server.recv().await {
+                    Some(Message::Text(text)) => match ServerMsg::parse(text.as_str()).unwrap() {
+                        ServerMsg::Ping => continue,
+                        msg => return msg,
+                    },
+                    other => panic!("expected a text frame, got {other:?}"),
+                }
+            }
+        }
+
+        async fn recv_close(&mut self) -> u16 {
+            loop {
+                match self.from_server.recv().await {
+                    Some(Message::Close(Some(frame))) => return frame.code,
+                    Some(Message::Text(_)) => continue,
+                    other => panic!("expected a close frame, got {other:?}"),
+                }
+            }
+        }
+    }
+
+    fn join(name: &str) -> ClientMsg {
+        ClientMsg::Join {
+            protocol: PROTOCOL_VERSION,
+            room: "calm-otter".into(),
+            name: name.into(),
+            media: Default::default(),
+        }
+    }
+
+    fn setup(send_queue: usize) -> (Arc<Hub>, Arc<Settings>, CancellationToken) {
+        let settings = Settings {
+            send_queue,
+            ..Settings::default()
+        };
+        (
+            Arc::new(Hub::new(settings.capacity)),
+            Arc::new(settings),
+            CancellationToken::new(),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pings_keep_coming_and_pongs_keep_the_connection() {
+        let (hub, settings, shutdown) = setup(16);
+        let mut ada = Client::start(&hub, &settings, &shutdown);
+        ada.send(&join("Ada")).await;
+        assert!(matches!(ada.recv().await, ServerMsg::Welcome { .. }));
+        // Far longer than the timeout, answering every ping.
+        for _ in 0..10 {
+            match ada.from_server.recv().await {
+                Some(Message::Text(t)) => {
+                    assert_eq!(ServerMsg::parse(t.as_str()).unwrap(), ServerMsg::Ping)
+                }
+                other => panic!("expected a ping, got {other:?}"),
+            }
+            ada.send(&ClientMsg::Pong).await;
+        }
+        assert_eq!(hub.counts(), (1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_times_out_and_the_room_is_told() {
+        let (hub, settings, shutdown) = setup(16);
+        let mut ada = Client::start(&hub, &settings, &shutdown);
+        ada.send(&join("Ada")).await;
+        assert!(matches!(ada.recv().await, ServerMsg::Welcome { .. }));
+        let started = Instant::now();
+        let mut bob = Client::start(&hub, &settings, &shutdown);
+        bob.send(&join("Bob")).await;
+        let ServerMsg::Welcome { you: bob_id, .. } = bob.recv().await else {
+            panic!("welcome")
+        };
+        assert!(matches!(ada.recv().await, ServerMsg::Joined { .. }));
+        // Ada keeps answering; Bob goes quiet.
+        loop {
+            match ada.recv_or_ping().await {
+                ServerMsg::Ping => ada.send(&ClientMsg::Pong).await,
+                msg => {
+                    assert_eq!(
+                        msg,
+                        ServerMsg::Left {
+                            id: bob_id,
+                            reason: LeaveReason::TimedOut
+                        }
+                    );
+                    break;
+                }
+            }
+        }
+        let waited = started.elapsed();
+        assert!(waited >= settings.heartbeat_timeout, "{waited:?}");
+        assert_eq!(bob.recv_close().await, close_code::POLICY);
+        bob.task.await.unwrap();
+        assert_eq!(hub.counts(), (1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_is_dropped_without_stalling_the_room() {
+        let (hub, settings, shutdown) = setup(4);
+        let mut ada = Client::start(&hub, &settings, &shutdown);
+        ada.send(&join("Ada")).await;
+        assert!(matches!(ada.recv().await, ServerMsg::Welcome { .. }));
+
+        // Bob's socket accepts nothing: every write waits forever.
+        let (bob_tx, bob_rx) = mpsc::channel(64);
+        let stream = futures_util::stream::unfold(bob_rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        let stuck = sink::unfold((), |(), _msg: Message| {
+            std::future::pending::<Result<(), Infallible>>()
+        });
+        let bob = tokio::spawn(run(
+            Box::pin(stuck),
+            Box::pin(stream),
+            hub.clone(),
+            settings.clone(),
+            shutdown.clone(),
+        ));
+        bob_tx
+            .send(Ok::<_, Infallible>(Message::Text(
+                join("Bob").to_json().into(),
+            )))
+            .await
+            .unwrap();
+        let ServerMsg::Joined { participant } = ada.recv().await else {
+            panic!("joined")
+        };
+        // Ada floods Bob; his queue (4) fills, he is dropped, she is told. Few enough
+        // that her own replies (errors for offers after he is gone) fit her queue.
+        for i in 0..6 {
+            ada.send(&ClientMsg::Offer {
+                to: participant.id,
+                sdp: format!("v={i}"),
+            })
+            .await;
+        }
+        let mut saw_left = false;
+        while !saw_left {
+            match ada.recv().await {
+                ServerMsg::Left { id, reason } => {
+                    assert_eq!((id, reason), (participant.id, LeaveReason::Disconnected));
+                    saw_left = true;
+                }
+                ServerMsg::Error { code, .. } => assert_eq!(code, ErrorCode::UnknownParticipant),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // Bob's task ends (after the close grace) even though his socket never moves.
+        bob.await.unwrap();
+        assert_eq!(hub.counts(), (1, 1));
+        // Ada is unaffected.
+        ada.send(&ClientMsg::Media {
+            media: Default::default(),
+        })
+        .await;
+        ada.send_text("nonsense").await;
+        loop {
+            match ada.recv().await {
+                // Replies to offers that came after Bob was gone.
+                ServerMsg::Error {
+                    code: ErrorCode::UnknownParticipant,
+                    ..
+                } => continue,
+                ServerMsg::Error {
+                    code: ErrorCode::Malformed,
+                    ..
+                } => break,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_closes_every_connection_as_going_away() {
+        let (hub, settings, shutdown) = setup(16);
+        let mut ada = Client::start(&hub, &settings, &shutdown);
+        ada.send(&join("Ada")).await;
+        assert!(matches!(ada.recv().await, ServerMsg::Welcome { .. }));
+        shutdown.cancel();
+        assert_eq!(ada.recv_close().await, close_code::AWAY);
+        ada.task.await.unwrap();
+        assert_eq!(hub.counts(), (0, 0));
+    }
+
+    impl Client {
+        /// The next message, pings included.
+        async fn recv_or_ping(&mut self) -> ServerMsg {
+            match self.from_server.recv().await {
+                Some(Message::Text(text)) => ServerMsg::parse(text.as_str()).unwrap(),
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+}

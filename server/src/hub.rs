@@ -1,0 +1,219 @@
+//! The shared side of the server: [`Rooms`] behind one lock, plus delivery of what
+//! it decides to each connection's bounded queue.
+//!
+//! The lock is a `std::sync::Mutex` held only inside these synchronous methods, never
+//! across an `.await`. Deliveries are queued while it is held, with `try_send`, so
+//! that every participant sees events in the order the room saw them (a `joined`
+//! always before that participant's first offer), and so that a slow client never
+//! holds anyone up: a full queue gets its connection dropped instead of waited on.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use nonstop_core::names::{DisplayName, RoomName};
+use nonstop_core::protocol::{LeaveReason, MediaState, ProtocolError, ServerMsg};
+use nonstop_core::ParticipantId;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::rooms::{Delivery, Rooms, Signal};
+
+/// One item of a connection's outbound queue.
+#[derive(Debug)]
+pub enum Outgoing {
+    Msg(ServerMsg),
+    /// Send a close frame and stop writing.
+    Close {
+        code: u16,
+        reason: &'static str,
+    },
+}
+
+/// How the hub reaches one connection.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    pub queue: mpsc::Sender<Outgoing>,
+    /// Cancelled by the hub when it drops the connection for falling behind; the
+    /// connection task then closes the socket.
+    pub kicked: CancellationToken,
+}
+
+/// Room state shared by all connections.
+#[derive(Debug)]
+pub struct Hub {
+    rooms: Mutex<Rooms<Outbox>>,
+}
+
+impl Hub {
+    pub fn new(capacity: usize) -> Self {
+        Hub {
+            rooms: Mutex::new(Rooms::new(capacity)),
+        }
+    }
+
+    /// Adds a participant reached through `outbox`; its welcome is the first thing
+    /// queued there.
+    pub fn join(
+        &self,
+        room: RoomName,
+        name: DisplayName,
+        media: MediaState,
+        outbox: Outbox,
+    ) -> Result<ParticipantId, ProtocolError> {
+        let mut rooms = self.lock();
+        let joined = rooms.join(room.clone(), name, media, outbox)?;
+        info!(participant = %joined.id, %room, others = joined.deliveries.len() - 1, "joined");
+        deliver(&mut rooms, joined.deliveries);
+        Ok(joined.id)
+    }
+
+    /// Passes a signal to another participant of the sender's room.
+    pub fn relay(
+        &self,
+        from: ParticipantId,
+        to: ParticipantId,
+        signal: Signal,
+    ) -> Result<(), ProtocolError> {
+        let mut rooms = self.lock();
+        let delivery = rooms.relay(from, to, signal)?;
+        deliver(&mut rooms, vec![delivery]);
+        Ok(())
+    }
+
+    pub fn set_media(&self, id: ParticipantId, media: MediaState) {
+        let mut rooms = self.lock();
+        let deliveries = rooms.set_media(id, media);
+        deliver(&mut rooms, deliveries);
+    }
+
+    /// Removes `id` and tells its room. A no-op for someone already gone (for
+    /// example dropped for being slow).
+    pub fn leave(&self, id: ParticipantId, reason: LeaveReason) {
+        let mut rooms = self.lock();
+        if let Some(removed) = rooms.leave(id, reason) {
+            info!(participant = %id, ?reason, "left");
+            deliver(&mut rooms, removed.deliveries);
+        }
+    }
+
+    /// (rooms, participants), for logs and tests.
+    pub fn counts(&self) -> (usize, usize) {
+        let rooms = self.lock();
+        (rooms.room_count(), rooms.participant_count())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Rooms<Outbox>> {
+        // Poisoned only if a `Rooms` invariant check fired, which is a bug that has
+        // been logged by the panic; failing every other meeting from then on would
+        // not make it better, so keep serving.
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Queues each delivery for its recipient. A recipient whose queue is full is
+/// removed from its room on the spot (its peers are told it disconnected) and its
+/// connection is told to close; what that removal causes is delivered in turn.
+fn deliver(rooms: &mut Rooms<Outbox>, deliveries: Vec<Delivery>) {
+    let mut pending = VecDeque::from(deliveries);
+    while let Some(Delivery { to, msg }) = pending.pop_front() {
+        // Gone already: dropped earlier in this same loop.
+        let Some(outbox) = rooms.outbox(to) else {
+            continue;
+        };
+        match outbox.queue.try_send(Outgoing::Msg(msg)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                warn!(participant = %to, "outbound queue full: dropping the slow connection");
+                if let Some(removed) = rooms.leave(to, LeaveReason::Disconnected) {
+                    removed.outbox.kicked.cancel();
+                    pending.extend(removed.deliveries);
+                }
+            }
+            Err(TrySendError::Closed(msg)) => {
+                // Its writer has stopped (socket gone); its connection task is about
+                // to remove it, which tells the room.
+                debug!(participant = %to, ?msg, "not delivered: connection closing");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbox(len: usize) -> (Outbox, mpsc::Receiver<Outgoing>) {
+        let (queue, rx) = mpsc::channel(len);
+        (
+            Outbox {
+                queue,
+                kicked: CancellationToken::new(),
+            },
+            rx,
+        )
+    }
+
+    fn join(hub: &Hub, name: &str, outbox: Outbox) -> ParticipantId {
+        hub.join(
+            RoomName::parse("calm-otter").unwrap(),
+            DisplayName::parse(name).unwrap(),
+            MediaState::default(),
+            outbox,
+        )
+        .unwrap()
+    }
+
+    fn next(rx: &mut mpsc::Receiver<Outgoing>) -> ServerMsg {
+        match rx.try_recv() {
+            Ok(Outgoing::Msg(msg)) => msg,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_that_participant_only() {
+        let hub = Hub::new(10);
+        let (ada_box, mut ada_rx) = outbox(8);
+        let (bob_box, mut bob_rx) = outbox(1);
+        let bob_kicked = bob_box.kicked.clone();
+        let ada = join(&hub, "Ada", ada_box);
+        let bob = join(&hub, "Bob", bob_box);
+        assert!(matches!(next(&mut ada_rx), ServerMsg::Welcome { .. }));
+        assert!(matches!(next(&mut ada_rx), ServerMsg::Joined { .. }));
+        // Bob's queue (length 1) holds his welcome and he is not reading.
+        hub.relay(ada, bob, Signal::Offer("v=0".into())).unwrap();
+        assert!(bob_kicked.is_cancelled());
+        assert_eq!(
+            next(&mut ada_rx),
+            ServerMsg::Left {
+                id: bob,
+                reason: LeaveReason::Disconnected
+            }
+        );
+        assert!(matches!(next(&mut bob_rx), ServerMsg::Welcome { .. }));
+        assert!(bob_rx.try_recv().is_err(), "nothing more for Bob");
+        assert_eq!(hub.counts(), (1, 1));
+        // Bob's own connection task removing him again changes nothing.
+        hub.leave(bob, LeaveReason::Disconnected);
+        assert!(ada_rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_closed_queue_is_skipped_until_its_connection_leaves() {
+        let hub = Hub::new(10);
+        let (ada_box, ada_rx) = outbox(8);
+        let (bob_box, _bob_rx) = outbox(8);
+        let ada = join(&hub, "Ada", ada_box);
+        let bob = join(&hub, "Bob", bob_box);
+        drop(ada_rx);
+        let muted = MediaState {
+            audio: false,
+            video: false,
+        };
+        hub.set_media(bob, muted);
+        assert_eq!(hub.counts(), (1, 2), "a closed queue is not a slow client");
+        hub.leave(ada, LeaveReason::Disconnected);
+        assert_eq!(hub.counts(), (1, 1));
+    }
+}

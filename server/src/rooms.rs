@@ -1,0 +1,552 @@
+//! Who is in which room: the one owner of the server's room state.
+//!
+//! [`Rooms`] does no I/O. Each method changes the state and returns the messages it
+//! caused as [`Delivery`] values (recipient, message); the caller delivers them. That
+//! keeps every rule of the protocol (relay stays inside the room, capacity, ids grow
+//! with join order, empty rooms vanish) testable without sockets, and keeps the lock
+//! around it short (see `hub.rs`).
+//!
+//! Each member carries an `O`, the handle the caller uses to reach it (a queue sender
+//! in the server, `()` in tests), so membership and "how to reach them" can never
+//! disagree.
+
+use std::collections::{BTreeMap, HashMap};
+
+use nonstop_core::names::{DisplayName, RoomName};
+use nonstop_core::protocol::{
+    ErrorCode, IceCandidate, LeaveReason, MediaState, Participant, ProtocolError, ServerMsg,
+    PROTOCOL_VERSION,
+};
+use nonstop_core::ParticipantId;
+
+/// One message for one participant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub to: ParticipantId,
+    pub msg: ServerMsg,
+}
+
+/// What one participant may send another through the server. The server stamps the
+/// sender on it when relaying, so a client cannot pretend to be someone else.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    Offer(String),
+    Answer(String),
+    Candidate(IceCandidate),
+}
+
+impl Signal {
+    fn from(self, from: ParticipantId) -> ServerMsg {
+        match self {
+            Signal::Offer(sdp) => ServerMsg::Offer { from, sdp },
+            Signal::Answer(sdp) => ServerMsg::Answer { from, sdp },
+            Signal::Candidate(candidate) => ServerMsg::Candidate { from, candidate },
+        }
+    }
+}
+
+/// A successful join: the new id, and the welcome plus `joined` notices to send.
+#[derive(Debug)]
+pub struct Joined {
+    pub id: ParticipantId,
+    /// The welcome for the joiner comes first, then one `joined` per other member.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// A participant removed from its room: its handle back, and the `left` notices.
+#[derive(Debug)]
+pub struct Removed<O> {
+    pub outbox: O,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// All rooms of this server. Rooms exist while someone is in them.
+#[derive(Debug)]
+pub struct Rooms<O> {
+    /// Most participants one room holds.
+    capacity: usize,
+    /// The id the next participant gets. Ids are never reused during the server's
+    /// lifetime and grow with join order; negotiation roles rely on that.
+    next_id: u64,
+    rooms: HashMap<RoomName, Room<O>>,
+    /// Which room each participant is in, so messages that name only the sender can
+    /// find its room without a scan. Kept in step with `rooms` by `join` and `leave`.
+    room_of: HashMap<ParticipantId, RoomName>,
+}
+
+#[derive(Debug)]
+struct Room<O> {
+    /// Ordered by id, which is join order: "oldest first" comes for free.
+    members: BTreeMap<ParticipantId, Member<O>>,
+}
+
+#[derive(Debug)]
+struct Member<O> {
+    name: DisplayName,
+    media: MediaState,
+    outbox: O,
+}
+
+impl<O> Member<O> {
+    fn public(&self, id: ParticipantId) -> Participant {
+        Participant {
+            id,
+            name: self.name.as_str().to_owned(),
+            media: self.media,
+        }
+    }
+}
+
+impl<O> Rooms<O> {
+    /// `capacity` is the most participants in one room; at least one.
+    pub fn new(capacity: usize) -> Self {
+        Rooms {
+            capacity: capacity.max(1),
+            next_id: 1,
+            rooms: HashMap::new(),
+            room_of: HashMap::new(),
+        }
+    }
+
+    /// Puts a new participant into `room` (created if needed). Fails with
+    /// [`ErrorCode::RoomFull`] when the room holds its capacity.
+    pub fn join(
+        &mut self,
+        room_name: RoomName,
+        name: DisplayName,
+        media: MediaState,
+        outbox: O,
+    ) -> Result<Joined, ProtocolError> {
+        let capacity = self.capacity;
+        let room = self.rooms.entry(room_name.clone()).or_insert_with(|| Room {
+            members: BTreeMap::new(),
+        });
+        if room.members.len() >= capacity {
+            // An empty room cannot be full (capacity >= 1), so nothing was created here.
+            return Err(ProtocolError::new(
+                ErrorCode::RoomFull,
+                format!(
+                    "This meeting is full ({capacity} of {capacity} people). \
+                     Try again when someone leaves, or start a new meeting."
+                ),
+            ));
+        }
+
+        let id = ParticipantId::new(self.next_id);
+        self.next_id += 1;
+
+        let member = Member {
+            name,
+            media,
+            outbox,
+        };
+        let participant = member.public(id);
+        let mut deliveries = Vec::with_capacity(room.members.len() + 1);
+        deliveries.push(Delivery {
+            to: id,
+            msg: ServerMsg::Welcome {
+                protocol: PROTOCOL_VERSION,
+                you: id,
+                room: room_name.as_str().to_owned(),
+                participants: room.members.iter().map(|(id, m)| m.public(*id)).collect(),
+                ice_servers: Vec::new(),
+            },
+        });
+        deliveries.extend(room.members.keys().map(|&other| Delivery {
+            to: other,
+            msg: ServerMsg::Joined {
+                participant: participant.clone(),
+            },
+        }));
+        room.members.insert(id, member);
+        self.room_of.insert(id, room_name);
+        Ok(Joined { id, deliveries })
+    }
+
+    /// Removes `id` from its room and tells the others why. `None` if `id` is in no
+    /// room (never joined, or already removed), which makes leaving idempotent.
+    pub fn leave(&mut self, id: ParticipantId, reason: LeaveReason) -> Option<Removed<O>> {
+        let room_name = self.room_of.remove(&id)?;
+        let room = self
+            .rooms
+            .get_mut(&room_name)
+            .expect("room_of only names rooms that exist");
+        let member = room
+            .members
+            .remove(&id)
+            .expect("room_of and the room's members agree");
+        let deliveries = room
+            .members
+            .keys()
+            .map(|&other| Delivery {
+                to: other,
+                msg: ServerMsg::Left { id, reason },
+            })
+            .collect();
+        if room.members.is_empty() {
+            self.rooms.remove(&room_name);
+        }
+        Some(Removed {
+            outbox: member.outbox,
+            deliveries,
+        })
+    }
+
+    /// Passes `signal` from `from` to `to`, stamped with the sender. `to` must be
+    /// someone else in the sender's room; anyone else is
+    /// [`ErrorCode::UnknownParticipant`], whether they exist elsewhere or not.
+    pub fn relay(
+        &self,
+        from: ParticipantId,
+        to: ParticipantId,
+        signal: Signal,
+    ) -> Result<Delivery, ProtocolError> {
+        let unknown = || {
+            ProtocolError::new(
+                ErrorCode::UnknownParticipant,
+                format!("participant {to} is not in this meeting"),
+            )
+        };
+        let room = self.room(from).ok_or_else(unknown)?;
+        if to == from || !room.members.contains_key(&to) {
+            return Err(unknown());
+        }
+        Ok(Delivery {
+            to,
+            msg: signal.from(from),
+        })
+    }
+
+    /// Records `id`'s microphone/camera state (later joiners see it in their welcome)
+    /// and tells the rest of the room.
+    pub fn set_media(&mut self, id: ParticipantId, media: MediaState) -> Vec<Delivery> {
+        let Some(room_name) = self.room_of.get(&id) else {
+            return Vec::new();
+        };
+        let Some(room) = self.rooms.get_mut(room_name) else {
+            return Vec::new();
+        };
+        let Some(member) = room.members.get_mut(&id) else {
+            return Vec::new();
+        };
+        member.media = media;
+        room.members
+            .keys()
+            .filter(|&&other| other != id)
+            .map(|&other| Delivery {
+                to: other,
+                msg: ServerMsg::Media { from: id, media },
+            })
+            .collect()
+    }
+
+    /// The handle for reaching `id`, if it is in a room.
+    pub fn outbox(&self, id: ParticipantId) -> Option<&O> {
+        self.room(id)?.members.get(&id).map(|m| &m.outbox)
+    }
+
+    /// How many rooms have someone in them.
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// How many participants are in any room.
+    pub fn participant_count(&self) -> usize {
+        self.room_of.len()
+    }
+
+    fn room(&self, id: ParticipantId) -> Option<&Room<O>> {
+        self.rooms.get(self.room_of.get(&id)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ON: MediaState = MediaState {
+        audio: true,
+        video: true,
+    };
+    const MUTED: MediaState = MediaState {
+        audio: false,
+        video: true,
+    };
+
+    fn room(s: &str) -> RoomName {
+        RoomName::parse(s).unwrap()
+    }
+
+    fn name(s: &str) -> DisplayName {
+        DisplayName::parse(s).unwrap()
+    }
+
+    fn join(rooms: &mut Rooms<()>, r: &str, n: &str) -> Joined {
+        rooms.join(room(r), name(n), ON, ()).unwrap()
+    }
+
+    fn pid(n: u64) -> ParticipantId {
+        ParticipantId::new(n)
+    }
+
+    fn recipients(deliveries: &[Delivery]) -> Vec<ParticipantId> {
+        deliveries.iter().map(|d| d.to).collect()
+    }
+
+    #[test]
+    fn first_joiner_is_welcomed_to_an_empty_room() {
+        let mut rooms = Rooms::new(10);
+        let ada = rooms
+            .join(room("Team-Sync"), name("Ada"), MUTED, ())
+            .unwrap();
+        assert_eq!(ada.id, pid(1));
+        assert_eq!(
+            ada.deliveries,
+            vec![Delivery {
+                to: pid(1),
+                msg: ServerMsg::Welcome {
+                    protocol: PROTOCOL_VERSION,
+                    you: pid(1),
+                    room: "team-sync".into(),
+                    participants: vec![],
+                    ice_servers: vec![],
+                },
+            }]
+        );
+        assert_eq!(rooms.room_count(), 1);
+    }
+
+    #[test]
+    fn later_joiners_see_everyone_oldest_first_and_everyone_hears_of_them() {
+        let mut rooms = Rooms::new(10);
+        join(&mut rooms, "calm-otter", "Ada");
+        join(&mut rooms, "calm-otter", "Bob");
+        let cy = join(&mut rooms, "calm-otter", "Cy");
+        assert_eq!(cy.id, pid(3));
+        let ServerMsg::Welcome { participants, .. } = &cy.deliveries[0].msg else {
+            panic!("welcome first: {:?}", cy.deliveries);
+        };
+        let names: Vec<_> = participants
+            .iter()
+            .map(|p| (p.id, p.name.as_str()))
+            .collect();
+        assert_eq!(names, [(pid(1), "Ada"), (pid(2), "Bob")]);
+        assert_eq!(recipients(&cy.deliveries), [pid(3), pid(1), pid(2)]);
+        let cy_public = Participant {
+            id: pid(3),
+            name: "Cy".into(),
+            media: ON,
+        };
+        for d in &cy.deliveries[1..] {
+            assert_eq!(
+                d.msg,
+                ServerMsg::Joined {
+                    participant: cy_public.clone()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn ids_grow_across_rooms_and_are_never_reused() {
+        let mut rooms = Rooms::new(10);
+        let a = join(&mut rooms, "room-a", "Ada").id;
+        let b = join(&mut rooms, "room-b", "Bob").id;
+        rooms.leave(b, LeaveReason::Left).unwrap();
+        let c = join(&mut rooms, "room-b", "Cy").id;
+        assert!(a < b && b < c, "{a} {b} {c}");
+    }
+
+    #[test]
+    fn rooms_are_separate() {
+        let mut rooms = Rooms::new(10);
+        let ada = join(&mut rooms, "room-a", "Ada").id;
+        let bob = join(&mut rooms, "room-b", "Bob");
+        assert_eq!(
+            recipients(&bob.deliveries),
+            [bob.id],
+            "nobody in room-a hears of Bob"
+        );
+        assert_eq!(
+            rooms
+                .relay(ada, bob.id, Signal::Offer("v=0".into()))
+                .unwrap_err()
+                .code,
+            ErrorCode::UnknownParticipant
+        );
+        assert!(rooms.set_media(ada, MUTED).is_empty());
+        let removed = rooms.leave(ada, LeaveReason::Left).unwrap();
+        assert!(removed.deliveries.is_empty());
+    }
+
+    #[test]
+    fn relay_goes_to_the_target_only_stamped_with_the_sender() {
+        let mut rooms = Rooms::new(10);
+        let ada = join(&mut rooms, "calm-otter", "Ada").id;
+        let bob = join(&mut rooms, "calm-otter", "Bob").id;
+        join(&mut rooms, "calm-otter", "Cy");
+        assert_eq!(
+            rooms.relay(bob, ada, Signal::Offer("v=0".into())).unwrap(),
+            Delivery {
+                to: ada,
+                msg: ServerMsg::Offer {
+                    from: bob,
+                    sdp: "v=0".into()
+                }
+            }
+        );
+        assert_eq!(
+            rooms.relay(ada, bob, Signal::Answer("v=1".into())).unwrap(),
+            Delivery {
+                to: bob,
+                msg: ServerMsg::Answer {
+                    from: ada,
+                    sdp: "v=1".into()
+                }
+            }
+        );
+        let candidate = IceCandidate {
+            candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+            username_fragment: None,
+        };
+        assert_eq!(
+            rooms
+                .relay(ada, bob, Signal::Candidate(candidate.clone()))
+                .unwrap()
+                .msg,
+            ServerMsg::Candidate {
+                from: ada,
+                candidate
+            }
+        );
+    }
+
+    #[test]
+    fn relay_to_nobody_self_or_a_departed_participant_is_unknown() {
+        let mut rooms = Rooms::new(10);
+        let ada = join(&mut rooms, "calm-otter", "Ada").id;
+        let bob = join(&mut rooms, "calm-otter", "Bob").id;
+        rooms.leave(bob, LeaveReason::Disconnected).unwrap();
+        for to in [bob, ada, pid(99)] {
+            let err = rooms
+                .relay(ada, to, Signal::Offer("v=0".into()))
+                .unwrap_err();
+            assert_eq!(err.code, ErrorCode::UnknownParticipant, "to {to}");
+            assert!(err.message.contains(&to.to_string()), "{}", err.message);
+        }
+        // A sender that is in no room (already removed) reaches nobody either.
+        let err = rooms
+            .relay(bob, ada, Signal::Answer("v=0".into()))
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::UnknownParticipant);
+    }
+
+    #[test]
+    fn a_full_room_refuses_with_a_readable_message() {
+        let mut rooms = Rooms::new(2);
+        join(&mut rooms, "calm-otter", "Ada");
+        join(&mut rooms, "calm-otter", "Bob");
+        let err = rooms
+            .join(room("calm-otter"), name("Cy"), ON, ())
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::RoomFull);
+        assert!(
+            err.message
+                .starts_with("This meeting is full (2 of 2 people)"),
+            "{}",
+            err.message
+        );
+        assert_eq!(rooms.participant_count(), 2);
+        // The refusal used no id, and another room is unaffected.
+        assert_eq!(join(&mut rooms, "other-room", "Cy").id, pid(3));
+    }
+
+    #[test]
+    fn a_place_frees_up_when_someone_leaves() {
+        let mut rooms = Rooms::new(1);
+        let ada = join(&mut rooms, "calm-otter", "Ada").id;
+        assert!(rooms.join(room("calm-otter"), name("Bob"), ON, ()).is_err());
+        rooms.leave(ada, LeaveReason::Left).unwrap();
+        assert!(rooms.join(room("calm-otter"), name("Bob"), ON, ()).is_ok());
+    }
+
+    #[test]
+    fn room_names_are_case_insensitive() {
+        let mut rooms = Rooms::new(10);
+        join(&mut rooms, "Calm-Otter", "Ada");
+        let bob = join(&mut rooms, "calm-otter", "Bob");
+        assert_eq!(recipients(&bob.deliveries), [pid(2), pid(1)]);
+    }
+
+    #[test]
+    fn leaving_tells_the_others_why_and_removes_empty_rooms() {
+        let mut rooms = Rooms::new(10);
+        let ada = join(&mut rooms, "calm-otter", "Ada").id;
+        let bob = join(&mut rooms, "calm-otter", "Bob").id;
+        let cy = join(&mut rooms, "calm-otter", "Cy").id;
+        let removed = rooms.leave(bob, LeaveReason::TimedOut).unwrap();
+        assert_eq!(
+            removed.deliveries,
+            [ada, cy]
+                .map(|to| Delivery {
+                    to,
+                    msg: ServerMsg::Left {
+                        id: bob,
+                        reason: LeaveReason::TimedOut
+                    }
+                })
+                .to_vec()
+        );
+        assert!(
+            rooms.leave(bob, LeaveReason::Left).is_none(),
+            "leaving twice is a no-op"
+        );
+        rooms.leave(ada, LeaveReason::Left).unwrap();
+        assert_eq!(rooms.room_count(), 1);
+        rooms.leave(cy, LeaveReason::Disconnected).unwrap();
+        assert_eq!(rooms.room_count(), 0);
+        assert_eq!(rooms.participant_count(), 0);
+    }
+
+    #[test]
+    fn media_state_is_stored_for_later_joiners_and_told_to_the_others() {
+        let mut rooms = Rooms::new(10);
+        let ada = join(&mut rooms, "calm-otter", "Ada").id;
+        let bob = join(&mut rooms, "calm-otter", "Bob").id;
+        assert_eq!(
+            rooms.set_media(ada, MUTED),
+            vec![Delivery {
+                to: bob,
+                msg: ServerMsg::Media {
+                    from: ada,
+                    media: MUTED
+                }
+            }]
+        );
+        let cy = join(&mut rooms, "calm-otter", "Cy");
+        let ServerMsg::Welcome { participants, .. } = &cy.deliveries[0].msg else {
+            panic!("welcome first");
+        };
+        assert_eq!(participants[0].media, MUTED);
+        assert_eq!(participants[1].media, ON);
+        // Unknown participants change nothing.
+        assert!(rooms.set_media(pid(99), MUTED).is_empty());
+    }
+
+    #[test]
+    fn outboxes_belong_to_members_only() {
+        let mut rooms = Rooms::new(10);
+        let ada = rooms
+            .join(room("calm-otter"), name("Ada"), ON, "ada's queue")
+            .unwrap()
+            .id;
+        assert_eq!(rooms.outbox(ada), Some(&"ada's queue"));
+        assert_eq!(
+            rooms.leave(ada, LeaveReason::Left).unwrap().outbox,
+            "ada's queue"
+        );
+        assert_eq!(rooms.outbox(ada), None);
+    }
+}
