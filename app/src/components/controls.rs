@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen_futures::JsFuture;
 
+use super::icon::{Icon, IconView};
 use super::media_toggle::{Device, MediaToggle};
 
 /// Copies the meeting link; returns what to tell the person.
@@ -33,6 +34,8 @@ pub fn Controls(
         spawn_local(async move {
             let text = copy_link().await;
             copied.try_set(Some(text));
+            // Long enough to read, short enough not to linger.
+            set_timeout(move || drop(copied.try_set(None)), std::time::Duration::from_secs(4));
         })
     };
     view! {
@@ -40,7 +43,7 @@ pub fn Controls(
             <MediaToggle device=Device::Microphone on=mic_on available=has_mic on_toggle=on_toggle_mic/>
             <MediaToggle device=Device::Camera on=cam_on available=has_cam on_toggle=on_toggle_cam/>
             <button type="button" class="toggle" aria-label="Copy meeting link" title="Copy meeting link" on:click=copy>
-                <span aria-hidden="true">"🔗"</span>
+                <IconView icon=Icon::Copy/>
             </button>
             <button type="button" class="leave" aria-label="Leave meeting" title="Leave meeting" on:click=move |_| on_leave.run(())>
                 "Leave"

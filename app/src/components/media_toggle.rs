@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use super::icon::{Icon, IconView};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Device {
     Microphone,
@@ -18,12 +20,12 @@ impl Device {
         }
     }
 
-    fn icon(self, on: bool) -> &'static str {
+    fn icon(self, on: bool) -> Icon {
         match (self, on) {
-            (Device::Microphone, true) => "🎙",
-            (Device::Microphone, false) => "🔇",
-            (Device::Camera, true) => "📷",
-            (Device::Camera, false) => "🚫",
+            (Device::Microphone, true) => Icon::Mic,
+            (Device::Microphone, false) => Icon::MicOff,
+            (Device::Camera, true) => Icon::Camera,
+            (Device::Camera, false) => Icon::CameraOff,
         }
     }
 }
@@ -53,7 +55,7 @@ pub fn MediaToggle(
             disabled=move || !available.get()
             on:click=move |_| on_toggle.run(())
         >
-            <span aria-hidden="true">{move || device.icon(on.get())}</span>
+            {move || view! { <IconView icon=device.icon(on.get())/> }}
         </button>
     }
 }

@@ -1,4 +1,5 @@
 pub mod controls;
+pub mod icon;
 pub mod media_toggle;
 pub mod prejoin;
 pub mod stage;

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use nonstop_core::ParticipantId;
 
+use super::icon::{Icon, IconView};
 use super::video::VideoView;
 use crate::call::view::{CallView, LinkState};
 
@@ -48,7 +49,9 @@ pub fn TileView(id: ParticipantId, call: CallView) -> impl IntoView {
             {move || status().map(|s| view! { <div class="tile-status" role="status">{s}</div> })}
             <div class="tile-label">
                 <Show when=move || !audio()>
-                    <span class="mic-off" data-testid="mic-off" aria-label="Microphone muted" role="img">"🔇"</span>
+                    <span class="mic-off" data-testid="mic-off" aria-label="Microphone muted" role="img">
+                        <IconView icon=Icon::MicOff/>
+                    </span>
                 </Show>
                 <span class="tile-name">{name}</span>
                 {local.then_some(view! { <span class="you">"(you)"</span> })}
