@@ -3,14 +3,22 @@
 //! - [`protocol`]: the signaling messages, shared by the server and the app.
 //! - [`names`]: room and display name rules, and readable random room names.
 //! - [`negotiation`]: who offers first and who yields on glare (perfect negotiation).
+//! - [`layout`]: where each video tile goes on the stage (grid, speaker, presentation).
+//! - [`speaker`]: who is speaking, and who has the spotlight, from sampled audio levels.
+//! - [`adaptation`]: per-link send quality (bit rate, resolution, video on/off) from link stats.
+//! - [`time`]: the caller's clock as a type ([`time::Time`], [`time::Millis`]).
 //!
 //! Error policy: bad input (a malformed message, an invalid name, an unexpected
 //! signaling event) gives an error value or a "drop this" decision; a panic is a bug.
 //! Nothing here reads a clock or a random source: time and randomness are passed in.
 
+pub mod adaptation;
 pub mod ids;
+pub mod layout;
 pub mod names;
 pub mod negotiation;
 pub mod protocol;
+pub mod speaker;
+pub mod time;
 
 pub use ids::ParticipantId;

@@ -84,10 +84,10 @@ const ADJECTIVES: [&str; 32] = [
 ];
 
 const NOUNS: [&str; 32] = [
-    "badger", "beacon", "canyon", "cedar", "comet", "coral", "delta", "falcon", "fjord",
-    "garden", "harbor", "heron", "island", "lagoon", "lantern", "maple", "meadow", "otter",
-    "panda", "pebble", "pine", "planet", "prairie", "raven", "river", "summit", "thistle",
-    "tiger", "tundra", "valley", "walrus", "willow",
+    "badger", "beacon", "canyon", "cedar", "comet", "coral", "delta", "falcon", "fjord", "garden",
+    "harbor", "heron", "island", "lagoon", "lantern", "maple", "meadow", "otter", "panda",
+    "pebble", "pine", "planet", "prairie", "raven", "river", "summit", "thistle", "tiger",
+    "tundra", "valley", "walrus", "willow",
 ];
 
 /// A readable room name such as `brisk-otter-maple-4821`, built from `entropy` (the
@@ -108,19 +108,41 @@ mod tests {
 
     #[test]
     fn room_names_are_validated_and_lowercased() {
-        assert_eq!(RoomName::parse("Team-Sync_2").unwrap().as_str(), "team-sync_2");
-        for bad in ["", "ab", "has space", "slash/room", "ünïcode", "dot.name", &"x".repeat(65)] {
-            assert_eq!(RoomName::parse(bad).unwrap_err().code, ErrorCode::InvalidRoom, "{bad}");
+        assert_eq!(
+            RoomName::parse("Team-Sync_2").unwrap().as_str(),
+            "team-sync_2"
+        );
+        for bad in [
+            "",
+            "ab",
+            "has space",
+            "slash/room",
+            "ünïcode",
+            "dot.name",
+            &"x".repeat(65),
+        ] {
+            assert_eq!(
+                RoomName::parse(bad).unwrap_err().code,
+                ErrorCode::InvalidRoom,
+                "{bad}"
+            );
         }
         assert!(RoomName::parse(&"x".repeat(64)).is_ok());
     }
 
     #[test]
     fn display_names_are_trimmed_and_bounded() {
-        assert_eq!(DisplayName::parse("  Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
+        assert_eq!(
+            DisplayName::parse("  Ada Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
         assert_eq!(DisplayName::parse("Zoë 🎥").unwrap().as_str(), "Zoë 🎥");
         for bad in ["", "   ", "a\u{0}b", "tab\there", &"n".repeat(41)] {
-            assert_eq!(DisplayName::parse(bad).unwrap_err().code, ErrorCode::InvalidName, "{bad:?}");
+            assert_eq!(
+                DisplayName::parse(bad).unwrap_err().code,
+                ErrorCode::InvalidName,
+                "{bad:?}"
+            );
         }
     }
 

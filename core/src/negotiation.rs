@@ -123,7 +123,11 @@ impl Negotiator {
     }
 
     /// A description arrived from the remote peer while our connection is in `state`.
-    pub fn remote_description(&mut self, kind: SdpKind, state: SignalingState) -> DescriptionAction {
+    pub fn remote_description(
+        &mut self,
+        kind: SdpKind,
+        state: SignalingState,
+    ) -> DescriptionAction {
         if state == SignalingState::Closed {
             return DescriptionAction::Ignore;
         }
@@ -189,8 +193,20 @@ mod tests {
     fn newer_participant_initiates_and_is_impolite() {
         let old = ParticipantId::new(1);
         let new = ParticipantId::new(2);
-        assert_eq!(Role::between(new, old), Role { initiator: true, polite: false });
-        assert_eq!(Role::between(old, new), Role { initiator: false, polite: true });
+        assert_eq!(
+            Role::between(new, old),
+            Role {
+                initiator: true,
+                polite: false
+            }
+        );
+        assert_eq!(
+            Role::between(old, new),
+            Role {
+                initiator: false,
+                polite: true
+            }
+        );
     }
 
     #[test]
@@ -209,7 +225,10 @@ mod tests {
 
     #[test]
     fn impolite_side_ignores_a_crossing_offer_and_its_candidates_errors() {
-        let mut n = Negotiator::new(Role { initiator: true, polite: false });
+        let mut n = Negotiator::new(Role {
+            initiator: true,
+            polite: false,
+        });
         n.offer_started();
         assert_eq!(
             n.remote_description(SdpKind::Offer, SignalingState::Stable),
@@ -226,7 +245,10 @@ mod tests {
 
     #[test]
     fn polite_side_yields_on_glare() {
-        let mut n = Negotiator::new(Role { initiator: false, polite: true });
+        let mut n = Negotiator::new(Role {
+            initiator: false,
+            polite: true,
+        });
         n.offer_started();
         n.offer_finished();
         assert_eq!(
@@ -237,7 +259,10 @@ mod tests {
 
     #[test]
     fn nothing_is_applied_to_a_closed_connection() {
-        let mut n = Negotiator::new(Role { initiator: false, polite: true });
+        let mut n = Negotiator::new(Role {
+            initiator: false,
+            polite: true,
+        });
         assert_eq!(
             n.remote_description(SdpKind::Offer, SignalingState::Closed),
             DescriptionAction::Ignore
@@ -305,7 +330,9 @@ mod tests {
             }
             // Deliver the next message in order.
             _ => {
-                let Some(msg) = browsers[i].inbox.pop_front() else { return };
+                let Some(msg) = browsers[i].inbox.pop_front() else {
+                    return;
+                };
                 let b = &mut browsers[i];
                 let kind = match msg {
                     Wire::Offer => SdpKind::Offer,

@@ -91,7 +91,10 @@ pub enum ServerMsg {
         candidate: IceCandidate,
     },
     /// Participant `from` changed its microphone/camera state.
-    Media { from: ParticipantId, media: MediaState },
+    Media {
+        from: ParticipantId,
+        media: MediaState,
+    },
     /// Heartbeat; answer with [`ClientMsg::Pong`].
     Ping,
     /// Something went wrong. `code` is stable, `message` is for people.
@@ -210,8 +213,9 @@ impl ClientMsg {
                 ),
             ));
         }
-        serde_json::from_str(text)
-            .map_err(|e| ProtocolError::new(ErrorCode::Malformed, format!("malformed message: {e}")))
+        serde_json::from_str(text).map_err(|e| {
+            ProtocolError::new(ErrorCode::Malformed, format!("malformed message: {e}"))
+        })
     }
 
     pub fn to_json(&self) -> String {
@@ -319,7 +323,12 @@ mod tests {
             ClientMsg::Leave,
         ];
         for m in msgs {
-            assert_eq!(ClientMsg::parse(&m.to_json()).unwrap(), m, "{}", m.to_json());
+            assert_eq!(
+                ClientMsg::parse(&m.to_json()).unwrap(),
+                m,
+                "{}",
+                m.to_json()
+            );
         }
     }
 
@@ -375,7 +384,12 @@ mod tests {
             ServerMsg::error(ErrorCode::RoomFull, "room is full"),
         ];
         for m in msgs {
-            assert_eq!(ServerMsg::parse(&m.to_json()).unwrap(), m, "{}", m.to_json());
+            assert_eq!(
+                ServerMsg::parse(&m.to_json()).unwrap(),
+                m,
+                "{}",
+                m.to_json()
+            );
         }
     }
 
@@ -435,7 +449,10 @@ mod tests {
             r#"{{"type":"offer","to":1,"sdp":"{}"}}"#,
             "a".repeat(MAX_MESSAGE_BYTES)
         );
-        assert_eq!(ClientMsg::parse(&big).unwrap_err().code, ErrorCode::TooLarge);
+        assert_eq!(
+            ClientMsg::parse(&big).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
     }
 
     #[test]

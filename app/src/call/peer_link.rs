@@ -12,10 +12,10 @@ use nonstop_core::ParticipantId;
 use web_sys::MediaStream;
 
 use super::view::{CallView, LinkState};
+use crate::platform::debug_hook;
 use crate::platform::media::LocalMedia;
 use crate::platform::peer_connection::{ConnectionState, Kind, PeerConnection};
 use crate::platform::signaling::SignalingSender;
-use crate::platform::debug_hook;
 
 pub struct PeerLink {
     remote: ParticipantId,
@@ -92,8 +92,13 @@ impl PeerLink {
     async fn negotiate(self: Rc<Self>) {
         self.negotiator.borrow_mut().offer_started();
         match self.pc.set_local_description().await {
-            Ok((SdpKind::Offer, sdp)) => self.signaling.send(ClientMsg::Offer { to: self.remote, sdp }),
-            Ok((SdpKind::Answer, _)) => warn!("peer {}: negotiationneeded produced an answer", self.remote),
+            Ok((SdpKind::Offer, sdp)) => self.signaling.send(ClientMsg::Offer {
+                to: self.remote,
+                sdp,
+            }),
+            Ok((SdpKind::Answer, _)) => {
+                warn!("peer {}: negotiationneeded produced an answer", self.remote)
+            }
             Err(e) => warn!("peer {}: could not create an offer: {e}", self.remote),
         }
         self.negotiator.borrow_mut().offer_finished();
@@ -129,7 +134,10 @@ impl PeerLink {
             }
         }
         match self.pc.set_local_description().await {
-            Ok((SdpKind::Answer, sdp)) => self.signaling.send(ClientMsg::Answer { to: self.remote, sdp }),
+            Ok((SdpKind::Answer, sdp)) => self.signaling.send(ClientMsg::Answer {
+                to: self.remote,
+                sdp,
+            }),
             Ok((SdpKind::Offer, _)) => warn!("peer {}: expected an answer", self.remote),
             Err(e) => warn!("peer {}: could not answer: {e}", self.remote),
         }

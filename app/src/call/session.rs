@@ -219,7 +219,14 @@ impl Inner {
             media: p.media,
             link: LinkState::Connecting,
         });
-        match PeerLink::new(self.me, p.id, &self.ice_servers, &self.local, &self.signaling, self.view) {
+        match PeerLink::new(
+            self.me,
+            p.id,
+            &self.ice_servers,
+            &self.local,
+            &self.signaling,
+            self.view,
+        ) {
             Ok(link) => {
                 self.peers.borrow_mut().insert(p.id, link);
             }

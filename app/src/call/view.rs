@@ -48,10 +48,11 @@ impl CallView {
     }
 
     pub fn upsert_tile(&self, tile: Tile) {
-        self.tiles.update(|tiles| match tiles.iter_mut().find(|t| t.id == tile.id) {
-            Some(existing) => *existing = tile,
-            None => tiles.push(tile),
-        });
+        self.tiles
+            .update(|tiles| match tiles.iter_mut().find(|t| t.id == tile.id) {
+                Some(existing) => *existing = tile,
+                None => tiles.push(tile),
+            });
     }
 
     pub fn update_tile(&self, id: ParticipantId, change: impl FnOnce(&mut Tile)) {

@@ -9,7 +9,9 @@ use super::media_toggle::{Device, MediaToggle};
 
 /// Copies the meeting link; returns what to tell the person.
 async fn copy_link() -> String {
-    let Some(window) = web_sys::window() else { return String::new() };
+    let Some(window) = web_sys::window() else {
+        return String::new();
+    };
     let href = window.location().href().unwrap_or_default();
     let clipboard = window.navigator().clipboard();
     match JsFuture::from(clipboard.write_text(&href)).await {
@@ -35,7 +37,10 @@ pub fn Controls(
             let text = copy_link().await;
             copied.try_set(Some(text));
             // Long enough to read, short enough not to linger.
-            set_timeout(move || drop(copied.try_set(None)), std::time::Duration::from_secs(4));
+            set_timeout(
+                move || drop(copied.try_set(None)),
+                std::time::Duration::from_secs(4),
+            );
         })
     };
     view! {

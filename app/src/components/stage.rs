@@ -7,7 +7,10 @@ use crate::call::view::CallView;
 
 #[component]
 pub fn Stage(call: CallView) -> impl IntoView {
-    let ids = Memo::new(move |_| call.tiles.with(|ts| ts.iter().map(|t| t.id).collect::<Vec<_>>()));
+    let ids = Memo::new(move |_| {
+        call.tiles
+            .with(|ts| ts.iter().map(|t| t.id).collect::<Vec<_>>())
+    });
     // Enough columns for a roughly square grid; CSS sizes the tiles.
     let columns = move || {
         let n = ids.with(Vec::len).max(1);

@@ -18,7 +18,10 @@ fn initials(name: &str) -> String {
 
 #[component]
 pub fn TileView(id: ParticipantId, call: CallView) -> impl IntoView {
-    let tile = Memo::new(move |_| call.tiles.with(|ts| ts.iter().find(|t| t.id == id).cloned()));
+    let tile = Memo::new(move |_| {
+        call.tiles
+            .with(|ts| ts.iter().find(|t| t.id == id).cloned())
+    });
     let local = tile.get_untracked().is_some_and(|t| t.local);
     let name = move || tile.with(|t| t.as_ref().map(|t| t.name.clone()).unwrap_or_default());
     let audio = move || tile.with(|t| t.as_ref().is_some_and(|t| t.media.audio));

@@ -64,8 +64,10 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     let call_view = CallView::new();
     let call = StoredValue::new_local(None::<Call>);
 
-    let has_mic = Signal::derive(move || local.with(|l| l.as_ref().is_some_and(|l| l.audio.is_some())));
-    let has_cam = Signal::derive(move || local.with(|l| l.as_ref().is_some_and(|l| l.video.is_some())));
+    let has_mic =
+        Signal::derive(move || local.with(|l| l.as_ref().is_some_and(|l| l.audio.is_some())));
+    let has_cam =
+        Signal::derive(move || local.with(|l| l.as_ref().is_some_and(|l| l.video.is_some())));
     let ready = Signal::derive(move || local.with(Option::is_some));
     // What we send: on only if the person wants it and the device exists.
     let media_state = move || MediaState {
@@ -126,7 +128,9 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                 return;
             }
         };
-        let Some(media) = local.get_untracked() else { return };
+        let Some(media) = local.get_untracked() else {
+            return;
+        };
         store_name(display_name.as_str());
         join_error.set(None);
         joining.set(true);
@@ -173,14 +177,20 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     };
     on_cleanup(leave);
 
-    let preview = Signal::derive_local(move || local.with(|l| l.as_ref().map(|l| l.stream.clone())));
+    let preview =
+        Signal::derive_local(move || local.with(|l| l.as_ref().map(|l| l.stream.clone())));
     let count = move || {
         let n = call_view.tiles.with(Vec::len);
-        if n == 1 { "1 participant".to_string() } else { format!("{n} participants") }
+        if n == 1 {
+            "1 participant".to_string()
+        } else {
+            format!("{n} participants")
+        }
     };
     let room_label = room.to_string();
 
-    move || match screen.get() {
+    move || {
+        match screen.get() {
         Screen::PreJoin => view! {
             <PreJoin
                 room=room_label.clone()
@@ -228,5 +238,6 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
             </main>
         }
         .into_any(),
+    }
     }
 }

@@ -23,7 +23,9 @@ fn hook() -> Option<Object> {
 }
 
 fn peers() -> Option<Map> {
-    Reflect::get(&hook()?.into(), &"peers".into()).ok().map(Into::into)
+    Reflect::get(&hook()?.into(), &"peers".into())
+        .ok()
+        .map(Into::into)
 }
 
 fn id_value(id: ParticipantId) -> JsValue {

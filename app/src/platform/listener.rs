@@ -12,7 +12,11 @@ pub struct EventListener {
 }
 
 impl EventListener {
-    pub fn new(target: &EventTarget, kind: &'static str, handler: impl FnMut(Event) + 'static) -> Self {
+    pub fn new(
+        target: &EventTarget,
+        kind: &'static str,
+        handler: impl FnMut(Event) + 'static,
+    ) -> Self {
         let callback = Closure::<dyn FnMut(Event)>::new(handler);
         // Adding a listener with a valid function cannot fail.
         target

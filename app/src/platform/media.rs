@@ -68,7 +68,9 @@ impl Cause {
     fn from_error_name(name: Option<&str>) -> Cause {
         match name {
             Some("NotAllowedError" | "SecurityError" | "PermissionDeniedError") => Cause::Blocked,
-            Some("NotFoundError" | "OverconstrainedError" | "DevicesNotFoundError") => Cause::Missing,
+            Some("NotFoundError" | "OverconstrainedError" | "DevicesNotFoundError") => {
+                Cause::Missing
+            }
             Some("TypeError") => Cause::Unsupported,
             _ => Cause::Busy,
         }
@@ -85,17 +87,31 @@ pub struct MediaProblem {
 impl MediaProblem {
     pub fn message(&self) -> String {
         let why = |cause: Cause| match cause {
-            Cause::Blocked => "access is blocked (allow it in the browser's site settings and reload)",
+            Cause::Blocked => {
+                "access is blocked (allow it in the browser's site settings and reload)"
+            }
             Cause::Missing => "no device was found",
             Cause::Busy => "the device could not be started (is another app using it?)",
             Cause::Unsupported => "this browser or page cannot use it (open the link over https)",
         };
         let tail = "You can still join and see and hear the others.";
         match (self.camera, self.microphone) {
-            (Some(c), Some(m)) if c == m => format!("Camera and microphone unavailable: {}. {tail}", why(c)),
-            (Some(c), Some(m)) => format!("Camera unavailable: {}. Microphone unavailable: {}. {tail}", why(c), why(m)),
-            (Some(c), None) => format!("Camera unavailable: {}. Others will hear you but not see you.", why(c)),
-            (None, Some(m)) => format!("Microphone unavailable: {}. Others will see you but not hear you.", why(m)),
+            (Some(c), Some(m)) if c == m => {
+                format!("Camera and microphone unavailable: {}. {tail}", why(c))
+            }
+            (Some(c), Some(m)) => format!(
+                "Camera unavailable: {}. Microphone unavailable: {}. {tail}",
+                why(c),
+                why(m)
+            ),
+            (Some(c), None) => format!(
+                "Camera unavailable: {}. Others will hear you but not see you.",
+                why(c)
+            ),
+            (None, Some(m)) => format!(
+                "Microphone unavailable: {}. Others will see you but not hear you.",
+                why(m)
+            ),
             (None, None) => String::new(),
         }
     }
@@ -150,7 +166,10 @@ async fn get_user_media(audio: bool, video: bool) -> Result<MediaStream, Cause> 
     match JsFuture::from(promise).await {
         Ok(stream) => Ok(stream.unchecked_into()),
         Err(e) => {
-            leptos::logging::warn!("getUserMedia(audio={audio}, video={video}): {}", js_error_text(&e));
+            leptos::logging::warn!(
+                "getUserMedia(audio={audio}, video={video}): {}",
+                js_error_text(&e)
+            );
             Err(Cause::from_error_name(js_error_name(&e).as_deref()))
         }
     }

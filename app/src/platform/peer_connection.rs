@@ -9,8 +9,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
-    RtcPeerConnectionIceEvent, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
-    RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+    RtcPeerConnectionIceEvent, RtcRtpTransceiver, RtcRtpTransceiverDirection,
+    RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use super::js_error_text;
@@ -67,7 +67,8 @@ impl PeerConnection {
         // IceServer mirrors RTCIceServer's fields, so serde gives the browser's shape.
         let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
         config.set_ice_servers(&servers);
-        let pc = RtcPeerConnection::new_with_configuration(&config).map_err(|e| js_error_text(&e))?;
+        let pc =
+            RtcPeerConnection::new_with_configuration(&config).map_err(|e| js_error_text(&e))?;
         Ok(Self {
             pc,
             listeners: Vec::new(),
@@ -84,8 +85,12 @@ impl PeerConnection {
         let init = RtcRtpTransceiverInit::new();
         init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
         match track {
-            Some(t) => self.pc.add_transceiver_with_media_stream_track_and_init(t, &init),
-            None => self.pc.add_transceiver_with_str_and_init(kind.as_str(), &init),
+            Some(t) => self
+                .pc
+                .add_transceiver_with_media_stream_track_and_init(t, &init),
+            None => self
+                .pc
+                .add_transceiver_with_str_and_init(kind.as_str(), &init),
         };
     }
 
@@ -118,9 +123,13 @@ impl PeerConnection {
 
     /// `setLocalDescription()`; returns the description to send.
     pub async fn set_local_description(&self) -> Result<(SdpKind, String), String> {
-        JsFuture::from(self.pc.unchecked_ref::<PeerConnectionExt>().set_local_description_implicit())
-            .await
-            .map_err(|e| js_error_text(&e))?;
+        JsFuture::from(
+            self.pc
+                .unchecked_ref::<PeerConnectionExt>()
+                .set_local_description_implicit(),
+        )
+        .await
+        .map_err(|e| js_error_text(&e))?;
         let desc = self
             .pc
             .local_description()
@@ -150,12 +159,16 @@ impl PeerConnection {
         init.set_sdp_mid(candidate.sdp_mid.as_deref());
         init.set_sdp_m_line_index(candidate.sdp_m_line_index);
         if let Some(ufrag) = &candidate.username_fragment {
-            Reflect::set(&init, &"usernameFragment".into(), &ufrag.into()).map_err(|e| js_error_text(&e))?;
+            Reflect::set(&init, &"usernameFragment".into(), &ufrag.into())
+                .map_err(|e| js_error_text(&e))?;
         }
-        JsFuture::from(self.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)))
-            .await
-            .map(drop)
-            .map_err(|e| js_error_text(&e))
+        JsFuture::from(
+            self.pc
+                .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)),
+        )
+        .await
+        .map(drop)
+        .map_err(|e| js_error_text(&e))
     }
 
     pub fn signaling_state(&self) -> SignalingState {
@@ -197,13 +210,19 @@ impl PeerConnection {
         self.listen("negotiationneeded", move |_| handler());
     }
 
-    pub fn on_connection_state_change(&mut self, mut handler: impl FnMut(ConnectionState) + 'static) {
+    pub fn on_connection_state_change(
+        &mut self,
+        mut handler: impl FnMut(ConnectionState) + 'static,
+    ) {
         let pc = self.pc.clone();
-        self.listen("connectionstatechange", move |_| handler(read_connection_state(&pc)));
+        self.listen("connectionstatechange", move |_| {
+            handler(read_connection_state(&pc))
+        });
     }
 
     fn listen(&mut self, kind: &'static str, handler: impl FnMut(web_sys::Event) + 'static) {
-        self.listeners.push(EventListener::new(&self.pc, kind, handler));
+        self.listeners
+            .push(EventListener::new(&self.pc, kind, handler));
     }
 }
 

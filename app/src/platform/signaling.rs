@@ -52,7 +52,8 @@ impl SignalingReceiver {
     pub async fn next(&mut self) -> Option<Result<ServerMsg, ReceiveError>> {
         match self.stream.next().await? {
             Ok(Message::Text(text)) => Some(
-                ServerMsg::parse(&text).map_err(|e| ReceiveError::Unreadable(format!("{e}: {text}"))),
+                ServerMsg::parse(&text)
+                    .map_err(|e| ReceiveError::Unreadable(format!("{e}: {text}"))),
             ),
             Ok(Message::Bytes(_)) => Some(Err(ReceiveError::Unreadable("binary frame".into()))),
             Err(e) => Some(Err(ReceiveError::Closed(e.to_string()))),

@@ -1,0 +1,342 @@
+//! Each policy rule of the adaptation controller, through its public API.
+
+mod netsim;
+
+use netsim::harness::{Conditions, Harness};
+use nonstop_core::adaptation::{
+    Bitrate, Content, Controller, Framerate, Priority, QualityLevel, QualityReason, ReceiverHint,
+    Resolution, StatsSample, Time, VideoSource,
+};
+
+const CLEAN: fn(u64) -> Conditions = |_| Conditions::CLEAN;
+
+fn shown(w: u32, h: u32) -> ReceiverHint {
+    ReceiverHint::Shown(Resolution::new(w, h))
+}
+
+#[test]
+fn a_new_link_starts_at_360p_with_full_audio_and_nothing_repeats() {
+    let mut h = Harness::new(1);
+    let p = h.params[&0];
+    assert!(p.video.active);
+    assert_eq!(p.video.max_bitrate, Bitrate::kbps(250));
+    assert_eq!(p.video.scale_resolution_down_by, 2.0);
+    assert_eq!(p.video.max_framerate, Framerate::fps(30));
+    assert_eq!(
+        (p.audio.max_bitrate, p.audio.priority),
+        (Bitrate::kbps(32), Priority::High)
+    );
+    assert_eq!(Priority::High.as_str(), "high");
+    assert!(
+        h.poll().is_empty(),
+        "a decision comes only when something changed"
+    );
+}
+
+#[test]
+fn no_more_pixels_than_the_receiver_shows_and_none_for_a_hidden_tile() {
+    let mut h = Harness::new(1);
+    h.seconds(40, CLEAN);
+    assert_eq!(
+        h.params[&0].video.scale_resolution_down_by, 1.0,
+        "large by default: 720p"
+    );
+
+    h.ctl.set_hint(h.now, 0, shown(320, 180));
+    let d = h.poll();
+    let v = d[0].1.send.expect("a thumbnail changes the encoding").video;
+    assert_eq!(v.scale_resolution_down_by, 4.0);
+    assert!(v.max_bitrate <= Bitrate::kbps(210), "{v:?}");
+
+    h.ctl.set_hint(h.now, 0, ReceiverHint::Hidden);
+    h.poll();
+    assert!(!h.params[&0].video.active);
+    assert_eq!(
+        h.params[&0].audio.max_bitrate,
+        Bitrate::kbps(32),
+        "audio goes on"
+    );
+    h.seconds(10, CLEAN);
+    assert!(!h.params[&0].video.active);
+
+    // Shown again: at once, no hold (the network did not change).
+    h.ctl.set_hint(h.now, 0, shown(1280, 720));
+    h.poll();
+    let v = h.params[&0].video;
+    assert!(
+        v.active && v.scale_resolution_down_by == 1.0 && v.max_bitrate >= Bitrate::kbps(1000),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn audio_is_never_starved() {
+    let mut h = Harness::new(2);
+    for s in 0..60 {
+        h.second(|_| Conditions::lossy(0.5));
+        for p in h.params.values() {
+            assert!(
+                p.audio.max_bitrate >= Bitrate::kbps(16) && p.audio.priority == Priority::High,
+                "t={s}"
+            );
+        }
+    }
+    for (id, p) in &h.params {
+        assert!(!p.video.active, "video gave way first");
+        assert!(h.ctl.status(*id).unwrap().estimate >= Bitrate::kbps(32));
+    }
+}
+
+#[test]
+fn one_poor_link_does_not_lower_the_others() {
+    let mut h = Harness::new(3);
+    h.seconds(40, CLEAN);
+    let before = (h.video_bitrate(0), h.video_bitrate(1));
+    let decisions = h.seconds(30, |id| {
+        if id == 2 {
+            Conditions::lossy(0.2)
+        } else {
+            Conditions::CLEAN
+        }
+    });
+    assert!(
+        decisions
+            .iter()
+            .all(|(_, id, d)| *id == 2 || d.send.is_none()),
+        "only link 2 changed"
+    );
+    assert_eq!((h.video_bitrate(0), h.video_bitrate(1)), before);
+    assert!(h.video_bitrate(2) < Bitrate::kbps(100));
+    assert_eq!(h.ctl.uplink_estimate(), None);
+}
+
+#[test]
+fn congestion_on_every_link_at_once_steps_them_all_down_together() {
+    let mut h = Harness::new(3);
+    h.seconds(40, CLEAN);
+    let before: Vec<Bitrate> = (0..3).map(|id| h.video_bitrate(id)).collect();
+    let d = h.second(|_| Conditions::lossy(0.2));
+    assert_eq!(
+        d.iter().filter(|(_, d)| d.send.is_some()).count(),
+        3,
+        "all three in the same poll"
+    );
+    let uplink = h
+        .ctl
+        .uplink_estimate()
+        .expect("the shared uplink is the bottleneck");
+    for id in 0..3 {
+        assert!(h.video_bitrate(id) < before[id as usize].scaled(0.9));
+        assert!(h.ctl.status(id).unwrap().uplink_limited);
+    }
+    assert!(h.total_cost() <= uplink, "{} > {}", h.total_cost(), uplink);
+    let (lo, hi) = (0..3)
+        .map(|id| h.video_bitrate(id))
+        .fold((Bitrate::MAX, Bitrate::ZERO), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    assert!(hi - lo <= Bitrate::kbps(10), "shared fairly: {lo} .. {hi}");
+    // The links' own estimates stayed: the paths beyond the uplink are fine.
+    assert!(h.ctl.status(0).unwrap().estimate >= before[0]);
+}
+
+#[test]
+fn a_participant_joining_gets_a_share_of_a_known_uplink() {
+    let mut h = Harness::new(2);
+    h.seconds(40, CLEAN);
+    h.second(|_| Conditions::lossy(0.2));
+    let uplink = h.ctl.uplink_estimate().unwrap();
+    h.ctl.add_link(h.now, 2);
+    h.poll();
+    assert!(h.params.len() == 3 && h.total_cost() <= uplink);
+    h.ctl.remove_link(2);
+    h.params.remove(&2);
+    h.poll();
+    assert!(h.total_cost() <= uplink);
+}
+
+#[test]
+fn down_fast_up_slowly_after_a_hold() {
+    let mut h = Harness::new(1);
+    h.seconds(40, CLEAN);
+    let high = h.video_bitrate(0);
+    h.second(|_| Conditions::lossy(0.2));
+    let low = h.video_bitrate(0);
+    assert!(low <= high.scaled(0.85), "{high} -> {low}");
+    let mut last = low;
+    for s in 1..=12 {
+        h.second(CLEAN);
+        let now = h.video_bitrate(0);
+        if s < 3 {
+            assert_eq!(now, low, "no increase within the hold ({s} s)");
+        }
+        assert!(
+            now <= last + Bitrate::kbps(30) && now >= last,
+            "{last} -> {now} at {s} s"
+        );
+        last = now;
+    }
+    assert!(last > low);
+}
+
+#[test]
+fn under_the_video_minimum_a_link_goes_audio_only_and_comes_back_with_hysteresis() {
+    let mut h = Harness::new(1);
+    h.seconds(10, |_| Conditions::lossy(0.3));
+    assert!(!h.params[&0].video.active);
+    // Clean again: the estimate grows to what video needs, then holds for a while.
+    let mut back = None;
+    for s in 1..=30u64 {
+        h.second(CLEAN);
+        if h.params[&0].video.active {
+            back = Some(s);
+            break;
+        }
+        if let Some(deadline) = h.ctl.next_deadline() {
+            assert!(deadline > h.now);
+        }
+    }
+    let back = back.expect("video comes back on a recovered link");
+    assert!(back >= 6, "not at once: after {back} s");
+    // A failed return (loss again at once) waits twice as long the next time.
+    h.seconds(3, |_| Conditions::lossy(0.3));
+    assert!(!h.params[&0].video.active);
+    let again = (1..=40u64).find(|_| {
+        h.second(CLEAN);
+        h.params[&0].video.active
+    });
+    assert!(
+        again.expect("back again") >= back + 3,
+        "{again:?} vs {back}"
+    );
+}
+
+#[test]
+fn camera_gives_up_resolution_first_screen_gives_up_frame_rate_first() {
+    for content in [Content::Camera, Content::Screen] {
+        let mut h = Harness::new(1);
+        let resolution = Resolution::new(1920, 1080);
+        h.ctl.set_source(VideoSource {
+            resolution,
+            framerate: Framerate::fps(30),
+            content,
+        });
+        h.seconds(60, CLEAN);
+        let mut seen = vec![h.params[&0].video];
+        for _ in 0..30 {
+            h.second(|_| Conditions::lossy(0.12));
+            let v = h.params[&0].video;
+            if !v.active {
+                break;
+            }
+            seen.push(v);
+        }
+        let first_scale = seen
+            .iter()
+            .position(|v| v.scale_resolution_down_by > 1.0)
+            .unwrap();
+        let first_fps = seen
+            .iter()
+            .position(|v| v.max_framerate < Framerate::fps(30))
+            .unwrap();
+        match content {
+            Content::Camera => assert!(first_scale < first_fps, "{seen:#?}"),
+            Content::Screen => assert!(first_fps < first_scale, "{seen:#?}"),
+        }
+    }
+}
+
+#[test]
+fn quality_names_the_reason_worse_at_once_better_after_a_hold() {
+    let mut h = Harness::new(1);
+    h.seconds(40, CLEAN);
+    assert_eq!(h.quality[&0].level, QualityLevel::Good);
+    h.second(|_| Conditions::lossy(0.15));
+    let q = h.quality[&0];
+    assert_eq!(
+        (q.level, q.reason),
+        (QualityLevel::Poor, Some(QualityReason::Loss))
+    );
+    h.second(|_| Conditions {
+        rtt_ms: 400,
+        ..Conditions::CLEAN
+    });
+    assert_eq!(
+        h.quality[&0].level,
+        QualityLevel::Poor,
+        "no better before the hold"
+    );
+    h.seconds(5, |_| Conditions {
+        rtt_ms: 400,
+        ..Conditions::CLEAN
+    });
+    let q = h.quality[&0];
+    assert_eq!(
+        (q.level, q.reason),
+        (QualityLevel::Fair, Some(QualityReason::Rtt))
+    );
+    h.seconds(10, |_| Conditions::lossy(0.5));
+    let q = h.quality[&0];
+    assert_eq!(
+        (q.level, q.reason),
+        (QualityLevel::Poor, Some(QualityReason::Loss))
+    );
+    h.seconds(3, CLEAN);
+    let q = h.quality[&0];
+    assert_eq!(
+        (q.level, q.reason),
+        (QualityLevel::Poor, Some(QualityReason::Bandwidth)),
+        "video is off"
+    );
+}
+
+#[test]
+fn the_browsers_estimate_caps_a_link() {
+    let mut h = Harness::new(1);
+    h.seconds(40, CLEAN);
+    let aob = Bitrate::kbps(400);
+    h.seconds(5, |_| Conditions {
+        available: Some(aob),
+        ..Conditions::CLEAN
+    });
+    assert!(h.total_cost() <= aob, "{}", h.total_cost());
+    assert!(h.params[&0].video.active);
+}
+
+#[test]
+fn nonsense_stats_and_a_clock_going_backwards_are_ignored() {
+    let mut ctl: Controller<u64> = Controller::new(Default::default());
+    let junk = StatsSample {
+        available_outgoing_bitrate: Some(Bitrate::from_bps_f64(f64::NAN)),
+        fraction_lost: Some(f64::INFINITY),
+        frames_per_second: Some(-1.0),
+        frame_size: Some(Resolution::new(0, 0)),
+        bytes_sent: Some(u64::MAX),
+        ..StatsSample::default()
+    };
+    for (ms, bytes) in [
+        (5_000, Some(u64::MAX)),
+        (1_000, Some(3)),
+        (2_000, None),
+        (0, Some(0)),
+    ] {
+        ctl.handle_sample(
+            Time::from_millis(ms),
+            7,
+            StatsSample {
+                bytes_sent: bytes,
+                ..junk
+            },
+        );
+        ctl.set_hint(Time::from_millis(ms), 7, shown(0, 0));
+        for (_, d) in ctl.poll(Time::from_millis(ms)) {
+            if let Some(p) = d.send {
+                assert!(
+                    p.video.scale_resolution_down_by >= 1.0
+                        && p.audio.max_bitrate >= Bitrate::kbps(16)
+                );
+            }
+        }
+    }
+    assert_eq!(ctl.link_count(), 1);
+}
