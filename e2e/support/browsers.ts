@@ -1,0 +1,82 @@
+/**
+ * How the suite launches Debian's browsers (never a Playwright-downloaded one). Shared by
+ * playwright.config.ts, by tests that need a second kind of browser (Chromium <-> Firefox), and by the
+ * benchmark. See shared/TOOLCHAIN.md for why each flag and pref is here.
+ */
+import * as path from 'node:path';
+import type { LaunchOptions } from '@playwright/test';
+import { ensureFakeVideo } from './fake-video';
+
+export const CACHE_DIR = path.resolve(__dirname, '..', '.cache');
+
+export const CHROMIUM_PATH = process.env.NONSTOP_CHROMIUM ?? '/usr/bin/chromium';
+export const FIREFOX_PATH = process.env.NONSTOP_FIREFOX ?? '/usr/bin/firefox-esr';
+
+/** Chromium flags; `fakeUi: false` leaves camera/microphone permission to the context (see no-permission test). */
+export function chromiumArgs({ fakeUi = true }: { fakeUi?: boolean } = {}): string[] {
+  return [
+    '--use-fake-device-for-media-stream',
+    ...(fakeUi ? ['--use-fake-ui-for-media-stream'] : []),
+    `--use-file-for-fake-video-capture=${ensureFakeVideo(CACHE_DIR)}`,
+    // The tests run in a loopback-only network namespace: without this Chromium gathers no ICE candidates.
+    '--allow-loopback-in-peer-connection',
+    '--autoplay-policy=no-user-gesture-required',
+    // Several participants share one browser; none of them may be throttled as a background page.
+    '--disable-background-timer-throttling',
+    '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+    // Keep Chromium quiet: nothing may try to reach outside hosts.
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    // A page without camera/microphone permission gets mDNS (.local) host candidates, which nothing resolves
+    // in a loopback-only namespace; like Firefox's obfuscate_host_addresses=false below, show the address.
+    // (Real networks have STUN server-reflexive candidates for this case.)
+    '--disable-features=WebRtcHideLocalIpsWithMdns,MediaRouter,OptimizationHints,Translate',
+  ];
+}
+
+export function chromiumLaunchOptions(opts: { fakeUi?: boolean } = {}): LaunchOptions {
+  return { executablePath: CHROMIUM_PATH, args: chromiumArgs(opts) };
+}
+
+/** Firefox prefs; `permission: 'deny'` makes getUserMedia fail with NotAllowedError. */
+export function firefoxPrefs({ permission = 'grant' }: { permission?: 'grant' | 'deny' } = {}) {
+  return {
+    'media.navigator.streams.fake': true,
+    ...(permission === 'grant'
+      ? { 'media.navigator.permission.disabled': true }
+      : {
+          'media.navigator.permission.disabled': false,
+          'permissions.default.camera': 2,
+          'permissions.default.microphone': 2,
+        }),
+    // Firefox gathers no candidates on 127.0.0.1 without this.
+    'media.peerconnection.ice.loopback': true,
+    'media.peerconnection.ice.obfuscate_host_addresses': false,
+    // No audio device here: a mock cubeb keeps AudioContext and audio playback running.
+    'media.cubeb.force_mock_context': true,
+    'media.autoplay.default': 0,
+    'media.autoplay.block-webaudio': false,
+    'network.manage-offline-status': false,
+    // Several participants share one browser: don't slow down the pages that are not in front.
+    'dom.min_background_timeout_value': 4,
+    'dom.timeout.enable_budget_timer_throttling': false,
+    // Quiet: no update checks or telemetry pings from the test browser.
+    'app.update.enabled': false,
+    'browser.shell.checkDefaultBrowser': false,
+    'datareporting.policy.dataSubmissionEnabled': false,
+    'toolkit.telemetry.enabled': false,
+  };
+}
+
+export function firefoxLaunchOptions(opts: { permission?: 'grant' | 'deny' } = {}): LaunchOptions {
+  return { executablePath: FIREFOX_PATH, firefoxUserPrefs: firefoxPrefs(opts) };
+}
+
+/** The Firefox "channel" that makes Playwright drive Debian's Firefox over WebDriver BiDi. */
+export const FIREFOX_CHANNEL = 'moz-firefox';
