@@ -2,6 +2,7 @@
 //!
 //! - [`protocol`]: the signaling messages, shared by the server and the app.
 //! - [`names`]: room and display name rules, and readable random room names.
+//! - [`peer_msg`]: messages between two browsers over their link's data channel.
 //! - [`negotiation`]: who offers first and who yields on glare (perfect negotiation).
 //! - [`layout`]: where each video tile goes on the stage (grid, speaker, presentation).
 //! - [`speaker`]: who is speaking, and who has the spotlight, from sampled audio levels.
@@ -17,6 +18,7 @@ pub mod ids;
 pub mod layout;
 pub mod names;
 pub mod negotiation;
+pub mod peer_msg;
 pub mod protocol;
 pub mod speaker;
 pub mod time;

@@ -7,11 +7,13 @@ use std::rc::{Rc, Weak};
 use leptos::logging::warn;
 use leptos::task::spawn_local;
 use nonstop_core::negotiation::{CandidateAction, DescriptionAction, Negotiator, Role, SdpKind};
+use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::{ClientMsg, IceCandidate, IceServer};
 use nonstop_core::ParticipantId;
 use web_sys::MediaStream;
 
 use super::view::{CallView, LinkState};
+use crate::platform::data_channel::DataChannel;
 use crate::platform::debug_hook;
 use crate::platform::media::LocalMedia;
 use crate::platform::peer_connection::{ConnectionState, Kind, PeerConnection};
@@ -23,10 +25,16 @@ pub struct PeerLink {
     negotiator: RefCell<Negotiator>,
     signaling: SignalingSender,
     local: LocalMedia,
-    /// Whether our tracks are on this connection's senders yet. The initiator puts them
-    /// on when it creates its transceivers; the other side when it answers the first offer.
+    /// Whether our tracks (and the data channel) are on this connection yet. The
+    /// initiator adds them before its first offer; the other side when it answers that
+    /// offer, so that neither side's additions start a negotiation of their own.
     sending: Cell<bool>,
+    channel: RefCell<Option<DataChannel>>,
+    on_peer_msg: PeerMsgHandler,
 }
+
+/// Receives what the remote participant sends over the data channel.
+pub type PeerMsgHandler = Rc<dyn Fn(ParticipantId, PeerMsg)>;
 
 impl PeerLink {
     pub fn new(
@@ -36,6 +44,7 @@ impl PeerLink {
         local: &LocalMedia,
         signaling: &SignalingSender,
         view: CallView,
+        on_peer_msg: PeerMsgHandler,
     ) -> Result<Rc<PeerLink>, String> {
         let role = Role::between(me, remote);
         let mut pc = PeerConnection::new(ice_servers)?;
@@ -75,12 +84,16 @@ impl PeerLink {
                 signaling: signaling.clone(),
                 local: local.clone(),
                 sending: Cell::new(false),
+                channel: RefCell::new(None),
+                on_peer_msg,
             }
         });
         debug_hook::add_peer(remote, link.pc.raw());
 
         if role.initiator {
-            // Adding the transceivers fires `negotiationneeded`, which sends the offer.
+            // Adding the channel and transceivers fires `negotiationneeded`, which sends
+            // the offer.
+            link.open_channel();
             link.pc.add_transceiver(Kind::Audio, local.audio.as_ref());
             link.pc.add_transceiver(Kind::Video, local.video.as_ref());
             link.sending.set(true);
@@ -125,6 +138,7 @@ impl PeerLink {
             return;
         }
         if !self.sending.replace(true) {
+            self.open_channel();
             if let Err(e) = self
                 .pc
                 .send_on_offered_transceivers(self.local.audio.as_ref(), self.local.video.as_ref())
@@ -141,6 +155,21 @@ impl PeerLink {
             Ok((SdpKind::Offer, _)) => warn!("peer {}: expected an answer", self.remote),
             Err(e) => warn!("peer {}: could not answer: {e}", self.remote),
         }
+    }
+
+    /// Sends `msg` to this participant; false if the channel is not open (yet).
+    pub fn send_peer(&self, msg: &PeerMsg) -> bool {
+        self.channel.borrow().as_ref().is_some_and(|c| c.send(msg))
+    }
+
+    fn open_channel(&self) {
+        let from = self.remote;
+        let handler = self.on_peer_msg.clone();
+        let channel = DataChannel::open(self.pc.raw(), move |text| match PeerMsg::parse(&text) {
+            Ok(msg) => handler(from, msg),
+            Err(e) => warn!("peer {from}: dropped a data channel message: {e:?}"),
+        });
+        *self.channel.borrow_mut() = Some(channel);
     }
 
     pub async fn remote_candidate(&self, candidate: IceCandidate) {

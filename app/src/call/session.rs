@@ -10,12 +10,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::negotiation::SdpKind;
+use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::{
     ClientMsg, IceServer, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
 };
 use nonstop_core::ParticipantId;
 
-use super::peer_link::PeerLink;
+use super::peer_link::{PeerLink, PeerMsgHandler};
 use super::view::{CallView, LinkState, Tile};
 use crate::platform::debug_hook;
 use crate::platform::media::LocalMedia;
@@ -55,6 +56,8 @@ struct Inner {
     peers: RefCell<HashMap<ParticipantId, Rc<PeerLink>>>,
     view: CallView,
     left: Cell<bool>,
+    /// Handles data-channel messages from any peer.
+    on_peer_msg: PeerMsgHandler,
 }
 
 impl Call {
@@ -114,6 +117,7 @@ impl Call {
                 peers: RefCell::new(HashMap::new()),
                 view,
                 left: Cell::new(false),
+                on_peer_msg: Rc::new(move |from, msg| peer_message(view, from, msg)),
             }),
         };
         for p in participants {
@@ -226,6 +230,7 @@ impl Inner {
             &self.local,
             &self.signaling,
             self.view,
+            self.on_peer_msg.clone(),
         ) {
             Ok(link) => {
                 self.peers.borrow_mut().insert(p.id, link);
@@ -235,5 +240,12 @@ impl Inner {
                 self.view.update_tile(p.id, |t| t.link = LinkState::Failed);
             }
         }
+    }
+}
+
+/// A message from participant `from` over the data channel.
+fn peer_message(_view: CallView, from: ParticipantId, msg: PeerMsg) {
+    match msg {
+        PeerMsg::Chat { text, .. } => leptos::logging::log!("chat from {from}: {text}"),
     }
 }

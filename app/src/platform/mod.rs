@@ -2,6 +2,7 @@
 //! `RtcPeerConnection` or WebSocket. Nothing here decides anything; it only turns
 //! web-sys calls and events into `nonstop_core` types and back.
 
+pub mod data_channel;
 pub mod debug_hook;
 pub mod listener;
 pub mod media;
