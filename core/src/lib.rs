@@ -2,11 +2,13 @@
 //!
 //! - [`protocol`]: the signaling messages, shared by the server and the app.
 //! - [`names`]: room and display name rules, and readable random room names.
+//! - [`chat`]: chat text split into text and links, for safe rendering.
 //! - [`peer_msg`]: messages between two browsers over their link's data channel.
 //! - [`negotiation`]: who offers first and who yields on glare (perfect negotiation).
 //! - [`layout`]: where each video tile goes on the stage (grid, speaker, presentation).
 //! - [`speaker`]: who is speaking, and who has the spotlight, from sampled audio levels.
 //! - [`adaptation`]: per-link send quality (bit rate, resolution, video on/off) from link stats.
+//! - [`recovery`]: when to restart ICE, go relay-only or give up on a link; reconnect backoff.
 //! - [`time`]: the caller's clock as a type ([`time::Time`], [`time::Millis`]).
 //!
 //! Error policy: bad input (a malformed message, an invalid name, an unexpected
@@ -14,12 +16,14 @@
 //! Nothing here reads a clock or a random source: time and randomness are passed in.
 
 pub mod adaptation;
+pub mod chat;
 pub mod ids;
 pub mod layout;
 pub mod names;
 pub mod negotiation;
 pub mod peer_msg;
 pub mod protocol;
+pub mod recovery;
 pub mod speaker;
 pub mod time;
 

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::adaptation::{ReceiverHint, Resolution};
+
 /// Largest peer message we send or accept, in bytes. Well under the 16 KiB that every
 /// browser delivers as one SCTP message.
 pub const MAX_PEER_MSG_BYTES: usize = 12 * 1024;
@@ -21,7 +23,22 @@ pub enum PeerMsg {
     /// A chat message to everyone, sent on each link. `sent_at` is the sender's clock
     /// (Unix milliseconds), shown as the time of the message.
     Chat { text: String, sent_at: u64 },
+    /// The sender's screen share: the id of the `MediaStream` its video track is sent
+    /// in (the SDP `msid`, which the receiver sees as the track event's stream), or
+    /// `None` when it stopped. Camera and microphone are sent without a stream, so the
+    /// receiver can tell the screen track from the camera by this id alone. Sent on every
+    /// link when sharing starts or stops, and when a link's channel opens while sharing.
+    Screen { stream: Option<String> },
+    /// How the sender shows the receiver's camera video on this link: the tile's size in
+    /// device pixels (CSS size × `devicePixelRatio`) and whether it is shown at all (a
+    /// hidden page or a tile off the stage is not). Sent when it changes (debounced) and
+    /// when the channel opens; the receiver's adaptation controller sends no more pixels
+    /// than this, and no video at all while it is not visible.
+    ViewHint { width: u32, height: u32, visible: bool },
 }
+
+/// Largest tile side a [`PeerMsg::ViewHint`] may name, in device pixels (an 8K screen).
+pub const MAX_VIEW_SIDE: u32 = 8192;
 
 /// Why a peer message was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +68,52 @@ impl PeerMsg {
     fn validate(&self) -> Result<(), PeerMsgError> {
         match self {
             PeerMsg::Chat { text, .. } => chat_text(text).map(drop),
+            PeerMsg::Screen { stream } => match stream {
+                Some(id) if id.is_empty() || id.len() > 128 => {
+                    Err(PeerMsgError::Invalid("bad stream id"))
+                }
+                _ => Ok(()),
+            },
+            PeerMsg::ViewHint { width, height, .. } => {
+                if *width > MAX_VIEW_SIDE || *height > MAX_VIEW_SIDE {
+                    Err(PeerMsgError::Invalid("view hint too large"))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// The hint to send for how we show the remote's video.
+    pub fn view_hint(hint: ReceiverHint) -> PeerMsg {
+        match hint {
+            ReceiverHint::Shown(size) => PeerMsg::ViewHint {
+                width: size.width.min(MAX_VIEW_SIDE),
+                height: size.height.min(MAX_VIEW_SIDE),
+                visible: true,
+            },
+            ReceiverHint::Hidden => PeerMsg::ViewHint {
+                width: 0,
+                height: 0,
+                visible: false,
+            },
+        }
+    }
+
+    /// A [`PeerMsg::ViewHint`] as the controller's [`ReceiverHint`] (a visible tile of
+    /// no size is hidden); `None` for other messages.
+    pub fn receiver_hint(&self) -> Option<ReceiverHint> {
+        match *self {
+            PeerMsg::ViewHint {
+                width,
+                height,
+                visible,
+            } => Some(if visible && width > 0 && height > 0 {
+                ReceiverHint::Shown(Resolution::new(width, height))
+            } else {
+                ReceiverHint::Hidden
+            }),
+            _ => None,
         }
     }
 }
@@ -82,6 +145,62 @@ mod tests {
             m.to_json(),
             r#"{"type":"chat","text":"hello <b>there</b>","sent_at":1700000000000}"#
         );
+    }
+
+    #[test]
+    fn screen_round_trips() {
+        let m = PeerMsg::Screen {
+            stream: Some("{a1b2}".into()),
+        };
+        assert_eq!(m.to_json(), r#"{"type":"screen","stream":"{a1b2}"}"#);
+        assert_eq!(PeerMsg::parse(&m.to_json()).unwrap(), m);
+        let off = PeerMsg::Screen { stream: None };
+        assert_eq!(PeerMsg::parse(r#"{"type":"screen","stream":null}"#).unwrap(), off);
+        assert!(PeerMsg::parse(r#"{"type":"screen","stream":""}"#).is_err());
+    }
+
+    #[test]
+    fn view_hint_round_trips_and_maps_to_the_controller() {
+        let shown = PeerMsg::view_hint(ReceiverHint::Shown(Resolution::new(640, 360)));
+        assert_eq!(
+            shown.to_json(),
+            r#"{"type":"view_hint","width":640,"height":360,"visible":true}"#
+        );
+        assert_eq!(PeerMsg::parse(&shown.to_json()).unwrap(), shown);
+        assert_eq!(
+            shown.receiver_hint(),
+            Some(ReceiverHint::Shown(Resolution::new(640, 360)))
+        );
+        let hidden = PeerMsg::view_hint(ReceiverHint::Hidden);
+        assert_eq!(PeerMsg::parse(&hidden.to_json()).unwrap(), hidden);
+        assert_eq!(hidden.receiver_hint(), Some(ReceiverHint::Hidden));
+        // Visible but of no size reads as hidden.
+        let empty = PeerMsg::parse(r#"{"type":"view_hint","width":0,"height":90,"visible":true}"#);
+        assert_eq!(empty.unwrap().receiver_hint(), Some(ReceiverHint::Hidden));
+        let chat = PeerMsg::Chat {
+            text: "hi".into(),
+            sent_at: 1,
+        };
+        assert_eq!(chat.receiver_hint(), None);
+    }
+
+    #[test]
+    fn bad_view_hints_are_refused() {
+        assert!(matches!(
+            PeerMsg::parse(r#"{"type":"view_hint","width":9000,"height":90,"visible":true}"#),
+            Err(PeerMsgError::Invalid(_))
+        ));
+        assert!(matches!(
+            PeerMsg::parse(r#"{"type":"view_hint","width":-1,"height":90,"visible":true}"#),
+            Err(PeerMsgError::Malformed(_))
+        ));
+        assert!(matches!(
+            PeerMsg::parse(r#"{"type":"view_hint","width":10,"height":90}"#),
+            Err(PeerMsgError::Malformed(_))
+        ));
+        // Sending clamps rather than producing a message the other side refuses.
+        let huge = PeerMsg::view_hint(ReceiverHint::Shown(Resolution::new(20_000, 100)));
+        assert!(PeerMsg::parse(&huge.to_json()).is_ok());
     }
 
     #[test]

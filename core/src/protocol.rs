@@ -53,6 +53,19 @@ pub enum ClientMsg {
     Pong,
     /// Leaving on purpose (the server also notices a closed socket).
     Leave,
+    /// Instead of [`ClientMsg::Join`] on a new connection: continue the session of
+    /// participant `id` after the signaling connection was lost, with the `token` the
+    /// server gave in [`ServerMsg::Session`]. The other fields let a server that
+    /// restarted meanwhile re-admit the participant under the same id.
+    Resume {
+        protocol: u32,
+        room: String,
+        name: String,
+        #[serde(default)]
+        media: MediaState,
+        id: ParticipantId,
+        token: String,
+    },
 }
 
 /// Messages from the signaling server to a browser.
@@ -97,6 +110,24 @@ pub enum ServerMsg {
     },
     /// Heartbeat; answer with [`ClientMsg::Pong`].
     Ping,
+    /// Sent right after `welcome`: the token for [`ClientMsg::Resume`], which lets
+    /// this participant reconnect as itself after losing the signaling connection.
+    Session { token: String },
+    /// Reply to a successful [`ClientMsg::Resume`]: the session goes on under the
+    /// same id. `participants` is everyone in the room now (the resumer excluded).
+    /// `continued` is true when the server kept the session through the outage, so
+    /// the list is complete; false when it re-admitted the participant (the server
+    /// restarted), so others may still be on their way back.
+    Resumed {
+        you: ParticipantId,
+        participants: Vec<Participant>,
+        #[serde(default)]
+        ice_servers: Vec<IceServer>,
+        continued: bool,
+    },
+    /// Fresh ICE servers (new time-limited TURN credentials) for connections and ICE
+    /// restarts from now on; sent before the previous credentials expire.
+    IceServers { ice_servers: Vec<IceServer> },
     /// Something went wrong. `code` is stable, `message` is for people.
     Error { code: ErrorCode, message: String },
 }
@@ -184,6 +215,9 @@ pub enum ErrorCode {
     UnknownParticipant,
     /// The server cannot keep up with this connection; it will be closed.
     Overloaded,
+    /// A [`ClientMsg::Resume`] the server cannot honour (bad token, or the session
+    /// already ended and the room was told); join again instead.
+    ResumeFailed,
 }
 
 impl ErrorCode {
@@ -321,6 +355,14 @@ mod tests {
             },
             ClientMsg::Pong,
             ClientMsg::Leave,
+            ClientMsg::Resume {
+                protocol: PROTOCOL_VERSION,
+                room: "calm-otter".into(),
+                name: "Ada".into(),
+                media: MediaState::default(),
+                id: pid(7),
+                token: "dG9rZW4".into(),
+            },
         ];
         for m in msgs {
             assert_eq!(
@@ -381,6 +423,18 @@ mod tests {
                 },
             },
             ServerMsg::Ping,
+            ServerMsg::Session {
+                token: "dG9rZW4".into(),
+            },
+            ServerMsg::Resumed {
+                you: pid(2),
+                participants: vec![],
+                ice_servers: vec![],
+                continued: false,
+            },
+            ServerMsg::IceServers {
+                ice_servers: vec![],
+            },
             ServerMsg::error(ErrorCode::RoomFull, "room is full"),
         ];
         for m in msgs {

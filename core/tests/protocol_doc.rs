@@ -79,6 +79,7 @@ fn client_type(msg: &ClientMsg) -> &'static str {
         ClientMsg::Media { .. } => "media",
         ClientMsg::Pong => "pong",
         ClientMsg::Leave => "leave",
+        ClientMsg::Resume { .. } => "resume",
     }
 }
 
@@ -92,11 +93,14 @@ fn server_type(msg: &ServerMsg) -> &'static str {
         ServerMsg::Candidate { .. } => "candidate",
         ServerMsg::Media { .. } => "media",
         ServerMsg::Ping => "ping",
+        ServerMsg::Session { .. } => "session",
+        ServerMsg::Resumed { .. } => "resumed",
+        ServerMsg::IceServers { .. } => "ice_servers",
         ServerMsg::Error { .. } => "error",
     }
 }
 
-const ALL_CODES: [ErrorCode; 10] = [
+const ALL_CODES: [ErrorCode; 11] = [
     ErrorCode::Malformed,
     ErrorCode::TooLarge,
     ErrorCode::UnsupportedVersion,
@@ -107,6 +111,7 @@ const ALL_CODES: [ErrorCode; 10] = [
     ErrorCode::AlreadyJoined,
     ErrorCode::UnknownParticipant,
     ErrorCode::Overloaded,
+    ErrorCode::ResumeFailed,
 ];
 
 /// Fails to compile when a code is added, as a reminder to extend [`ALL_CODES`].
@@ -122,7 +127,8 @@ fn all_codes_is_complete(code: ErrorCode) {
         | ErrorCode::NotJoined
         | ErrorCode::AlreadyJoined
         | ErrorCode::UnknownParticipant
-        | ErrorCode::Overloaded => {}
+        | ErrorCode::Overloaded
+        | ErrorCode::ResumeFailed => {}
     }
 }
 
@@ -171,6 +177,14 @@ fn every_message_type_has_an_example() {
         ClientMsg::Media { media },
         ClientMsg::Pong,
         ClientMsg::Leave,
+        ClientMsg::Resume {
+            protocol: PROTOCOL_VERSION,
+            room: String::new(),
+            name: String::new(),
+            media,
+            id: to,
+            token: String::new(),
+        },
     ];
     let server = [
         ServerMsg::Welcome {
@@ -205,6 +219,18 @@ fn every_message_type_has_an_example() {
         },
         ServerMsg::Media { from: to, media },
         ServerMsg::Ping,
+        ServerMsg::Session {
+            token: String::new(),
+        },
+        ServerMsg::Resumed {
+            you: to,
+            participants: vec![],
+            ice_servers: vec![],
+            continued: true,
+        },
+        ServerMsg::IceServers {
+            ice_servers: vec![],
+        },
         ServerMsg::error(ErrorCode::Malformed, ""),
     ];
     let expected: BTreeSet<(Direction, String)> = client

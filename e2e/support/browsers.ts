@@ -21,6 +21,8 @@ export function chromiumArgs({ fakeUi = true }: { fakeUi?: boolean } = {}): stri
     // The tests run in a loopback-only network namespace: without this Chromium gathers no ICE candidates.
     '--allow-loopback-in-peer-connection',
     '--autoplay-policy=no-user-gesture-required',
+    // Screen sharing without a picker: getDisplayMedia gets the whole (virtual) screen.
+    '--auto-select-desktop-capture-source=Entire screen',
     // Several participants share one browser; none of them may be throttled as a background page.
     '--disable-background-timer-throttling',
     '--disable-renderer-backgrounding',

@@ -11,9 +11,19 @@ import * as path from 'node:path';
 
 export const FAKE_VIDEO = { width: 320, height: 240, fps: 15, frames: 30 } as const;
 
-/** Writes the file once (atomically) and returns its absolute path. Safe to call from every worker. */
-export function ensureFakeVideo(dir: string): string {
-  const { width, height, fps, frames } = FAKE_VIDEO;
+export interface FakeVideoSpec {
+  width: number;
+  height: number;
+  fps: number;
+  frames: number;
+}
+
+/**
+ * Writes the file once (atomically) and returns its absolute path. Safe to call from every worker.
+ * `spec` picks another size (e.g. 640x360 where a test needs more bit rate than a cap carries).
+ */
+export function ensureFakeVideo(dir: string, spec: FakeVideoSpec = FAKE_VIDEO): string {
+  const { width, height, fps, frames } = spec;
   const file = path.resolve(dir, `fake-${width}x${height}-${fps}fps.y4m`);
   const ySize = width * height;
   const cSize = (width / 2) * (height / 2);

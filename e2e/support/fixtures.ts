@@ -22,6 +22,8 @@ export interface ParticipantOptions {
   browser?: Browser;
   /** Server to use; the worker's server by default. */
   server?: NonstopServer;
+  /** Viewport of the participant's page; 800x600 by default. */
+  viewport?: { width: number; height: number };
 }
 
 interface TestFixtures {
@@ -100,7 +102,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   participant: async ({ browser, server }, use, testInfo) => {
     const opened: { context: BrowserContext; meeting: MeetingPage }[] = [];
     await use(async (name, opts = {}) => {
-      const context = await (opts.browser ?? browser).newContext({ viewport: { width: 800, height: 600 } });
+      const context = await (opts.browser ?? browser).newContext({ viewport: opts.viewport ?? { width: 800, height: 600 } });
       const page = await context.newPage();
       const meeting = new MeetingPage(page, (opts.server ?? server).url, name);
       opened.push({ context, meeting });

@@ -8,6 +8,7 @@
 //! [`run`] is generic over the two halves so tests can drive it with plain channels.
 
 use std::fmt::Display;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,13 @@ use crate::rooms::Signal;
 /// the connection is over; a client that does not read by then is cut off.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// Numbers connections, so the hub can tell a participant's old connection from the
+/// one it resumed on.
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// Far enough to mean "never" for a timer that is not armed yet.
+const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// Runs one connection until it ends, then removes its participant (if it joined)
 /// and closes the socket.
 pub async fn run<W, R, E>(
@@ -52,8 +60,10 @@ pub async fn run<W, R, E>(
         outbox: Outbox {
             queue,
             kicked: CancellationToken::new(),
+            conn: NEXT_CONN.fetch_add(1, Ordering::Relaxed),
         },
         id: None,
+        resume_grace: settings.resume_grace,
     };
     let kicked = conn.outbox.kicked.clone();
 
@@ -65,6 +75,10 @@ pub async fn run<W, R, E>(
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let idle = sleep(settings.heartbeat_timeout);
     tokio::pin!(idle);
+    // Fresh TURN credentials before the last ones expire; armed once joined.
+    let refresh = sleep(NEVER);
+    tokio::pin!(refresh);
+    let mut refresh_armed = false;
     let mut writer_done = false;
 
     let end = loop {
@@ -82,6 +96,13 @@ pub async fn run<W, R, E>(
                 None => Step::End(End::Disconnected),
             },
             _ = ping.tick() => conn.send(ServerMsg::Ping),
+            () = &mut refresh, if refresh_armed => {
+                refresh_armed = false;
+                match conn.id {
+                    Some(id) => conn.send(ServerMsg::IceServers { ice_servers: conn.hub.ice_servers(id) }),
+                    None => Step::Continue,
+                }
+            }
             () = &mut idle => Step::End(End::TimedOut),
             () = kicked.cancelled() => Step::End(End::Overloaded),
             () = shutdown.cancelled() => Step::End(End::Shutdown),
@@ -92,6 +113,12 @@ pub async fn run<W, R, E>(
         };
         if let Step::End(end) = step {
             break end;
+        }
+        if !refresh_armed && conn.id.is_some() {
+            if let Some(after) = conn.hub.ice_refresh_after() {
+                refresh.as_mut().reset(Instant::now() + after);
+                refresh_armed = true;
+            }
         }
     };
 
@@ -143,8 +170,11 @@ where
 enum End {
     /// The client sent `leave`.
     Left,
-    /// The socket closed or failed.
+    /// The socket closed or failed without a close frame (network gone, or the
+    /// client is gone without a goodbye): the session is held for the resume grace.
     Disconnected,
+    /// The client sent a close frame without `leave` (a closed tab).
+    Closed,
     /// Nothing arrived for the heartbeat timeout.
     TimedOut,
     /// Its outbound queue was full: it is not reading fast enough.
@@ -161,7 +191,7 @@ impl End {
         match self {
             End::Left => LeaveReason::Left,
             End::TimedOut => LeaveReason::TimedOut,
-            End::Disconnected | End::Overloaded | End::Fatal | End::Shutdown => {
+            End::Disconnected | End::Closed | End::Overloaded | End::Fatal | End::Shutdown => {
                 LeaveReason::Disconnected
             }
         }
@@ -175,8 +205,13 @@ impl End {
             End::Overloaded => Some((close_code::POLICY, "too far behind")),
             End::Fatal => Some((close_code::POLICY, "fatal error")),
             End::Shutdown => Some((close_code::AWAY, "server shutting down")),
-            End::Disconnected => None,
+            End::Disconnected | End::Closed => None,
         }
+    }
+
+    /// Whether the participant may come back (`resume`) before the room is told.
+    fn held_for_resume(self) -> bool {
+        matches!(self, End::Disconnected | End::TimedOut)
     }
 }
 
@@ -190,6 +225,8 @@ struct Connection {
     hub: Arc<Hub>,
     outbox: Outbox,
     id: Option<ParticipantId>,
+    /// How long a participant whose socket died is kept for a `resume`.
+    resume_grace: Duration,
 }
 
 impl Connection {
@@ -210,7 +247,7 @@ impl Connection {
             )),
             // The WebSocket library answers pings itself; both only show liveness.
             Message::Ping(_) | Message::Pong(_) => Step::Continue,
-            Message::Close(_) => Step::End(End::Disconnected),
+            Message::Close(_) => Step::End(End::Closed),
         }
     }
 
@@ -219,7 +256,7 @@ impl Connection {
             return self.before_join(msg);
         };
         match msg {
-            ClientMsg::Join { .. } => Err(ProtocolError::new(
+            ClientMsg::Join { .. } | ClientMsg::Resume { .. } => Err(ProtocolError::new(
                 ErrorCode::AlreadyJoined,
                 format!("this connection already joined as participant {me}"),
             )),
@@ -246,18 +283,26 @@ impl Connection {
                 name,
                 media,
             } => {
-                if protocol != PROTOCOL_VERSION {
-                    return Err(ProtocolError::new(
-                        ErrorCode::UnsupportedVersion,
-                        format!(
-                            "this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; \
-                             reload the page to get the current app"
-                        ),
-                    ));
-                }
+                check_version(protocol)?;
                 let room = RoomName::parse(&room)?;
                 let name = DisplayName::parse(&name)?;
                 self.id = Some(self.hub.join(room, name, media, self.outbox.clone())?);
+                Ok(Step::Continue)
+            }
+            ClientMsg::Resume {
+                protocol,
+                room,
+                name,
+                media,
+                id,
+                token,
+            } => {
+                check_version(protocol)?;
+                let room = RoomName::parse(&room)?;
+                let name = DisplayName::parse(&name)?;
+                self.hub
+                    .resume(id, room, name, media, &token, self.outbox.clone())?;
+                self.id = Some(id);
                 Ok(Step::Continue)
             }
             // Pings start before the join, so their answers may too.
@@ -297,11 +342,23 @@ impl Connection {
         }
     }
 
-    /// Takes the participant out of its room and queues the goodbye.
+    /// Takes the participant out of its room (at once, or after the resume grace if
+    /// its socket just died) and queues the goodbye.
     fn finish(&mut self, end: End) {
         if let Some(id) = self.id.take() {
-            // A no-op if the hub already dropped it for being slow.
-            self.hub.leave(id, end.leave_reason());
+            let (hub, conn, reason) = (self.hub.clone(), self.outbox.conn, end.leave_reason());
+            if end.held_for_resume() && !self.resume_grace.is_zero() {
+                let grace = self.resume_grace;
+                debug!(participant = %id, ?grace, "socket gone: holding the session for a resume");
+                tokio::spawn(async move {
+                    sleep(grace).await;
+                    // A no-op if it resumed on another connection meanwhile.
+                    hub.leave_conn(id, conn, reason);
+                });
+            } else {
+                // A no-op if the hub already dropped it for being slow.
+                hub.leave_conn(id, conn, reason);
+            }
         }
         if end == End::Overloaded {
             // Usually no room for it, but a client that has just caught up gets told.
@@ -320,6 +377,19 @@ impl Connection {
             debug!(participant = ?self.id, error = %e, "could not queue the goodbye");
         }
     }
+}
+
+fn check_version(protocol: u32) -> Result<(), ProtocolError> {
+    if protocol == PROTOCOL_VERSION {
+        return Ok(());
+    }
+    Err(ProtocolError::new(
+        ErrorCode::UnsupportedVersion,
+        format!(
+            "this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; \
+             reload the page to get the current app"
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -373,12 +443,12 @@ mod tests {
                 .unwrap();
         }
 
-        /// The next message, skipping pings.
+        /// The next message, skipping pings and resume tokens.
         async fn recv(&mut self) -> ServerMsg {
             loop {
                 match self.from_server.recv().await {
                     Some(Message::Text(text)) => match ServerMsg::parse(text.as_str()).unwrap() {
-                        ServerMsg::Ping => continue,
+                        ServerMsg::Ping | ServerMsg::Session { .. } => continue,
                         msg => return msg,
                     },
                     other => panic!("expected a text frame, got {other:?}"),
@@ -424,6 +494,13 @@ mod tests {
         let mut ada = Client::start(&hub, &settings, &shutdown);
         ada.send(&join("Ada")).await;
         assert!(matches!(ada.recv().await, ServerMsg::Welcome { .. }));
+        match ada.from_server.recv().await {
+            Some(Message::Text(t)) => assert!(matches!(
+                ServerMsg::parse(t.as_str()).unwrap(),
+                ServerMsg::Session { .. }
+            )),
+            other => panic!("expected the session token, got {other:?}"),
+        }
         // Far longer than the timeout, answering every ping.
         for _ in 0..10 {
             match ada.from_server.recv().await {
@@ -562,11 +639,16 @@ mod tests {
     }
 
     impl Client {
-        /// The next message, pings included.
+        /// The next message, pings included (resume tokens skipped).
         async fn recv_or_ping(&mut self) -> ServerMsg {
-            match self.from_server.recv().await {
-                Some(Message::Text(text)) => ServerMsg::parse(text.as_str()).unwrap(),
-                other => panic!("expected a text frame, got {other:?}"),
+            loop {
+                match self.from_server.recv().await {
+                    Some(Message::Text(text)) => match ServerMsg::parse(text.as_str()).unwrap() {
+                        ServerMsg::Session { .. } => continue,
+                        msg => return msg,
+                    },
+                    other => panic!("expected a text frame, got {other:?}"),
+                }
             }
         }
     }

@@ -11,13 +11,15 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use nonstop_core::names::{DisplayName, RoomName};
-use nonstop_core::protocol::{LeaveReason, MediaState, ProtocolError, ServerMsg};
+use nonstop_core::protocol::{ErrorCode, LeaveReason, MediaState, ProtocolError, ServerMsg};
 use nonstop_core::ParticipantId;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::resume::SessionKey;
 use crate::rooms::{Delivery, Rooms, Signal};
+use crate::turn::{unix_now, Turn};
 
 /// One item of a connection's outbound queue.
 #[derive(Debug)]
@@ -37,18 +39,111 @@ pub struct Outbox {
     /// Cancelled by the hub when it drops the connection for falling behind; the
     /// connection task then closes the socket.
     pub kicked: CancellationToken,
+    /// Which connection this is (unique per server run): a participant that resumed
+    /// on a new connection is not removed when its old one finally ends.
+    pub conn: u64,
 }
 
 /// Room state shared by all connections.
 #[derive(Debug)]
 pub struct Hub {
     rooms: Mutex<Rooms<Outbox>>,
+    /// Where TURN credentials come from; `None`: the welcome lists no ICE servers.
+    turn: Option<Turn>,
+    /// Signs and checks resume tokens.
+    key: SessionKey,
 }
 
 impl Hub {
+    /// Ids from 1, no TURN, a random session key.
     pub fn new(capacity: usize) -> Self {
+        Hub::configured(capacity, 1, None, SessionKey::random())
+    }
+
+    pub fn configured(capacity: usize, first_id: u64, turn: Option<Turn>, key: SessionKey) -> Self {
         Hub {
-            rooms: Mutex::new(Rooms::new(capacity)),
+            rooms: Mutex::new(Rooms::starting_at(capacity, first_id)),
+            turn,
+            key,
+        }
+    }
+
+    /// Fresh ICE servers for `id` (empty without TURN).
+    pub fn ice_servers(&self, id: ParticipantId) -> Vec<nonstop_core::protocol::IceServer> {
+        self.turn
+            .as_ref()
+            .map(|t| t.ice_servers(id, unix_now()))
+            .unwrap_or_default()
+    }
+
+    /// How long after a welcome or refresh to send fresh ICE servers; `None` without TURN.
+    pub fn ice_refresh_after(&self) -> Option<std::time::Duration> {
+        self.turn.as_ref().map(Turn::refresh_after)
+    }
+
+    /// Fills in the joiner's ICE servers and follows its welcome/resumed with its
+    /// resume token.
+    fn complete_reply(&self, room: &RoomName, id: ParticipantId, deliveries: &mut Vec<Delivery>) {
+        if let Some(first) = deliveries.first_mut() {
+            if let ServerMsg::Welcome { ice_servers, .. } | ServerMsg::Resumed { ice_servers, .. } =
+                &mut first.msg
+            {
+                *ice_servers = self.ice_servers(id);
+            }
+        }
+        let session = Delivery {
+            to: id,
+            msg: ServerMsg::Session {
+                token: self.key.token(room, id),
+            },
+        };
+        deliveries.insert(1.min(deliveries.len()), session);
+    }
+
+    /// Continues participant `id`'s session on a new connection (`resume`): rebinds
+    /// it if the server still holds it, re-admits it if the server restarted meanwhile.
+    pub fn resume(
+        &self,
+        id: ParticipantId,
+        room: RoomName,
+        name: DisplayName,
+        media: MediaState,
+        token: &str,
+        outbox: Outbox,
+    ) -> Result<(), ProtocolError> {
+        if !self.key.verify(&room, id, token) {
+            return Err(ProtocolError::new(
+                ErrorCode::ResumeFailed,
+                "this resume token is not valid here; join again",
+            ));
+        }
+        let mut rooms = self.lock();
+        if let Some((old, reply)) = rooms.rebind(id, &room, outbox.clone()) {
+            // The old connection, if it still lingers, ends without removing anyone.
+            old.kicked.cancel();
+            info!(participant = %id, %room, "resumed");
+            let mut deliveries = vec![reply];
+            self.complete_reply(&room, id, &mut deliveries);
+            deliveries.extend(rooms.set_media(id, media));
+            deliver(&mut rooms, deliveries);
+            return Ok(());
+        }
+        let mut back = rooms.readmit(id, room.clone(), name, media, outbox)?;
+        info!(participant = %id, %room, "re-admitted");
+        self.complete_reply(&room, id, &mut back.deliveries);
+        deliver(&mut rooms, back.deliveries);
+        Ok(())
+    }
+
+    /// Removes `id` if it is still reached through connection `conn` (it did not
+    /// resume elsewhere meanwhile), telling its room.
+    pub fn leave_conn(&self, id: ParticipantId, conn: u64, reason: LeaveReason) {
+        let mut rooms = self.lock();
+        if rooms.outbox(id).is_some_and(|o| o.conn == conn) {
+            if let Some(removed) = rooms.leave(id, reason) {
+                info!(participant = %id, ?reason, "left");
+                deliver(&mut rooms, removed.deliveries);
+            }
         }
     }
 
@@ -62,8 +157,9 @@ impl Hub {
         outbox: Outbox,
     ) -> Result<ParticipantId, ProtocolError> {
         let mut rooms = self.lock();
-        let joined = rooms.join(room.clone(), name, media, outbox)?;
+        let mut joined = rooms.join(room.clone(), name, media, outbox)?;
         info!(participant = %joined.id, %room, others = joined.deliveries.len() - 1, "joined");
+        self.complete_reply(&room, joined.id, &mut joined.deliveries);
         deliver(&mut rooms, joined.deliveries);
         Ok(joined.id)
     }
@@ -149,6 +245,7 @@ mod tests {
             Outbox {
                 queue,
                 kicked: CancellationToken::new(),
+                conn: 0,
             },
             rx,
         )
@@ -175,13 +272,14 @@ mod tests {
     fn a_full_queue_drops_that_participant_only() {
         let hub = Hub::new(10);
         let (ada_box, mut ada_rx) = outbox(8);
-        let (bob_box, mut bob_rx) = outbox(1);
+        let (bob_box, mut bob_rx) = outbox(2);
         let bob_kicked = bob_box.kicked.clone();
         let ada = join(&hub, "Ada", ada_box);
         let bob = join(&hub, "Bob", bob_box);
         assert!(matches!(next(&mut ada_rx), ServerMsg::Welcome { .. }));
+        assert!(matches!(next(&mut ada_rx), ServerMsg::Session { .. }));
         assert!(matches!(next(&mut ada_rx), ServerMsg::Joined { .. }));
-        // Bob's queue (length 1) holds his welcome and he is not reading.
+        // Bob's queue (length 2) holds his welcome and session and he is not reading.
         hub.relay(ada, bob, Signal::Offer("v=0".into())).unwrap();
         assert!(bob_kicked.is_cancelled());
         assert_eq!(
@@ -192,6 +290,7 @@ mod tests {
             }
         );
         assert!(matches!(next(&mut bob_rx), ServerMsg::Welcome { .. }));
+        assert!(matches!(next(&mut bob_rx), ServerMsg::Session { .. }));
         assert!(bob_rx.try_recv().is_err(), "nothing more for Bob");
         assert_eq!(hub.counts(), (1, 1));
         // Bob's own connection task removing him again changes nothing.

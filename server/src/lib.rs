@@ -17,8 +17,10 @@
 pub mod config;
 pub mod connection;
 pub mod hub;
+pub mod resume;
 pub mod rooms;
 pub mod static_files;
+pub mod turn;
 
 use std::future::Future;
 use std::io;
@@ -62,8 +64,24 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Settings) -> Self {
+        let key = match &settings.session_secret {
+            Some(secret) => resume::SessionKey::from_secret(secret),
+            None => resume::SessionKey::random(),
+        };
+        // Ids count from the start time in milliseconds: above every id of an earlier
+        // run (unless it handed out more than one per millisecond), so participants
+        // resuming into this run keep theirs and ids still grow with join order.
+        let first_id = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(1);
         AppState {
-            hub: Arc::new(Hub::new(settings.capacity)),
+            hub: Arc::new(Hub::configured(
+                settings.capacity,
+                first_id,
+                settings.turn.clone(),
+                key,
+            )),
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),

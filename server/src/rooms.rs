@@ -10,7 +10,7 @@
 //! in the server, `()` in tests), so membership and "how to reach them" can never
 //! disagree.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::{
@@ -72,6 +72,9 @@ pub struct Rooms<O> {
     /// Which room each participant is in, so messages that name only the sender can
     /// find its room without a scan. Kept in step with `rooms` by `join` and `leave`.
     room_of: HashMap<ParticipantId, RoomName>,
+    /// Everyone whose room was told `left`: such a session cannot be resumed (the
+    /// others have dropped their links to it), only joined afresh.
+    ended: HashSet<ParticipantId>,
 }
 
 #[derive(Debug)]
@@ -100,11 +103,19 @@ impl<O> Member<O> {
 impl<O> Rooms<O> {
     /// `capacity` is the most participants in one room; at least one.
     pub fn new(capacity: usize) -> Self {
+        Rooms::starting_at(capacity, 1)
+    }
+
+    /// Like [`new`](Self::new), handing out ids from `first_id` (at least 1). A server
+    /// starts from its start time in milliseconds, so that its ids are above those of
+    /// an earlier run whose participants resume into it.
+    pub fn starting_at(capacity: usize, first_id: u64) -> Self {
         Rooms {
             capacity: capacity.max(1),
-            next_id: 1,
+            next_id: first_id.max(1),
             rooms: HashMap::new(),
             room_of: HashMap::new(),
+            ended: HashSet::new(),
         }
     }
 
@@ -186,6 +197,7 @@ impl<O> Rooms<O> {
         if room.members.is_empty() {
             self.rooms.remove(&room_name);
         }
+        self.ended.insert(id);
         Some(Removed {
             outbox: member.outbox,
             deliveries,
@@ -240,6 +252,95 @@ impl<O> Rooms<O> {
             .collect()
     }
 
+    /// Gives `id`, still a member of `room_name`, a new handle (its connection came
+    /// back): returns the old handle and the reply for it (`resumed`, continued).
+    /// `None` if `id` is not in that room.
+    pub fn rebind(
+        &mut self,
+        id: ParticipantId,
+        room_name: &RoomName,
+        outbox: O,
+    ) -> Option<(O, Delivery)> {
+        if self.room_of.get(&id) != Some(room_name) {
+            return None;
+        }
+        let room = self.rooms.get_mut(room_name)?;
+        let participants = room
+            .members
+            .iter()
+            .filter(|(other, _)| **other != id)
+            .map(|(other, m)| m.public(*other))
+            .collect();
+        let member = room.members.get_mut(&id)?;
+        let old = std::mem::replace(&mut member.outbox, outbox);
+        let reply = Delivery {
+            to: id,
+            msg: ServerMsg::Resumed {
+                you: id,
+                participants,
+                ice_servers: Vec::new(),
+                continued: true,
+            },
+        };
+        Some((old, reply))
+    }
+
+    /// Puts `id` back into `room_name` after the server lost its session (a restart):
+    /// like [`join`](Self::join) but with the old id, answered with `resumed`
+    /// (not continued). Refused with [`ErrorCode::ResumeFailed`] if that session ended
+    /// on this server or the id is in use, and when the room is full.
+    pub fn readmit(
+        &mut self,
+        id: ParticipantId,
+        room_name: RoomName,
+        name: DisplayName,
+        media: MediaState,
+        outbox: O,
+    ) -> Result<Joined, ProtocolError> {
+        if self.ended.contains(&id) || self.room_of.contains_key(&id) {
+            return Err(ProtocolError::new(
+                ErrorCode::ResumeFailed,
+                format!("the session of participant {id} has ended; join again"),
+            ));
+        }
+        let capacity = self.capacity;
+        let room = self.rooms.entry(room_name.clone()).or_insert_with(|| Room {
+            members: BTreeMap::new(),
+        });
+        if room.members.len() >= capacity {
+            return Err(ProtocolError::new(
+                ErrorCode::RoomFull,
+                format!("This meeting is full ({capacity} of {capacity} people)."),
+            ));
+        }
+        // New ids stay above every id in use, so they still grow with join order.
+        self.next_id = self.next_id.max(id.get() + 1);
+        let member = Member {
+            name,
+            media,
+            outbox,
+        };
+        let participant = member.public(id);
+        let mut deliveries = vec![Delivery {
+            to: id,
+            msg: ServerMsg::Resumed {
+                you: id,
+                participants: room.members.iter().map(|(id, m)| m.public(*id)).collect(),
+                ice_servers: Vec::new(),
+                continued: false,
+            },
+        }];
+        deliveries.extend(room.members.keys().map(|&other| Delivery {
+            to: other,
+            msg: ServerMsg::Joined {
+                participant: participant.clone(),
+            },
+        }));
+        room.members.insert(id, member);
+        self.room_of.insert(id, room_name);
+        Ok(Joined { id, deliveries })
+    }
+
     /// The handle for reaching `id`, if it is in a room.
     pub fn outbox(&self, id: ParticipantId) -> Option<&O> {
         self.room(id)?.members.get(&id).map(|m| &m.outbox)
@@ -291,6 +392,60 @@ mod tests {
 
     fn recipients(deliveries: &[Delivery]) -> Vec<ParticipantId> {
         deliveries.iter().map(|d| d.to).collect()
+    }
+
+    #[test]
+    fn a_member_rebinds_and_sees_the_room_as_it_is_now() {
+        let mut rooms = Rooms::<u8>::new(10);
+        let ada = rooms
+            .join(room("calm-otter"), name("Ada"), ON, 1)
+            .unwrap()
+            .id;
+        let bob = rooms
+            .join(room("calm-otter"), name("Bob"), ON, 2)
+            .unwrap()
+            .id;
+        assert!(
+            rooms.rebind(ada, &room("busy-bee"), 3).is_none(),
+            "wrong room"
+        );
+        let (old, reply) = rooms.rebind(ada, &room("calm-otter"), 3).unwrap();
+        assert_eq!(old, 1);
+        assert_eq!(rooms.outbox(ada), Some(&3));
+        let ServerMsg::Resumed {
+            you,
+            participants,
+            continued,
+            ..
+        } = reply.msg
+        else {
+            panic!("resumed")
+        };
+        assert_eq!((you, continued), (ada, true));
+        assert_eq!(participants.iter().map(|p| p.id).collect::<Vec<_>>(), [bob]);
+    }
+
+    #[test]
+    fn readmission_keeps_the_id_and_later_ids_stay_above_it() {
+        let mut rooms = Rooms::starting_at(10, 1000);
+        let cy = join(&mut rooms, "calm-otter", "Cy").id;
+        assert_eq!(cy, pid(1000));
+        let back = rooms
+            .readmit(pid(5000), room("calm-otter"), name("Ada"), ON, ())
+            .unwrap();
+        assert_eq!(back.id, pid(5000));
+        assert!(matches!(
+            &back.deliveries[0].msg,
+            ServerMsg::Resumed { continued: false, participants, .. } if participants.len() == 1
+        ));
+        assert_eq!(recipients(&back.deliveries[1..]), [cy]);
+        assert_eq!(join(&mut rooms, "calm-otter", "Dan").id, pid(5001));
+        // In use, or ended here: refused.
+        let again = rooms.readmit(pid(5000), room("calm-otter"), name("Ada"), ON, ());
+        assert_eq!(again.unwrap_err().code, ErrorCode::ResumeFailed);
+        rooms.leave(cy, LeaveReason::TimedOut).unwrap();
+        let ended = rooms.readmit(cy, room("calm-otter"), name("Cy"), ON, ());
+        assert_eq!(ended.unwrap_err().code, ErrorCode::ResumeFailed);
     }
 
     #[test]

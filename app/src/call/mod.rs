@@ -3,8 +3,15 @@
 //! Decisions (who offers, who yields, what to do with a description or candidate)
 //! come from `nonstop_core`; this module carries them out.
 
+pub mod adaptation;
+mod chat_state;
 mod peer_link;
+pub mod recovery;
+pub(crate) mod screen_link;
 mod session;
+pub mod screen_share;
+pub mod speaker_glue;
+mod stage_state;
 pub mod view;
 
 pub use session::Call;

@@ -12,6 +12,7 @@ use nonstop_core::protocol::{ClientMsg, IceCandidate, IceServer};
 use nonstop_core::ParticipantId;
 use web_sys::MediaStream;
 
+use super::screen_link::{ScreenLink, ScreenTrack};
 use super::view::{CallView, LinkState};
 use crate::platform::data_channel::DataChannel;
 use crate::platform::debug_hook;
@@ -31,6 +32,8 @@ pub struct PeerLink {
     sending: Cell<bool>,
     channel: RefCell<Option<DataChannel>>,
     on_peer_msg: PeerMsgHandler,
+    /// Screen sharing both ways (see `screen_link.rs`).
+    screen: Rc<ScreenLink>,
 }
 
 /// Receives what the remote participant sends over the data channel.
@@ -54,7 +57,17 @@ impl PeerLink {
         let sig = signaling.clone();
         pc.on_ice_candidate(move |candidate| sig.send(ClientMsg::Candidate { to, candidate }));
 
-        pc.on_track(move |track| {
+        let screen = Rc::new(ScreenLink::new(
+            remote,
+            view,
+            pc.raw().clone(),
+            remote_stream.clone(),
+        ));
+        let track_screen = screen.clone();
+        pc.on_track(move |track, streams| {
+            if track_screen.track_received(&track, &streams) {
+                return;
+            }
             remote_stream.add_track(&track);
             // Setting the stream again makes the <video> reload with the new track.
             view.set_stream(remote, remote_stream.clone());
@@ -86,6 +99,7 @@ impl PeerLink {
                 sending: Cell::new(false),
                 channel: RefCell::new(None),
                 on_peer_msg,
+                screen,
             }
         });
         debug_hook::add_peer(remote, link.pc.raw());
@@ -155,6 +169,19 @@ impl PeerLink {
             Ok((SdpKind::Offer, _)) => warn!("peer {}: expected an answer", self.remote),
             Err(e) => warn!("peer {}: could not answer: {e}", self.remote),
         }
+        // A screen we share goes on once the first negotiation is done.
+        self.screen.attach();
+    }
+
+    /// Starts or stops sending our screen on this link, and tells the other side.
+    pub fn set_screen(&self, screen: Option<ScreenTrack>) {
+        self.screen.set_outgoing(screen, self.sending.get());
+        self.send_peer(&self.screen.announcement());
+    }
+
+    /// The connection, for reading its statistics.
+    pub fn connection(&self) -> &web_sys::RtcPeerConnection {
+        self.pc.raw()
     }
 
     /// Sends `msg` to this participant; false if the channel is not open (yet).
@@ -165,9 +192,16 @@ impl PeerLink {
     fn open_channel(&self) {
         let from = self.remote;
         let handler = self.on_peer_msg.clone();
-        let channel = DataChannel::open(self.pc.raw(), move |text| match PeerMsg::parse(&text) {
+        let screen = self.screen.clone();
+        let mut channel = DataChannel::open(self.pc.raw(), move |text| match PeerMsg::parse(&text) {
+            Ok(PeerMsg::Screen { stream }) => screen.announced(stream),
             Ok(msg) => handler(from, msg),
             Err(e) => warn!("peer {from}: dropped a data channel message: {e:?}"),
+        });
+        let screen = self.screen.clone();
+        channel.on_open(move || {
+            let hello = screen.announcement();
+            (hello != PeerMsg::Screen { stream: None }).then_some(hello)
         });
         *self.channel.borrow_mut() = Some(channel);
     }

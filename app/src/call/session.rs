@@ -12,11 +12,13 @@ use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::negotiation::SdpKind;
 use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::{
-    ClientMsg, IceServer, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
+    ClientMsg, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
 };
 use nonstop_core::ParticipantId;
 
 use super::peer_link::{PeerLink, PeerMsgHandler};
+use super::recovery::{Resilience, SessionInfo, TICK_MS};
+use super::screen_link::ScreenTrack;
 use super::view::{CallView, LinkState, Tile};
 use crate::platform::debug_hook;
 use crate::platform::media::LocalMedia;
@@ -52,12 +54,16 @@ struct Inner {
     me: ParticipantId,
     signaling: SignalingSender,
     local: LocalMedia,
-    ice_servers: Vec<IceServer>,
+    /// ICE recovery, routes, reconnecting and resuming (recovery.rs); also holds
+    /// the current ICE servers (refreshed by the server).
+    resilience: Resilience,
     peers: RefCell<HashMap<ParticipantId, Rc<PeerLink>>>,
     view: CallView,
     left: Cell<bool>,
     /// Handles data-channel messages from any peer.
     on_peer_msg: PeerMsgHandler,
+    /// Our screen share, sent on every link (new ones too) while it lasts.
+    screen: RefCell<Option<ScreenTrack>>,
 }
 
 impl Call {
@@ -113,15 +119,36 @@ impl Call {
                 me,
                 signaling,
                 local,
-                ice_servers,
+                resilience: Resilience::new(
+                    SessionInfo {
+                        room: room.as_str().to_owned(),
+                        name: name.as_str().to_owned(),
+                        me,
+                    },
+                    media,
+                    ice_servers,
+                ),
                 peers: RefCell::new(HashMap::new()),
                 view,
                 left: Cell::new(false),
                 on_peer_msg: Rc::new(move |from, msg| peer_message(view, from, msg)),
+                screen: RefCell::new(None),
             }),
         };
         for p in participants {
             call.inner.participant_joined(p);
+        }
+        let ticking = Rc::downgrade(&call.inner);
+        match set_interval_with_handle(
+            move || {
+                if let Some(inner) = ticking.upgrade() {
+                    inner.tick();
+                }
+            },
+            std::time::Duration::from_millis(TICK_MS),
+        ) {
+            Ok(handle) => call.inner.resilience.set_ticker(handle),
+            Err(e) => warn!("no link checks: {e:?}"),
         }
         spawn_local(call.clone().receive(receiver));
         Ok(call)
@@ -131,7 +158,45 @@ impl Call {
     pub fn publish_media(&self, media: MediaState) {
         let inner = &self.inner;
         inner.view.update_tile(inner.me, |t| t.media = media);
+        inner.resilience.set_media(media);
         inner.signaling.send(ClientMsg::Media { media });
+    }
+
+    /// Our id in the call.
+    pub fn me(&self) -> ParticipantId {
+        self.inner.me
+    }
+
+    pub fn view(&self) -> CallView {
+        self.inner.view
+    }
+
+    pub fn has_left(&self) -> bool {
+        self.inner.left.get()
+    }
+
+    /// Every remote participant's link, for reading stats or replacing tracks.
+    pub(crate) fn links(&self) -> Vec<(ParticipantId, Rc<PeerLink>)> {
+        let peers = self.inner.peers.borrow();
+        peers.iter().map(|(id, l)| (*id, l.clone())).collect()
+    }
+
+    /// Sends a peer message on every link whose channel is open; returns how many.
+    pub fn send_to_all(&self, msg: &PeerMsg) -> usize {
+        self.links().iter().filter(|(_, l)| l.send_peer(msg)).count()
+    }
+
+    /// Starts (Some) or stops (None) sending our screen to everyone, now and to
+    /// whoever joins while it lasts.
+    pub(crate) fn set_screen(&self, screen: Option<ScreenTrack>) {
+        *self.inner.screen.borrow_mut() = screen.clone();
+        for (_, link) in self.links() {
+            link.set_screen(screen.clone());
+        }
+    }
+
+    pub(crate) fn screen(&self) -> Option<ScreenTrack> {
+        self.inner.screen.borrow().clone()
     }
 
     /// Leaves the call: says goodbye, closes every connection, clears the tiles.
@@ -143,18 +208,42 @@ impl Call {
         }
         inner.signaling.send(ClientMsg::Leave);
         inner.signaling.close();
+        inner.resilience.stop();
         inner.peers.borrow_mut().clear();
         inner.view.clear();
         debug_hook::set_you(None);
     }
 
     async fn receive(self, mut receiver: SignalingReceiver) {
-        while let Some(next) = receiver.next().await {
-            match next {
-                Ok(msg) => self.inner.handle(msg).await,
-                Err(ReceiveError::Unreadable(e)) => warn!("signaling: {e}"),
-                Err(ReceiveError::Closed(e)) => {
-                    warn!("signaling: {e}");
+        loop {
+            while let Some(next) = receiver.next().await {
+                match next {
+                    Ok(msg) => self.inner.handle(msg).await,
+                    Err(ReceiveError::Unreadable(e)) => warn!("signaling: {e}"),
+                    Err(ReceiveError::Closed(e)) => {
+                        warn!("signaling: {e}");
+                        break;
+                    }
+                }
+            }
+            if self.inner.left.get() {
+                return;
+            }
+            // The socket is gone but the call is not: media keeps flowing on the peer
+            // connections while we reconnect and resume the same session.
+            match self.inner.resilience.reconnect(self.inner.view).await {
+                Ok(resumed) if !self.inner.left.get() => {
+                    self.inner.signaling.switch_to(&resumed.sender);
+                    self.inner.reconcile(resumed.participants, resumed.continued);
+                    receiver = resumed.receiver;
+                }
+                Ok(resumed) => {
+                    resumed.sender.send(ClientMsg::Leave);
+                    resumed.sender.close();
+                    return;
+                }
+                Err(why) => {
+                    warn!("signaling: cannot resume: {why}");
                     break;
                 }
             }
@@ -171,12 +260,10 @@ impl Inner {
     /// Handles one server message. Messages are handled one at a time, in order, so a
     /// description is applied before the candidates that follow it are looked at.
     async fn handle(&self, msg: ServerMsg) {
+        self.resilience.heard(&msg);
         match msg {
             ServerMsg::Joined { participant } => self.participant_joined(participant),
-            ServerMsg::Left { id, .. } => {
-                self.peers.borrow_mut().remove(&id);
-                self.view.remove(id);
-            }
+            ServerMsg::Left { id, .. } => self.drop_peer(id),
             ServerMsg::Offer { from, sdp } => {
                 if let Some(link) = self.link(from) {
                     link.remote_description(SdpKind::Offer, sdp).await;
@@ -201,6 +288,9 @@ impl Inner {
                 }
             }
             ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
+            // Taken by `resilience.heard` above (recovery.rs).
+            ServerMsg::Session { .. } | ServerMsg::IceServers { .. } => {}
+            ServerMsg::Resumed { .. } => warn!("signaling: resumed without a resume, ignored"),
         }
     }
 
@@ -226,13 +316,16 @@ impl Inner {
         match PeerLink::new(
             self.me,
             p.id,
-            &self.ice_servers,
+            &self.resilience.ice_servers(),
             &self.local,
             &self.signaling,
             self.view,
             self.on_peer_msg.clone(),
         ) {
             Ok(link) => {
+                if let Some(screen) = self.screen.borrow().clone() {
+                    link.set_screen(Some(screen));
+                }
                 self.peers.borrow_mut().insert(p.id, link);
             }
             Err(e) => {
@@ -243,9 +336,72 @@ impl Inner {
     }
 }
 
+impl Inner {
+    fn drop_peer(&self, id: ParticipantId) {
+        self.peers.borrow_mut().remove(&id);
+        self.resilience.forget(id);
+        self.view.remove(id);
+        self.view.routes.0.update(|r| {
+            r.remove(&id);
+        });
+    }
+
+    /// Every [`TICK_MS`]: link recovery and routes; a silent server means a dead socket.
+    fn tick(&self) {
+        if self.left.get() {
+            return;
+        }
+        let links: Vec<_> = self.peers.borrow().iter().map(|(id, l)| (*id, l.clone())).collect();
+        for id in self.resilience.tick(&links, self.view, self.view.routes) {
+            warn!("peer {id}: did not come back after the server restarted; dropping it");
+            self.drop_peer(id);
+        }
+        if self.resilience.server_silent() {
+            warn!("signaling: the server went silent; reconnecting");
+            self.signaling.close();
+        }
+    }
+
+    /// After a resume: the room as the server sees it now. Someone who left meanwhile
+    /// goes (unless the server restarted and they may still be on their way back:
+    /// `continued` false), someone new gets a link, names and media are refreshed.
+    fn reconcile(&self, participants: Vec<Participant>, continued: bool) {
+        if continued {
+            let gone: Vec<_> = self
+                .peers
+                .borrow()
+                .keys()
+                .filter(|id| !participants.iter().any(|p| p.id == **id))
+                .copied()
+                .collect();
+            for id in gone {
+                self.drop_peer(id);
+            }
+        }
+        for p in participants {
+            let (id, media) = (p.id, p.media);
+            if self.peers.borrow().contains_key(&id) {
+                self.view.update_tile(id, |t| t.media = media);
+            } else {
+                self.participant_joined(p);
+            }
+        }
+    }
+}
+
 /// A message from participant `from` over the data channel.
-fn peer_message(_view: CallView, from: ParticipantId, msg: PeerMsg) {
+fn peer_message(view: CallView, from: ParticipantId, msg: PeerMsg) {
     match msg {
-        PeerMsg::Chat { text, .. } => leptos::logging::log!("chat from {from}: {text}"),
+        PeerMsg::Chat { text, sent_at } => {
+            let name = view
+                .tiles
+                .with_untracked(|ts| ts.iter().find(|t| t.id == from).map(|t| t.name.clone()))
+                .unwrap_or_else(|| format!("Participant {from}"));
+            view.chat.push(from, name, false, text, sent_at);
+        }
+        // Handled by the link itself (screen_link.rs).
+        PeerMsg::Screen { .. } => {}
+        // Per-link adaptation (adaptation.rs).
+        msg @ PeerMsg::ViewHint { .. } => super::adaptation::hint_received(from, &msg),
     }
 }

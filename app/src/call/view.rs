@@ -7,6 +7,10 @@ use nonstop_core::protocol::MediaState;
 use nonstop_core::ParticipantId;
 use web_sys::MediaStream;
 
+pub use super::chat_state::{ChatLine, ChatView};
+pub use super::recovery::RoutesView;
+pub use super::stage_state::StageView;
+
 /// How a remote participant's connection is doing, as people should see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
@@ -36,14 +40,23 @@ pub struct CallView {
     pub streams: RwSignal<HashMap<ParticipantId, MediaStream>, LocalStorage>,
     /// A problem with the call as a whole (lost signaling), shown as an alert.
     pub alert: RwSignal<Option<String>>,
+    /// Layout, screen shares, speaking (see `stage_state.rs`).
+    pub stage: StageView,
+    pub chat: ChatView,
+    /// Each remote link's route (direct, relay over UDP/TCP), see `recovery.rs`.
+    pub routes: RoutesView,
 }
 
 impl CallView {
     pub fn new() -> Self {
+        let tiles = RwSignal::new(Vec::new());
         Self {
-            tiles: RwSignal::new(Vec::new()),
+            tiles,
             streams: RwSignal::new_local(HashMap::new()),
             alert: RwSignal::new(None),
+            stage: StageView::new(tiles),
+            chat: ChatView::new(),
+            routes: RoutesView::new(),
         }
     }
 
@@ -68,6 +81,7 @@ impl CallView {
         self.streams.update(|s| {
             s.remove(&id);
         });
+        self.stage.remove(id);
     }
 
     pub fn set_stream(&self, id: ParticipantId, stream: MediaStream) {
@@ -79,5 +93,7 @@ impl CallView {
     pub fn clear(&self) {
         self.tiles.set(Vec::new());
         self.streams.update(|s| s.clear());
+        self.stage.clear();
+        self.chat.clear();
     }
 }

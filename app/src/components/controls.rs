@@ -30,6 +30,9 @@ pub fn Controls(
     on_toggle_mic: Callback<()>,
     on_toggle_cam: Callback<()>,
     on_leave: Callback<()>,
+    /// More buttons (screen share, chat, help), before "Leave".
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
     let copied = RwSignal::new(None::<String>);
     let copy = move |_| {
@@ -50,6 +53,7 @@ pub fn Controls(
             <button type="button" class="toggle" aria-label="Copy meeting link" title="Copy meeting link" on:click=copy>
                 <IconView icon=Icon::Copy/>
             </button>
+            {children.map(|c| c())}
             <button type="button" class="leave" aria-label="Leave meeting" title="Leave meeting" on:click=move |_| on_leave.run(())>
                 "Leave"
             </button>

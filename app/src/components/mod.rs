@@ -1,7 +1,10 @@
 pub mod controls;
 pub mod icon;
+pub mod link_quality;
 pub mod media_toggle;
 pub mod prejoin;
 pub mod stage;
 pub mod tile;
 pub mod video;
+pub mod chat;
+pub mod help;

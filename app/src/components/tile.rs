@@ -2,7 +2,7 @@
 //! muted indicator, and the connection state while it is not connected.
 
 use leptos::prelude::*;
-use nonstop_core::ParticipantId;
+use nonstop_core::layout::TileId;
 
 use super::icon::{Icon, IconView};
 use super::video::VideoView;
@@ -16,48 +16,117 @@ fn initials(name: &str) -> String {
         .collect()
 }
 
+/// One tile on the stage, absolutely positioned at the rectangle the layout gave it.
+/// A camera tile shows the participant's camera (or initials); a screen tile their
+/// shared screen.
 #[component]
-pub fn TileView(id: ParticipantId, call: CallView) -> impl IntoView {
-    let tile = Memo::new(move |_| {
+pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
+    let id = tile.participant;
+    let screen = tile.is_screen();
+    let kind = if screen { "screen" } else { "camera" };
+    let tile_data = Memo::new(move |_| {
         call.tiles
             .with(|ts| ts.iter().find(|t| t.id == id).cloned())
     });
-    let local = tile.get_untracked().is_some_and(|t| t.local);
-    let name = move || tile.with(|t| t.as_ref().map(|t| t.name.clone()).unwrap_or_default());
-    let audio = move || tile.with(|t| t.as_ref().is_some_and(|t| t.media.audio));
-    let video = move || tile.with(|t| t.as_ref().is_some_and(|t| t.media.video));
-    let link = move || tile.with(|t| t.as_ref().map(|t| t.link));
-    let stream = Signal::derive_local(move || call.streams.with(|s| s.get(&id).cloned()));
-    let status = move || match link() {
-        Some(LinkState::Connecting) => Some("Connecting…"),
-        Some(LinkState::Interrupted) => Some("Reconnecting…"),
-        Some(LinkState::Failed) => Some("Connection failed"),
+    let tile_ = tile_data;
+    let local = tile_.get_untracked().is_some_and(|t| t.local);
+    let name = move || tile_.with(|t| t.as_ref().map(|t| t.name.clone()).unwrap_or_default());
+    let audio = move || tile_.with(|t| t.as_ref().is_some_and(|t| t.media.audio));
+    let video = move || screen || tile_.with(|t| t.as_ref().is_some_and(|t| t.media.video));
+    let link = move || tile_.with(|t| t.as_ref().map(|t| t.link));
+    let stream = Signal::derive_local(move || {
+        if screen {
+            call.stage.screens.with(|s| s.get(&id).cloned())
+        } else {
+            call.streams.with(|s| s.get(&id).cloned())
+        }
+    });
+    let status = move || match (screen, link()) {
+        (false, Some(LinkState::Connecting)) => Some("Connecting…"),
+        (false, Some(LinkState::Interrupted)) => Some("Reconnecting…"),
+        (false, Some(LinkState::Failed)) => Some("Connection failed"),
         _ => None,
     };
+    let stage = call.stage;
+    let speaking = move || !screen && stage.speaking.with(|s| s.contains(&id));
+    let pinned = move || stage.pinned.get() == Some(tile);
+    let rect = move || stage.rect_of(tile).unwrap_or_default();
+    let px = |v: f64| format!("{v:.1}px");
+    let label = move || {
+        let who = if local { "You".to_string() } else { name() };
+        let mut l = if screen { format!("{who}: screen") } else { who };
+        if speaking() {
+            l.push_str(", speaking");
+        }
+        l
+    };
+    let pin_label = move || {
+        let what = if screen { format!("{}'s screen", name()) } else { name() };
+        if pinned() { format!("Unpin {what}") } else { format!("Pin {what}") }
+    };
+    let toggle_pin = move |_| stage.pinned.update(|p| *p = if *p == Some(tile) { None } else { Some(tile) });
+    let on_aspect = Callback::new(move |aspect: f64| {
+        if stage.aspects.with_untracked(|a| a.get(&tile).is_none_or(|old| (old - aspect).abs() > 0.01)) {
+            stage.aspects.update(|a| {
+                a.insert(tile, aspect);
+            });
+        }
+    });
 
     view! {
         <div
             class="tile"
             class:camera-off=move || !video()
+            class:screen=screen
+            class:speaking=speaking
+            class:pinned=pinned
             data-testid="tile"
             data-participant=id.to_string()
             data-local=local.to_string()
+            data-kind=kind
+            data-speaking=move || speaking().to_string()
+            role="group"
+            aria-label=label
+            style:left=move || px(rect().x)
+            style:top=move || px(rect().y)
+            style:width=move || px(rect().w)
+            style:height=move || px(rect().h)
         >
-            <VideoView stream=stream local=local/>
+            <VideoView stream=stream local=local && !screen on_aspect=on_aspect/>
             <Show when=move || !video()>
                 <div class="avatar" data-testid="camera-off" aria-label="Camera off" role="img">
                     <span>{move || initials(&name())}</span>
                 </div>
             </Show>
             {move || status().map(|s| view! { <div class="tile-status" role="status">{s}</div> })}
+            <button
+                type="button"
+                class="pin"
+                aria-label=pin_label
+                title=pin_label
+                aria-pressed=move || pinned().to_string()
+                on:click=toggle_pin
+            >
+                {move || if pinned() { "Unpin" } else { "Pin" }}
+            </button>
             <div class="tile-label">
-                <Show when=move || !audio()>
+                <Show when=move || !screen && !audio()>
                     <span class="mic-off" data-testid="mic-off" aria-label="Microphone muted" role="img">
                         <IconView icon=Icon::MicOff/>
                     </span>
                 </Show>
+                <Show when=speaking>
+                    <span class="speaking-dot" aria-hidden="true"></span>
+                </Show>
+                {(!screen).then(|| view! { <super::link_quality::QualityBadge id=(!local).then_some(id)/> })}
                 <span class="tile-name">{name}</span>
-                {local.then_some(view! { <span class="you">"(you)"</span> })}
+                {(screen).then_some(view! { <span class="you">"(screen)"</span> })}
+                {(local && !screen).then_some(view! { <span class="you">"(you)"</span> })}
+                {move || (!screen && !local).then(|| call.routes.get(id)).flatten().map(|r| view! {
+                    <span class="route" data-testid="route" data-route=r.as_str() title="How this connection travels">
+                        {r.label()}
+                    </span>
+                })}
             </div>
         </div>
     }

@@ -15,7 +15,22 @@ pub fn VideoView(
     #[prop(optional)]
     local: bool,
     #[prop(optional, into)] testid: Option<&'static str>,
+    /// Told the video's aspect ratio (width / height) when it is known or changes.
+    #[prop(optional)]
+    on_aspect: Option<Callback<f64>>,
 ) -> impl IntoView {
+    let report_aspect = move |target: Option<web_sys::EventTarget>| {
+        let Some(cb) = on_aspect else { return };
+        let Some(v) = target
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlVideoElement>(t).ok())
+        else {
+            return;
+        };
+        let (w, h) = (v.video_width(), v.video_height());
+        if w > 0 && h > 0 {
+            cb.run(f64::from(w) / f64::from(h));
+        }
+    };
     let video = NodeRef::<Video>::new();
     Effect::new(move |_| {
         let stream = stream.get();
@@ -32,6 +47,8 @@ pub fn VideoView(
             playsinline
             muted=local
             prop:muted=local
+            on:resize=move |ev| report_aspect(ev.target())
+            on:loadedmetadata=move |ev| report_aspect(ev.target())
         ></video>
     }
 }

@@ -10,7 +10,10 @@ use crate::call::view::CallView;
 use crate::call::Call;
 use crate::components::controls::Controls;
 use crate::components::prejoin::PreJoin;
-use crate::components::stage::Stage;
+use crate::components::stage::{LayoutSwitcher, Stage};
+use crate::components::chat::ChatPanel;
+use crate::components::help::{use_shortcuts, HelpDialog, Shortcut};
+use crate::call::{screen_share, speaker_glue};
 use crate::platform::media::{self, LocalMedia};
 
 const NAME_KEY: &str = "nonstop.name";
@@ -62,6 +65,9 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     let joining = RwSignal::new(false);
     let join_error = RwSignal::new(None::<String>);
     let call_view = CallView::new();
+    // Per-link quality, read by the tiles' indicators and the stats panel.
+    let adaptation_view = crate::call::adaptation::AdaptationView::new();
+    provide_context(adaptation_view);
     let call = StoredValue::new_local(None::<Call>);
 
     let has_mic =
@@ -146,6 +152,8 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                         c.leave();
                         return;
                     }
+                    speaker_glue::start(c.clone());
+                    crate::call::adaptation::start(c.clone(), adaptation_view);
                     screen.set(Screen::InCall);
                 }
                 Err(e) => {
@@ -158,6 +166,7 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     let leave = move || {
         call.update_value(|c| {
             if let Some(c) = c.take() {
+                screen_share::stop(&c);
                 c.leave();
             }
         });
@@ -189,6 +198,47 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     };
     let room_label = room.to_string();
 
+    // Screen sharing, chat, help (issue 5).
+    let sharing = Signal::derive(move || {
+        let me = call.try_with_value(|c| c.as_ref().map(Call::me)).flatten();
+        me.is_some_and(|me| call_view.stage.screens.with(|s| s.contains_key(&me)))
+    });
+    let toggle_share = move || {
+        let Some(c) = call.get_value() else { return };
+        if sharing.get_untracked() {
+            screen_share::stop(&c);
+            return;
+        }
+        spawn_local(async move {
+            if let Err(e) = screen_share::start(&c).await {
+                call_view.alert.try_set(Some(e));
+            }
+        });
+    };
+    let chat = call_view.chat;
+    let help_open = RwSignal::new(false);
+    use_shortcuts(move |key| {
+        if screen.get_untracked() != Screen::InCall || help_open.get_untracked() {
+            return;
+        }
+        match key {
+            Shortcut::Mic => toggle_mic.run(()),
+            Shortcut::Camera => toggle_cam.run(()),
+            Shortcut::Share => toggle_share(),
+            Shortcut::Chat => chat.set_open(!chat.open.get_untracked()),
+            Shortcut::Help => help_open.set(true),
+        }
+    });
+    let call_signal = Signal::derive_local(move || call.get_value());
+    let share_label = move || if sharing.get() { "Stop sharing" } else { "Share screen" };
+    let chat_label = move || {
+        let open = if chat.open.get() { "Close chat" } else { "Open chat" };
+        match chat.unread.get() {
+            0 => open.to_string(),
+            n => format!("{open} ({n} unread)"),
+        }
+    };
+
     move || {
         match screen.get() {
         Screen::PreJoin => view! {
@@ -214,10 +264,15 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
             <div class="call">
                 <header class="call-header">
                     <span class="room-name">{room_label.clone()}</span>
+                    <LayoutSwitcher call=call_view/>
                     <span class="count" data-testid="participant-count">{count}</span>
                 </header>
                 {move || call_view.alert.get().map(|a| view! { <p role="alert" class="error banner">{a}</p> })}
-                <Stage call=call_view/>
+                <div class="call-body">
+                    <Stage call=call_view/>
+                    <ChatPanel chat=chat call=call_signal/>
+                </div>
+                <HelpDialog open=help_open/>
                 <Controls
                     mic_on=mic_on
                     cam_on=cam_on
@@ -226,7 +281,21 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                     on_toggle_mic=toggle_mic
                     on_toggle_cam=toggle_cam
                     on_leave=on_leave
-                />
+                >
+                    <button type="button" class="toggle wide" class:on=sharing aria-label=share_label title=share_label
+                        on:click=move |_| toggle_share()>{share_label}</button>
+                    <button type="button" class="toggle wide" aria-label=chat_label title=chat_label
+                        aria-expanded=move || chat.open.get().to_string()
+                        on:click=move |_| chat.set_open(!chat.open.get_untracked())>
+                        "Chat"
+                        {move || (chat.unread.get() > 0).then(|| view! {
+                            <span class="badge" data-testid="chat-unread">{chat.unread.get()}</span>
+                        })}
+                    </button>
+                    <button type="button" class="toggle" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)"
+                        on:click=move |_| help_open.set(true)>"?"</button>
+                    <crate::components::link_quality::StatsPanel call=call_view/>
+                </Controls>
             </div>
         }
         .into_any(),

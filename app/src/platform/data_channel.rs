@@ -11,6 +11,7 @@ use super::listener::EventListener;
 pub struct DataChannel {
     channel: RtcDataChannel,
     _listener: Option<EventListener>,
+    _on_open: Option<EventListener>,
 }
 
 impl DataChannel {
@@ -31,7 +32,18 @@ impl DataChannel {
         DataChannel {
             channel,
             _listener: Some(listener),
+            _on_open: None,
         }
+    }
+
+    /// Each time the channel opens, sends what `greeting` returns (if anything).
+    pub fn on_open(&mut self, greeting: impl Fn() -> Option<PeerMsg> + 'static) {
+        let channel = self.channel.clone();
+        self._on_open = Some(EventListener::new(&self.channel, "open", move |_| {
+            if let Some(msg) = greeting() {
+                let _closed_again = channel.send_with_str(&msg.to_json());
+            }
+        }));
     }
 
     pub fn is_open(&self) -> bool {
@@ -47,6 +59,7 @@ impl DataChannel {
 impl Drop for DataChannel {
     fn drop(&mut self) {
         self._listener = None;
+        self._on_open = None;
         self.channel.close();
     }
 }

@@ -4,10 +4,12 @@
 
 pub mod data_channel;
 pub mod debug_hook;
+pub mod ice;
 pub mod listener;
 pub mod media;
 pub mod peer_connection;
 pub mod signaling;
+pub mod stats;
 
 use wasm_bindgen::JsValue;
 

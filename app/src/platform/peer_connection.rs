@@ -199,10 +199,11 @@ impl PeerConnection {
         });
     }
 
-    pub fn on_track(&mut self, mut handler: impl FnMut(MediaStreamTrack) + 'static) {
+    /// Calls `handler` with each received track and the streams it came with.
+    pub fn on_track(&mut self, mut handler: impl FnMut(MediaStreamTrack, js_sys::Array) + 'static) {
         self.listen("track", move |event| {
             let event: RtcTrackEvent = event.unchecked_into();
-            handler(event.track());
+            handler(event.track(), event.streams());
         });
     }
 

@@ -1,5 +1,8 @@
 //! The signaling WebSocket: [`ClientMsg`]s out, [`ServerMsg`]s in.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message};
@@ -12,24 +15,31 @@ enum Outgoing {
 }
 
 /// Sends on the socket; cheap to clone. Sending after the socket closed is a no-op
-/// (the call notices the close on the receiving side).
+/// (the call notices the close on the receiving side). After a reconnect, every clone
+/// sends on the new socket ([`SignalingSender::switch_to`]).
 #[derive(Clone)]
 pub struct SignalingSender {
     // Unbounded: the app produces a handful of messages per peer and second at most,
     // and the writer drains them as fast as the socket takes them.
-    tx: mpsc::UnboundedSender<Outgoing>,
+    tx: Rc<RefCell<mpsc::UnboundedSender<Outgoing>>>,
 }
 
 impl SignalingSender {
     pub fn send(&self, msg: ClientMsg) {
-        if self.tx.unbounded_send(Outgoing::Msg(msg)).is_err() {
+        if self.tx.borrow().unbounded_send(Outgoing::Msg(msg)).is_err() {
             leptos::logging::warn!("signaling: dropped a message, the socket is closed");
         }
     }
 
     /// Sends what is queued, then closes the socket.
     pub fn close(&self) {
-        let _already_closed_is_fine = self.tx.unbounded_send(Outgoing::Close);
+        let _already_closed_is_fine = self.tx.borrow().unbounded_send(Outgoing::Close);
+    }
+
+    /// From now on this sender and all its clones send on `other`'s socket.
+    pub fn switch_to(&self, other: &SignalingSender) {
+        let next = other.tx.borrow().clone();
+        *self.tx.borrow_mut() = next;
     }
 }
 
@@ -91,5 +101,10 @@ pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String
         }
         let _closing_a_dead_socket_is_fine = sink.close().await;
     });
-    Ok((SignalingSender { tx }, SignalingReceiver { stream }))
+    Ok((
+        SignalingSender {
+            tx: Rc::new(RefCell::new(tx)),
+        },
+        SignalingReceiver { stream },
+    ))
 }

@@ -75,11 +75,15 @@ impl Rect {
 /// A usable length: finite and not negative (anything else reads as 0).
 pub(crate) fn length(v: f64) -> f64 {
     if v.is_finite() && v > 0.0 {
-        v
+        v.min(MAX_LENGTH)
     } else {
         0.0
     }
 }
+
+/// Longest length taken as it is, in CSS pixels: far beyond any screen, and small
+/// enough that sums of rectangles stay exact to well under a pixel.
+const MAX_LENGTH: f64 = 1.0e7;
 
 /// Narrowest and widest aspect ratio (width / height) taken as it is: past these a
 /// stats glitch or a 1-pixel-high window share would make a useless sliver.

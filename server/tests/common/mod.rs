@@ -58,7 +58,7 @@ impl TestServer {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
             .await
             .expect("WebSocket connect");
-        Client { ws }
+        Client { ws, token: None }
     }
 
     /// A connected client that has joined `room` as `name`.
@@ -91,6 +91,8 @@ pub fn join_msg(room: &str, name: &str) -> ClientMsg {
 
 pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The resume token from the last `session` message (which events skip).
+    pub token: Option<String>,
 }
 
 /// What arrived, pings aside.
@@ -149,6 +151,7 @@ impl Client {
                             eprintln!("pong not sent: {e}");
                         }
                     }
+                    Ok(ServerMsg::Session { token }) => self.token = Some(token),
                     Ok(msg) => return Event::Msg(msg),
                     Err(e) => panic!("server sent something unparsable: {e}: {text}"),
                 },

@@ -1,0 +1,286 @@
+//! One `getStats()` reading of a link, turned into the core's [`StatsSample`] plus what
+//! the stats panel shows that the controller does not need (receive side, route), and
+//! the `setParameters` calls that apply the controller's decisions.
+//!
+//! Chromium and Firefox differ: Firefox has no `availableOutgoingBitrate`, marks the
+//! selected pair with `selected`, and has no `mid` on `outbound-rtp`; every field is
+//! optional and simply missing where a browser does not report it.
+
+use js_sys::{Array, Map, Promise, Reflect};
+use nonstop_core::adaptation::{
+    AudioParams, Bitrate, QualityLimitation, Resolution, StatsSample, VideoParams,
+};
+use nonstop_core::time::Millis;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MediaStreamTrack, RtcPeerConnection, RtcRtpSender, RtcRtpTransceiver};
+
+use super::js_error_text;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `RTCRtpSender` parameter methods, as plain objects (no web-sys feature needed;
+    /// the object `getParameters()` returns must be the one passed back).
+    #[wasm_bindgen(extends = RtcRtpSender, js_name = RTCRtpSender)]
+    type SenderExt;
+
+    #[wasm_bindgen(method, js_name = getParameters)]
+    fn get_parameters_raw(this: &SenderExt) -> JsValue;
+
+    #[wasm_bindgen(method, js_name = setParameters)]
+    fn set_parameters_raw(this: &SenderExt, params: &JsValue) -> Promise;
+
+    /// `MediaStreamTrack.getSettings()` as a plain object.
+    #[wasm_bindgen(extends = MediaStreamTrack, js_name = MediaStreamTrack)]
+    type TrackExt;
+
+    #[wasm_bindgen(method, js_name = getSettings)]
+    fn get_settings_raw(this: &TrackExt) -> JsValue;
+}
+
+/// The camera and microphone senders of a link: the first video and the first audio
+/// transceiver (they are created before any screen share's), with their `mid`s to
+/// pick their `outbound-rtp` entries.
+#[derive(Clone)]
+pub struct Senders {
+    pub video: Option<(RtcRtpSender, Option<String>)>,
+    pub audio: Option<(RtcRtpSender, Option<String>)>,
+}
+
+impl Senders {
+    pub fn of(pc: &RtcPeerConnection) -> Senders {
+        let mut out = Senders {
+            video: None,
+            audio: None,
+        };
+        for t in pc.get_transceivers().iter() {
+            let t: RtcRtpTransceiver = t.unchecked_into();
+            if t.stopped() {
+                continue;
+            }
+            let slot = match t.receiver().track().kind().as_str() {
+                "video" => &mut out.video,
+                "audio" => &mut out.audio,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some((t.sender(), t.mid()));
+            }
+        }
+        out
+    }
+
+    /// The camera track being sent, if any.
+    pub fn video_track(&self) -> Option<MediaStreamTrack> {
+        self.video.as_ref().and_then(|(s, _)| s.track())
+    }
+}
+
+/// A track's settings: (width, height, frame rate).
+pub fn track_settings(track: &MediaStreamTrack) -> Option<(u32, u32, f64)> {
+    let s = track.unchecked_ref::<TrackExt>().get_settings_raw();
+    let num = |k: &str| Reflect::get(&s, &k.into()).ok().and_then(|v| v.as_f64());
+    Some((
+        num("width")? as u32,
+        num("height")? as u32,
+        num("frameRate").unwrap_or(30.0),
+    ))
+}
+
+/// Everything read from one report.
+#[derive(Debug, Clone, Default)]
+pub struct LinkReport {
+    /// What the controller gets.
+    pub sample: StatsSample,
+    /// Sum of `inbound-rtp.bytesReceived`, audio and video (a counter).
+    pub bytes_received: Option<u64>,
+    pub recv_frame: Option<Resolution>,
+    pub recv_fps: Option<f64>,
+    /// Inbound video `freezeCount` and `totalFreezesDuration` (s).
+    pub freezes: Option<(u64, f64)>,
+    /// Inbound audio packets (received, lost), counters.
+    pub audio_packets: Option<(u64, i64)>,
+    /// The selected pair goes through a TURN relay (either end a `relay` candidate).
+    pub relayed: Option<bool>,
+}
+
+fn field(v: &JsValue, name: &str) -> Option<JsValue> {
+    Reflect::get(v, &JsValue::from_str(name))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+fn text(v: &JsValue, name: &str) -> Option<String> {
+    field(v, name).and_then(|v| v.as_string())
+}
+fn num(v: &JsValue, name: &str) -> Option<f64> {
+    field(v, name).and_then(|v| v.as_f64()).filter(|f| f.is_finite())
+}
+fn count(v: &JsValue, name: &str) -> Option<u64> {
+    num(v, name).filter(|f| *f >= 0.0).map(|f| f as u64)
+}
+fn add(total: &mut Option<u64>, n: Option<u64>) {
+    if let Some(n) = n {
+        *total = Some(total.unwrap_or(0) + n);
+    }
+}
+
+/// Reads `pc.getStats()`. `senders` names the camera's and microphone's `mid`s (an
+/// `outbound-rtp` of another `mid`, a screen share, counts only in the byte total).
+pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkReport, String> {
+    let report = JsFuture::from(pc.get_stats())
+        .await
+        .map_err(|e| js_error_text(&e))?;
+    let map: Map = report.unchecked_into();
+    let mut entries: Vec<JsValue> = Vec::new();
+    map.for_each(&mut |value, _| entries.push(value));
+    let by_id = |id: &str| entries.iter().find(|e| text(e, "id").as_deref() == Some(id));
+    let video_mid = senders.video.as_ref().and_then(|(_, m)| m.clone());
+    let mut out = LinkReport::default();
+    let s = &mut out.sample;
+
+    // The selected candidate pair: the transport's, or the one marked selected
+    // (Firefox), or a nominated succeeded one.
+    let selected_id = entries
+        .iter()
+        .filter(|e| text(e, "type").as_deref() == Some("transport"))
+        .find_map(|e| text(e, "selectedCandidatePairId"));
+    let pair = selected_id.as_deref().and_then(by_id).or_else(|| {
+        let pairs = || {
+            entries
+                .iter()
+                .filter(|e| text(e, "type").as_deref() == Some("candidate-pair"))
+        };
+        pairs()
+            .find(|e| field(e, "selected").and_then(|v| v.as_bool()) == Some(true))
+            .or_else(|| {
+                pairs().find(|e| {
+                    field(e, "nominated").and_then(|v| v.as_bool()) == Some(true)
+                        && text(e, "state").as_deref() == Some("succeeded")
+                })
+            })
+    });
+    if let Some(pair) = pair {
+        s.available_outgoing_bitrate =
+            num(pair, "availableOutgoingBitrate").map(Bitrate::from_bps_f64);
+        s.rtt = num(pair, "currentRoundTripTime").map(Millis::from_secs_f64);
+        let kind = |key: &str| {
+            text(pair, key)
+                .as_deref()
+                .and_then(by_id)
+                .and_then(|c| text(c, "candidateType"))
+        };
+        if let (Some(l), Some(r)) = (kind("localCandidateId"), kind("remoteCandidateId")) {
+            out.relayed = Some(l == "relay" || r == "relay");
+        }
+    }
+
+    let mut video_loss = None;
+    let mut audio_loss = None;
+    for e in &entries {
+        let kind = text(e, "kind").unwrap_or_default();
+        match text(e, "type").as_deref() {
+            Some("outbound-rtp") => {
+                add(&mut s.bytes_sent, count(e, "bytesSent"));
+                let camera = kind == "video"
+                    && match (text(e, "mid"), &video_mid) {
+                        (Some(mid), Some(want)) => &mid == want,
+                        _ => s.frames_sent.is_none(),
+                    };
+                if camera {
+                    s.frames_sent = count(e, "framesSent");
+                    if let (Some(w), Some(h)) = (count(e, "frameWidth"), count(e, "frameHeight")) {
+                        s.frame_size = Some(Resolution::new(w as u32, h as u32));
+                    }
+                    s.frames_per_second = num(e, "framesPerSecond");
+                    s.quality_limitation = text(e, "qualityLimitationReason")
+                        .map(|r| QualityLimitation::from_js(&r))
+                        .unwrap_or_default();
+                }
+            }
+            Some("remote-inbound-rtp") => {
+                let lost = num(e, "fractionLost");
+                if kind == "video" {
+                    video_loss = video_loss.or(lost);
+                    s.jitter = s.jitter.or(num(e, "jitter").map(Millis::from_secs_f64));
+                } else if kind == "audio" {
+                    audio_loss = audio_loss.or(lost);
+                }
+                if s.rtt.is_none() {
+                    s.rtt = num(e, "roundTripTime").map(Millis::from_secs_f64);
+                }
+            }
+            Some("inbound-rtp") => {
+                add(&mut out.bytes_received, count(e, "bytesReceived"));
+                if kind == "video" && out.recv_frame.is_none() {
+                    if let (Some(w), Some(h)) = (count(e, "frameWidth"), count(e, "frameHeight")) {
+                        out.recv_frame = Some(Resolution::new(w as u32, h as u32));
+                    }
+                    out.recv_fps = num(e, "framesPerSecond");
+                    if let Some(n) = count(e, "freezeCount") {
+                        out.freezes = Some((n, num(e, "totalFreezesDuration").unwrap_or(0.0)));
+                    }
+                } else if kind == "audio" && out.audio_packets.is_none() {
+                    if let Some(n) = count(e, "packetsReceived") {
+                        out.audio_packets = Some((n, num(e, "packetsLost").unwrap_or(0.0) as i64));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    s.fraction_lost = video_loss.or(audio_loss);
+    Ok(out)
+}
+
+/// Applies video parameters to the camera sender: mutates the object
+/// `getParameters()` returned (Chromium refuses a fresh one) and passes it back.
+pub async fn apply_video(sender: &RtcRtpSender, p: &VideoParams) -> Result<bool, String> {
+    apply(sender, |enc| {
+        set(enc, "active", &JsValue::from_bool(p.active))?;
+        set(enc, "maxBitrate", &JsValue::from_f64(p.max_bitrate.as_bps() as f64))?;
+        set(
+            enc,
+            "scaleResolutionDownBy",
+            &JsValue::from_f64(p.scale_resolution_down_by.max(1.0)),
+        )?;
+        set(enc, "maxFramerate", &JsValue::from_f64(f64::from(p.max_framerate.get())))
+    })
+    .await
+}
+
+/// Applies audio parameters to the microphone sender.
+pub async fn apply_audio(sender: &RtcRtpSender, p: &AudioParams) -> Result<bool, String> {
+    apply(sender, |enc| {
+        set(enc, "maxBitrate", &JsValue::from_f64(p.max_bitrate.as_bps() as f64))?;
+        set(enc, "priority", &JsValue::from_str(p.priority.as_str()))?;
+        set(enc, "networkPriority", &JsValue::from_str(p.priority.as_str()))
+    })
+    .await
+}
+
+fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), String> {
+    Reflect::set(target, &JsValue::from_str(key), value)
+        .map(drop)
+        .map_err(|e| js_error_text(&e))
+}
+
+/// `Ok(false)`: nothing to apply to yet (no encodings before negotiation).
+async fn apply(
+    sender: &RtcRtpSender,
+    change: impl Fn(&JsValue) -> Result<(), String>,
+) -> Result<bool, String> {
+    let sender: &SenderExt = sender.unchecked_ref();
+    let params = sender.get_parameters_raw();
+    let Some(encodings) = field(&params, "encodings").map(|e| e.unchecked_into::<Array>()) else {
+        return Ok(false);
+    };
+    if encodings.length() == 0 {
+        return Ok(false);
+    }
+    change(&encodings.get(0))?;
+    JsFuture::from(sender.set_parameters_raw(&params))
+        .await
+        .map(|_| true)
+        .map_err(|e| js_error_text(&e))
+}

@@ -1,0 +1,108 @@
+/**
+ * Per-link send and receive counters read from a page's peer connections (window.__nonstop.peers), for the
+ * adaptation tests and benchmark: what one participant sends to each peer (camera outbound-rtp), and what it
+ * receives from each (inbound video/audio, freezes).
+ */
+import type { Page } from '@playwright/test';
+
+export interface LinkCounters {
+  at: number;
+  /** Camera outbound-rtp (the first video one). */
+  videoBytesSent: number;
+  frameWidth: number;
+  frameHeight: number;
+  framesPerSecondSent: number;
+  audioBytesSent: number;
+  /** Inbound video from this peer. */
+  framesDecoded: number;
+  recvWidth: number;
+  recvHeight: number;
+  freezeCount: number;
+  totalFreezesDuration: number;
+  /** Inbound audio from this peer. */
+  audioPacketsReceived: number;
+  audioPacketsLost: number;
+}
+
+export type CountersByPeer = Record<string, LinkCounters>;
+
+export async function linkCounters(page: Page): Promise<CountersByPeer> {
+  return page.evaluate(async () => {
+    const hook = (window as any).__nonstop as { peers?: Map<number, RTCPeerConnection> } | undefined;
+    const out: Record<string, any> = {};
+    if (!hook?.peers) return out;
+    for (const [id, pc] of hook.peers) {
+      const firstVideoMid = pc.getTransceivers().find((t) => t.receiver.track.kind === 'video')?.mid ?? null;
+      const c = {
+        at: performance.now(),
+        videoBytesSent: 0, frameWidth: 0, frameHeight: 0, framesPerSecondSent: 0, audioBytesSent: 0,
+        framesDecoded: 0, recvWidth: 0, recvHeight: 0, freezeCount: 0, totalFreezesDuration: 0,
+        audioPacketsReceived: 0, audioPacketsLost: 0,
+      };
+      let seenVideoOut = false;
+      let seenVideoIn = false;
+      const report = await pc.getStats();
+      report.forEach((r: any) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video' && !seenVideoOut && (r.mid === undefined || r.mid === firstVideoMid)) {
+          seenVideoOut = true;
+          c.videoBytesSent = r.bytesSent ?? 0;
+          c.frameWidth = r.frameWidth ?? 0;
+          c.frameHeight = r.frameHeight ?? 0;
+          c.framesPerSecondSent = r.framesPerSecond ?? 0;
+        } else if (r.type === 'outbound-rtp' && r.kind === 'audio') {
+          c.audioBytesSent += r.bytesSent ?? 0;
+        } else if (r.type === 'inbound-rtp' && r.kind === 'video' && !seenVideoIn && (r.mid === undefined || r.mid === firstVideoMid)) {
+          seenVideoIn = true;
+          c.framesDecoded = r.framesDecoded ?? 0;
+          c.recvWidth = r.frameWidth ?? 0;
+          c.recvHeight = r.frameHeight ?? 0;
+          c.freezeCount = r.freezeCount ?? 0;
+          c.totalFreezesDuration = r.totalFreezesDuration ?? 0;
+        } else if (r.type === 'inbound-rtp' && r.kind === 'audio') {
+          c.audioPacketsReceived += r.packetsReceived ?? 0;
+          c.audioPacketsLost += r.packetsLost ?? 0;
+        }
+      });
+      out[String(id)] = c;
+    }
+    return out;
+  });
+}
+
+/** Rates between two readings of one link. */
+export interface LinkRates {
+  seconds: number;
+  videoSendKbps: number;
+  audioSendKbps: number;
+  decodedFps: number;
+  freezes: number;
+  freezeSeconds: number;
+  audioPackets: number;
+  audioLost: number;
+}
+
+export function rates(before: LinkCounters, after: LinkCounters): LinkRates {
+  const seconds = Math.max(0.001, (after.at - before.at) / 1000);
+  return {
+    seconds,
+    videoSendKbps: ((after.videoBytesSent - before.videoBytesSent) * 8) / 1000 / seconds,
+    audioSendKbps: ((after.audioBytesSent - before.audioBytesSent) * 8) / 1000 / seconds,
+    decodedFps: (after.framesDecoded - before.framesDecoded) / seconds,
+    freezes: after.freezeCount - before.freezeCount,
+    freezeSeconds: after.totalFreezesDuration - before.totalFreezesDuration,
+    audioPackets: after.audioPacketsReceived - before.audioPacketsReceived,
+    audioLost: after.audioPacketsLost - before.audioPacketsLost,
+  };
+}
+
+/** Reads all pages, waits `ms`, reads again: per page, per peer id, the rates in between. */
+export async function measure(pages: Page[], ms: number): Promise<Record<string, LinkRates>[]> {
+  const before = await Promise.all(pages.map(linkCounters));
+  await new Promise((r) => setTimeout(r, ms));
+  const after = await Promise.all(pages.map(linkCounters));
+  return after.map((a, i) => {
+    const out: Record<string, LinkRates> = {};
+    for (const id of Object.keys(a)) if (before[i][id]) out[id] = rates(before[i][id], a[id]);
+    return out;
+  });
+}

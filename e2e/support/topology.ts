@@ -1,0 +1,290 @@
+/**
+ * A small private network for tests that need real links between participants: a hub namespace with a
+ * bridge (10.99.0.1/24, where the signaling server runs) and one namespace per participant
+ * (10.99.0.11, .12, ...) joined to it by a veth pair, so rate limits (tbf/htb) and drops (nft) can be put
+ * on one participant's uplink or on one pair's path. Everything is created inside the test's own private
+ * namespace (scripts/netns-run); nothing here touches a real interface or address.
+ *
+ * Namespaces are held by a small process each (`unshare -n`, then `read` on a pipe from this process), not
+ * by `ip netns add`: no /run/netns mounts, unique by construction, and gone as soon as the holder exits,
+ * which it does when `destroy()` closes its pipe or when this Node process dies for any reason.
+ * Commands run inside with `nsenter -t PID -n`; Chromium runs inside through a wrapper script given to
+ * Playwright as `executablePath` (Playwright talks to Chromium over a pipe, which nsenter keeps).
+ * Firefox (BiDi over a TCP port) cannot be driven this way: tests using this are Chromium-only.
+ *
+ *   const net = await createTopology({ participants: 3 });
+ *   try {
+ *     const server = await net.startServer({ logFile });
+ *     const browser = await net.launchChromium(0);          // Chromium inside participant 0's namespace
+ *     net.capUplink(0, 600);                                // tbf on participant 0's uplink, kbit/s
+ *     net.capPath(0, 2, 150);                               // htb: only 0 <-> 2 traffic, both directions
+ *     net.dropIncoming(1, 10);                              // nft: 10 % of packets into participant 1
+ *     net.clearShaping(0);
+ *   } finally {
+ *     await net.destroy();                                  // also removes every namespace on failure
+ *   }
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser } from '@playwright/test';
+import { CACHE_DIR, CHROMIUM_PATH, chromiumArgs } from './browsers';
+import { ensureFakeVideo, type FakeVideoSpec } from './fake-video';
+import { SERVER_BIN, DIST_DIR, REPO_ROOT, type NonstopServer } from './server';
+
+/** The subnet; used only inside the namespaces this module creates. */
+export const SUBNET_PREFIX = '10.99.0';
+export const HUB_ADDR = `${SUBNET_PREFIX}.1`;
+export const SERVER_PORT = 8080;
+
+/** Participant `i`'s address (0-based): 10.99.0.11, .12, ... */
+export const participantAddr = (i: number) => `${SUBNET_PREFIX}.${11 + i}`;
+
+export interface Netns {
+  /** e.g. "hub", "p0". */
+  readonly name: string;
+  /** The holder process; `nsenter -t pid -n` enters the namespace. */
+  readonly pid: number;
+  /** Its address on the bridge. */
+  readonly addr: string;
+}
+
+export interface TopologyOptions {
+  participants: number;
+}
+
+export interface LaunchOptions {
+  /** The fake camera; 640x360 at 15 fps by default (enough bit rate to exceed the caps tests use). */
+  video?: FakeVideoSpec;
+  /** Extra Chromium flags. */
+  args?: string[];
+}
+
+export const CAPPED_TEST_VIDEO: FakeVideoSpec = { width: 640, height: 360, fps: 15, frames: 30 };
+
+export class Topology {
+  readonly hub: Netns;
+  readonly participants: Netns[];
+  private readonly holders: ChildProcess[];
+  private readonly tmp: string;
+  private readonly browsers: Browser[] = [];
+  private server?: { child: ChildProcess; exited: Promise<unknown> };
+  private destroyed = false;
+
+  constructor(hub: Netns, participants: Netns[], holders: ChildProcess[], tmp: string) {
+    this.hub = hub;
+    this.participants = participants;
+    this.holders = holders;
+    this.tmp = tmp;
+  }
+
+  /** Runs a command inside a namespace (synchronously); returns its stdout. Throws on failure. */
+  run(ns: Netns, cmd: string, ...args: string[]): string {
+    return execFileSync('nsenter', ['-t', String(ns.pid), '-n', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /** Participant `i`'s namespace. */
+  p(i: number): Netns {
+    const ns = this.participants[i];
+    if (!ns) throw new Error(`no participant ${i} (have ${this.participants.length})`);
+    return ns;
+  }
+
+  /** The app's origin, to open pages at (served by the hub). */
+  get url(): string {
+    return `http://${HUB_ADDR}:${SERVER_PORT}`;
+  }
+
+  /**
+   * Starts target/release/nonstop-server in the hub on HUB_ADDR:SERVER_PORT, serving NONSTOP_DIST_DIR (or dist/),
+   * and waits until it accepts connections. Stopped by destroy().
+   */
+  async startServer({ logFile, extraArgs = [] }: { logFile: string; extraArgs?: string[] }): Promise<NonstopServer> {
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    const log = fs.openSync(logFile, 'a');
+    const args = ['-t', String(this.hub.pid), '-n', SERVER_BIN, '--static-dir', DIST_DIR, '--addr', `${HUB_ADDR}:${SERVER_PORT}`, ...extraArgs];
+    fs.writeSync(log, `$ nsenter ${args.join(' ')}\n`);
+    const child = spawn('nsenter', args, { cwd: REPO_ROOT, stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' } });
+    fs.closeSync(log);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    this.server = { child, exited };
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`nonstop-server exited with ${child.exitCode}; see ${logFile}`);
+      try {
+        this.run(this.hub, 'bash', '-c', `exec 3<>/dev/tcp/${HUB_ADDR}/${SERVER_PORT}`);
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`nonstop-server did not listen on ${this.url} within 15 s; see ${logFile}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return { url: this.url, logFile, stop: () => this.stopServer() };
+  }
+
+  private async stopServer(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
+    s.child.kill('SIGTERM');
+    const timer = setTimeout(() => s.child.kill('SIGKILL'), 5_000);
+    await s.exited;
+    clearTimeout(timer);
+  }
+
+  /** A Chromium running inside participant `i`'s namespace, allowed camera access on the hub's http origin. */
+  async launchChromium(i: number, opts: LaunchOptions = {}): Promise<Browser> {
+    const ns = this.p(i);
+    const wrapper = path.join(this.tmp, `chromium-${ns.name}`);
+    fs.writeFileSync(wrapper, `#!/bin/sh\nexec nsenter -t ${ns.pid} -n ${CHROMIUM_PATH} "$@"\n`, { mode: 0o755 });
+    const video = ensureFakeVideo(CACHE_DIR, opts.video ?? CAPPED_TEST_VIDEO);
+    const args = chromiumArgs()
+      .filter((a) => !a.startsWith('--use-file-for-fake-video-capture='))
+      .concat([
+        `--use-file-for-fake-video-capture=${video}`,
+        `--unsafely-treat-insecure-origin-as-secure=${this.url}`,
+        ...(opts.args ?? []),
+      ]);
+    const browser = await chromium.launch({ executablePath: wrapper, args });
+    this.browsers.push(browser);
+    return browser;
+  }
+
+  /** Caps everything participant `i` sends (its uplink) to `kbit` kbit/s (tbf, 400 ms of queue). */
+  capUplink(i: number, kbit: number): void {
+    this.run(this.p(i), 'tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '32kbit', 'latency', '400ms');
+  }
+
+  /** Caps only the traffic between participants `i` and `j`, each direction to `kbit` kbit/s (htb + u32 on both uplinks). */
+  capPath(i: number, j: number, kbit: number): void {
+    for (const [from, to] of [[i, j], [j, i]]) {
+      const ns = this.p(from);
+      const tc = (...a: string[]) => this.run(ns, 'tc', ...a);
+      try {
+        tc('qdisc', 'del', 'dev', 'eth0', 'root');
+      } catch {
+        // nothing there yet
+      }
+      tc('qdisc', 'add', 'dev', 'eth0', 'root', 'handle', '1:', 'htb', 'default', '10', 'r2q', '1000');
+      tc('class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1gbit');
+      tc('class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', `${kbit}kbit`, 'ceil', `${kbit}kbit`, 'burst', '4k', 'cburst', '4k');
+      // A bounded queue (as tbf's latency gives): about 400 ms at the capped rate.
+      tc('qdisc', 'add', 'dev', 'eth0', 'parent', '1:20', 'handle', '20:', 'bfifo', 'limit', String(Math.max(3000, Math.round((kbit * 1000 * 0.4) / 8))));
+      tc('filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', `${participantAddr(to)}/32`, 'flowid', '1:20');
+    }
+  }
+
+  /** Drops `percent` % of the packets arriving at participant `i` (nft, input hook: the sender sees real loss). */
+  dropIncoming(i: number, percent: number): void {
+    const ns = this.p(i);
+    const nft = (...a: string[]) => this.run(ns, 'nft', ...a);
+    try {
+      nft('delete', 'table', 'inet', 'nonstop_loss');
+    } catch {
+      // none yet
+    }
+    if (percent <= 0) return;
+    nft('add', 'table', 'inet', 'nonstop_loss');
+    nft('add', 'chain', 'inet', 'nonstop_loss', 'input', '{ type filter hook input priority 0; }');
+    nft('add', 'rule', 'inet', 'nonstop_loss', 'input', 'iifname', 'eth0', 'numgen', 'random', 'mod', '100', '<', String(percent), 'drop');
+  }
+
+  /** Removes rate limits and drops from participant `i`. */
+  clearShaping(i: number): void {
+    const ns = this.p(i);
+    try {
+      this.run(ns, 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root');
+    } catch {
+      // none
+    }
+    this.dropIncoming(i, 0);
+  }
+
+  /** Closes the browsers, stops the server and removes every namespace. Safe to call twice. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const b of this.browsers) await b.close().catch(() => {});
+    await this.stopServer().catch(() => {});
+    for (const h of this.holders) {
+      h.stdin?.end();
+      if (h.exitCode === null && h.signalCode === null) h.kill('SIGTERM');
+    }
+    fs.rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+/** Starts a namespace holder and waits until it is in its own network namespace. */
+async function holdNamespace(name: string): Promise<{ ns: Omit<Netns, 'addr'>; child: ChildProcess }> {
+  // `unshare` execs bash in the new namespace, so the child's pid is the holder. `read` returns when our end
+  // of the pipe closes: on destroy(), or when this process dies.
+  const child = spawn('unshare', ['--net', '--', 'bash', '-c', 'ip link set lo up; read -r _'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start unshare');
+  const own = fs.readlinkSync('/proc/self/ns/net');
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    let theirs = '';
+    try {
+      theirs = fs.readlinkSync(`/proc/${pid}/ns/net`);
+    } catch {
+      // not there yet
+    }
+    if (theirs && theirs !== own) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`namespace holder for ${name} did not start`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { ns: { name, pid }, child };
+}
+
+/**
+ * Creates the hub (bridge + HUB_ADDR) and `participants` namespaces, each with `eth0` at participantAddr(i)
+ * on the bridge. On any failure everything created so far is removed again.
+ */
+export async function createTopology({ participants }: TopologyOptions): Promise<Topology> {
+  if (participants < 1 || participants > 200) throw new Error('participants: 1..200');
+  const tag = crypto.randomBytes(3).toString('hex');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `nonstop-topo-${tag}-`));
+  const holders: ChildProcess[] = [];
+  const cleanup = () => {
+    for (const h of holders) {
+      h.stdin?.end();
+      h.kill('SIGTERM');
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    const hubHeld = await holdNamespace('hub');
+    holders.push(hubHeld.child);
+    const hub: Netns = { ...hubHeld.ns, addr: HUB_ADDR };
+    const inHub = (...a: string[]) => execFileSync('nsenter', ['-t', String(hub.pid), '-n', ...a], { stdio: ['ignore', 'pipe', 'pipe'] });
+    inHub('ip', 'link', 'add', 'br0', 'type', 'bridge');
+    inHub('ip', 'addr', 'add', `${HUB_ADDR}/24`, 'dev', 'br0');
+    inHub('ip', 'link', 'set', 'br0', 'up');
+    const list: Netns[] = [];
+    for (let i = 0; i < participants; i++) {
+      const held = await holdNamespace(`p${i}`);
+      holders.push(held.child);
+      const ns: Netns = { ...held.ns, addr: participantAddr(i) };
+      // Created in our (the test's private) namespace, then both ends moved out at once.
+      const hubSide = `nh${tag}${i}`;
+      const nsSide = `np${tag}${i}`;
+      execFileSync('ip', ['link', 'add', hubSide, 'type', 'veth', 'peer', 'name', nsSide]);
+      execFileSync('ip', ['link', 'set', hubSide, 'netns', String(hub.pid)]);
+      execFileSync('ip', ['link', 'set', nsSide, 'netns', String(ns.pid)]);
+      inHub('ip', 'link', 'set', hubSide, 'master', 'br0', 'up');
+      const inNs = (...a: string[]) => execFileSync('nsenter', ['-t', String(ns.pid), '-n', ...a], { stdio: ['ignore', 'pipe', 'pipe'] });
+      inNs('ip', 'link', 'set', nsSide, 'name', 'eth0');
+      inNs('ip', 'addr', 'add', `${ns.addr}/24`, 'dev', 'eth0');
+      inNs('ip', 'link', 'set', 'eth0', 'up');
+      inNs('ip', 'route', 'add', 'default', 'via', HUB_ADDR);
+      list.push(ns);
+    }
+    return new Topology(hub, list, holders, tmp);
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}
