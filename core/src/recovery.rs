@@ -136,9 +136,13 @@ enum Phase {
     /// Connected, or connecting for the first time: nothing to do.
     Calm,
     /// Trouble seen; act at `at` unless it clears.
-    Waiting { at: Time },
+    Waiting {
+        at: Time,
+    },
     /// A restart is under way; the next attempt at `at` if not connected by then.
-    Restarting { at: Time },
+    Restarting {
+        at: Time,
+    },
     GaveUp,
 }
 
@@ -298,7 +302,9 @@ mod tests {
         let actions = run(&mut r, 1_000, 40_000);
         assert_eq!(actions[0], (3_500, RecoveryAction::RestartIce));
         assert_eq!(actions[1].1, RecoveryAction::RestartIceRelayOnly);
-        assert!(actions[2..].iter().all(|(_, a)| *a == RecoveryAction::RestartIce));
+        assert!(actions[2..]
+            .iter()
+            .all(|(_, a)| *a == RecoveryAction::RestartIce));
         let gaps: Vec<u64> = actions.windows(2).map(|w| w[1].0 - w[0].0).collect();
         // attempt timeout (8 s) plus a backoff of 1, 2, 4 s… each stretched by up to 50 %.
         assert!((9_000..=9_600).contains(&gaps[0]), "{gaps:?}");
@@ -358,7 +364,10 @@ mod tests {
         let delays: Vec<u64> = (0..8).map(|_| b.next_delay().as_millis()).collect();
         for (i, d) in delays.iter().enumerate() {
             let plain = (500u64 << i.min(20)).min(8_000);
-            assert!((plain..=plain * 3 / 2).contains(d), "attempt {i}: {d} vs {plain}");
+            assert!(
+                (plain..=plain * 3 / 2).contains(d),
+                "attempt {i}: {d} vs {plain}"
+            );
         }
         assert_eq!(b.attempts(), 8);
         b.reset();

@@ -167,7 +167,8 @@ pub fn start(call: Call, view: AdaptationView) {
             if state.enabled {
                 state.apply(&links).await;
             }
-            if view.links.try_set(state.panel()).is_none() {
+            // `try_set` gives the value back once the page (and the signal) is gone.
+            if view.links.try_set(state.panel()).is_some() {
                 break;
             }
         }

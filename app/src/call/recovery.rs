@@ -10,8 +10,12 @@ use leptos::logging::warn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use nonstop_core::negotiation::Role;
-use nonstop_core::protocol::{ClientMsg, ErrorCode, IceServer, MediaState, Participant, ServerMsg, PROTOCOL_VERSION};
-use nonstop_core::recovery::{Backoff, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig};
+use nonstop_core::protocol::{
+    ClientMsg, ErrorCode, IceServer, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
+};
+use nonstop_core::recovery::{
+    Backoff, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig,
+};
 use nonstop_core::time::{Millis, Time};
 use nonstop_core::ParticipantId;
 
@@ -169,7 +173,8 @@ impl Resilience {
 
     /// Whether the server has been silent so long that the socket is presumed dead.
     pub fn server_silent(&self) -> bool {
-        !self.reconnecting.get() && now().since(self.last_heard.get()) > Millis::from_millis(SERVER_SILENCE_MS)
+        !self.reconnecting.get()
+            && now().since(self.last_heard.get()) > Millis::from_millis(SERVER_SILENCE_MS)
     }
 
     pub fn forget(&self, id: ParticipantId) {
@@ -179,7 +184,12 @@ impl Resilience {
 
     /// One check of every link: recovery actions, tile state, route. Returns the
     /// links to drop (unconfirmed after a restart, and no longer working).
-    pub fn tick(&self, links: &[(ParticipantId, Rc<PeerLink>)], view: CallView, routes: RoutesView) -> Vec<ParticipantId> {
+    pub fn tick(
+        &self,
+        links: &[(ParticipantId, Rc<PeerLink>)],
+        view: CallView,
+        routes: RoutesView,
+    ) -> Vec<ParticipantId> {
         let now = now();
         let relay = self.relay_available();
         let mut drop = Vec::new();
@@ -196,7 +206,9 @@ impl Resilience {
                 ),
                 next_route: now,
             });
-            let Some(condition) = ice::condition(pc) else { continue };
+            let Some(condition) = ice::condition(pc) else {
+                continue;
+            };
             if condition != LinkCondition::Connected && self.unconfirmed.borrow().contains(id) {
                 drop.push(*id);
                 continue;
@@ -205,7 +217,9 @@ impl Resilience {
             match keeper.recovery.poll(now) {
                 Some(RecoveryAction::RestartIce) => {
                     warn!("peer {id}: restarting ICE");
-                    if let Err(e) = ice::configure(pc, &self.ice_servers.borrow(), keeper.recovery.relay_only()) {
+                    if let Err(e) =
+                        ice::configure(pc, &self.ice_servers.borrow(), keeper.recovery.relay_only())
+                    {
                         warn!("peer {id}: could not update the configuration: {e}");
                     }
                     ice::restart(pc);
@@ -228,7 +242,10 @@ impl Resilience {
                 None
             };
             if let Some(shown) = shown {
-                if view.tiles.with_untracked(|ts| ts.iter().any(|t| t.id == *id && t.link != shown)) {
+                if view
+                    .tiles
+                    .with_untracked(|ts| ts.iter().any(|t| t.id == *id && t.link != shown))
+                {
                     view.update_tile(*id, |t| t.link = shown);
                 }
             }
@@ -254,7 +271,8 @@ impl Resilience {
         };
         self.reconnecting.set(true);
         view.alert.set(Some(
-            "Reconnecting to the meeting server… People already here can still see and hear you.".into(),
+            "Reconnecting to the meeting server… People already here can still see and hear you."
+                .into(),
         ));
         let mut backoff = Backoff::new(Millis::from_millis(500), Millis::from_secs(8), seed());
         let result = loop {
@@ -263,7 +281,10 @@ impl Resilience {
                 Ok(resumed) => break Ok(resumed),
                 Err(Attempt::Refused(why)) => break Err(why),
                 Err(Attempt::Unreachable(why)) => {
-                    warn!("signaling: reconnect attempt {} failed: {why}", backoff.attempts())
+                    warn!(
+                        "signaling: reconnect attempt {} failed: {why}",
+                        backoff.attempts()
+                    )
                 }
             }
         };
@@ -276,7 +297,8 @@ impl Resilience {
     }
 
     async fn try_resume(&self, token: &str) -> Result<Resumed, Attempt> {
-        let (sender, mut receiver) = signaling::connect(&signaling::endpoint()).map_err(Attempt::Unreachable)?;
+        let (sender, mut receiver) =
+            signaling::connect(&signaling::endpoint()).map_err(Attempt::Unreachable)?;
         sender.send(ClientMsg::Resume {
             protocol: PROTOCOL_VERSION,
             room: self.info.room.clone(),
@@ -298,7 +320,12 @@ impl Resilience {
                         let listed: HashSet<_> = participants.iter().map(|p| p.id).collect();
                         let mut unconfirmed = self.unconfirmed.borrow_mut();
                         unconfirmed.clear();
-                        unconfirmed.extend(self.keepers.borrow().keys().filter(|id| !listed.contains(id)));
+                        unconfirmed.extend(
+                            self.keepers
+                                .borrow()
+                                .keys()
+                                .filter(|id| !listed.contains(id)),
+                        );
                     }
                     return Ok(Resumed {
                         sender,

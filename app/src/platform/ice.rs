@@ -71,7 +71,11 @@ pub fn condition(pc: &RtcPeerConnection) -> Option<LinkCondition> {
 
 /// Sets the ICE servers (fresh TURN credentials) and, with `relay_only`, the policy
 /// `relay`; the other settings stay as they are (changing them is an error).
-pub fn configure(pc: &RtcPeerConnection, ice_servers: &[IceServer], relay_only: bool) -> Result<(), String> {
+pub fn configure(
+    pc: &RtcPeerConnection,
+    ice_servers: &[IceServer],
+    relay_only: bool,
+) -> Result<(), String> {
     let config = pc.get_configuration();
     let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
     config.set_ice_servers(&servers);
@@ -94,7 +98,11 @@ pub async fn route(pc: &RtcPeerConnection) -> Result<Option<Route>, String> {
     let report = JsFuture::from(pc.get_stats())
         .await
         .map_err(|e| js_error_text(&e))?;
-    let get = |obj: &JsValue, key: &str| Reflect::get(obj, &key.into()).ok().filter(|v| !v.is_undefined());
+    let get = |obj: &JsValue, key: &str| {
+        Reflect::get(obj, &key.into())
+            .ok()
+            .filter(|v| !v.is_undefined())
+    };
     let text = |obj: &JsValue, key: &str| get(obj, key).and_then(|v| v.as_string());
     // A maplike: `Array.from` gives its [id, stat] entries.
     let stats: Vec<JsValue> = js_sys::Array::from(&report)
