@@ -3,6 +3,7 @@
 //! - [`protocol`]: the signaling messages, shared by the server and the app.
 //! - [`names`]: room and display name rules, and readable random room names.
 //! - [`chat`]: chat text split into text and links, for safe rendering.
+//! - [`devices`]: which camera, microphone or speaker to use (stored choice, default, first).
 //! - [`peer_msg`]: messages between two browsers over their link's data channel.
 //! - [`negotiation`]: who offers first and who yields on glare (perfect negotiation).
 //! - [`layout`]: where each video tile goes on the stage (grid, speaker, presentation).
@@ -17,6 +18,7 @@
 
 pub mod adaptation;
 pub mod chat;
+pub mod devices;
 pub mod ids;
 pub mod layout;
 pub mod names;

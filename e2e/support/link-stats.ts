@@ -106,3 +106,30 @@ export async function measure(pages: Page[], ms: number): Promise<Record<string,
     return out;
   });
 }
+
+/**
+ * Watches for `ms` how `page` receives video from each peer, reading stats every `everyMs`: the longest single
+ * freeze (each time freezeCount rises, the rise of totalFreezesDuration divided among the new freezes) and the
+ * rates over the whole window.
+ */
+export async function watchFreezes(page: Page, ms: number, everyMs = 250): Promise<Record<string, LinkRates & { longestFreeze: number }>> {
+  const first = await linkCounters(page);
+  let prev = first;
+  const longest: Record<string, number> = {};
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    const now = await linkCounters(page);
+    for (const id of Object.keys(now)) {
+      const a = prev[id];
+      const b = now[id];
+      if (!a) continue;
+      const n = b.freezeCount - a.freezeCount;
+      if (n > 0) longest[id] = Math.max(longest[id] ?? 0, (b.totalFreezesDuration - a.totalFreezesDuration) / n);
+    }
+    prev = now;
+  }
+  const out: Record<string, LinkRates & { longestFreeze: number }> = {};
+  for (const id of Object.keys(prev)) if (first[id]) out[id] = { ...rates(first[id], prev[id]), longestFreeze: longest[id] ?? 0 };
+  return out;
+}

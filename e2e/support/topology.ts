@@ -20,6 +20,12 @@
  *     net.capPath(0, 2, 150);                               // htb: only 0 <-> 2 traffic, both directions
  *     net.dropIncoming(1, 10);                              // nft: 10 % of packets into participant 1
  *     net.clearShaping(0);
+ *     const turnArgs = await net.startCoturn({ dir });      // coturn in the hub; flags for startServer
+ *     net.blockBetween(0, 1, 'udp');                        // nft: no UDP between 0 and 1 (TURN still reachable)
+ *     net.blockUdp(2);                                      // nft: no UDP out of 2, TCP only to the hub
+ *     net.cutSignaling(1);                                  // nft: 1 loses the signaling server, not media
+ *     net.unblock(1);
+ *     net.setLinkUp(1, false);                              // 1's interface down (and back up with true)
  *   } finally {
  *     await net.destroy();                                  // also removes every namespace on failure
  *   }
@@ -71,6 +77,7 @@ export class Topology {
   private readonly tmp: string;
   private readonly browsers: Browser[] = [];
   private server?: { child: ChildProcess; exited: Promise<unknown> };
+  private coturn?: { child: ChildProcess; exited: Promise<unknown> };
   private destroyed = false;
 
   constructor(hub: Netns, participants: Netns[], holders: ChildProcess[], tmp: string) {
@@ -202,12 +209,96 @@ export class Topology {
     this.dropIncoming(i, 0);
   }
 
+  /**
+   * Starts coturn (scripts/coturn-test: TURN REST credentials with `secret`) in the hub on HUB_ADDR:3478, UDP and
+   * TCP, and waits until it accepts TCP connections. Stopped by destroy(). Returns the server flags that hand
+   * participants credentials for it (UDP and TCP URLs), for startServer's extraArgs.
+   */
+  async startCoturn({ dir, secret = crypto.randomBytes(12).toString('hex') }: { dir: string; secret?: string }): Promise<string[]> {
+    fs.mkdirSync(dir, { recursive: true });
+    const child = spawn('nsenter', ['-t', String(this.hub.pid), '-n', path.join(REPO_ROOT, 'scripts', 'coturn-test'), dir, HUB_ADDR, secret], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.coturn = { child, exited: new Promise((resolve) => child.once('exit', resolve)) };
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`coturn exited with ${child.exitCode}; see ${dir}/turnserver.log`);
+      try {
+        this.run(this.hub, 'bash', '-c', `exec 3<>/dev/tcp/${HUB_ADDR}/3478`);
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`coturn did not listen on ${HUB_ADDR}:3478 within 10 s; see ${dir}/turnserver.log`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return ['--turn-secret', secret, '--turn-urls', `turn:${HUB_ADDR}:3478?transport=udp,turn:${HUB_ADDR}:3478?transport=tcp`];
+  }
+
+  /**
+   * Blocks direct traffic between participants `i` and `j` (nft input drops in both namespaces on packets
+   * from the other's address): `udp` only, or everything (`all`). TURN on the hub stays reachable.
+   */
+  blockBetween(i: number, j: number, what: 'udp' | 'all' = 'udp'): void {
+    for (const [at, from] of [[i, j], [j, i]]) {
+      const nft = (...a: string[]) => this.run(this.p(at), 'nft', ...a);
+      nft('add', 'table', 'inet', 'nonstop_block');
+      nft('add', 'chain', 'inet', 'nonstop_block', 'input', '{ type filter hook input priority 0; }');
+      nft('add', 'rule', 'inet', 'nonstop_block', 'input', 'ip', 'saddr', participantAddr(from), ...(what === 'udp' ? ['meta', 'l4proto', 'udp'] : []), 'drop');
+    }
+  }
+
+  /**
+   * A firewall that lets no UDP out of participant `i`'s namespace (rejected, as corporate firewalls do) and
+   * TCP only to the hub (signaling, TURN over TCP): its media must go through TURN over TCP.
+   */
+  blockUdp(i: number): void {
+    const nft = (...a: string[]) => this.run(this.p(i), 'nft', ...a);
+    nft('add', 'table', 'inet', 'nonstop_noudp');
+    nft('add', 'chain', 'inet', 'nonstop_noudp', 'output', '{ type filter hook output priority 0; }');
+    nft('add', 'rule', 'inet', 'nonstop_noudp', 'output', 'oifname', 'eth0', 'meta', 'l4proto', 'udp', 'reject');
+    nft('add', 'rule', 'inet', 'nonstop_noudp', 'output', 'oifname', 'eth0', 'ip', 'daddr', '!=', HUB_ADDR, 'reject');
+  }
+
+  /** Cuts participant `i` off the signaling server (TCP to SERVER_PORT reset); media between participants is untouched. */
+  cutSignaling(i: number): void {
+    const nft = (...a: string[]) => this.run(this.p(i), 'nft', ...a);
+    nft('add', 'table', 'inet', 'nonstop_nosignal');
+    nft('add', 'chain', 'inet', 'nonstop_nosignal', 'output', '{ type filter hook output priority 0; }');
+    nft('add', 'rule', 'inet', 'nonstop_nosignal', 'output', 'ip', 'daddr', HUB_ADDR, 'tcp', 'dport', String(SERVER_PORT), 'reject', 'with', 'tcp', 'reset');
+  }
+
+  /** Removes what blockBetween/blockUdp/cutSignaling put on participant `i`. */
+  unblock(i: number): void {
+    for (const table of ['nonstop_block', 'nonstop_noudp', 'nonstop_nosignal']) {
+      try {
+        this.run(this.p(i), 'nft', 'delete', 'table', 'inet', table);
+      } catch {
+        // none
+      }
+    }
+  }
+
+  /** Takes participant `i`'s interface down (`up = false`) or brings it back up (restoring its default route). */
+  setLinkUp(i: number, up: boolean): void {
+    const ns = this.p(i);
+    this.run(ns, 'ip', 'link', 'set', 'eth0', up ? 'up' : 'down');
+    if (up) this.run(ns, 'ip', 'route', 'replace', 'default', 'via', HUB_ADDR);
+  }
+
   /** Closes the browsers, stops the server and removes every namespace. Safe to call twice. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const b of this.browsers) await b.close().catch(() => {});
     await this.stopServer().catch(() => {});
+    const turn = this.coturn;
+    this.coturn = undefined;
+    if (turn && turn.child.exitCode === null && turn.child.signalCode === null) {
+      turn.child.kill('SIGTERM');
+      const timer = setTimeout(() => turn.child.kill('SIGKILL'), 5_000);
+      await turn.exited;
+      clearTimeout(timer);
+    }
     for (const h of this.holders) {
       h.stdin?.end();
       if (h.exitCode === null && h.signalCode === null) h.kill('SIGTERM');

@@ -5,6 +5,7 @@
 
 pub mod adaptation;
 mod chat_state;
+pub mod device_switch;
 mod peer_link;
 pub mod recovery;
 pub(crate) mod screen_link;

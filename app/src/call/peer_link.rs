@@ -25,7 +25,8 @@ pub struct PeerLink {
     pc: PeerConnection,
     negotiator: RefCell<Negotiator>,
     signaling: SignalingSender,
-    local: LocalMedia,
+    /// Our camera/microphone; replaced when the person switches devices.
+    local: RefCell<LocalMedia>,
     /// Whether our tracks (and the data channel) are on this connection yet. The
     /// initiator adds them before its first offer; the other side when it answers that
     /// offer, so that neither side's additions start a negotiation of their own.
@@ -95,7 +96,7 @@ impl PeerLink {
                 pc,
                 negotiator: RefCell::new(Negotiator::new(role)),
                 signaling: signaling.clone(),
-                local: local.clone(),
+                local: RefCell::new(local.clone()),
                 sending: Cell::new(false),
                 channel: RefCell::new(None),
                 on_peer_msg,
@@ -153,9 +154,13 @@ impl PeerLink {
         }
         if !self.sending.replace(true) {
             self.open_channel();
+            let (audio, video) = {
+                let local = self.local.borrow();
+                (local.audio.clone(), local.video.clone())
+            };
             if let Err(e) = self
                 .pc
-                .send_on_offered_transceivers(self.local.audio.as_ref(), self.local.video.as_ref())
+                .send_on_offered_transceivers(audio.as_ref(), video.as_ref())
                 .await
             {
                 warn!("peer {}: could not attach local media: {e}", self.remote);
@@ -177,6 +182,27 @@ impl PeerLink {
     pub fn set_screen(&self, screen: Option<ScreenTrack>) {
         self.screen.set_outgoing(screen, self.sending.get());
         self.send_peer(&self.screen.announcement());
+    }
+
+    /// The sender of our camera (`Kind::Video`) or microphone (`Kind::Audio`): the
+    /// first transceiver of that kind, created for local media (a screen share's comes
+    /// later). Replacing its track needs no renegotiation.
+    pub fn media_sender(&self, kind: Kind) -> Option<web_sys::RtcRtpSender> {
+        if !self.sending.get() {
+            // Not attached yet: the first answer takes the track from `set_local`.
+            return None;
+        }
+        let senders = crate::platform::stats::Senders::of(self.pc.raw());
+        let slot = match kind {
+            Kind::Audio => senders.audio,
+            Kind::Video => senders.video,
+        };
+        slot.map(|(sender, _)| sender)
+    }
+
+    /// Our local media changed (another device): what a first answer attaches from now on.
+    pub fn set_local(&self, local: &LocalMedia) {
+        *self.local.borrow_mut() = local.clone();
     }
 
     /// The connection, for reading its statistics.

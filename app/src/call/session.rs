@@ -53,7 +53,8 @@ pub struct Call {
 struct Inner {
     me: ParticipantId,
     signaling: SignalingSender,
-    local: LocalMedia,
+    /// Our camera/microphone (replaced on a device switch, see device_switch.rs).
+    local: RefCell<LocalMedia>,
     /// ICE recovery, routes, reconnecting and resuming (recovery.rs); also holds
     /// the current ICE servers (refreshed by the server).
     resilience: Resilience,
@@ -64,6 +65,9 @@ struct Inner {
     on_peer_msg: PeerMsgHandler,
     /// Our screen share, sent on every link (new ones too) while it lasts.
     screen: RefCell<Option<ScreenTrack>>,
+    /// Called instead of showing "lost the connection" when the server no longer
+    /// knows our session (`resume_failed`): the page joins afresh.
+    on_session_lost: RefCell<Option<Box<dyn Fn()>>>,
 }
 
 impl Call {
@@ -112,13 +116,15 @@ impl Call {
             media,
             link: LinkState::Connected,
         });
-        view.set_stream(me, local.stream.clone());
+        // `Clone::clone`: the handle. `stream.clone()` is web-sys's `MediaStream.clone()`,
+        // new tracks that muting, device switches and `ended` never reach.
+        view.set_stream(me, Clone::clone(&local.stream));
 
         let call = Call {
             inner: Rc::new(Inner {
                 me,
                 signaling,
-                local,
+                local: RefCell::new(local),
                 resilience: Resilience::new(
                     SessionInfo {
                         room: room.as_str().to_owned(),
@@ -133,6 +139,7 @@ impl Call {
                 left: Cell::new(false),
                 on_peer_msg: Rc::new(move |from, msg| peer_message(view, from, msg)),
                 screen: RefCell::new(None),
+                on_session_lost: RefCell::new(None),
             }),
         };
         for p in participants {
@@ -160,6 +167,24 @@ impl Call {
         inner.view.update_tile(inner.me, |t| t.media = media);
         inner.resilience.set_media(media);
         inner.signaling.send(ClientMsg::Media { media });
+    }
+
+    /// Switches to other local media (another camera or microphone): shown on our tile,
+    /// attached by links made from now on. Replacing the tracks already being sent is
+    /// the caller's (device_switch.rs), through [`Call::links`].
+    pub(crate) fn set_local(&self, local: &LocalMedia) {
+        *self.inner.local.borrow_mut() = local.clone();
+        for (_, link) in self.links() {
+            link.set_local(local);
+        }
+        self.inner.view.set_stream(self.inner.me, Clone::clone(&local.stream));
+    }
+
+    /// What to do when signaling comes back but cannot resume this session (the
+    /// server forgot us, e.g. we were away longer than its resume grace): typically a
+    /// fresh join with the same room, name and media. Without it, an alert says so.
+    pub fn on_session_lost(&self, f: impl Fn() + 'static) {
+        *self.inner.on_session_lost.borrow_mut() = Some(Box::new(f));
     }
 
     /// Our id in the call.
@@ -248,7 +273,14 @@ impl Call {
                 }
             }
         }
-        if !self.inner.left.get() {
+        if self.inner.left.get() {
+            return;
+        }
+        let on_lost = self.inner.on_session_lost.borrow_mut().take();
+        if let Some(rejoin) = on_lost {
+            warn!("signaling: session lost; joining afresh");
+            rejoin();
+        } else {
             self.inner.view.alert.set(Some(
                 "Lost the connection to the meeting server. People already here can still see and hear you; nobody new can join you until you rejoin.".into(),
             ));
@@ -317,7 +349,7 @@ impl Inner {
             self.me,
             p.id,
             &self.resilience.ice_servers(),
-            &self.local,
+            &self.local.borrow(),
             &self.signaling,
             self.view,
             self.on_peer_msg.clone(),

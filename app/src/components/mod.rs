@@ -8,3 +8,5 @@ pub mod tile;
 pub mod video;
 pub mod chat;
 pub mod help;
+pub mod devices;
+pub mod mic_meter;

@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use web_sys::MediaStream;
 
 use super::media_toggle::{Device, MediaToggle};
+use super::devices::DevicePickers;
+use super::mic_meter::MicMeter;
 use super::video::VideoView;
+use crate::call::device_switch::DeviceControl;
 
 #[component]
 pub fn PreJoin(
@@ -32,7 +35,17 @@ pub fn PreJoin(
     on_toggle_mic: Callback<()>,
     on_toggle_cam: Callback<()>,
     on_join: Callback<()>,
+    /// Camera/microphone/speaker pickers, when there are devices to pick from.
+    #[prop(optional)]
+    devices: Option<DeviceControl>,
 ) -> impl IntoView {
+    let mic_track = Signal::derive_local(move || {
+        use wasm_bindgen::JsCast;
+        preview.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.get_audio_tracks().get(0).dyn_into::<web_sys::MediaStreamTrack>().ok())
+        })
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         on_join.run(());
@@ -61,6 +74,8 @@ pub fn PreJoin(
                         on:input=move |ev| name.set(event_target_value(&ev))
                     />
                 </label>
+                <MicMeter track=mic_track/>
+                {devices.map(|d| view! { <DevicePickers devices=d/> })}
                 {move || media_problem.get().map(|m| view! {
                     <p role="alert" class="warning" data-testid="media-error">{m}</p>
                 })}

@@ -36,6 +36,10 @@ pub fn VideoView(
         let stream = stream.get();
         if let Some(el) = video.get() {
             el.set_src_object(stream.as_ref());
+            if !local {
+                // The chosen speaker (setSinkId), if any.
+                crate::platform::devices::apply_sink(&el);
+            }
         }
     });
     view! {

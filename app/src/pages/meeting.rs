@@ -9,6 +9,8 @@ use nonstop_core::protocol::MediaState;
 use crate::call::view::CallView;
 use crate::call::Call;
 use crate::components::controls::Controls;
+use crate::components::devices::DeviceSettings;
+use crate::call::device_switch::DeviceControl;
 use crate::components::prejoin::PreJoin;
 use crate::components::stage::{LayoutSwitcher, Stage};
 use crate::components::chat::ChatPanel;
@@ -116,6 +118,19 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
             }
         });
     };
+    // Choosing and switching devices, and devices that go away (issue 5).
+    let devices = DeviceControl::new(
+        local,
+        call,
+        Callback::new(move |msg: String| {
+            if call.with_value(Option::is_some) {
+                call_view.alert.set(Some(msg));
+            } else {
+                media_problem.set(Some(msg));
+            }
+        }),
+        Callback::new(move |_| apply_media()),
+    );
     let toggle_mic = Callback::new(move |_| {
         mic_on.update(|on| *on = !*on);
         apply_media();
@@ -126,6 +141,8 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     });
 
     let join_room = room.clone();
+    // `join` itself, for joining afresh when the server lost our session (set below).
+    let join_again = StoredValue::new(None::<Callback<()>>);
     let join = Callback::new(move |_| {
         let display_name = match DisplayName::parse(&name.get_untracked()) {
             Ok(n) => n,
@@ -152,9 +169,28 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                         c.leave();
                         return;
                     }
+                    // Signaling came back but the server no longer knows us (resume_failed):
+                    // leave that session and join again, same room, name and media; the
+                    // fresh welcome brings everyone present (issue 4).
+                    c.on_session_lost(move || {
+                        call.update_value(|c| {
+                            if let Some(c) = c.take() {
+                                screen_share::stop(&c);
+                                c.leave();
+                            }
+                        });
+                        if let Some(join) = join_again.get_value() {
+                            join.run(());
+                        }
+                    });
                     speaker_glue::start(c.clone());
                     crate::call::adaptation::start(c.clone(), adaptation_view);
+                    call_view.alert.try_set(None);
                     screen.set(Screen::InCall);
+                }
+                Err(e) if screen.get_untracked() == Screen::InCall => {
+                    // A fresh join after a lost session did not work either.
+                    call_view.alert.try_set(Some(e.message()));
                 }
                 Err(e) => {
                     join_error.try_set(Some(e.message()));
@@ -162,6 +198,7 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
             }
         });
     });
+    join_again.set_value(Some(join));
 
     let leave = move || {
         call.update_value(|c| {
@@ -187,7 +224,8 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     on_cleanup(leave);
 
     let preview =
-        Signal::derive_local(move || local.with(|l| l.as_ref().map(|l| l.stream.clone())));
+        // `Clone::clone` (the handle), not web-sys's `MediaStream.clone()` (new tracks).
+        Signal::derive_local(move || local.with(|l| l.as_ref().map(|l| Clone::clone(&l.stream))));
     let count = move || {
         let n = call_view.tiles.with(Vec::len);
         if n == 1 {
@@ -257,6 +295,7 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                 on_toggle_mic=toggle_mic
                 on_toggle_cam=toggle_cam
                 on_join=join
+                devices=devices
             />
         }
         .into_any(),
@@ -292,6 +331,7 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                             <span class="badge" data-testid="chat-unread">{chat.unread.get()}</span>
                         })}
                     </button>
+                    <DeviceSettings devices=devices/>
                     <button type="button" class="toggle" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)"
                         on:click=move |_| help_open.set(true)>"?"</button>
                     <crate::components::link_quality::StatsPanel call=call_view/>

@@ -128,13 +128,25 @@ pub async fn route(pc: &RtcPeerConnection) -> Result<Option<Route>, String> {
     else {
         return Ok(None);
     };
-    if text(local, "candidateType").as_deref() != Some("relay") {
+    if text(local, "candidateType").as_deref() == Some("relay") {
+        // How we reach our relay: `relayProtocol` (udp, tcp, tls).
+        return Ok(Some(match text(local, "relayProtocol").as_deref() {
+            Some("tcp") => Route::RelayTcp,
+            Some("tls") => Route::RelayTls,
+            _ => Route::RelayUdp,
+        }));
+    }
+    // Our host candidate paired with the peer's relay: the link is relayed all the
+    // same (through the peer's TURN allocation), reached over our candidate's protocol.
+    let remote_is_relay = pair
+        .and_then(|p| text(p, "remoteCandidateId"))
+        .and_then(|id| by_id(&id))
+        .is_some_and(|r| text(r, "candidateType").as_deref() == Some("relay"));
+    if !remote_is_relay {
         return Ok(Some(Route::Direct));
     }
-    // How we reach the relay: `relayProtocol` (udp, tcp, tls).
-    Ok(Some(match text(local, "relayProtocol").as_deref() {
+    Ok(Some(match text(local, "protocol").as_deref() {
         Some("tcp") => Route::RelayTcp,
-        Some("tls") => Route::RelayTls,
         _ => Route::RelayUdp,
     }))
 }

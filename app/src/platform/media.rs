@@ -6,11 +6,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
 
+use super::devices::{self, DeviceKind};
 use super::{js_error_name, js_error_text};
 
 /// Camera size we ask for: enough for a sharp tile at about 200 kb/s per peer, and
 /// cheap enough to encode once per peer in a mesh.
-const VIDEO_CONSTRAINTS: &str =
+pub(crate) const VIDEO_CONSTRAINTS: &str =
     r#"{"width":{"ideal":640},"height":{"ideal":360},"frameRate":{"ideal":24,"max":30}}"#;
 
 /// The local tracks. Either may be missing (denied, no device): the call then still
@@ -65,7 +66,7 @@ pub enum Cause {
 }
 
 impl Cause {
-    fn from_error_name(name: Option<&str>) -> Cause {
+    pub(crate) fn from_error_name(name: Option<&str>) -> Cause {
         match name {
             Some("NotAllowedError" | "SecurityError" | "PermissionDeniedError") => Cause::Blocked,
             Some("NotFoundError" | "OverconstrainedError" | "DevicesNotFoundError") => {
@@ -120,7 +121,18 @@ impl MediaProblem {
 /// Asks for camera and microphone; on failure, for each alone (unless the person refused:
 /// asking again would only repeat the prompt they just answered).
 pub async fn acquire() -> (LocalMedia, Option<MediaProblem>) {
-    match get_user_media(true, true).await {
+    // The devices chosen last time first; if one is gone, whatever the browser gives.
+    let first = match get_user_media(true, true, true).await {
+        Err(Cause::Missing | Cause::Busy)
+            if [DeviceKind::Camera, DeviceKind::Microphone]
+                .iter()
+                .any(|k| devices::stored(*k).is_some()) =>
+        {
+            get_user_media(true, true, false).await
+        }
+        result => result,
+    };
+    match first {
         Ok(stream) => (LocalMedia::from_stream(stream), None),
         Err(cause @ (Cause::Blocked | Cause::Unsupported)) => (
             LocalMedia::empty(),
@@ -130,8 +142,8 @@ pub async fn acquire() -> (LocalMedia, Option<MediaProblem>) {
             }),
         ),
         Err(_) => {
-            let audio = get_user_media(true, false).await;
-            let video = get_user_media(false, true).await;
+            let audio = get_user_media(true, false, false).await;
+            let video = get_user_media(false, true, false).await;
             let media = LocalMedia::empty();
             for stream in audio.iter().chain(video.iter()) {
                 for track in stream.get_tracks().iter() {
@@ -148,15 +160,23 @@ pub async fn acquire() -> (LocalMedia, Option<MediaProblem>) {
     }
 }
 
-async fn get_user_media(audio: bool, video: bool) -> Result<MediaStream, Cause> {
+/// `preferred`: ask for the stored devices exactly (no stored choice: any device).
+async fn get_user_media(audio: bool, video: bool, preferred: bool) -> Result<MediaStream, Cause> {
     let devices = web_sys::window()
         .and_then(|w| w.navigator().media_devices().ok())
         .ok_or(Cause::Unsupported)?;
     let constraints = MediaStreamConstraints::new();
-    constraints.set_audio(&audio.into());
+    use super::devices::constraint;
+    let pick = |kind| preferred.then(|| devices::stored(kind)).flatten();
+    if audio {
+        let mic = pick(DeviceKind::Microphone);
+        constraints.set_audio(&constraint(DeviceKind::Microphone, mic.as_deref(), true));
+    } else {
+        constraints.set_audio(&false.into());
+    }
     if video {
-        // The constant is valid JSON.
-        constraints.set_video(&js_sys::JSON::parse(VIDEO_CONSTRAINTS).expect("video constraints"));
+        let cam = pick(DeviceKind::Camera);
+        constraints.set_video(&constraint(DeviceKind::Camera, cam.as_deref(), true));
     } else {
         constraints.set_video(&false.into());
     }

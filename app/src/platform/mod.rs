@@ -4,6 +4,7 @@
 
 pub mod data_channel;
 pub mod debug_hook;
+pub mod devices;
 pub mod ice;
 pub mod listener;
 pub mod media;

@@ -1,0 +1,46 @@
+/**
+ * A call whose participants each run in their own namespace of a Topology (support/topology.ts): one
+ * Chromium per participant, the server in the hub, everyone joined in order and media checked flowing.
+ */
+import { MeetingPage } from './meeting-page';
+import { expectMediaFlowing } from './media';
+import type { Topology } from './topology';
+
+export interface TopologyCallOptions {
+  /** The server's log file. */
+  logFile: string;
+  viewport?: { width: number; height: number };
+  /** false: the app runs with its adaptation controller off (localStorage "nonstop.adapt" = "off"). */
+  adapt?: boolean;
+  /** Wait until video and audio flow on every link (default true). */
+  waitForMedia?: boolean;
+}
+
+export async function startTopologyCall(net: Topology, room: string, names: string[], opts: TopologyCallOptions) {
+  await net.startServer({ logFile: opts.logFile });
+  const people: MeetingPage[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const browser = await net.launchChromium(i);
+    const context = await browser.newContext({ viewport: opts.viewport ?? { width: 800, height: 600 } });
+    if (opts.adapt === false) await context.addInitScript(() => localStorage.setItem('nonstop.adapt', 'off'));
+    const page = await context.newPage();
+    const p = new MeetingPage(page, net.url, names[i]);
+    await p.join(room);
+    people.push(p);
+  }
+  const ids = await Promise.all(people.map((p) => p.id()));
+  if (opts.waitForMedia !== false) {
+    try {
+      for (const p of people) await expectMediaFlowing(p, { remotes: names.length - 1, timeout: 60_000 });
+    } catch (e) {
+      // What each participant's controller saw, for the failure's log.
+      for (const p of people) {
+        await p.button('Show statistics').click().catch(() => {});
+        const panel = await p.page.getByTestId('stats-panel').innerText().catch(() => '(no panel)');
+        console.log(`${p.name} (${ids[people.indexOf(p)]}): ${panel.replace(/\n/g, ' | ')}`);
+      }
+      throw e;
+    }
+  }
+  return { people, ids };
+}

@@ -1,0 +1,163 @@
+import { expect, test } from '../support/fixtures';
+import { expectMediaFlowing } from '../support/media';
+import { deviceCounts, keepOldTrack, localTrackId, oldTrackState, sentTracks, unplug } from '../support/devices';
+
+test.describe('devices', () => {
+  test('pre-join: the mic level meter moves with the (fake) microphone', async ({ participant, room, kind }) => {
+    const ada = await participant('Ada');
+    await ada.gotoRoom(room);
+    const meter = ada.page.getByRole('meter', { name: 'Microphone level' });
+    await expect(meter).toHaveAttribute('data-testid', 'mic-level');
+    await expect(meter).toHaveAttribute('aria-valuemin', '0');
+    await expect(meter).toHaveAttribute('aria-valuemax', '100');
+    // A click is the user gesture that lets a suspended AudioContext run.
+    await ada.nameInput.click();
+    if (kind === 'chromium') {
+      // Chromium's fake microphone beeps.
+      await expect
+        .poll(async () => Number(await meter.getAttribute('aria-valuenow')), { message: 'mic level', timeout: 10_000 })
+        .toBeGreaterThan(0);
+    } else {
+      // Firefox: the meter is there; whatever its fake microphone sounds like, nothing waits for audio.
+      await expect(meter).toHaveAttribute('aria-valuenow', /^\d+$/);
+    }
+    // Joining never waits for audio.
+    await ada.clickJoin();
+    await ada.waitInCall();
+  });
+
+  test('pre-join: the pickers list the devices, and the choice is stored for next time', async ({ participant, room }) => {
+    const ada = await participant('Ada');
+    await ada.gotoRoom(room);
+    const camera = ada.page.getByRole('combobox', { name: 'Camera', exact: true });
+    const mic = ada.page.getByRole('combobox', { name: 'Microphone', exact: true });
+    await expect(camera).toBeVisible();
+    await expect(mic).toBeVisible();
+    const counts = await deviceCounts(ada.page);
+    await expect(camera.locator('option')).toHaveCount(counts.cameras);
+    await expect(mic.locator('option')).toHaveCount(counts.microphones);
+    // Labels appear once permission is given.
+    await expect(camera.locator('option').first()).not.toHaveText('');
+
+    const values = await mic.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    const pick = values[values.length - 1];
+    const before = await localTrackId(ada.page, 'audio');
+    await mic.selectOption(pick);
+    await expect.poll(() => localTrackId(ada.page, 'audio'), { message: 'preview audio track' }).not.toBe(before);
+    await expect(mic).toHaveValue(pick);
+    expect(await ada.page.evaluate(() => localStorage.getItem('nonstop.microphone'))).toBe(pick);
+
+    // Next time (a reload) the stored microphone is the one opened.
+    await ada.page.reload();
+    await expect(ada.joinMeetingButton).toBeEnabled();
+    await expect(ada.page.getByRole('combobox', { name: 'Microphone', exact: true })).toHaveValue(pick);
+  });
+
+  test('switching the camera mid-call: new track on every link, the remote side keeps decoding', async ({
+    participant,
+    room,
+  }) => {
+    const ada = await participant('Ada');
+    const grace = await participant('Grace');
+    const adaId = await ada.join(room);
+    await grace.join(room);
+    await expectMediaFlowing(grace, { remotes: 1 });
+    const graceId = String(await grace.id());
+
+    const before = (await sentTracks(ada.page, 'video'))[graceId];
+    expect(before.id).not.toBeNull();
+    await keepOldTrack(ada.page, 'video');
+
+    await ada.button('Devices').click();
+    const panel = ada.page.getByRole('dialog', { name: 'Devices' });
+    const camera = panel.getByRole('combobox', { name: 'Camera', exact: true });
+    await expect(camera).toBeVisible();
+    const values = await camera.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    // With one fake camera, choosing it again still opens it anew and replaces the track.
+    const current = await camera.inputValue();
+    const other = values.find((v) => v !== current) ?? current;
+    await camera.selectOption(other);
+
+    await expect
+      .poll(async () => (await sentTracks(ada.page, 'video'))[graceId], { message: 'camera sender track' })
+      .toMatchObject({ readyState: 'live', enabled: true });
+    await expect.poll(async () => (await sentTracks(ada.page, 'video'))[graceId].id).not.toBe(before.id);
+    const after = (await sentTracks(ada.page, 'video'))[graceId];
+    // The preview/own tile shows the new track; the old one is stopped.
+    await expect.poll(() => localTrackId(ada.page, 'video')).toBe(after.id);
+    expect(await oldTrackState(ada.page)).toBe('ended');
+    expect(await ada.page.evaluate(() => localStorage.getItem('nonstop.camera'))).toBe(other);
+
+    // No renegotiation needed: Grace keeps decoding Ada's video.
+    await expectMediaFlowing(grace, { remotes: 1 });
+    await expect(grace.tileOf(adaId).getByTestId('camera-off')).toHaveCount(0);
+  });
+
+  test('switching the microphone mid-call keeps it muted', async ({ participant, room }) => {
+    const ada = await participant('Ada');
+    const grace = await participant('Grace');
+    const adaId = await ada.join(room);
+    await grace.join(room);
+    await expectMediaFlowing(grace, { remotes: 1, video: false });
+    const graceId = String(await grace.id());
+    await ada.muteMic();
+    const before = (await sentTracks(ada.page, 'audio'))[graceId];
+
+    await ada.button('Devices').click();
+    const mic = ada.page.getByRole('dialog', { name: 'Devices' }).getByRole('combobox', { name: 'Microphone', exact: true });
+    const values = await mic.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    await mic.selectOption(values[values.length - 1]);
+
+    await expect.poll(async () => (await sentTracks(ada.page, 'audio'))[graceId].id).not.toBe(before.id);
+    expect((await sentTracks(ada.page, 'audio'))[graceId]).toMatchObject({ readyState: 'live', enabled: false });
+    await expect(ada.button('Unmute microphone')).toBeVisible();
+    await expect(grace.tileOf(adaId).getByTestId('mic-off')).toBeVisible();
+    await ada.unmuteMic();
+    expect((await sentTracks(ada.page, 'audio'))[graceId].enabled).toBe(true);
+    await expectMediaFlowing(grace, { remotes: 1, video: false });
+  });
+
+  test('an unplugged camera falls back to another one, or says so and shows camera-off', async ({
+    participant,
+    room,
+  }) => {
+    const ada = await participant('Ada');
+    const grace = await participant('Grace');
+    const adaId = await ada.join(room);
+    await grace.join(room);
+    await expectMediaFlowing(grace, { remotes: 1 });
+    const graceId = String(await grace.id());
+    const { cameras } = await deviceCounts(ada.page);
+    const before = (await sentTracks(ada.page, 'video'))[graceId];
+
+    await unplug(ada.page, 'video');
+
+    if (cameras > 1) {
+      // Another camera takes over.
+      await expect.poll(async () => (await sentTracks(ada.page, 'video'))[graceId].id).not.toBe(before.id);
+      await expectMediaFlowing(grace, { remotes: 1 });
+    } else {
+      await expect(ada.alerts.filter({ hasText: 'Your camera was disconnected' })).toBeVisible();
+      await expect(grace.tileOf(adaId).getByTestId('camera-off')).toBeVisible();
+      expect((await sentTracks(ada.page, 'video'))[graceId].id).toBeNull();
+      // Audio still flows.
+      await expectMediaFlowing(grace, { remotes: 1, video: false });
+    }
+  });
+
+  test('pre-join: an unplugged microphone falls back to another one, or says so', async ({ participant, room }) => {
+    const ada = await participant('Ada');
+    await ada.gotoRoom(room);
+    await expect(ada.joinMeetingButton).toBeEnabled();
+    const { microphones } = await deviceCounts(ada.page);
+    const before = await localTrackId(ada.page, 'audio');
+    await unplug(ada.page, 'audio');
+    if (microphones > 1) {
+      await expect.poll(() => localTrackId(ada.page, 'audio')).not.toBe(before);
+      await expect.poll(() => localTrackId(ada.page, 'audio')).not.toBeNull();
+    } else {
+      await expect(ada.mediaError).toContainText('Your microphone was disconnected');
+      await expect(ada.button('Unmute microphone').or(ada.page.getByRole('button', { name: /microphone/i })).first()).toBeVisible();
+    }
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * TURN fallback (issue 4) over real links: every participant is a Chromium in its own network namespace
+ * (support/topology.ts); the signaling server and coturn (scripts/coturn-test, TURN REST credentials) run in
+ * the hub. Firewalls are nft rules inside the participants' namespaces. Chromium only (Playwright reaches
+ * Chromium over a pipe, which survives `nsenter`; Firefox's BiDi port would not).
+ */
+import { test, expect, MeetingPage } from '../support/fixtures';
+import { createTopology, HUB_ADDR, type Topology } from '../support/topology';
+import { expectMediaFlowing } from '../support/media';
+import type { TestInfo } from '@playwright/test';
+
+test.skip(({ browserName }) => browserName !== 'chromium', 'participants in namespaces run Chromium only');
+
+/** Starts coturn and the server (with TURN credentials for it) in the hub. */
+async function startServers(net: Topology, testInfo: TestInfo) {
+  const turnArgs = await net.startCoturn({ dir: testInfo.outputPath('coturn') });
+  await net.startServer({ logFile: testInfo.outputPath('server.log'), extraArgs: turnArgs });
+}
+
+/** Opens a page for participant `i` (a Chromium in its namespace) and joins `room`. */
+async function joinAs(net: Topology, i: number, name: string, room: string): Promise<{ p: MeetingPage; id: number }> {
+  const browser = await net.launchChromium(i);
+  const page = await (await browser.newContext({ viewport: { width: 640, height: 480 } })).newPage();
+  const p = new MeetingPage(page, net.url, name);
+  const id = await p.join(room);
+  return { p, id };
+}
+
+/** The ICE servers every peer connection of the page was configured with (TURN URLs and credentials). */
+async function iceServersOf(p: MeetingPage) {
+  return p.page.evaluate(() => {
+    const peers = (window as any).__nonstop?.peers as Map<number, RTCPeerConnection> | undefined;
+    return [...(peers?.values() ?? [])].map((pc) => pc.getConfiguration().iceServers ?? []);
+  });
+}
+
+function expectTurnServers(all: RTCIceServer[][]) {
+  expect(all.length, 'peer connections').toBeGreaterThan(0);
+  for (const servers of all) {
+    const turn = servers.filter((s) => [s.urls].flat().some((u) => String(u).startsWith('turn:')));
+    expect(turn.length, 'a TURN entry').toBeGreaterThan(0);
+    const urls = turn.flatMap((s) => [s.urls].flat().map(String));
+    expect(urls).toEqual(expect.arrayContaining([`turn:${HUB_ADDR}:3478?transport=udp`, `turn:${HUB_ADDR}:3478?transport=tcp`]));
+    for (const s of turn) {
+      // TURN REST credentials: "<unix expiry>:<id>", a base64 HMAC; never the shared secret.
+      expect(String(s.username)).toMatch(/^\d{10}:/);
+      expect(Number(String(s.username).split(':')[0]) * 1000).toBeGreaterThan(Date.now());
+      expect(String(s.credential)).toMatch(/^[A-Za-z0-9+/]{27}=$/);
+    }
+  }
+}
+
+test.describe('TURN relay', () => {
+  test.describe.configure({ timeout: 120_000 });
+
+  test('UDP blocked between two participants: the call relays over TURN/UDP', async ({ room }, testInfo) => {
+    const net = await createTopology({ participants: 2 });
+    try {
+      await startServers(net, testInfo);
+      // No UDP between the two (dropped on arrival in both namespaces); both still reach the hub, coturn
+      // included, over UDP.
+      net.blockBetween(0, 1, 'udp');
+      const ada = await joinAs(net, 0, 'Ada', room);
+      const bob = await joinAs(net, 1, 'Bob', room);
+      const diag = async (e: unknown) => {
+        for (const x of [ada, bob])
+          console.log('DIAG', x.id, await x.p.page.evaluate(async () => {
+            const out: any[] = [];
+            for (const [id, pc] of (window as any).__nonstop.peers as Map<number, RTCPeerConnection>) {
+              const enc = pc.getSenders().map((s) => JSON.stringify(s.getParameters().encodings?.map((e: any) => [e.active, e.maxBitrate, e.scaleResolutionDownBy])));
+              const st: any[] = [];
+              (await pc.getStats()).forEach((r: any) => {
+                if (r.type === 'outbound-rtp' && r.kind === 'video') st.push(['out', r.framesEncoded, r.framesSent, r.qualityLimitationReason, r.pliCount, r.nackCount]);
+                if (r.type === 'inbound-rtp' && r.kind === 'video') st.push(['in', r.framesReceived, r.framesDecoded, r.packetsReceived, r.packetsLost, r.keyFramesDecoded, r.pliCount]);
+                if (r.type === 'candidate-pair' && r.nominated) st.push(['pair', r.state, r.availableOutgoingBitrate]);
+              });
+              out.push({ id, enc, st });
+            }
+            return JSON.stringify(out);
+          }));
+        throw e;
+      };
+      await expectMediaFlowing(ada.p, { remotes: 1, timeout: 45_000 }).catch(diag);
+      await expectMediaFlowing(bob.p, { remotes: 1, timeout: 20_000 }).catch(diag);
+      await expect(ada.p.tileOf(bob.id).getByTestId('route')).toHaveAttribute('data-route', 'relay-udp', { timeout: 15_000 });
+      await expect(bob.p.tileOf(ada.id).getByTestId('route')).toHaveAttribute('data-route', 'relay-udp', { timeout: 15_000 });
+      expectTurnServers(await iceServersOf(ada.p));
+      expectTurnServers(await iceServersOf(bob.p));
+    } finally {
+      await net.destroy();
+    }
+  });
+
+  test('all UDP blocked for one participant: its links relay over TURN/TCP, the others stay direct', async ({ room }, testInfo) => {
+    const net = await createTopology({ participants: 3 });
+    try {
+      await startServers(net, testInfo);
+      // Ada's firewall: no UDP out at all, TCP only to the hub (signaling and TURN/TCP).
+      net.blockUdp(0);
+      const ada = await joinAs(net, 0, 'Ada', room);
+      const bob = await joinAs(net, 1, 'Bob', room);
+      const cy = await joinAs(net, 2, 'Cy', room);
+      await expectMediaFlowing(ada.p, { remotes: 2, timeout: 60_000 });
+      await expectMediaFlowing(bob.p, { remotes: 2, timeout: 20_000 });
+      await expectMediaFlowing(cy.p, { remotes: 2, timeout: 20_000 });
+      // Both of Ada's links go through TURN over TCP...
+      await expect(ada.p.tileOf(bob.id).getByTestId('route')).toHaveAttribute('data-route', 'relay-tcp', { timeout: 15_000 });
+      await expect(ada.p.tileOf(cy.id).getByTestId('route')).toHaveAttribute('data-route', 'relay-tcp', { timeout: 15_000 });
+      // ...while Bob and Cy, who can reach each other, stay direct.
+      await expect(bob.p.tileOf(cy.id).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 15_000 });
+      await expect(cy.p.tileOf(bob.id).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 15_000 });
+      expectTurnServers(await iceServersOf(ada.p));
+    } finally {
+      await net.destroy();
+    }
+  });
+});
