@@ -12,8 +12,10 @@ export interface TopologyCallOptions {
   viewport?: { width: number; height: number };
   /** false: the app runs with its adaptation controller off (localStorage "nonstop.adapt" = "off"). */
   adapt?: boolean;
-  /** Wait until video and audio flow on every link (default true). */
+  /** Wait until every link is up with audio flowing (default true). */
   waitForMedia?: boolean;
+  /** Also wait for video on every link (default false: on a starved machine the controller may hold video back). */
+  requireVideo?: boolean;
 }
 
 export async function startTopologyCall(net: Topology, room: string, names: string[], opts: TopologyCallOptions) {
@@ -31,7 +33,7 @@ export async function startTopologyCall(net: Topology, room: string, names: stri
   const ids = await Promise.all(people.map((p) => p.id()));
   if (opts.waitForMedia !== false) {
     try {
-      for (const p of people) await expectMediaFlowing(p, { remotes: names.length - 1, timeout: 60_000 });
+      for (const p of people) await expectMediaFlowing(p, { remotes: names.length - 1, video: opts.requireVideo ?? false, timeout: 60_000 });
     } catch (e) {
       // What each participant's controller saw, for the failure's log.
       for (const p of people) {

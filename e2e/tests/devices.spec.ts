@@ -67,6 +67,8 @@ test.describe('devices', () => {
     const before = (await sentTracks(ada.page, 'video'))[graceId];
     expect(before.id).not.toBeNull();
     await keepOldTrack(ada.page, 'video');
+    // The person clicks in Ada's page (Firefox lists devices only to a page with focus).
+    await ada.page.bringToFront();
 
     await ada.button('Devices').click();
     const panel = ada.page.getByRole('dialog', { name: 'Devices' });
@@ -102,6 +104,7 @@ test.describe('devices', () => {
     const graceId = String(await grace.id());
     await ada.muteMic();
     const before = (await sentTracks(ada.page, 'audio'))[graceId];
+    await ada.page.bringToFront();
 
     await ada.button('Devices').click();
     const mic = ada.page.getByRole('dialog', { name: 'Devices' }).getByRole('combobox', { name: 'Microphone', exact: true });
@@ -120,6 +123,7 @@ test.describe('devices', () => {
   test('an unplugged camera falls back to another one, or says so and shows camera-off', async ({
     participant,
     room,
+    kind,
   }) => {
     const ada = await participant('Ada');
     const grace = await participant('Grace');
@@ -127,15 +131,26 @@ test.describe('devices', () => {
     await grace.join(room);
     await expectMediaFlowing(grace, { remotes: 1 });
     const graceId = String(await grace.id());
+    await ada.page.bringToFront();
     const { cameras } = await deviceCounts(ada.page);
     const before = (await sentTracks(ada.page, 'video'))[graceId];
 
     await unplug(ada.page, 'video');
 
+    const fellBack = async () => {
+      const now = (await sentTracks(ada.page, 'video'))[graceId];
+      return now.id !== null && now.id !== before.id && now.readyState === 'live';
+    };
     if (cameras > 1) {
       // Another camera takes over.
-      await expect.poll(async () => (await sentTracks(ada.page, 'video'))[graceId].id).not.toBe(before.id);
+      await expect.poll(fellBack).toBe(true);
       await expectMediaFlowing(grace, { remotes: 1 });
+    } else if (kind === 'firefox') {
+      // Firefox's fake camera: the ended device cannot be told from the only one listed (no matching
+      // deviceId), so it is opened again, the "default" fallback; either outcome keeps the call sane.
+      const alert = ada.alerts.filter({ hasText: 'Your camera was disconnected' });
+      await expect.poll(async () => (await fellBack()) || (await alert.count()) > 0).toBe(true);
+      await expectMediaFlowing(grace, { remotes: 1, video: false });
     } else {
       await expect(ada.alerts.filter({ hasText: 'Your camera was disconnected' })).toBeVisible();
       await expect(grace.tileOf(adaId).getByTestId('camera-off')).toBeVisible();
@@ -145,7 +160,7 @@ test.describe('devices', () => {
     }
   });
 
-  test('pre-join: an unplugged microphone falls back to another one, or says so', async ({ participant, room }) => {
+  test('pre-join: an unplugged microphone falls back to another one, or says so', async ({ participant, room, kind }) => {
     const ada = await participant('Ada');
     await ada.gotoRoom(room);
     await expect(ada.joinMeetingButton).toBeEnabled();
@@ -153,11 +168,18 @@ test.describe('devices', () => {
     const before = await localTrackId(ada.page, 'audio');
     await unplug(ada.page, 'audio');
     if (microphones > 1) {
+      // Another microphone takes over.
       await expect.poll(() => localTrackId(ada.page, 'audio')).not.toBe(before);
       await expect.poll(() => localTrackId(ada.page, 'audio')).not.toBeNull();
+      await expect(ada.mediaError).toHaveCount(0);
+    } else if (kind === 'firefox') {
+      // As for the camera above: reopened (same fake device) or reported.
+      await expect
+        .poll(async () => (await localTrackId(ada.page, 'audio')) !== before || (await ada.mediaError.count()) > 0)
+        .toBe(true);
     } else {
       await expect(ada.mediaError).toContainText('Your microphone was disconnected');
-      await expect(ada.button('Unmute microphone').or(ada.page.getByRole('button', { name: /microphone/i })).first()).toBeVisible();
+      await expect.poll(() => localTrackId(ada.page, 'audio')).toBeNull();
     }
   });
 });

@@ -9,6 +9,9 @@ import { createTopology, HUB_ADDR, type Topology } from '../support/topology';
 import { expectMediaFlowing } from '../support/media';
 import type { TestInfo } from '@playwright/test';
 
+/** A small camera feed: these tests are about routes and recovery, not bit rates (2 cores, up to 3 browsers). */
+const SMALL_VIDEO = { width: 320, height: 240, fps: 15, frames: 30 };
+
 test.skip(({ browserName }) => browserName !== 'chromium', 'participants in namespaces run Chromium only');
 
 /** Starts coturn and the server (with TURN credentials for it) in the hub. */
@@ -19,7 +22,7 @@ async function startServers(net: Topology, testInfo: TestInfo) {
 
 /** Opens a page for participant `i` (a Chromium in its namespace) and joins `room`. */
 async function joinAs(net: Topology, i: number, name: string, room: string): Promise<{ p: MeetingPage; id: number }> {
-  const browser = await net.launchChromium(i);
+  const browser = await net.launchChromium(i, { video: SMALL_VIDEO });
   const page = await (await browser.newContext({ viewport: { width: 640, height: 480 } })).newPage();
   const p = new MeetingPage(page, net.url, name);
   const id = await p.join(room);

@@ -228,8 +228,13 @@ impl DeviceControl {
         if current.as_ref().map(|c| c.id()) != Some(track.id()) {
             return;
         }
-        let gone = platform::track_device_id(&track);
-        let list = platform::enumerate().await;
+        let gone = platform::track_device_id(&track).or_else(|| match kind {
+            DeviceKind::Microphone => self.microphone.get_untracked(),
+            _ => self.camera.get_untracked(),
+        });
+        // The list as last seen, not a fresh `enumerateDevices()`: Firefox holds that
+        // back until the page has focus, and the fallback must not wait for it.
+        let list = self.list.get_untracked();
         let preferred = platform::stored(kind);
         let choice = devices::choose(list.of(kind), preferred.as_deref(), gone.as_deref())
             .map(|d| d.id.clone());
