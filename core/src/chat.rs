@@ -23,9 +23,9 @@ pub fn segments(text: &str) -> Vec<Segment<'_>> {
     let bytes = text.as_bytes();
     while i < text.len() {
         let at_word_start = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-        let scheme = SCHEMES.iter().find(|s| {
-            text.len() - i >= s.len() && text[i..i + s.len()].eq_ignore_ascii_case(s)
-        });
+        let scheme = SCHEMES
+            .iter()
+            .find(|s| text.len() - i >= s.len() && text[i..i + s.len()].eq_ignore_ascii_case(s));
         if let (true, Some(scheme)) = (at_word_start, scheme) {
             let end = text[i..]
                 .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
@@ -59,7 +59,7 @@ fn trim_trailing(link: &str) -> usize {
         let unbalanced = |open: char, close: char| {
             last == close && link[..end].matches(open).count() < link[..end].matches(close).count()
         };
-        let strip = matches!(last, '.' | ',' | ';' | ':' | '!' | '?' | '\'' )
+        let strip = matches!(last, '.' | ',' | ';' | ':' | '!' | '?' | '\'')
             || unbalanced('(', ')')
             || unbalanced('[', ']');
         if !strip {
@@ -94,7 +94,9 @@ mod tests {
         );
         assert_eq!(
             segments("https://en.wikipedia.org/wiki/Rust_(programming_language)"),
-            vec![Link("https://en.wikipedia.org/wiki/Rust_(programming_language)")]
+            vec![Link(
+                "https://en.wikipedia.org/wiki/Rust_(programming_language)"
+            )]
         );
     }
 
@@ -102,7 +104,9 @@ mod tests {
     fn other_schemes_and_bare_schemes_stay_text() {
         assert_eq!(
             segments("javascript:alert(1) data:text/html,x https:// xhttps://a.b"),
-            vec![Text("javascript:alert(1) data:text/html,x https:// xhttps://a.b")]
+            vec![Text(
+                "javascript:alert(1) data:text/html,x https:// xhttps://a.b"
+            )]
         );
     }
 
@@ -121,7 +125,12 @@ mod tests {
 
     #[test]
     fn segments_give_the_text_back() {
-        for t in ["ünïcode https://é.fr/ü ok", "a https://b.c", "http://x http://y", "((https://a.b))"] {
+        for t in [
+            "ünïcode https://é.fr/ü ok",
+            "a https://b.c",
+            "http://x http://y",
+            "((https://a.b))",
+        ] {
             let joined: String = segments(t)
                 .iter()
                 .map(|s| match s {

@@ -75,7 +75,10 @@ mod tests {
         let list = [dev("a"), dev("b")];
         assert_eq!(choose(&list, Some("a"), Some("a")).unwrap().id, "b");
         let list = [dev("default"), dev("a")];
-        assert_eq!(choose(&list, Some("default"), Some("default")).unwrap().id, "a");
+        assert_eq!(
+            choose(&list, Some("default"), Some("default")).unwrap().id,
+            "a"
+        );
     }
 
     #[test]

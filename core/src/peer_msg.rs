@@ -34,7 +34,11 @@ pub enum PeerMsg {
     /// hidden page or a tile off the stage is not). Sent when it changes (debounced) and
     /// when the channel opens; the receiver's adaptation controller sends no more pixels
     /// than this, and no video at all while it is not visible.
-    ViewHint { width: u32, height: u32, visible: bool },
+    ViewHint {
+        width: u32,
+        height: u32,
+        visible: bool,
+    },
 }
 
 /// Largest tile side a [`PeerMsg::ViewHint`] may name, in device pixels (an 8K screen).
@@ -155,7 +159,10 @@ mod tests {
         assert_eq!(m.to_json(), r#"{"type":"screen","stream":"{a1b2}"}"#);
         assert_eq!(PeerMsg::parse(&m.to_json()).unwrap(), m);
         let off = PeerMsg::Screen { stream: None };
-        assert_eq!(PeerMsg::parse(r#"{"type":"screen","stream":null}"#).unwrap(), off);
+        assert_eq!(
+            PeerMsg::parse(r#"{"type":"screen","stream":null}"#).unwrap(),
+            off
+        );
         assert!(PeerMsg::parse(r#"{"type":"screen","stream":""}"#).is_err());
     }
 

@@ -262,6 +262,40 @@ impl LinkRecovery {
     }
 }
 
+/// Notices a link whose media stopped arriving before the browser says so: ICE
+/// consent checks take several seconds to call a path `disconnected`, and until then
+/// the picture would just freeze with no explanation. Fed the link's total of
+/// received RTP packets (audio and video) at each check.
+///
+/// A link only counts as stalled after media has flowed on it: a participant who sends
+/// nothing at all (no camera, no microphone) is not mistaken for a broken link. A muted
+/// microphone still sends packets (silence), so muting does not look like a stall.
+#[derive(Debug, Clone, Default)]
+pub struct InboundWatch {
+    last_total: Option<u64>,
+    last_growth: Option<Time>,
+}
+
+/// How long without a single inbound packet before a flowing link counts as stalled.
+pub const STALL_AFTER: Millis = Millis::from_millis(2_000);
+
+impl InboundWatch {
+    /// Records the packet total read at `now`; returns whether the link is stalled.
+    pub fn observe(&mut self, now: Time, packets_received: u64) -> bool {
+        let grew = self.last_total.is_some_and(|last| packets_received > last);
+        if grew || (self.last_total.is_none() && packets_received > 0) {
+            self.last_growth = Some(now);
+        }
+        self.last_total = Some(packets_received);
+        self.stalled(now)
+    }
+
+    pub fn stalled(&self, now: Time) -> bool {
+        self.last_growth
+            .is_some_and(|at| now.since(at) > STALL_AFTER)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,5 +412,24 @@ mod tests {
         let mut again = Backoff::new(Millis::from_millis(500), Millis::from_secs(8), 42);
         let same: Vec<u64> = (0..8).map(|_| again.next_delay().as_millis()).collect();
         assert_eq!(delays, same, "the same seed repeats");
+    }
+
+    #[test]
+    fn a_link_whose_packets_stop_counts_as_stalled_until_they_return() {
+        let t = Time::from_millis;
+        let mut w = InboundWatch::default();
+        assert!(!w.observe(t(0), 0), "nothing flowed yet");
+        assert!(
+            !w.observe(t(5_000), 0),
+            "a peer that sends nothing is not stalled"
+        );
+        assert!(!w.observe(t(5_500), 40));
+        assert!(!w.observe(t(6_000), 65));
+        assert!(
+            !w.observe(t(7_500), 65),
+            "1.5 s without packets is within the allowance"
+        );
+        assert!(w.observe(t(8_100), 65), "more than 2 s without packets");
+        assert!(!w.observe(t(8_600), 70), "packets again: recovered");
     }
 }

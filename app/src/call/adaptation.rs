@@ -321,9 +321,7 @@ impl State {
                 kbps(entry.recv_bitrate),
                 entry.rtt.map_or(0.0, |r| r.as_millis() as f64),
             ));
-            entry
-                .history
-                .retain(|(t, ..)| now.since(*t) <= HISTORY);
+            entry.history.retain(|(t, ..)| now.since(*t) <= HISTORY);
             self.prev.insert(*id, (now, report));
         }
     }
@@ -403,9 +401,8 @@ fn measure(id: ParticipantId) -> ReceiverHint {
     if doc.hidden() {
         return ReceiverHint::Hidden;
     }
-    let selector = format!(
-        r#"[data-testid="tile"][data-participant="{id}"]:not([data-kind="screen"]) video"#
-    );
+    let selector =
+        format!(r#"[data-testid="tile"][data-participant="{id}"]:not([data-kind="screen"]) video"#);
     let Some(el) = doc.query_selector(&selector).ok().flatten() else {
         return ReceiverHint::Hidden;
     };
@@ -413,8 +410,16 @@ fn measure(id: ParticipantId) -> ReceiverHint {
         return ReceiverHint::Hidden;
     };
     let (left, top, width, height) = rect;
-    let vw = window.inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(f64::MAX);
-    let vh = window.inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(f64::MAX);
+    let vw = window
+        .inner_width()
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(f64::MAX);
+    let vh = window
+        .inner_height()
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(f64::MAX);
     let outside = left + width <= 0.0 || top + height <= 0.0 || left >= vw || top >= vh;
     if width < 1.0 || height < 1.0 || outside {
         return ReceiverHint::Hidden;

@@ -78,7 +78,12 @@ impl DeviceControl {
             }));
         }
         let tracks = media
-            .map(|m| [(DeviceKind::Microphone, m.audio.clone()), (DeviceKind::Camera, m.video.clone())])
+            .map(|m| {
+                [
+                    (DeviceKind::Microphone, m.audio.clone()),
+                    (DeviceKind::Camera, m.video.clone()),
+                ]
+            })
             .into_iter()
             .flatten();
         for (kind, track) in tracks {
@@ -132,7 +137,8 @@ impl DeviceControl {
                             match cause {
                                 Cause::Blocked => "access is blocked",
                                 Cause::Missing => "the device is not there any more",
-                                Cause::Busy | Cause::Unsupported => "the device could not be started",
+                                Cause::Busy | Cause::Unsupported =>
+                                    "the device could not be started",
                             }
                         ));
                         self.refresh();
@@ -178,7 +184,9 @@ impl DeviceControl {
             _ => (old.audio.clone(), track.clone()),
         };
         // A new stream object, so every <video> showing it reloads.
-        let Ok(stream) = MediaStream::new() else { return };
+        let Ok(stream) = MediaStream::new() else {
+            return;
+        };
         for t in audio.iter().chain(video.iter()) {
             stream.add_track(t);
         }
@@ -252,4 +260,3 @@ impl DeviceControl {
         self.refresh();
     }
 }
-

@@ -219,11 +219,12 @@ impl PeerLink {
         let from = self.remote;
         let handler = self.on_peer_msg.clone();
         let screen = self.screen.clone();
-        let mut channel = DataChannel::open(self.pc.raw(), move |text| match PeerMsg::parse(&text) {
-            Ok(PeerMsg::Screen { stream }) => screen.announced(stream),
-            Ok(msg) => handler(from, msg),
-            Err(e) => warn!("peer {from}: dropped a data channel message: {e:?}"),
-        });
+        let mut channel =
+            DataChannel::open(self.pc.raw(), move |text| match PeerMsg::parse(&text) {
+                Ok(PeerMsg::Screen { stream }) => screen.announced(stream),
+                Ok(msg) => handler(from, msg),
+                Err(e) => warn!("peer {from}: dropped a data channel message: {e:?}"),
+            });
         let screen = self.screen.clone();
         channel.on_open(move || {
             let hello = screen.announcement();

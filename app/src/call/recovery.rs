@@ -14,7 +14,7 @@ use nonstop_core::protocol::{
     ClientMsg, ErrorCode, IceServer, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
 };
 use nonstop_core::recovery::{
-    Backoff, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig,
+    Backoff, InboundWatch, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig,
 };
 use nonstop_core::time::{Millis, Time};
 use nonstop_core::ParticipantId;
@@ -24,10 +24,9 @@ use super::view::{CallView, LinkState};
 use crate::platform::ice::{self, Route};
 use crate::platform::signaling::{self, ReceiveError, SignalingReceiver, SignalingSender};
 
-/// How often links are checked.
+/// How often links are checked (connection state, route, and whether media still
+/// arrives).
 pub const TICK_MS: u64 = 500;
-/// How often a connected link's route is read.
-const ROUTE_EVERY_MS: u64 = 2_000;
 /// Silence from the server after which the socket is presumed dead (pings come
 /// every 2 s).
 const SERVER_SILENCE_MS: u64 = 7_000;
@@ -75,7 +74,11 @@ fn seed() -> u64 {
 
 struct LinkKeeper {
     recovery: LinkRecovery,
-    next_route: Time,
+    /// Inbound packets, to notice frozen media before ICE does (read asynchronously,
+    /// so shared with the reading task).
+    inbound: Rc<RefCell<InboundWatch>>,
+    /// The last reading found the link stalled.
+    stalled: Rc<Cell<bool>>,
 }
 
 /// Who we are on the server, to resume as.
@@ -204,7 +207,8 @@ impl Resilience {
                     relay,
                     seed(),
                 ),
-                next_route: now,
+                inbound: Rc::default(),
+                stalled: Rc::default(),
             });
             let Some(condition) = ice::condition(pc) else {
                 continue;
@@ -236,8 +240,10 @@ impl Resilience {
             }
             let shown = if keeper.recovery.gave_up() {
                 Some(LinkState::Failed)
-            } else if keeper.recovery.recovering() {
+            } else if keeper.recovery.recovering() || keeper.stalled.get() {
                 Some(LinkState::Interrupted)
+            } else if condition == LinkCondition::Connected {
+                Some(LinkState::Connected)
             } else {
                 None
             };
@@ -249,16 +255,19 @@ impl Resilience {
                     view.update_tile(*id, |t| t.link = shown);
                 }
             }
-            if condition == LinkCondition::Connected && now >= keeper.next_route {
-                keeper.next_route = now.plus(ROUTE_EVERY_MS);
-                let (pc, id) = (pc.clone(), *id);
-                spawn_local(async move {
-                    match ice::route(&pc).await {
-                        Ok(route) => routes.set(id, route),
-                        Err(e) => warn!("peer {id}: could not read the route: {e}"),
+            let (pc, id) = (pc.clone(), *id);
+            let (inbound, stalled) = (keeper.inbound.clone(), keeper.stalled.clone());
+            spawn_local(async move {
+                match ice::health(&pc).await {
+                    Ok(health) => {
+                        stalled.set(inbound.borrow_mut().observe(now, health.packets_received));
+                        if health.route.is_some() {
+                            routes.set(id, health.route);
+                        }
                     }
-                });
-            }
+                    Err(e) => warn!("peer {id}: could not read its stats: {e}"),
+                }
+            });
         }
         drop
     }

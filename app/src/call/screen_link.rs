@@ -155,7 +155,8 @@ impl ScreenLink {
                 if let Some(track) = track {
                     // It played as the camera until now: take it out of there.
                     self.camera_stream.remove_track(&track);
-                    self.view.set_stream(self.remote, self.camera_stream.clone());
+                    self.view
+                        .set_stream(self.remote, self.camera_stream.clone());
                     self.show(&track);
                 }
             }

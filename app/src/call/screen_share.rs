@@ -26,14 +26,17 @@ pub async fn start(call: &Call) -> Result<(), String> {
     let constraints = DisplayMediaStreamConstraints::new();
     constraints.set_audio(&false.into());
     // The constant is valid JSON.
-    constraints.set_video(&js_sys::JSON::parse(r#"{"frameRate":{"ideal":15,"max":30}}"#).expect("json"));
+    constraints
+        .set_video(&js_sys::JSON::parse(r#"{"frameRate":{"ideal":15,"max":30}}"#).expect("json"));
     let promise = devices
         .get_display_media_with_constraints(&constraints)
         .map_err(|e| js_error_text(&e))?;
     let stream: MediaStream = JsFuture::from(promise)
         .await
         .map_err(|e| match crate::platform::js_error_name(&e).as_deref() {
-            Some("NotAllowedError") => "Screen sharing was cancelled or is not allowed.".to_string(),
+            Some("NotAllowedError") => {
+                "Screen sharing was cancelled or is not allowed.".to_string()
+            }
             _ => format!("Could not share the screen: {}", js_error_text(&e)),
         })?
         .unchecked_into();
@@ -54,7 +57,9 @@ pub async fn start(call: &Call) -> Result<(), String> {
     let ended_call = call.clone();
     let ended = EventListener::new(&track, "ended", move |_| stop(&ended_call));
     ENDED.with(|e| *e.borrow_mut() = Some(Rc::new(ended)));
-    call.view().stage.set_screen(call.me(), Some(stream.clone()));
+    call.view()
+        .stage
+        .set_screen(call.me(), Some(stream.clone()));
     call.set_screen(Some(ScreenTrack { track, stream }));
     Ok(())
 }

@@ -11,9 +11,7 @@ use leptos::task::spawn_local;
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::negotiation::SdpKind;
 use nonstop_core::peer_msg::PeerMsg;
-use nonstop_core::protocol::{
-    ClientMsg, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
-};
+use nonstop_core::protocol::{ClientMsg, MediaState, Participant, ServerMsg, PROTOCOL_VERSION};
 use nonstop_core::ParticipantId;
 
 use super::peer_link::{PeerLink, PeerMsgHandler};
@@ -177,7 +175,9 @@ impl Call {
         for (_, link) in self.links() {
             link.set_local(local);
         }
-        self.inner.view.set_stream(self.inner.me, Clone::clone(&local.stream));
+        self.inner
+            .view
+            .set_stream(self.inner.me, Clone::clone(&local.stream));
     }
 
     /// What to do when signaling comes back but cannot resume this session (the
@@ -208,7 +208,10 @@ impl Call {
 
     /// Sends a peer message on every link whose channel is open; returns how many.
     pub fn send_to_all(&self, msg: &PeerMsg) -> usize {
-        self.links().iter().filter(|(_, l)| l.send_peer(msg)).count()
+        self.links()
+            .iter()
+            .filter(|(_, l)| l.send_peer(msg))
+            .count()
     }
 
     /// Starts (Some) or stops (None) sending our screen to everyone, now and to
@@ -259,7 +262,8 @@ impl Call {
             match self.inner.resilience.reconnect(self.inner.view).await {
                 Ok(resumed) if !self.inner.left.get() => {
                     self.inner.signaling.switch_to(&resumed.sender);
-                    self.inner.reconcile(resumed.participants, resumed.continued);
+                    self.inner
+                        .reconcile(resumed.participants, resumed.continued);
                     receiver = resumed.receiver;
                 }
                 Ok(resumed) => {
@@ -383,7 +387,12 @@ impl Inner {
         if self.left.get() {
             return;
         }
-        let links: Vec<_> = self.peers.borrow().iter().map(|(id, l)| (*id, l.clone())).collect();
+        let links: Vec<_> = self
+            .peers
+            .borrow()
+            .iter()
+            .map(|(id, l)| (*id, l.clone()))
+            .collect();
         for id in self.resilience.tick(&links, self.view, self.view.routes) {
             warn!("peer {id}: did not come back after the server restarted; dropping it");
             self.drop_peer(id);

@@ -40,7 +40,9 @@ pub fn start(call: Call) {
                     local_level = audio.local_level;
                 }
                 let level = match (audio.energy, energy.get(id)) {
-                    (Some((e, d)), Some(&(e0, d0))) if d > d0 => ((e - e0) / (d - d0)).max(0.0).sqrt(),
+                    (Some((e, d)), Some(&(e0, d0))) if d > d0 => {
+                        ((e - e0) / (d - d0)).max(0.0).sqrt()
+                    }
                     _ => audio.remote_level.unwrap_or(0.0),
                 };
                 if let Some(ed) = audio.energy {
@@ -69,7 +71,11 @@ pub fn start(call: Call) {
                 stage.speaking.set(speaking);
             }
             let active = detector.active();
-            if stage.active_speaker.try_get_untracked().is_some_and(|a| a != active) {
+            if stage
+                .active_speaker
+                .try_get_untracked()
+                .is_some_and(|a| a != active)
+            {
                 stage.active_speaker.set(active);
             }
         }

@@ -48,7 +48,13 @@ impl StageView {
             let screen_ids: BTreeSet<ParticipantId> =
                 screens.with(|s: &HashMap<ParticipantId, MediaStream>| s.keys().copied().collect());
             let tiles = tiles.with(|ts| {
-                layout_tiles(ts, &screen_ids, &aspects.get(), &speaking.get(), pinned.get())
+                layout_tiles(
+                    ts,
+                    &screen_ids,
+                    &aspects.get(),
+                    &speaking.get(),
+                    pinned.get(),
+                )
             });
             layout(&LayoutRequest {
                 container: size.get(),
@@ -96,10 +102,15 @@ impl StageView {
         self.speaking.update(|s| {
             s.remove(&id);
         });
-        if self.pinned.get_untracked().is_some_and(|p| p.participant == id) {
+        if self
+            .pinned
+            .get_untracked()
+            .is_some_and(|p| p.participant == id)
+        {
             self.pinned.set(None);
         }
-        self.aspects.update(|a| a.retain(|t, _| t.participant != id));
+        self.aspects
+            .update(|a| a.retain(|t, _| t.participant != id));
     }
 
     pub fn clear(&self) {
@@ -129,10 +140,12 @@ fn layout_tiles(
         let camera = TileId::camera(t.id);
         out.push(LayoutTile {
             id: camera,
-            aspect: t
-                .media
-                .video
-                .then(|| aspects.get(&camera).copied().unwrap_or(nonstop_core::layout::DEFAULT_ASPECT)),
+            aspect: t.media.video.then(|| {
+                aspects
+                    .get(&camera)
+                    .copied()
+                    .unwrap_or(nonstop_core::layout::DEFAULT_ASPECT)
+            }),
             local: t.local,
             pinned: pinned == Some(camera),
             speaking: speaking.contains(&t.id),
@@ -141,7 +154,12 @@ fn layout_tiles(
             let screen = TileId::screen(t.id);
             out.push(LayoutTile {
                 id: screen,
-                aspect: Some(aspects.get(&screen).copied().unwrap_or(nonstop_core::layout::DEFAULT_ASPECT)),
+                aspect: Some(
+                    aspects
+                        .get(&screen)
+                        .copied()
+                        .unwrap_or(nonstop_core::layout::DEFAULT_ASPECT),
+                ),
                 local: t.local,
                 pinned: pinned == Some(screen),
                 speaking: false,

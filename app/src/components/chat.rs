@@ -30,7 +30,10 @@ fn message_body(text: &str) -> impl IntoView {
 }
 
 #[component]
-pub fn ChatPanel(chat: ChatView, #[prop(into)] call: Signal<Option<Call>, LocalStorage>) -> impl IntoView {
+pub fn ChatPanel(
+    chat: ChatView,
+    #[prop(into)] call: Signal<Option<Call>, LocalStorage>,
+) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
     let input = NodeRef::<Input>::new();
@@ -52,7 +55,9 @@ pub fn ChatPanel(chat: ChatView, #[prop(into)] call: Signal<Option<Call>, LocalS
                 return;
             }
         };
-        let Some(call) = call.get_untracked() else { return };
+        let Some(call) = call.get_untracked() else {
+            return;
+        };
         let sent_at = js_sys::Date::now() as u64;
         call.send_to_all(&PeerMsg::Chat {
             text: text.clone(),

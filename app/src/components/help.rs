@@ -26,9 +26,13 @@ pub const SHORTCUTS: [(&str, &str); 5] = [
 /// Calls `on_key` for shortcut keys pressed anywhere except in text fields, and
 /// without Ctrl/Alt/Meta (those belong to the browser).
 pub fn use_shortcuts(on_key: impl Fn(Shortcut) + 'static) {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let listener = EventListener::new(&window, "keydown", move |ev| {
-        let Ok(ev) = ev.dyn_into::<web_sys::KeyboardEvent>() else { return };
+        let Ok(ev) = ev.dyn_into::<web_sys::KeyboardEvent>() else {
+            return;
+        };
         if ev.ctrl_key() || ev.alt_key() || ev.meta_key() || ev.repeat() {
             return;
         }

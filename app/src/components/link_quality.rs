@@ -37,7 +37,11 @@ pub fn QualityBadge(id: Option<ParticipantId>) -> impl IntoView {
                 QualityLevel::Fair => 2,
                 QualityLevel::Poor => 1,
             };
-            let whose = if id.is_some() { "Connection" } else { "Your connection" };
+            let whose = if id.is_some() {
+                "Connection"
+            } else {
+                "Your connection"
+            };
             let label = match q.level {
                 QualityLevel::Good => format!("{whose}: good"),
                 _ => format!("{whose}: {level} ({})", reason_text(q)),
@@ -83,8 +87,17 @@ fn Plot(stats: LinkStats) -> impl IntoView {
     };
     let span = (last.since(first).as_millis() as f64).max(60_000.0);
     let x = |t: nonstop_core::time::Time| 1.0 - (last.since(t).as_millis() as f64 / span);
-    let rate_max = stats.history.iter().map(|p| p.1.max(p.2)).fold(0.0, f64::max);
-    let rtt_max = stats.history.iter().map(|p| p.3).fold(0.0, f64::max).max(100.0);
+    let rate_max = stats
+        .history
+        .iter()
+        .map(|p| p.1.max(p.2))
+        .fold(0.0, f64::max);
+    let rtt_max = stats
+        .history
+        .iter()
+        .map(|p| p.3)
+        .fold(0.0, f64::max)
+        .max(100.0);
     let send: Vec<_> = stats.history.iter().map(|p| (x(p.0), p.1)).collect();
     let recv: Vec<_> = stats.history.iter().map(|p| (x(p.0), p.2)).collect();
     let rtt: Vec<_> = stats.history.iter().map(|p| (x(p.0), p.3)).collect();
@@ -106,7 +119,13 @@ fn Plot(stats: LinkStats) -> impl IntoView {
 pub fn StatsPanel(call: CallView) -> impl IntoView {
     let open = RwSignal::new(false);
     let view = use_context::<AdaptationView>();
-    let label = move || if open.get() { "Hide statistics" } else { "Show statistics" };
+    let label = move || {
+        if open.get() {
+            "Hide statistics"
+        } else {
+            "Show statistics"
+        }
+    };
     let name_of = move |id: ParticipantId| {
         call.tiles
             .with(|ts| ts.iter().find(|t| t.id == id).map(|t| t.name.clone()))
@@ -114,7 +133,8 @@ pub fn StatsPanel(call: CallView) -> impl IntoView {
     };
     let rows = move || {
         let Some(v) = view else { return Vec::new() };
-        v.links.with(|l| l.iter().map(|(id, s)| (*id, s.clone())).collect::<Vec<_>>())
+        v.links
+            .with(|l| l.iter().map(|(id, s)| (*id, s.clone())).collect::<Vec<_>>())
     };
     let adapting = move || view.is_none_or(|v| v.enabled.get());
     view! {

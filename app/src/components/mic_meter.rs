@@ -33,7 +33,11 @@ pub fn MicMeter(
     // Browsers may keep an AudioContext suspended until a user gesture: resume then.
     // Nothing waits for it; the meter just stays at 0 meanwhile.
     let gestures = web_sys::window().map(|w| {
-        let resume = move |_| meter.with_value(|m| m.as_ref().map(LevelMeter::resume)).unwrap_or(());
+        let resume = move |_| {
+            meter
+                .with_value(|m| m.as_ref().map(LevelMeter::resume))
+                .unwrap_or(())
+        };
         [
             EventListener::new(&w, "pointerdown", resume),
             EventListener::new(&w, "keydown", resume),
@@ -42,7 +46,10 @@ pub fn MicMeter(
     let gestures = StoredValue::new_local(gestures);
     let ticker = set_interval_with_handle(
         move || {
-            if let Some(now) = meter.try_with_value(|m| m.as_ref().map(LevelMeter::level)).flatten() {
+            if let Some(now) = meter
+                .try_with_value(|m| m.as_ref().map(LevelMeter::level))
+                .flatten()
+            {
                 // Rises at once, falls back slowly: readable, and a short sound shows.
                 let v = now.max(level.get_untracked() * 85 / 100);
                 if level.get_untracked() != v {

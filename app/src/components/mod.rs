@@ -1,12 +1,12 @@
+pub mod chat;
 pub mod controls;
+pub mod devices;
+pub mod help;
 pub mod icon;
 pub mod link_quality;
 pub mod media_toggle;
+pub mod mic_meter;
 pub mod prejoin;
 pub mod stage;
 pub mod tile;
 pub mod video;
-pub mod chat;
-pub mod help;
-pub mod devices;
-pub mod mic_meter;

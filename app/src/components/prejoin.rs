@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use web_sys::MediaStream;
 
-use super::media_toggle::{Device, MediaToggle};
 use super::devices::DevicePickers;
+use super::media_toggle::{Device, MediaToggle};
 use super::mic_meter::MicMeter;
 use super::video::VideoView;
 use crate::call::device_switch::DeviceControl;
@@ -42,8 +42,12 @@ pub fn PreJoin(
     let mic_track = Signal::derive_local(move || {
         use wasm_bindgen::JsCast;
         preview.with(|s| {
-            s.as_ref()
-                .and_then(|s| s.get_audio_tracks().get(0).dyn_into::<web_sys::MediaStreamTrack>().ok())
+            s.as_ref().and_then(|s| {
+                s.get_audio_tracks()
+                    .get(0)
+                    .dyn_into::<web_sys::MediaStreamTrack>()
+                    .ok()
+            })
         })
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {

@@ -16,12 +16,16 @@ use crate::call::view::CallView;
 pub fn Stage(call: CallView) -> impl IntoView {
     let stage = call.stage;
     let area = NodeRef::<Div>::new();
-    let observer = StoredValue::new_local(None::<(web_sys::ResizeObserver, Closure<dyn FnMut(JsValue)>)>);
+    let observer =
+        StoredValue::new_local(None::<(web_sys::ResizeObserver, Closure<dyn FnMut(JsValue)>)>);
     Effect::new(move |_| {
         let Some(el) = area.get() else { return };
         let measured: web_sys::Element = el.clone().into();
         let measure = move || {
-            let size = Size::new(f64::from(measured.client_width()), f64::from(measured.client_height()));
+            let size = Size::new(
+                f64::from(measured.client_width()),
+                f64::from(measured.client_height()),
+            );
             if stage.size.try_get_untracked().is_some_and(|s| s != size) {
                 stage.size.set(size);
             }

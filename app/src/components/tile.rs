@@ -54,19 +54,38 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
     let px = |v: f64| format!("{v:.1}px");
     let label = move || {
         let who = if local { "You".to_string() } else { name() };
-        let mut l = if screen { format!("{who}: screen") } else { who };
+        let mut l = if screen {
+            format!("{who}: screen")
+        } else {
+            who
+        };
         if speaking() {
             l.push_str(", speaking");
         }
         l
     };
     let pin_label = move || {
-        let what = if screen { format!("{}'s screen", name()) } else { name() };
-        if pinned() { format!("Unpin {what}") } else { format!("Pin {what}") }
+        let what = if screen {
+            format!("{}'s screen", name())
+        } else {
+            name()
+        };
+        if pinned() {
+            format!("Unpin {what}")
+        } else {
+            format!("Pin {what}")
+        }
     };
-    let toggle_pin = move |_| stage.pinned.update(|p| *p = if *p == Some(tile) { None } else { Some(tile) });
+    let toggle_pin = move |_| {
+        stage
+            .pinned
+            .update(|p| *p = if *p == Some(tile) { None } else { Some(tile) })
+    };
     let on_aspect = Callback::new(move |aspect: f64| {
-        if stage.aspects.with_untracked(|a| a.get(&tile).is_none_or(|old| (old - aspect).abs() > 0.01)) {
+        if stage
+            .aspects
+            .with_untracked(|a| a.get(&tile).is_none_or(|old| (old - aspect).abs() > 0.01))
+        {
             stage.aspects.update(|a| {
                 a.insert(tile, aspect);
             });

@@ -6,16 +6,16 @@ use leptos_router::hooks::use_params_map;
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::MediaState;
 
+use crate::call::device_switch::DeviceControl;
 use crate::call::view::CallView;
 use crate::call::Call;
+use crate::call::{screen_share, speaker_glue};
+use crate::components::chat::ChatPanel;
 use crate::components::controls::Controls;
 use crate::components::devices::DeviceSettings;
-use crate::call::device_switch::DeviceControl;
+use crate::components::help::{use_shortcuts, HelpDialog, Shortcut};
 use crate::components::prejoin::PreJoin;
 use crate::components::stage::{LayoutSwitcher, Stage};
-use crate::components::chat::ChatPanel;
-use crate::components::help::{use_shortcuts, HelpDialog, Shortcut};
-use crate::call::{screen_share, speaker_glue};
 use crate::platform::media::{self, LocalMedia};
 
 const NAME_KEY: &str = "nonstop.name";
@@ -268,9 +268,19 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
         }
     });
     let call_signal = Signal::derive_local(move || call.get_value());
-    let share_label = move || if sharing.get() { "Stop sharing" } else { "Share screen" };
+    let share_label = move || {
+        if sharing.get() {
+            "Stop sharing"
+        } else {
+            "Share screen"
+        }
+    };
     let chat_label = move || {
-        let open = if chat.open.get() { "Close chat" } else { "Open chat" };
+        let open = if chat.open.get() {
+            "Close chat"
+        } else {
+            "Open chat"
+        };
         match chat.unread.get() {
             0 => open.to_string(),
             n => format!("{open} ({n} unread)"),

@@ -104,7 +104,11 @@ pub(crate) fn constraint(kind: DeviceKind, id: Option<&str>, exact: bool) -> JsV
     };
     if let Some(id) = id.filter(|id| !id.is_empty()) {
         let want = js_sys::Object::new();
-        let _ = Reflect::set(&want, &(if exact { "exact" } else { "ideal" }).into(), &id.into());
+        let _ = Reflect::set(
+            &want,
+            &(if exact { "exact" } else { "ideal" }).into(),
+            &id.into(),
+        );
         let _ = Reflect::set(&obj, &"deviceId".into(), &want);
     }
     obj.into()
@@ -145,9 +149,14 @@ pub async fn open(kind: DeviceKind, id: Option<&str>) -> Result<MediaStreamTrack
 
 /// The device a track comes from (`getSettings().deviceId`).
 pub fn track_device_id(track: &MediaStreamTrack) -> Option<String> {
-    let f: Function = Reflect::get(track, &"getSettings".into()).ok()?.dyn_into().ok()?;
+    let f: Function = Reflect::get(track, &"getSettings".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
     let settings = f.call0(track).ok()?;
-    Reflect::get(&settings, &"deviceId".into()).ok()?.as_string()
+    Reflect::get(&settings, &"deviceId".into())
+        .ok()?
+        .as_string()
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -211,7 +220,10 @@ pub fn set_sink(id: &str) {
     };
     if let Ok(nodes) = doc.query_selector_all("video:not(.mirrored), audio") {
         for i in 0..nodes.length() {
-            if let Some(el) = nodes.item(i).and_then(|n| n.dyn_into::<HtmlMediaElement>().ok()) {
+            if let Some(el) = nodes
+                .item(i)
+                .and_then(|n| n.dyn_into::<HtmlMediaElement>().ok())
+            {
                 apply_sink(&el);
             }
         }

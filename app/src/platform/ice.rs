@@ -92,23 +92,48 @@ pub fn restart(pc: &RtcPeerConnection) {
     pc.unchecked_ref::<IcePeerConnection>().restart_ice();
 }
 
-/// The route of the selected candidate pair, from `getStats()`; `None` while no pair
-/// is selected.
-pub async fn route(pc: &RtcPeerConnection) -> Result<Option<Route>, String> {
+/// What one `getStats()` tells about a link's health.
+pub struct Health {
+    /// The route of the selected candidate pair; `None` while no pair is selected.
+    pub route: Option<Route>,
+    /// RTP packets received so far, audio and video together.
+    pub packets_received: u64,
+}
+
+pub async fn health(pc: &RtcPeerConnection) -> Result<Health, String> {
     let report = JsFuture::from(pc.get_stats())
         .await
         .map_err(|e| js_error_text(&e))?;
+    // A maplike: `Array.from` gives its [id, stat] entries.
+    let stats: Vec<JsValue> = js_sys::Array::from(&report)
+        .iter()
+        .map(|entry| js_sys::Array::from(&entry).get(1))
+        .collect();
+    let packets_received = stats
+        .iter()
+        .filter(|s| {
+            Reflect::get(s, &"type".into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .as_deref()
+                == Some("inbound-rtp")
+        })
+        .filter_map(|s| Reflect::get(s, &"packetsReceived".into()).ok()?.as_f64())
+        .map(|n| n.max(0.0) as u64)
+        .sum();
+    Ok(Health {
+        route: route_of(&stats),
+        packets_received,
+    })
+}
+
+fn route_of(stats: &[JsValue]) -> Option<Route> {
     let get = |obj: &JsValue, key: &str| {
         Reflect::get(obj, &key.into())
             .ok()
             .filter(|v| !v.is_undefined())
     };
     let text = |obj: &JsValue, key: &str| get(obj, key).and_then(|v| v.as_string());
-    // A maplike: `Array.from` gives its [id, stat] entries.
-    let stats: Vec<JsValue> = js_sys::Array::from(&report)
-        .iter()
-        .map(|entry| js_sys::Array::from(&entry).get(1))
-        .collect();
     let by_id = |id: &str| stats.iter().find(|s| text(s, "id").as_deref() == Some(id));
     // Chromium names the pair on the transport; Firefox marks it `selected`.
     let pair = stats
@@ -126,15 +151,15 @@ pub async fn route(pc: &RtcPeerConnection) -> Result<Option<Route>, String> {
         .and_then(|p| text(p, "localCandidateId"))
         .and_then(|id| by_id(&id))
     else {
-        return Ok(None);
+        return None;
     };
     if text(local, "candidateType").as_deref() == Some("relay") {
         // How we reach our relay: `relayProtocol` (udp, tcp, tls).
-        return Ok(Some(match text(local, "relayProtocol").as_deref() {
+        return Some(match text(local, "relayProtocol").as_deref() {
             Some("tcp") => Route::RelayTcp,
             Some("tls") => Route::RelayTls,
             _ => Route::RelayUdp,
-        }));
+        });
     }
     // Our host candidate paired with the peer's relay: the link is relayed all the
     // same (through the peer's TURN allocation), reached over our candidate's protocol.
@@ -143,10 +168,10 @@ pub async fn route(pc: &RtcPeerConnection) -> Result<Option<Route>, String> {
         .and_then(|id| by_id(&id))
         .is_some_and(|r| text(r, "candidateType").as_deref() == Some("relay"));
     if !remote_is_relay {
-        return Ok(Some(Route::Direct));
+        return Some(Route::Direct);
     }
-    Ok(Some(match text(local, "protocol").as_deref() {
+    Some(match text(local, "protocol").as_deref() {
         Some("tcp") => Route::RelayTcp,
         _ => Route::RelayUdp,
-    }))
+    })
 }

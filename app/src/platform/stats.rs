@@ -114,7 +114,9 @@ fn text(v: &JsValue, name: &str) -> Option<String> {
     field(v, name).and_then(|v| v.as_string())
 }
 fn num(v: &JsValue, name: &str) -> Option<f64> {
-    field(v, name).and_then(|v| v.as_f64()).filter(|f| f.is_finite())
+    field(v, name)
+        .and_then(|v| v.as_f64())
+        .filter(|f| f.is_finite())
 }
 fn count(v: &JsValue, name: &str) -> Option<u64> {
     num(v, name).filter(|f| *f >= 0.0).map(|f| f as u64)
@@ -134,7 +136,11 @@ pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkRepor
     let map: Map = report.unchecked_into();
     let mut entries: Vec<JsValue> = Vec::new();
     map.for_each(&mut |value, _| entries.push(value));
-    let by_id = |id: &str| entries.iter().find(|e| text(e, "id").as_deref() == Some(id));
+    let by_id = |id: &str| {
+        entries
+            .iter()
+            .find(|e| text(e, "id").as_deref() == Some(id))
+    };
     let video_mid = senders.video.as_ref().and_then(|(_, m)| m.clone());
     let mut out = LinkReport::default();
     let s = &mut out.sample;
@@ -238,13 +244,21 @@ pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkRepor
 pub async fn apply_video(sender: &RtcRtpSender, p: &VideoParams) -> Result<bool, String> {
     apply(sender, |enc| {
         set(enc, "active", &JsValue::from_bool(p.active))?;
-        set(enc, "maxBitrate", &JsValue::from_f64(p.max_bitrate.as_bps() as f64))?;
+        set(
+            enc,
+            "maxBitrate",
+            &JsValue::from_f64(p.max_bitrate.as_bps() as f64),
+        )?;
         set(
             enc,
             "scaleResolutionDownBy",
             &JsValue::from_f64(p.scale_resolution_down_by.max(1.0)),
         )?;
-        set(enc, "maxFramerate", &JsValue::from_f64(f64::from(p.max_framerate.get())))
+        set(
+            enc,
+            "maxFramerate",
+            &JsValue::from_f64(f64::from(p.max_framerate.get())),
+        )
     })
     .await
 }
@@ -252,9 +266,17 @@ pub async fn apply_video(sender: &RtcRtpSender, p: &VideoParams) -> Result<bool,
 /// Applies audio parameters to the microphone sender.
 pub async fn apply_audio(sender: &RtcRtpSender, p: &AudioParams) -> Result<bool, String> {
     apply(sender, |enc| {
-        set(enc, "maxBitrate", &JsValue::from_f64(p.max_bitrate.as_bps() as f64))?;
+        set(
+            enc,
+            "maxBitrate",
+            &JsValue::from_f64(p.max_bitrate.as_bps() as f64),
+        )?;
         set(enc, "priority", &JsValue::from_str(p.priority.as_str()))?;
-        set(enc, "networkPriority", &JsValue::from_str(p.priority.as_str()))
+        set(
+            enc,
+            "networkPriority",
+            &JsValue::from_str(p.priority.as_str()),
+        )
     })
     .await
 }
