@@ -62,7 +62,9 @@ impl PeerLink {
             remote,
             view,
             pc.raw().clone(),
-            remote_stream.clone(),
+            // `Clone::clone` copies the handle; `.clone()` would be MediaStream.clone(),
+            // which makes new tracks.
+            Clone::clone(&remote_stream),
         ));
         let track_screen = screen.clone();
         pc.on_track(move |track, streams| {
@@ -71,7 +73,7 @@ impl PeerLink {
             }
             remote_stream.add_track(&track);
             // Setting the stream again makes the <video> reload with the new track.
-            view.set_stream(remote, remote_stream.clone());
+            view.set_stream(remote, Clone::clone(&remote_stream));
         });
 
         pc.on_connection_state_change(move |state| {

@@ -134,7 +134,9 @@ impl ScreenLink {
             };
             let id = stream.id();
             if track.kind() == "video" {
-                self.received.borrow_mut().insert(id.clone(), track.clone());
+                self.received
+                    .borrow_mut()
+                    .insert(id.clone(), Clone::clone(track));
             }
             if self.announced.borrow().as_deref() == Some(id.as_str()) {
                 is_screen = true;
@@ -156,7 +158,7 @@ impl ScreenLink {
                     // It played as the camera until now: take it out of there.
                     self.camera_stream.remove_track(&track);
                     self.view
-                        .set_stream(self.remote, self.camera_stream.clone());
+                        .set_stream(self.remote, Clone::clone(&self.camera_stream));
                     self.show(&track);
                 }
             }

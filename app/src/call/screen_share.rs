@@ -59,7 +59,7 @@ pub async fn start(call: &Call) -> Result<(), String> {
     ENDED.with(|e| *e.borrow_mut() = Some(Rc::new(ended)));
     call.view()
         .stage
-        .set_screen(call.me(), Some(stream.clone()));
+        .set_screen(call.me(), Some(Clone::clone(&stream)));
     call.set_screen(Some(ScreenTrack { track, stream }));
     Ok(())
 }
