@@ -4,8 +4,8 @@ mod netsim;
 
 use netsim::harness::{Conditions, Harness};
 use nonstop_core::adaptation::{
-    Bitrate, Content, Controller, Framerate, Priority, QualityLevel, QualityReason, ReceiverHint,
-    Resolution, StatsSample, Time, VideoSource,
+    Bitrate, Content, Controller, Framerate, Millis, Priority, QualityLevel, QualityLimitation,
+    QualityReason, ReceiverHint, Resolution, StatsSample, Time, VideoSource,
 };
 
 const CLEAN: fn(u64) -> Conditions = |_| Conditions::CLEAN;
@@ -339,4 +339,166 @@ fn nonsense_stats_and_a_clock_going_backwards_are_ignored() {
         }
     }
     assert_eq!(ctl.link_count(), 1);
+}
+
+/// RTT 1–2 s with no loss (a CPU-starved browser queueing its own packets) while the
+/// browser's estimate stays high: video stays on.
+#[test]
+fn a_long_rtt_without_loss_and_a_high_browser_estimate_keeps_video() {
+    let mut h = Harness::new(2);
+    h.seconds(40, CLEAN);
+    for s in 0..60u64 {
+        h.second(|_| Conditions {
+            rtt_ms: 1000 + (s * 370) % 1000,
+            loss: 0.0,
+            available: Some(Bitrate::kbps(5_000)),
+        });
+        for id in 0..2 {
+            assert!(h.params[&id].video.active, "t={s} link {id}");
+        }
+    }
+}
+
+/// Queueing delay alone may lower the bit rate, but never switches video off, on one
+/// link or on all at once (no browser estimate, as in Firefox).
+#[test]
+fn queueing_delay_alone_lowers_the_bitrate_but_keeps_video() {
+    for links in [1, 3] {
+        let mut h = Harness::new(links);
+        h.seconds(40, CLEAN);
+        let before = h.video_bitrate(0);
+        for s in 0..60u64 {
+            h.second(|_| Conditions {
+                rtt_ms: 200 + s * 30,
+                ..Conditions::CLEAN
+            });
+            for id in 0..links {
+                assert!(
+                    h.params[&id].video.active,
+                    "{links} links, t={s}, link {id}"
+                );
+            }
+        }
+        assert!(h.video_bitrate(0) < before, "{links} links: lowered");
+    }
+}
+
+/// An encoder held back by the CPU, with the RTT of a busy machine: video stays on,
+/// at a lower resolution.
+#[test]
+fn a_cpu_limited_sender_keeps_video_at_a_lower_resolution() {
+    let mut h = Harness::new(1);
+    h.seconds(40, CLEAN);
+    assert_eq!(h.params[&0].video.scale_resolution_down_by, 1.0);
+    let mut bytes = 10_000_000u64;
+    for s in 0..30u64 {
+        h.now = h.now + Millis::from_secs(1);
+        let p = h.params[&0];
+        let video = if p.video.active {
+            p.video.max_bitrate.min(Bitrate::kbps(200))
+        } else {
+            Bitrate::ZERO
+        };
+        bytes += (video + p.audio.max_bitrate).as_bps() / 8;
+        h.ctl.handle_sample(
+            h.now,
+            0,
+            StatsSample {
+                rtt: Some(Millis::from_millis(1000 + (s * 470) % 1000)),
+                fraction_lost: Some(0.0),
+                bytes_sent: Some(bytes),
+                quality_limitation: QualityLimitation::Cpu,
+                ..StatsSample::default()
+            },
+        );
+        h.poll();
+        assert!(h.params[&0].video.active, "t={s}");
+    }
+    let v = h.params[&0].video;
+    assert!(v.scale_resolution_down_by > 1.0, "{v:?}");
+}
+
+/// An audio-only link with no loss and an RTT that is high but not rising counts as
+/// clear: it grows and video comes back within about ten seconds.
+#[test]
+fn an_audio_only_link_with_clear_stats_resumes_video_within_ten_seconds() {
+    let mut h = Harness::new(2);
+    h.seconds(10, |id| {
+        if id == 0 {
+            Conditions::lossy(0.3)
+        } else {
+            Conditions::CLEAN
+        }
+    });
+    assert!(!h.params[&0].video.active);
+    let back = (1..=30u64).find(|_| {
+        h.second(|_| Conditions {
+            rtt_ms: 900,
+            ..Conditions::CLEAN
+        });
+        h.params[&0].video.active
+    });
+    let back = back.expect("video comes back");
+    assert!(back <= 11, "back after {back} s");
+    let v = h.params[&0].video;
+    assert!(v.max_bitrate <= Bitrate::kbps(200), "at a low rung: {v:?}");
+}
+
+/// Chromium's estimate lags behind video resuming; it is not read for a few seconds,
+/// so video is not switched straight off again.
+#[test]
+fn the_browsers_estimate_is_not_read_right_after_video_resumes() {
+    let mut h = Harness::new(1);
+    h.seconds(10, |_| Conditions::lossy(0.3));
+    assert!(!h.params[&0].video.active);
+    let mut since_back = None;
+    for _ in 0..40 {
+        let active = h.params[&0].video.active;
+        h.second(|_| Conditions {
+            // What Chromium's estimator shows while it probes up from audio only.
+            available: active.then_some(Bitrate::kbps(70)),
+            ..Conditions::CLEAN
+        });
+        match (&mut since_back, h.params[&0].video.active) {
+            (None, true) => since_back = Some(0),
+            (Some(n), true) => *n += 1,
+            (Some(n), false) => panic!("video off again {n} s after it resumed"),
+            (None, false) => {}
+        }
+        if since_back == Some(4) {
+            return;
+        }
+    }
+    panic!("video did not come back");
+}
+
+/// After a shared-uplink congestion, links that stay clear release the uplink
+/// estimate.
+#[test]
+fn the_shared_uplink_estimate_is_released_when_links_are_clear() {
+    let mut h = Harness::new(3);
+    h.seconds(40, CLEAN);
+    h.second(|_| Conditions::lossy(0.2));
+    assert!(h.ctl.uplink_estimate().is_some());
+    let released = (1..=40u64).find(|_| {
+        h.second(CLEAN);
+        h.ctl.uplink_estimate().is_none()
+    });
+    assert!(released.is_some(), "the uplink estimate was never released");
+    for id in 0..3 {
+        assert!(h.params[&id].video.active && !h.ctl.status(id).unwrap().uplink_limited);
+    }
+    // ...and also when the links only show a long but steady RTT (a busy machine).
+    let mut h = Harness::new(3);
+    h.seconds(40, CLEAN);
+    h.second(|_| Conditions::lossy(0.2));
+    let steady = |_| Conditions {
+        rtt_ms: 60,
+        ..Conditions::CLEAN
+    };
+    let released = (1..=40u64).find(|_| {
+        h.second(steady);
+        h.ctl.uplink_estimate().is_none()
+    });
+    assert!(released.is_some(), "never released");
 }

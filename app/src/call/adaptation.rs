@@ -186,14 +186,7 @@ struct State {
     applied: HashMap<ParticipantId, SendParams>,
     quality: HashMap<ParticipantId, Quality>,
     hints: HashMap<ParticipantId, HintState>,
-    /// When video last went (back) on per link: see [`BWE_RAMP`].
-    video_started: HashMap<ParticipantId, Time>,
 }
-
-/// After video starts or resumes on a connection, Chromium's `availableOutgoingBitrate`
-/// still reflects the audio-only rate for a few seconds while its estimator probes up;
-/// read then it would look like congestion and switch video straight off again.
-const BWE_RAMP: Millis = Millis::from_secs(6);
 
 #[derive(Default)]
 struct HintState {
@@ -215,7 +208,6 @@ impl State {
             applied: HashMap::new(),
             quality: HashMap::new(),
             hints: HashMap::new(),
-            video_started: HashMap::new(),
         }
     }
 
@@ -241,7 +233,6 @@ impl State {
             self.applied.remove(&id);
             self.quality.remove(&id);
             self.hints.remove(&id);
-            self.video_started.remove(&id);
         }
     }
 
@@ -286,15 +277,9 @@ impl State {
                 }
             };
             let now = now();
-            let mut sample = report.sample;
-            if self
-                .video_started
-                .get(id)
-                .is_some_and(|t| now.since(*t) < BWE_RAMP)
-            {
-                sample.available_outgoing_bitrate = None;
-            }
-            self.ctl.handle_sample(now, *id, sample);
+            // The controller itself ignores the browser's estimate while it settles
+            // after video resumes (`Config::browser_estimate_grace`).
+            self.ctl.handle_sample(now, *id, report.sample);
             let entry = self.stats.entry(*id).or_default();
             if let Some((then, before)) = self.prev.get(id) {
                 let span = now.since(*then);
@@ -339,9 +324,6 @@ impl State {
             let senders = Senders::of(link.connection());
             let mut ok = true;
             if had.map(|h| h.video) != Some(want.video) {
-                if want.video.active && !had.is_some_and(|h| h.video.active) {
-                    self.video_started.insert(*id, now());
-                }
                 if let Some((sender, _)) = &senders.video {
                     ok &= report(*id, "video", stats::apply_video(sender, &want.video).await);
                 }

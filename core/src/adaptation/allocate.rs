@@ -86,6 +86,9 @@ impl<L: Copy + Ord> Controller<L> {
                 send: (link.applied != Some(params)).then_some(params),
                 quality: (link.shown_quality != Some(quality)).then_some(quality),
             };
+            if params.video.active && !link.sends_video() {
+                link.video_started = Some(now);
+            }
             link.applied = Some(params);
             link.shown_quality = Some(quality);
             if decision.send.is_some() || decision.quality.is_some() {

@@ -75,6 +75,16 @@ pub struct Config {
 
     /// Samples this recent vote on whether every link is congested at once.
     pub shared_vote_window: Millis,
+    /// The shared uplink estimate is dropped once every link has looked clear for
+    /// this long: whatever limited the uplink is gone, each link goes on from its share.
+    pub uplink_release_after: Millis,
+    /// For this long after video starts or resumes on a link, the browser's
+    /// `availableOutgoingBitrate` is ignored: Chromium's estimate still reflects the
+    /// audio-only rate while it probes up, and would switch video straight off again.
+    pub browser_estimate_grace: Millis,
+    /// An audio-only link that looks clear grows at least this much per second, so it
+    /// finds out within seconds that video fits again.
+    pub audio_only_increase_step: Bitrate,
     /// A quality state shown to the user improves only after holding this long, so
     /// the indicator does not blink; it gets worse at once.
     pub quality_hold: Millis,
@@ -112,6 +122,9 @@ impl Default for Config {
             queue_delay_hold: Millis::from_millis(40),
             base_rtt_drift_per_sec: Millis::from_millis(5),
             shared_vote_window: Millis::from_millis(1_500),
+            uplink_release_after: Millis::from_secs(20),
+            browser_estimate_grace: Millis::from_secs(6),
+            audio_only_increase_step: Bitrate::kbps(40),
             quality_hold: Millis::from_secs(5),
             bitrate_step: Bitrate::kbps(10),
         }
@@ -127,5 +140,12 @@ impl Config {
     /// No estimate goes below what floor-rate audio needs: audio is never starved.
     pub(crate) fn estimate_floor(&self) -> Bitrate {
         self.audio_cost(self.audio_floor_bitrate)
+    }
+
+    /// The least a link keeps when only its RTT rises: thin audio and the lowest video.
+    /// Queueing delay alone (often the browser's own queue on a busy CPU, not the
+    /// network) may lower the bit rate but never switch video off.
+    pub(crate) fn delay_floor(&self) -> Bitrate {
+        self.audio_cost(self.audio_thin_bitrate) + self.video_min
     }
 }

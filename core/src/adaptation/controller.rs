@@ -7,7 +7,8 @@ use super::config::Config;
 use super::decision::{LinkDecision, LinkStatus};
 use super::estimate::Estimate;
 use super::link::Link;
-use super::sample::{ReceiverHint, StatsSample, VideoSource};
+use super::sample::{QualityLimitation, ReceiverHint, StatsSample, VideoSource};
+use super::signal::{Cause, Congestion};
 use super::units::Bitrate;
 use crate::time::Time;
 
@@ -20,6 +21,8 @@ pub struct Controller<L> {
     pub(super) links: BTreeMap<L, Link>,
     /// The participant's uplink, known only once every link was congested at once.
     pub(super) uplink: Option<Estimate>,
+    /// Since when every link has looked clear (see [`Config::uplink_release_after`]).
+    clear_since: Option<Time>,
 }
 
 impl<L: Copy + Ord> Controller<L> {
@@ -29,6 +32,7 @@ impl<L: Copy + Ord> Controller<L> {
             source: VideoSource::default(),
             links: BTreeMap::new(),
             uplink: None,
+            clear_since: None,
         }
     }
 
@@ -56,6 +60,10 @@ impl<L: Copy + Ord> Controller<L> {
     pub fn handle_sample(&mut self, now: Time, link: L, sample: StatsSample) {
         let config = &self.config;
         let state = self.links.entry(link).or_insert_with(|| Link::new(config));
+        let mut sample = sample;
+        if !state.browser_estimate_settled(now, config) {
+            sample.available_outgoing_bitrate = None;
+        }
         state.last = Some(state.meter.measure(now, sample, config));
         state.fresh = true;
     }
@@ -118,7 +126,8 @@ impl<L: Copy + Ord> Controller<L> {
     /// Moves the estimates. When every link with a recent sample is congested at once,
     /// the shared uplink is the bottleneck: the uplink estimate steps down and all
     /// links share it, while their own path estimates stay. Otherwise each link reacts
-    /// on its own.
+    /// on its own. Queueing delay alone lowers an estimate no further than
+    /// [`Config::delay_floor`]: it never switches video off.
     fn react(&mut self, now: Time) {
         let config = &self.config;
         let window = config.shared_vote_window;
@@ -127,47 +136,105 @@ impl<L: Copy + Ord> Controller<L> {
             .values()
             .filter(|l| l.last.as_ref().is_some_and(|m| now.since(m.at) <= window))
             .collect();
-        let congested = |l: &&Link| l.last.as_ref().is_some_and(|m| m.congestion.is_congested());
-        let shared = voters.len() >= 2 && voters.iter().all(congested);
-        let all_unclear = voters
+        let signals: Vec<Congestion> = voters.iter().filter_map(|l| l.congestion(config)).collect();
+        let shared = voters.len() >= 2 && signals.iter().all(|c| c.is_congested());
+        let shared_delay_only = signals
             .iter()
-            .all(|l| l.last.as_ref().is_some_and(|m| !m.congestion.is_clear()));
+            .all(|c| *c == Congestion::Congested(Cause::Rtt));
+        let all_unclear = signals.iter().all(|c| !c.is_clear());
+        let all_clear = !signals.is_empty() && signals.iter().all(|c| c.is_clear());
         let delivered: Bitrate = voters.iter().map(|l| l.delivered(config)).sum();
         let uplink_cap: Bitrate = self.links.values().map(|l| l.growth_cap(config)).sum();
+        let n = self.links.len().max(1) as u64;
 
         for link in self.links.values_mut().filter(|l| l.fresh) {
             link.fresh = false;
-            let Some(m) = link.last else { continue };
-            if shared {
-                link.estimate.hold(now);
-            } else if m.congestion.is_congested() {
-                link.estimate.decrease(now, m.delivered(), config);
-            } else if m.congestion.is_clear() {
-                let cap = link.growth_cap(config);
-                link.estimate.increase(now, cap, config);
-            } else {
-                link.estimate.hold(now);
+            let (Some(m), Some(congestion)) = (link.last, link.congestion(config)) else {
+                continue;
+            };
+            let sends_video = link.sends_video();
+            match congestion {
+                _ if shared => link.estimate.hold(now),
+                Congestion::Congested(Cause::Rtt) => {
+                    let floor = config.delay_floor();
+                    link.estimate.decrease_to(now, m.delivered(), floor, config);
+                }
+                Congestion::Congested(_) => {
+                    link.estimate.decrease(now, m.delivered(), config);
+                }
+                Congestion::Clear => {
+                    let cap = link.growth_cap(config);
+                    let min_step = if sends_video {
+                        Bitrate::ZERO
+                    } else {
+                        config.audio_only_increase_step
+                    };
+                    link.estimate
+                        .increase_by_at_least(now, cap, min_step, config);
+                }
+                Congestion::Hold(_) => link.estimate.hold(now),
             }
-            // The browser's estimate bounds a link that sends video; without video
-            // it has little to measure and would keep video off for good.
-            let sends_video = link.applied.is_some_and(|p| p.video.active);
-            if let (Some(available), true) = (m.sample.available_outgoing_bitrate, sends_video) {
-                link.estimate.limit_to(available, config);
+            if sends_video {
+                // The browser's estimate bounds a link that sends video; without video
+                // it has little to measure and would keep video off for good. (It is
+                // already dropped while it settles after video resumed.)
+                if let Some(available) = m.sample.available_outgoing_bitrate {
+                    link.estimate.limit_to(available, config);
+                }
+                // An encoder held back by the CPU gets no more than it can use, so the
+                // ladder lowers the resolution and eases the CPU; video stays on.
+                if m.sample.quality_limitation == QualityLimitation::Cpu {
+                    if let Some(sent) = m.sent {
+                        let usable = sent
+                            .scaled(config.app_limit_factor)
+                            .max(config.delay_floor());
+                        link.estimate.limit_to(usable, config);
+                    }
+                }
             }
         }
 
         match (&mut self.uplink, shared) {
             (Some(uplink), true) => {
-                uplink.decrease(now, Some(delivered), config);
+                let floor = if shared_delay_only {
+                    Bitrate::bps(config.delay_floor().as_bps() * n)
+                } else {
+                    Bitrate::ZERO
+                };
+                uplink.decrease_to(now, Some(delivered), floor, config);
             }
             (None, true) => {
+                let floor = if shared_delay_only {
+                    Bitrate::bps(config.delay_floor().as_bps() * n)
+                } else {
+                    Bitrate::ZERO
+                };
                 let mut uplink = Estimate::new(delivered);
-                uplink.decrease(now, Some(delivered), config);
+                uplink.decrease_to(now, Some(delivered), floor, config);
                 self.uplink = Some(uplink);
             }
             (Some(uplink), false) if all_unclear => uplink.hold(now),
             (Some(uplink), false) => uplink.increase(now, uplink_cap, config),
             (None, false) => {}
+        }
+
+        // Every link clear for a while: whatever limited the uplink is gone. Each link
+        // goes on from its share (not from its older, higher estimate) on its own.
+        self.clear_since = if all_clear {
+            Some(self.clear_since.unwrap_or(now))
+        } else {
+            None
+        };
+        let released = self
+            .clear_since
+            .is_some_and(|t| now.since(t) >= config.uplink_release_after);
+        if let (Some(uplink), true) = (&self.uplink, released) {
+            let share = Bitrate::bps(uplink.rate().as_bps() / n);
+            for link in self.links.values_mut() {
+                let keep = share.max(link.budget);
+                link.estimate.limit_to(keep, config);
+            }
+            self.uplink = None;
         }
         // Once the links' own estimates fit under it, the uplink no longer limits.
         let links_total: Bitrate = self.links.values().map(|l| l.estimate.rate()).sum();

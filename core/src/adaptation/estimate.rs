@@ -44,13 +44,24 @@ impl Estimate {
         delivered: Option<Bitrate>,
         config: &Config,
     ) -> bool {
+        self.decrease_to(now, delivered, Bitrate::ZERO, config)
+    }
+
+    /// [`decrease`](Self::decrease), but not below `floor` (nor raised to it: an
+    /// estimate already below stays).
+    pub(crate) fn decrease_to(
+        &mut self,
+        now: Time,
+        delivered: Option<Bitrate>,
+        floor: Bitrate,
+        config: &Config,
+    ) -> bool {
         if self.in_hold(now, config.decrease_hold) {
             return false;
         }
+        let floor = floor.min(self.rate).max(config.estimate_floor());
         let through = delivered.map_or(self.rate, |d| d.min(self.rate));
-        self.rate = through
-            .scaled(config.decrease_factor)
-            .max(config.estimate_floor());
+        self.rate = through.scaled(config.decrease_factor).max(floor);
         self.congested_at = Some(through);
         self.last_decrease = Some(now);
         self.last_update = Some(now);
@@ -60,6 +71,17 @@ impl Estimate {
     /// No congestion: grow, but not within `increase_hold` of a decrease, and not
     /// above `cap` (an estimate already above it stays).
     pub(crate) fn increase(&mut self, now: Time, cap: Bitrate, config: &Config) {
+        self.increase_by_at_least(now, cap, Bitrate::ZERO, config);
+    }
+
+    /// [`increase`](Self::increase), by at least `min_step` per second.
+    pub(crate) fn increase_by_at_least(
+        &mut self,
+        now: Time,
+        cap: Bitrate,
+        min_step: Bitrate,
+        config: &Config,
+    ) {
         let span = self.last_update.map_or(Millis::ZERO, |t| now.since(t));
         self.last_update = Some(now);
         if self.in_hold(now, config.increase_hold) || self.rate >= cap {
@@ -72,7 +94,9 @@ impl Estimate {
                 .increase_step
                 .max(self.rate.scaled(config.increase_fraction))
         };
-        let step = per_second.per_second_over(span.min(MAX_INCREASE_SPAN));
+        let step = per_second
+            .max(min_step)
+            .per_second_over(span.min(MAX_INCREASE_SPAN));
         self.rate = (self.rate + step).min(cap);
     }
 

@@ -7,7 +7,7 @@ use super::estimate::Estimate;
 use super::ladder::Step;
 use super::quality::{Quality, QualityFilter};
 use super::sample::ReceiverHint;
-use super::signal::{Measurement, Meter};
+use super::signal::{Congestion, Measurement, Meter};
 use super::units::Bitrate;
 use crate::time::{Millis, Time};
 
@@ -30,6 +30,8 @@ pub(crate) struct Link {
     /// From the last allocation, for the stats panel.
     pub budget: Bitrate,
     pub uplink_limited: bool,
+    /// When video last started or resumed (see [`Config::browser_estimate_grace`]).
+    pub video_started: Option<Time>,
 }
 
 impl Link {
@@ -48,7 +50,31 @@ impl Link {
             shown_quality: None,
             budget: Bitrate::ZERO,
             uplink_limited: false,
+            video_started: None,
         }
+    }
+
+    /// Whether the applied parameters send video.
+    pub(crate) fn sends_video(&self) -> bool {
+        self.applied.is_some_and(|p| p.video.active)
+    }
+
+    /// The last sample's congestion signal as it counts for this link: for an
+    /// audio-only link, see [`Measurement::audio_only_congestion`].
+    pub(crate) fn congestion(&self, config: &Config) -> Option<Congestion> {
+        let m = self.last.as_ref()?;
+        Some(if self.sends_video() {
+            m.congestion
+        } else {
+            m.audio_only_congestion(config)
+        })
+    }
+
+    /// Whether the browser's estimate is worth reading now: not within
+    /// [`Config::browser_estimate_grace`] of video (re)starting.
+    pub(crate) fn browser_estimate_settled(&self, now: Time, config: &Config) -> bool {
+        self.video_started
+            .is_none_or(|t| now.since(t) >= config.browser_estimate_grace)
     }
 
     /// What got through in the last sample; the applied parameters' cost if the

@@ -3,7 +3,7 @@
 //! is congested, should hold, or is clear to grow.
 
 use super::config::Config;
-use super::sample::StatsSample;
+use super::sample::{QualityLimitation, StatsSample};
 use super::units::Bitrate;
 use crate::time::{Millis, Time};
 
@@ -14,6 +14,9 @@ pub(crate) enum Cause {
     Rtt,
     /// The browser's own estimate fell below what we send.
     Bandwidth,
+    /// The RTT rose while the encoder is limited by the CPU: a busy machine queues
+    /// packets itself, which says nothing about the network.
+    Cpu,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,8 @@ pub(crate) struct Measurement {
     pub sent: Option<Bitrate>,
     pub loss: f64,
     pub queue_delay: Option<Millis>,
+    /// The RTT rose noticeably since the previous sample: a queue is growing.
+    pub rtt_rising: bool,
     /// Video frames per second actually sent: the browser's figure, or from the
     /// frame counter.
     pub fps: Option<f64>,
@@ -56,6 +61,23 @@ impl Measurement {
     /// What reached the remote: sent less lost.
     pub(crate) fn delivered(&self) -> Option<Bitrate> {
         self.sent.map(|s| s.scaled(1.0 - self.loss))
+    }
+
+    /// The congestion signal for a link that sends no video. Audio alone cannot fill
+    /// a queue or show the browser's estimate much, so only heavy loss is congestion,
+    /// and with (almost) no loss and an RTT that is not rising the link is clear, even
+    /// if the RTT is high: otherwise an audio-only link could never show that video
+    /// fits again.
+    pub(crate) fn audio_only_congestion(&self, config: &Config) -> Congestion {
+        if self.loss >= config.loss_congested {
+            Congestion::Congested(Cause::Loss)
+        } else if self.loss < config.loss_hold && !self.rtt_rising {
+            Congestion::Clear
+        } else if self.loss >= config.loss_hold {
+            Congestion::Hold(Cause::Loss)
+        } else {
+            Congestion::Hold(Cause::Rtt)
+        }
     }
 }
 
@@ -96,6 +118,10 @@ impl Meter {
             (Some(rtt), Some(prev)) => rtt + RTT_FALLING < prev,
             _ => false,
         };
+        let rtt_rising = match (sample.rtt, self.prev_rtt) {
+            (Some(rtt), Some(prev)) => rtt > prev + RTT_FALLING,
+            _ => false,
+        };
         if sample.rtt.is_some() {
             self.prev_rtt = sample.rtt;
         }
@@ -103,18 +129,27 @@ impl Meter {
             (Some(available), Some(sent)) => available < sent.scaled(0.9),
             _ => false,
         };
+        // The browser's congestion control sees the path more closely than the RTT
+        // does: with its estimate at or above what we send and no loss, a long RTT is
+        // a queue outside the network (a busy browser), not congestion.
+        let browser_says_room = match (sample.available_outgoing_bitrate, sent) {
+            (Some(available), Some(sent)) => available >= sent && loss < config.loss_hold,
+            _ => false,
+        };
+        let cpu = sample.quality_limitation == QualityLimitation::Cpu;
+        let delay_cause = if cpu { Cause::Cpu } else { Cause::Rtt };
 
         let qd = queue_delay.unwrap_or(Millis::ZERO);
         let congestion = if loss >= config.loss_congested {
             Congestion::Congested(Cause::Loss)
-        } else if qd >= config.queue_delay_congested && !rtt_falling {
-            Congestion::Congested(Cause::Rtt)
         } else if browser_says_less {
             Congestion::Congested(Cause::Bandwidth)
+        } else if qd >= config.queue_delay_congested && !rtt_falling && !cpu && !browser_says_room {
+            Congestion::Congested(Cause::Rtt)
         } else if loss >= config.loss_hold {
             Congestion::Hold(Cause::Loss)
         } else if qd >= config.queue_delay_hold {
-            Congestion::Hold(Cause::Rtt)
+            Congestion::Hold(delay_cause)
         } else {
             Congestion::Clear
         };
@@ -123,6 +158,7 @@ impl Meter {
             sent,
             loss,
             queue_delay,
+            rtt_rising,
             fps,
             congestion,
             sample,
