@@ -9,53 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test, expect, type MeetingPage } from '../support/fixtures';
 import { CACHE_DIR } from '../support/browsers';
+import { armFirstFrameWatch, firstFrame, median } from '../support/first-frame';
 
 const RUNS = Number(process.env.NONSTOP_BENCH_RUNS ?? 10);
-
-/** Starts watching for the first remote video frame; resolves (in the page) to an absolute time in ms. */
-async function armFirstFrameWatch(p: MeetingPage): Promise<void> {
-  await p.page.evaluate(() => {
-    const w = window as any;
-    const now = () => performance.timeOrigin + performance.now();
-    w.__benchFirstFrame = new Promise<{ at: number; via: string }>((resolve) => {
-      let done = false;
-      const finish = (via: string) => {
-        if (!done) {
-          done = true;
-          resolve({ at: now(), via });
-        }
-      };
-      const watched = new WeakSet<HTMLVideoElement>();
-      const tick = async () => {
-        if (done) return;
-        for (const v of document.querySelectorAll<HTMLVideoElement>('[data-testid="tile"][data-local="false"] video')) {
-          if (!watched.has(v) && 'requestVideoFrameCallback' in v) {
-            watched.add(v);
-            v.requestVideoFrameCallback(() => finish('requestVideoFrameCallback'));
-          }
-        }
-        for (const pc of (w.__nonstop?.peers?.values() ?? []) as Iterable<RTCPeerConnection>) {
-          const report = await pc.getStats();
-          report.forEach((r: any) => {
-            if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 0) finish('getStats');
-          });
-        }
-        setTimeout(tick, 5);
-      };
-      tick();
-    });
-  });
-}
-
-async function firstFrame(p: MeetingPage): Promise<{ at: number; via: string }> {
-  return p.page.evaluate(() => (window as any).__benchFirstFrame);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 test('join latency: click to first remote frame on both sides', async ({ participant, room }) => {
   const runs: { first: number; second: number; both: number; via: string[] }[] = [];

@@ -13,53 +13,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test, expect, MeetingPage } from '../support/fixtures';
 import { CACHE_DIR } from '../support/browsers';
+import { armFirstFrameWatch, firstFrame, median } from '../support/first-frame';
 import { createTopology } from '../support/topology';
 import type { Browser } from '@playwright/test';
 
 const RUNS = Number(process.env.NONSTOP_BENCH_RUNS ?? 10);
 const ROUTES = ['direct', 'relay-udp', 'relay-tcp'] as const;
 type RouteName = (typeof ROUTES)[number];
-
-/** Starts watching for the first remote video frame (requestVideoFrameCallback or getStats, polled every 5 ms). */
-async function armFirstFrameWatch(p: MeetingPage): Promise<void> {
-  await p.page.evaluate(() => {
-    const w = window as any;
-    const now = () => performance.timeOrigin + performance.now();
-    w.__benchFirstFrame = new Promise<{ at: number; via: string }>((resolve) => {
-      let done = false;
-      const finish = (via: string) => {
-        if (!done) {
-          done = true;
-          resolve({ at: now(), via });
-        }
-      };
-      const watched = new WeakSet<HTMLVideoElement>();
-      const tick = async () => {
-        if (done) return;
-        for (const v of document.querySelectorAll<HTMLVideoElement>('[data-testid="tile"][data-local="false"] video')) {
-          if (!watched.has(v) && 'requestVideoFrameCallback' in v) {
-            watched.add(v);
-            v.requestVideoFrameCallback(() => finish('requestVideoFrameCallback'));
-          }
-        }
-        for (const pc of (w.__nonstop?.peers?.values() ?? []) as Iterable<RTCPeerConnection>) {
-          const report = await pc.getStats();
-          report.forEach((r: any) => {
-            if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 0) finish('getStats');
-          });
-        }
-        setTimeout(tick, 5);
-      };
-      tick();
-    });
-  });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 async function newPage(browser: Browser, name: string, url: string): Promise<MeetingPage> {
   const page = await (await browser.newContext({ viewport: { width: 640, height: 480 } })).newPage();
@@ -97,7 +57,7 @@ test('time to connect per route: direct, relay UDP, relay TCP', async ({ room },
         });
         await second.joinMeetingButton.click();
         const clickAt: number = await second.page.evaluate(() => (window as any).__benchClick);
-        const [a, b] = await Promise.all([first, second].map((p) => p.page.evaluate(() => (window as any).__benchFirstFrame)));
+        const [a, b] = await Promise.all([first, second].map(firstFrame));
         const both = Math.max(a.at, b.at) - clickAt;
         // The link really took the route being measured (badge on both tiles).
         const secondId = await second.id();

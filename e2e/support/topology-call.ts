@@ -46,3 +46,19 @@ export async function startTopologyCall(net: Topology, room: string, names: stri
   }
   return { people, ids };
 }
+
+/** A small camera feed, for tests about routes and recovery rather than bit rates (2 cores, up to 3 browsers). */
+export const SMALL_VIDEO = { width: 320, height: 240, fps: 15, frames: 30 };
+
+/**
+ * Launches Chromium in participant `i`'s namespace and joins `room` as `name`. Marks the document once
+ * joined (`window.__sameDocument`): still set at the end only if the page was never reloaded.
+ */
+export async function joinInNamespace(net: Topology, i: number, name: string, room: string): Promise<{ p: MeetingPage; id: number }> {
+  const browser = await net.launchChromium(i, { video: SMALL_VIDEO });
+  const page = await (await browser.newContext({ viewport: { width: 640, height: 480 } })).newPage();
+  const p = new MeetingPage(page, net.url, name);
+  const id = await p.join(room);
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  return { p, id };
+}

@@ -3,24 +3,12 @@
  * support/topology.ts) and comes back: the call recovers by itself, without a reload. Chromium only
  * (participants in namespaces).
  */
-import { test, expect, MeetingPage } from '../support/fixtures';
-import { createTopology, type Topology } from '../support/topology';
+import { test, expect } from '../support/fixtures';
+import { createTopology } from '../support/topology';
+import { joinInNamespace } from '../support/topology-call';
 import { expectMediaFlowing, peerStats } from '../support/media';
 
-/** A small camera feed: these tests are about routes and recovery, not bit rates (2 cores, up to 3 browsers). */
-const SMALL_VIDEO = { width: 320, height: 240, fps: 15, frames: 30 };
-
 test.skip(({ browserName }) => browserName !== 'chromium', 'participants in namespaces run Chromium only');
-
-async function joinAs(net: Topology, i: number, name: string, room: string): Promise<{ p: MeetingPage; id: number }> {
-  const browser = await net.launchChromium(i, { video: SMALL_VIDEO });
-  const page = await (await browser.newContext({ viewport: { width: 640, height: 480 } })).newPage();
-  const p = new MeetingPage(page, net.url, name);
-  const id = await p.join(room);
-  // Set after joining: still there at the end only if the page was never reloaded.
-  await page.evaluate(() => ((window as any).__sameDocument = true));
-  return { p, id };
-}
 
 test('a participant whose link is down for 5 s comes back into the call without a reload', async ({ room }, testInfo) => {
   test.setTimeout(120_000);
@@ -28,8 +16,8 @@ test('a participant whose link is down for 5 s comes back into the call without 
   try {
     const turnArgs = await net.startCoturn({ dir: testInfo.outputPath('coturn') });
     await net.startServer({ logFile: testInfo.outputPath('server.log'), extraArgs: turnArgs });
-    const ada = await joinAs(net, 0, 'Ada', room);
-    const bob = await joinAs(net, 1, 'Bob', room);
+    const ada = await joinInNamespace(net, 0, 'Ada', room);
+    const bob = await joinInNamespace(net, 1, 'Bob', room);
     await expectMediaFlowing(ada.p, { remotes: 1, timeout: 45_000 });
     await expectMediaFlowing(bob.p, { remotes: 1, timeout: 20_000 });
 

@@ -3,23 +3,12 @@
  * resume grace): the page joins afresh by itself, same room, name and media, instead of showing "lost the
  * connection". Participants in their own network namespaces (support/topology.ts); Chromium only.
  */
-import { test, expect, MeetingPage } from '../support/fixtures';
-import { createTopology, type Topology } from '../support/topology';
+import { test, expect } from '../support/fixtures';
+import { createTopology } from '../support/topology';
+import { joinInNamespace } from '../support/topology-call';
 import { expectMediaFlowing } from '../support/media';
 
-/** A small camera feed: these tests are about routes and recovery, not bit rates (2 cores, up to 3 browsers). */
-const SMALL_VIDEO = { width: 320, height: 240, fps: 15, frames: 30 };
-
 test.skip(({ browserName }) => browserName !== 'chromium', 'participants in namespaces run Chromium only');
-
-async function joinAs(net: Topology, i: number, name: string, room: string): Promise<{ p: MeetingPage; id: number }> {
-  const browser = await net.launchChromium(i, { video: SMALL_VIDEO });
-  const page = await (await browser.newContext({ viewport: { width: 640, height: 480 } })).newPage();
-  const p = new MeetingPage(page, net.url, name);
-  const id = await p.join(room);
-  await page.evaluate(() => ((window as any).__sameDocument = true));
-  return { p, id };
-}
 
 test('a participant whose session the server dropped joins again by itself', async ({ room }, testInfo) => {
   test.setTimeout(90_000);
@@ -30,8 +19,8 @@ test('a participant whose session the server dropped joins again by itself', asy
       logFile: testInfo.outputPath('server.log'),
       extraArgs: ['--heartbeat-interval-ms', '500', '--heartbeat-timeout-ms', '2000', '--resume-grace-ms', '500'],
     });
-    const ada = await joinAs(net, 0, 'Ada', room);
-    const bob = await joinAs(net, 1, 'Bob', room);
+    const ada = await joinInNamespace(net, 0, 'Ada', room);
+    const bob = await joinInNamespace(net, 1, 'Bob', room);
     await expectMediaFlowing(ada.p, { remotes: 1, timeout: 30_000 });
     await expectMediaFlowing(bob.p, { remotes: 1, timeout: 20_000 });
 
