@@ -162,6 +162,12 @@ impl<L: Copy + Ord> Controller<L> {
                 Congestion::Congested(_) => {
                     link.estimate.decrease(now, m.delivered(), config);
                 }
+                Congestion::Clear if sends_video && !link.browser_estimate_settled(now, config) => {
+                    // Video just (re)started and the browser's estimate is not read
+                    // yet: nothing shows the link carries more, so stay at the resume
+                    // rung until it can be checked (else every probe ramps, then drops).
+                    link.estimate.hold(now)
+                }
                 Congestion::Clear => {
                     let cap = link.growth_cap(config);
                     let min_step = if sends_video {
