@@ -47,7 +47,10 @@ impl std::fmt::Display for RoomName {
     }
 }
 
-/// A valid display name: trimmed, 1 to 40 characters, no control characters.
+/// A valid display name: trimmed, 1 to 40 characters, no control characters, no
+/// bidirectional overrides or isolates (which would let a name reorder the text
+/// around it, e.g. make "Ada" appear inside someone else's name), and not made only
+/// of invisible characters (an empty-looking tile nobody can tell apart).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DisplayName(String);
 
@@ -64,6 +67,14 @@ impl DisplayName {
         if name.chars().any(char::is_control) {
             return Err(invalid("a name cannot contain control characters"));
         }
+        if name.chars().any(is_bidi_control) {
+            return Err(invalid(
+                "a name cannot contain right-to-left or left-to-right override characters",
+            ));
+        }
+        if name.chars().all(is_invisible) {
+            return Err(invalid("a name needs at least one visible character"));
+        }
         Ok(DisplayName(name.to_owned()))
     }
 
@@ -74,6 +85,38 @@ impl DisplayName {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069):
+/// they change how the text after them is laid out, beyond the name itself.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that draw nothing (zero-width spaces, joiners and marks, word joiner
+/// and invisible operators, byte order mark, fillers). Allowed inside a name (a
+/// zero-width joiner builds emoji such as 👩‍💻), but not as all of it.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{E0000}'..='\u{E007F}'
+    ) || is_bidi_control(c)
 }
 
 const ADJECTIVES: [&str; 32] = [
@@ -143,6 +186,51 @@ mod tests {
                 ErrorCode::InvalidName,
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn bidi_overrides_are_refused_anywhere() {
+        for bad in [
+            "\u{202E}evil",
+            "Ada\u{202E}nimda",
+            "x\u{202A}y",
+            "x\u{202B}y",
+            "x\u{202C}y",
+            "x\u{202D}y",
+            "x\u{2066}y",
+            "x\u{2067}y",
+            "x\u{2068}y",
+            "x\u{2069}y",
+        ] {
+            assert_eq!(
+                DisplayName::parse(bad).unwrap_err().code,
+                ErrorCode::InvalidName,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn invisible_only_names_are_refused_but_invisible_joiners_inside_are_fine() {
+        for bad in [
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}",
+            "\u{200E}\u{200F}",
+            "\u{2060}",
+            "\u{FEFF}",
+            " \u{200B} ",
+            "\u{3164}\u{3164}",
+            "\u{00AD}",
+        ] {
+            assert_eq!(
+                DisplayName::parse(bad).unwrap_err().code,
+                ErrorCode::InvalidName,
+                "{bad:?}"
+            );
+        }
+        for good in ["👩\u{200D}💻", "Ada\u{200B}", "שלום", "محمد\u{200F}", "Zoë"] {
+            assert!(DisplayName::parse(good).is_ok(), "{good:?}");
         }
     }
 

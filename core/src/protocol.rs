@@ -14,8 +14,9 @@ use crate::ids::ParticipantId;
 /// refuses other versions with [`ErrorCode::UnsupportedVersion`].
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Largest text frame the server accepts, in bytes. Larger frames get
-/// [`ErrorCode::TooLarge`]. An SDP offer with audio and video is a few kilobytes.
+/// Largest text frame the server handles, in bytes. Larger frames get
+/// [`ErrorCode::TooLarge`] (or, beyond twice this, a close with code 1009). An SDP
+/// offer with audio and video is a few kilobytes.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// How often the server sends [`ServerMsg::Ping`], in milliseconds.
@@ -197,8 +198,10 @@ pub enum LeaveReason {
 pub enum ErrorCode {
     /// Not JSON, or not a message this protocol knows.
     Malformed,
-    /// Frame larger than [`MAX_MESSAGE_BYTES`], or binary.
+    /// Text frame larger than [`MAX_MESSAGE_BYTES`].
     TooLarge,
+    /// A binary frame: this protocol is JSON text only.
+    BinaryFrame,
     /// [`ClientMsg::Join`] with another protocol version.
     UnsupportedVersion,
     /// The room name is not valid (see [`crate::names::RoomName`]).
@@ -218,6 +221,9 @@ pub enum ErrorCode {
     /// A [`ClientMsg::Resume`] the server cannot honour (bad token, or the session
     /// already ended and the room was told); join again instead.
     ResumeFailed,
+    /// The sender went over its message or byte rate; the message was dropped. A
+    /// client that keeps sending over the limit is closed.
+    RateLimited,
 }
 
 impl ErrorCode {

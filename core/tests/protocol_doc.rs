@@ -100,7 +100,7 @@ fn server_type(msg: &ServerMsg) -> &'static str {
     }
 }
 
-const ALL_CODES: [ErrorCode; 11] = [
+const ALL_CODES: [ErrorCode; 13] = [
     ErrorCode::Malformed,
     ErrorCode::TooLarge,
     ErrorCode::UnsupportedVersion,
@@ -112,6 +112,8 @@ const ALL_CODES: [ErrorCode; 11] = [
     ErrorCode::UnknownParticipant,
     ErrorCode::Overloaded,
     ErrorCode::ResumeFailed,
+    ErrorCode::BinaryFrame,
+    ErrorCode::RateLimited,
 ];
 
 /// Fails to compile when a code is added, as a reminder to extend [`ALL_CODES`].
@@ -128,7 +130,9 @@ fn all_codes_is_complete(code: ErrorCode) {
         | ErrorCode::AlreadyJoined
         | ErrorCode::UnknownParticipant
         | ErrorCode::Overloaded
-        | ErrorCode::ResumeFailed => {}
+        | ErrorCode::ResumeFailed
+        | ErrorCode::BinaryFrame
+        | ErrorCode::RateLimited => {}
     }
 }
 
