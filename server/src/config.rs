@@ -7,6 +7,11 @@ use std::time::Duration;
 use clap::builder::RangedU64ValueParser;
 use clap::{value_parser, Parser};
 
+use crate::limits::connection_caps::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP};
+use crate::limits::media_coalescer::DEFAULT_MEDIA_INTERVAL;
+use crate::limits::message_budget::{DEFAULT_BYTE_RATE, DEFAULT_MESSAGE_RATE};
+use crate::limits::RateLimits;
+use crate::out_queue::DEFAULT_SEND_QUEUE_BYTES;
 use crate::turn::{Turn, DEFAULT_TURN_TTL};
 use nonstop_core::protocol::{HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS};
 
@@ -22,6 +27,18 @@ pub const DEFAULT_SEND_QUEUE: usize = 256;
 /// `--resume-grace-ms` says otherwise. With the 6 s heartbeat timeout, a vanished
 /// participant is gone from everyone's view within 9 s (under the 10 s we promise).
 pub const DEFAULT_RESUME_GRACE_MS: u64 = 3_000;
+
+/// How long a client may take to send its HTTP request headers unless
+/// `--header-timeout-ms` says otherwise; also how long an idle keep-alive connection
+/// stays open.
+pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
+
+/// How long a new WebSocket may go without `join` (or `resume`) unless
+/// `--join-timeout-ms` says otherwise. The app joins at once.
+pub const DEFAULT_JOIN_TIMEOUT_MS: u64 = 10_000;
+
+/// Smallest `--send-queue-bytes`: one message of the largest size must fit.
+const MIN_SEND_QUEUE_BYTES: u64 = 2 * nonstop_core::protocol::MAX_MESSAGE_BYTES as u64;
 
 /// Nonstop's signaling server: WebSocket rooms at /ws, the built app everywhere else.
 #[derive(Debug, Clone, Parser)]
@@ -73,6 +90,84 @@ pub struct Args {
         value_parser = RangedU64ValueParser::<usize>::new().range(1..)
     )]
     pub send_queue: usize,
+
+    /// Bytes queued for one connection; a client further behind is dropped. Bounds
+    /// what a client that stops reading can cost (at least 131072).
+    #[arg(
+        long,
+        env = "NONSTOP_SEND_QUEUE_BYTES",
+        default_value_t = DEFAULT_SEND_QUEUE_BYTES,
+        value_parser = RangedU64ValueParser::<usize>::new().range(MIN_SEND_QUEUE_BYTES..)
+    )]
+    pub send_queue_bytes: usize,
+
+    /// Most open connections (HTTP and WebSocket); one more gets 503 (except
+    /// /healthz). Also kept below the open-file limit.
+    #[arg(
+        long,
+        env = "NONSTOP_MAX_CONNECTIONS",
+        default_value_t = DEFAULT_MAX_CONNECTIONS,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub max_connections: usize,
+
+    /// Most open connections from one client address (IPv6: one /64); one more gets
+    /// 429 (except /healthz). 0: no cap. Behind a reverse proxy every client has the
+    /// proxy's address: raise it or set 0 and limit at the proxy.
+    #[arg(
+        long,
+        env = "NONSTOP_MAX_CONNECTIONS_PER_IP",
+        default_value_t = DEFAULT_MAX_CONNECTIONS_PER_IP
+    )]
+    pub max_connections_per_ip: usize,
+
+    /// Milliseconds a client may take to send its HTTP request headers (and an idle
+    /// keep-alive connection stays open) before the connection is closed.
+    #[arg(
+        long,
+        env = "NONSTOP_HEADER_TIMEOUT_MS",
+        default_value_t = DEFAULT_HEADER_TIMEOUT_MS,
+        value_parser = value_parser!(u64).range(1..)
+    )]
+    pub header_timeout_ms: u64,
+
+    /// Milliseconds a new WebSocket may go without `join` or `resume` before it is
+    /// closed (code 1008).
+    #[arg(
+        long,
+        env = "NONSTOP_JOIN_TIMEOUT_MS",
+        default_value_t = DEFAULT_JOIN_TIMEOUT_MS,
+        value_parser = value_parser!(u64).range(1..)
+    )]
+    pub join_timeout_ms: u64,
+
+    /// Messages per second one connection may send on average (bursts of 5 s worth).
+    /// Over it a message is dropped with `rate_limited`; a client that keeps on is closed.
+    #[arg(
+        long,
+        env = "NONSTOP_MESSAGE_RATE",
+        default_value_t = DEFAULT_MESSAGE_RATE,
+        value_parser = value_parser!(u32).range(1..)
+    )]
+    pub message_rate: u32,
+
+    /// Bytes per second one connection may send on average (bursts of 4 s worth).
+    #[arg(
+        long,
+        env = "NONSTOP_BYTE_RATE",
+        default_value_t = DEFAULT_BYTE_RATE,
+        value_parser = value_parser!(u32).range(1..)
+    )]
+    pub byte_rate: u32,
+
+    /// Shortest time between two `media` broadcasts of one participant, in
+    /// milliseconds; changes in between are coalesced and the latest goes out after it.
+    #[arg(
+        long,
+        env = "NONSTOP_MEDIA_INTERVAL_MS",
+        default_value_t = DEFAULT_MEDIA_INTERVAL.as_millis() as u64
+    )]
+    pub media_interval_ms: u64,
 
     /// Shared secret with the TURN server (coturn's `static-auth-secret` with
     /// `use-auth-secret`). With it, every participant gets time-limited TURN
@@ -151,6 +246,13 @@ impl Args {
             heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
             heartbeat_timeout: Duration::from_millis(self.heartbeat_timeout_ms),
             send_queue: self.send_queue,
+            send_queue_bytes: self.send_queue_bytes,
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            header_timeout: Duration::from_millis(self.header_timeout_ms),
+            join_timeout: Duration::from_millis(self.join_timeout_ms),
+            rate_limits: RateLimits::new(self.message_rate, self.byte_rate),
+            media_interval: Duration::from_millis(self.media_interval_ms),
             turn,
             session_secret: self.session_secret.clone().filter(|s| !s.is_empty()),
             resume_grace: Duration::from_millis(self.resume_grace_ms),
@@ -166,6 +268,19 @@ pub struct Settings {
     pub heartbeat_interval: Duration,
     pub heartbeat_timeout: Duration,
     pub send_queue: usize,
+    /// Most bytes queued for one connection.
+    pub send_queue_bytes: usize,
+    /// Most open connections, and from one address (0: no cap per address).
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// Deadline for an HTTP request's headers (and idle keep-alive).
+    pub header_timeout: Duration,
+    /// Deadline for the first `join` or `resume` on a WebSocket.
+    pub join_timeout: Duration,
+    /// What one connection may send.
+    pub rate_limits: RateLimits,
+    /// Shortest time between two `media` broadcasts of one participant.
+    pub media_interval: Duration,
     /// TURN credentials for the welcome; `None`: no ICE servers.
     pub turn: Option<Turn>,
     /// Signs resume tokens; `None`: a random key per run.
@@ -181,6 +296,13 @@ impl Default for Settings {
             heartbeat_interval: Duration::from_millis(HEARTBEAT_INTERVAL_MS),
             heartbeat_timeout: Duration::from_millis(HEARTBEAT_TIMEOUT_MS),
             send_queue: DEFAULT_SEND_QUEUE,
+            send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            header_timeout: Duration::from_millis(DEFAULT_HEADER_TIMEOUT_MS),
+            join_timeout: Duration::from_millis(DEFAULT_JOIN_TIMEOUT_MS),
+            rate_limits: RateLimits::default(),
+            media_interval: DEFAULT_MEDIA_INTERVAL,
             turn: None,
             session_secret: None,
             resume_grace: Duration::from_millis(DEFAULT_RESUME_GRACE_MS),
@@ -214,6 +336,22 @@ mod tests {
             "200",
             "--send-queue",
             "8",
+            "--send-queue-bytes",
+            "200000",
+            "--max-connections",
+            "100",
+            "--max-connections-per-ip",
+            "0",
+            "--header-timeout-ms",
+            "1500",
+            "--join-timeout-ms",
+            "2500",
+            "--message-rate",
+            "10",
+            "--byte-rate",
+            "1000",
+            "--media-interval-ms",
+            "50",
         ])
         .unwrap();
         let s = args.settings().unwrap();
@@ -223,12 +361,20 @@ mod tests {
         assert_eq!(s.heartbeat_interval, Duration::from_millis(50));
         assert_eq!(s.heartbeat_timeout, Duration::from_millis(200));
         assert_eq!(s.send_queue, 8);
+        assert_eq!(s.send_queue_bytes, 200_000);
+        assert_eq!((s.max_connections, s.max_connections_per_ip), (100, 0));
+        assert_eq!(s.header_timeout, Duration::from_millis(1500));
+        assert_eq!(s.join_timeout, Duration::from_millis(2500));
+        assert_eq!(s.rate_limits, RateLimits::new(10, 1000));
+        assert_eq!(s.media_interval, Duration::from_millis(50));
     }
 
     #[test]
     fn nonsense_is_refused() {
         assert!(Args::try_parse_from(["nonstop-server", "--capacity", "0"]).is_err());
         assert!(Args::try_parse_from(["nonstop-server", "--heartbeat-interval-ms", "0"]).is_err());
+        assert!(Args::try_parse_from(["nonstop-server", "--send-queue-bytes", "1000"]).is_err());
+        assert!(Args::try_parse_from(["nonstop-server", "--max-connections", "0"]).is_err());
         let args = Args::try_parse_from([
             "nonstop-server",
             "--heartbeat-interval-ms",

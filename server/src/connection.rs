@@ -1,12 +1,18 @@
 //! One signaling connection, from upgrade to close.
 //!
-//! The socket is split: a writer task owns the sending half and drains a bounded
-//! queue, which is also where the hub puts messages from other participants; the
-//! connection task reads frames and `select!`s them against the heartbeat ticker,
-//! the idle deadline, the hub dropping it, the writer dying, and server shutdown.
+//! The socket is split: a writer task owns the sending half and drains a queue bounded
+//! in messages and bytes, which is also where the hub puts messages from other
+//! participants; the connection task reads frames and `select!`s them against the
+//! heartbeat ticker, the idle and first-join deadlines, the coalesced `media` timer,
+//! the hub dropping it, the writer dying, and server shutdown.
+//!
+//! Every frame is charged to the connection's [`MessageBudget`] before it is handled:
+//! a client over its rate gets `rate_limited` and, if it keeps on, is closed. Its
+//! receivers never pay for it.
 //!
 //! [`run`] is generic over the two halves so tests can drive it with plain channels.
 
+use std::error::Error;
 use std::fmt::Display;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,13 +25,16 @@ use nonstop_core::protocol::{
     ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, PROTOCOL_VERSION,
 };
 use nonstop_core::ParticipantId;
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{interval_at, sleep, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Settings;
 use crate::hub::{Hub, Outbox, Outgoing};
+use crate::limits::{MediaCoalescer, MessageBudget, Verdict};
+use crate::log_text::{for_log, RejectionLog};
+use crate::out_queue::{OutQueue, OutQueueRx};
 use crate::rooms::Signal;
 
 /// How long the writer may take to flush what is queued and the close frame once
@@ -51,9 +60,9 @@ pub async fn run<W, R, E>(
     W: Sink<Message> + Send + Unpin + 'static,
     W::Error: Display,
     R: Stream<Item = Result<Message, E>> + Unpin,
-    E: Display,
+    E: Error + 'static,
 {
-    let (queue, queue_rx) = mpsc::channel(settings.send_queue);
+    let (queue, queue_rx) = OutQueue::new(settings.send_queue, settings.send_queue_bytes);
     let mut writer = tokio::spawn(write_loop(sink, queue_rx));
     let mut conn = Connection {
         hub,
@@ -64,6 +73,9 @@ pub async fn run<W, R, E>(
         },
         id: None,
         resume_grace: settings.resume_grace,
+        budget: MessageBudget::new(settings.rate_limits.clone(), Instant::now()),
+        media: MediaCoalescer::new(settings.media_interval),
+        rejections: RejectionLog::default(),
     };
     let kicked = conn.outbox.kicked.clone();
 
@@ -75,6 +87,13 @@ pub async fn run<W, R, E>(
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let idle = sleep(settings.heartbeat_timeout);
     tokio::pin!(idle);
+    // A socket that answers pings but never joins holds a slot for nothing.
+    let join_deadline = sleep(settings.join_timeout);
+    tokio::pin!(join_deadline);
+    // The latest `media` state held back by the coalescer; armed when one waits.
+    let media_due = sleep(NEVER);
+    tokio::pin!(media_due);
+    let mut media_armed = false;
     // Fresh TURN credentials before the last ones expire; armed once joined.
     let refresh = sleep(NEVER);
     tokio::pin!(refresh);
@@ -89,13 +108,20 @@ pub async fn run<W, R, E>(
                     idle.as_mut().reset(Instant::now() + settings.heartbeat_timeout);
                     conn.on_frame(frame)
                 }
+                Some(Err(e)) if is_too_big(&e) => Step::End(End::TooBig),
                 Some(Err(e)) => {
-                    debug!(participant = ?conn.id, error = %e, "read failed");
+                    debug!(participant = ?conn.id, error = %for_log(&e.to_string()), "read failed");
                     Step::End(End::Disconnected)
                 }
                 None => Step::End(End::Disconnected),
             },
             _ = ping.tick() => conn.send(ServerMsg::Ping),
+            () = &mut join_deadline, if conn.id.is_none() => conn.no_join(settings.join_timeout),
+            () = &mut media_due, if media_armed => {
+                media_armed = false;
+                conn.flush_media();
+                Step::Continue
+            }
             () = &mut refresh, if refresh_armed => {
                 refresh_armed = false;
                 match conn.id {
@@ -113,6 +139,12 @@ pub async fn run<W, R, E>(
         };
         if let Step::End(end) = step {
             break end;
+        }
+        if !media_armed {
+            if let Some(due) = conn.media.due() {
+                media_due.as_mut().reset(due);
+                media_armed = true;
+            }
         }
         if !refresh_armed && conn.id.is_some() {
             if let Some(after) = conn.hub.ice_refresh_after() {
@@ -135,8 +167,21 @@ pub async fn run<W, R, E>(
     }
 }
 
+/// Whether a read failed because the frame or message was over the WebSocket
+/// library's size limit (which deserves a 1009 close, not a silent drop).
+fn is_too_big(e: &(dyn Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 /// Sends what is queued, in order, until a close item or until every sender is gone.
-async fn write_loop<W>(mut sink: W, mut queue: mpsc::Receiver<Outgoing>)
+async fn write_loop<W>(mut sink: W, mut queue: OutQueueRx)
 where
     W: Sink<Message> + Unpin,
     W::Error: Display,
@@ -179,6 +224,12 @@ enum End {
     TimedOut,
     /// Its outbound queue was full: it is not reading fast enough.
     Overloaded,
+    /// It kept sending over its rate limit.
+    RateLimited,
+    /// A frame over the WebSocket size limit.
+    TooBig,
+    /// No `join` (or `resume`) within the join deadline.
+    NoJoin,
     /// A fatal protocol error, already queued for the client.
     Fatal,
     /// The server is stopping.
@@ -191,9 +242,14 @@ impl End {
         match self {
             End::Left => LeaveReason::Left,
             End::TimedOut => LeaveReason::TimedOut,
-            End::Disconnected | End::Closed | End::Overloaded | End::Fatal | End::Shutdown => {
-                LeaveReason::Disconnected
-            }
+            End::Disconnected
+            | End::Closed
+            | End::Overloaded
+            | End::RateLimited
+            | End::TooBig
+            | End::NoJoin
+            | End::Fatal
+            | End::Shutdown => LeaveReason::Disconnected,
         }
     }
 
@@ -203,6 +259,9 @@ impl End {
             End::Left => Some((close_code::NORMAL, "goodbye")),
             End::TimedOut => Some((close_code::POLICY, "heartbeat timeout")),
             End::Overloaded => Some((close_code::POLICY, "too far behind")),
+            End::RateLimited => Some((close_code::POLICY, "rate limit exceeded")),
+            End::TooBig => Some((close_code::SIZE, "message too big")),
+            End::NoJoin => Some((close_code::POLICY, "no join in time")),
             End::Fatal => Some((close_code::POLICY, "fatal error")),
             End::Shutdown => Some((close_code::AWAY, "server shutting down")),
             End::Disconnected | End::Closed => None,
@@ -227,34 +286,66 @@ struct Connection {
     id: Option<ParticipantId>,
     /// How long a participant whose socket died is kept for a `resume`.
     resume_grace: Duration,
+    /// What this client may still send.
+    budget: MessageBudget,
+    /// This participant's `media` changes, at most one per interval to the room.
+    media: MediaCoalescer,
+    /// Which rejections get a log line.
+    rejections: RejectionLog,
 }
 
 impl Connection {
     fn on_frame(&mut self, frame: Message) -> Step {
+        let now = Instant::now();
+        let len = match &frame {
+            Message::Text(text) => text.len(),
+            Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes) => bytes.len(),
+            Message::Close(_) => return Step::End(End::Closed),
+        };
+        // Pings too: the library answers each one, so a ping flood costs the server.
+        let verdict = self.budget.frame(len, now);
+        if verdict != Verdict::Allow {
+            return self.rate_limited(verdict, "too many messages or bytes");
+        }
         match frame {
             Message::Text(text) => {
-                match ClientMsg::parse(text.as_str()).and_then(|msg| self.on_message(msg)) {
+                match ClientMsg::parse(text.as_str()).and_then(|msg| self.on_message(msg, len, now))
+                {
                     Ok(step) => step,
                     Err(e) => self.reject(e),
                 }
             }
             Message::Binary(bytes) => self.reject(ProtocolError::new(
-                ErrorCode::TooLarge,
+                ErrorCode::BinaryFrame,
                 format!(
                     "binary frames are not part of this protocol (got {} bytes); send JSON text",
                     bytes.len()
                 ),
             )),
             // The WebSocket library answers pings itself; both only show liveness.
-            Message::Ping(_) | Message::Pong(_) => Step::Continue,
-            Message::Close(_) => Step::End(End::Closed),
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Step::Continue,
         }
     }
 
-    fn on_message(&mut self, msg: ClientMsg) -> Result<Step, ProtocolError> {
+    fn on_message(
+        &mut self,
+        msg: ClientMsg,
+        len: usize,
+        now: Instant,
+    ) -> Result<Step, ProtocolError> {
         let Some(me) = self.id else {
             return self.before_join(msg);
         };
+        let verdict = match &msg {
+            ClientMsg::Offer { to, .. }
+            | ClientMsg::Answer { to, .. }
+            | ClientMsg::Candidate { to, .. } => self.budget.signal(*to, len, now),
+            ClientMsg::Media { .. } => self.budget.media(now),
+            _ => Verdict::Allow,
+        };
+        if verdict != Verdict::Allow {
+            return Ok(self.rate_limited(verdict, "too many messages of this kind"));
+        }
         match msg {
             ClientMsg::Join { .. } | ClientMsg::Resume { .. } => Err(ProtocolError::new(
                 ErrorCode::AlreadyJoined,
@@ -266,7 +357,9 @@ impl Connection {
                 self.hub.relay(me, to, Signal::Candidate(candidate))
             }
             ClientMsg::Media { media } => {
-                self.hub.set_media(me, media);
+                if let Some(media) = self.media.update(media, now) {
+                    self.hub.set_media(me, media);
+                }
                 Ok(())
             }
             ClientMsg::Pong => Ok(()),
@@ -287,6 +380,7 @@ impl Connection {
                 let room = RoomName::parse(&room)?;
                 let name = DisplayName::parse(&name)?;
                 self.id = Some(self.hub.join(room, name, media, self.outbox.clone())?);
+                self.media.known(media);
                 Ok(Step::Continue)
             }
             ClientMsg::Resume {
@@ -303,6 +397,7 @@ impl Connection {
                 self.hub
                     .resume(id, room, name, media, &token, self.outbox.clone())?;
                 self.id = Some(id);
+                self.media.known(media);
                 Ok(Step::Continue)
             }
             // Pings start before the join, so their answers may too.
@@ -320,11 +415,50 @@ impl Connection {
 
     /// Tells the client what was wrong; a fatal error also ends the connection.
     fn reject(&mut self, e: ProtocolError) -> Step {
-        info!(participant = ?self.id, code = ?e.code, message = %e.message, "rejected a message");
+        // The message may quote the client's text (serde names an unknown variant).
+        if self.rejections.admit() {
+            info!(participant = ?self.id, code = ?e.code, message = %for_log(&e.message), "rejected a message");
+        }
         let fatal = e.code.is_fatal();
         match self.send(e.into()) {
             Step::Continue if fatal => Step::End(End::Fatal),
             step => step,
+        }
+    }
+
+    /// A frame over the budget: dropped with `rate_limited`, or the end of a client
+    /// that keeps on.
+    fn rate_limited(&mut self, verdict: Verdict, what: &str) -> Step {
+        if verdict == Verdict::Close {
+            warn!(participant = ?self.id, "kept sending over the rate limit: closing");
+            self.try_queue(Outgoing::Msg(ServerMsg::error(
+                ErrorCode::RateLimited,
+                format!("{what}: kept sending over the limit; closing the connection"),
+            )));
+            return Step::End(End::RateLimited);
+        }
+        self.reject(ProtocolError::new(
+            ErrorCode::RateLimited,
+            format!("{what}: slow down; this message was dropped"),
+        ))
+    }
+
+    /// The join deadline passed before any `join` or `resume`.
+    fn no_join(&mut self, deadline: Duration) -> Step {
+        self.try_queue(Outgoing::Msg(ServerMsg::error(
+            ErrorCode::NotJoined,
+            format!(
+                "no join within {} s of connecting; closing the connection",
+                deadline.as_secs_f32()
+            ),
+        )));
+        Step::End(End::NoJoin)
+    }
+
+    /// Sends the `media` state the coalescer held back, now that it is due.
+    fn flush_media(&mut self) {
+        if let (Some(id), Some(media)) = (self.id, self.media.flush(Instant::now())) {
+            self.hub.set_media(id, media);
         }
     }
 
@@ -345,6 +479,9 @@ impl Connection {
     /// Takes the participant out of its room (at once, or after the resume grace if
     /// its socket just died) and queues the goodbye.
     fn finish(&mut self, end: End) {
+        if self.rejections.unlogged() > 0 {
+            info!(participant = ?self.id, count = self.rejections.unlogged(), "more rejected messages, not logged one by one");
+        }
         if let Some(id) = self.id.take() {
             let (hub, conn, reason) = (self.hub.clone(), self.outbox.conn, end.leave_reason());
             if end.held_for_resume() && !self.resume_grace.is_zero() {
@@ -400,6 +537,7 @@ mod tests {
     use super::*;
     use futures_util::sink;
     use std::convert::Infallible;
+    use tokio::sync::mpsc;
 
     /// The client's side of a channel-driven connection.
     struct Client {

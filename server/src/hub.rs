@@ -13,10 +13,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::{ErrorCode, LeaveReason, MediaState, ProtocolError, ServerMsg};
 use nonstop_core::ParticipantId;
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::out_queue::OutQueue;
 use crate::resume::SessionKey;
 use crate::rooms::{Delivery, Rooms, Signal};
 use crate::turn::{unix_now, Turn};
@@ -35,7 +36,7 @@ pub enum Outgoing {
 /// How the hub reaches one connection.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    pub queue: mpsc::Sender<Outgoing>,
+    pub queue: OutQueue,
     /// Cancelled by the hub when it drops the connection for falling behind; the
     /// connection task then closes the socket.
     pub kicked: CancellationToken,
@@ -226,10 +227,11 @@ fn deliver(rooms: &mut Rooms<Outbox>, deliveries: Vec<Delivery>) {
                     pending.extend(removed.deliveries);
                 }
             }
-            Err(TrySendError::Closed(msg)) => {
+            Err(TrySendError::Closed(_)) => {
                 // Its writer has stopped (socket gone); its connection task is about
-                // to remove it, which tells the room.
-                debug!(participant = %to, ?msg, "not delivered: connection closing");
+                // to remove it, which tells the room. (Never log the message: it may
+                // be an SDP or a token.)
+                debug!(participant = %to, "not delivered: connection closing");
             }
         }
     }
@@ -238,9 +240,10 @@ fn deliver(rooms: &mut Rooms<Outbox>, deliveries: Vec<Delivery>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::out_queue::OutQueueRx;
 
-    fn outbox(len: usize) -> (Outbox, mpsc::Receiver<Outgoing>) {
-        let (queue, rx) = mpsc::channel(len);
+    fn outbox(len: usize) -> (Outbox, OutQueueRx) {
+        let (queue, rx) = OutQueue::new(len, usize::MAX / 2);
         (
             Outbox {
                 queue,
@@ -261,7 +264,7 @@ mod tests {
         .unwrap()
     }
 
-    fn next(rx: &mut mpsc::Receiver<Outgoing>) -> ServerMsg {
+    fn next(rx: &mut OutQueueRx) -> ServerMsg {
         match rx.try_recv() {
             Ok(Outgoing::Msg(msg)) => msg,
             other => panic!("expected a message, got {other:?}"),

@@ -8,6 +8,10 @@
 //! - [`rooms`]: who is in which room, as a sans-IO state machine.
 //! - [`hub`]: that state behind one lock, delivering to per-connection queues.
 //! - [`connection`]: one WebSocket, from upgrade to close.
+//! - [`out_queue`]: a connection's outbound queue, bounded in messages and bytes.
+//! - [`limits`]: rate limits per connection, coalesced `media`, connection caps.
+//! - [`http_server`]: accepting connections, with a header deadline and the caps.
+//! - [`log_text`]: client text made safe for logs.
 //! - [`static_files`]: the app, with a fallback to `index.html`.
 //! - [`config`]: flags and settings.
 //!
@@ -16,7 +20,12 @@
 
 pub mod config;
 pub mod connection;
+pub mod http_server;
 pub mod hub;
+pub mod limits;
+pub mod log_text;
+pub mod open_files;
+pub mod out_queue;
 pub mod resume;
 pub mod rooms;
 pub mod static_files;
@@ -27,11 +36,12 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{Extension, State, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use futures_util::StreamExt;
+use nonstop_core::protocol::MAX_MESSAGE_BYTES;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -40,12 +50,27 @@ use tower_http::trace::TraceLayer;
 use tracing::{info, warn};
 
 pub use config::{Args, Settings};
+use http_server::Admission;
 use hub::Hub;
+use limits::ConnectionCaps;
 
-/// Largest WebSocket message the library accepts before we see it. Above the
-/// protocol's own limit (`MAX_MESSAGE_BYTES`) on purpose: frames in between reach our
-/// check and get a `too_large` reply instead of a dropped connection.
-pub const WS_LIBRARY_MAX_BYTES: usize = 1024 * 1024;
+/// Largest WebSocket message the library accepts before we see it; a larger one
+/// closes the connection with 1009. Twice the protocol's own limit
+/// (`MAX_MESSAGE_BYTES`) on purpose: frames in between reach our check and get a
+/// `too_large` reply, so a client whose offer grew a little too big hears why.
+pub const WS_LIBRARY_MAX_BYTES: usize = 2 * MAX_MESSAGE_BYTES;
+
+/// The WebSocket library's read buffer per connection (its default, 128 KiB, made
+/// each idle socket cost that much); larger messages grow it while they last.
+const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Most bytes the library buffers for writing (frames and its automatic pongs to a
+/// client's pings): room for the largest message, and no more however many pings a
+/// client sends without reading the pongs. Writes go out at once (no batching).
+const WS_MAX_WRITE_BUFFER_BYTES: usize = 2 * WS_LIBRARY_MAX_BYTES;
+
+/// File descriptors kept free of connections, for the listener, the app's files and logs.
+const SPARE_FILES: u64 = 64;
 
 /// How long shutdown waits for WebSocket connections to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -103,13 +128,26 @@ pub fn app(state: AppState) -> Router {
     // an upgrade response has no body to compress.
     pages
         .route("/ws", get(ws_upgrade))
+        .layer(axum::middleware::from_fn(http_server::refuse_over_cap))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-async fn ws_upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+async fn ws_upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    admission: Option<Extension<Admission>>,
+) -> Response {
+    // The WebSocket outlives the HTTP request; it keeps the connection's slot.
+    let slot = match admission {
+        Some(Extension(Admission::Admitted(slot))) => Some(slot),
+        _ => None,
+    };
     ws.max_message_size(WS_LIBRARY_MAX_BYTES)
         .max_frame_size(WS_LIBRARY_MAX_BYTES)
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
             let AppState {
@@ -118,7 +156,10 @@ async fn ws_upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Resp
                 shutdown,
                 connections,
             } = state;
-            connections.track_future(connection::run(sink, stream, hub, settings, shutdown))
+            connections.track_future(async move {
+                connection::run(sink, stream, hub, settings, shutdown).await;
+                drop(slot);
+            })
         })
 }
 
@@ -138,15 +179,27 @@ pub async fn serve(
         capacity = settings.capacity,
         "listening"
     );
+    let caps = ConnectionCaps::new(
+        connection_cap(settings.max_connections),
+        settings.max_connections_per_ip,
+    );
+    let header_timeout = settings.header_timeout;
     let state = AppState::new(settings);
     let stop = state.shutdown.clone();
-    let result = axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            info!("shutting down");
-            stop.cancel();
-        })
-        .await;
+    let signal = tokio::spawn(async move {
+        shutdown.await;
+        info!("shutting down");
+        stop.cancel();
+    });
+    let result = http_server::serve_http(
+        listener,
+        app(state.clone()),
+        caps,
+        header_timeout,
+        state.shutdown.clone(),
+    )
+    .await;
+    signal.abort();
     // Upgraded connections are not part of axum's graceful shutdown; they were told
     // through the token and are waited for here.
     state.shutdown.cancel();
@@ -158,6 +211,25 @@ pub async fn serve(
         warn!("some connections did not close in time");
     }
     result
+}
+
+/// `wanted`, or fewer if the open-file limit would not allow that many.
+fn connection_cap(wanted: usize) -> usize {
+    let Some(files) = open_files::soft_limit() else {
+        return wanted;
+    };
+    let fit = usize::try_from(files.saturating_sub(SPARE_FILES))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if fit < wanted {
+        warn!(
+            wanted,
+            open_file_limit = files,
+            cap = fit,
+            "the open-file limit allows fewer connections than --max-connections"
+        );
+    }
+    wanted.min(fit)
 }
 
 /// Completes on Ctrl-C, or on SIGTERM where there is one.

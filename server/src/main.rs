@@ -19,6 +19,12 @@ async fn main() -> ExitCode {
         .init();
 
     let args = Args::parse();
+    // Every connection is a file descriptor; the usual soft limit (1,024) is far
+    // below the connection cap.
+    match nonstop_server::open_files::raise_to_hard_limit() {
+        Ok((before, after)) => tracing::info!(before, after, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
     let settings = match args.settings() {
         Ok(settings) => settings,
         Err(why) => Args::command()

@@ -67,7 +67,7 @@ async fn recoverable_errors_leave_the_connection_working() {
     );
 
     ada.send_frame(Message::binary(vec![0u8, 1, 2, 3])).await;
-    expect_error(&mut ada, ErrorCode::TooLarge).await;
+    expect_error(&mut ada, ErrorCode::BinaryFrame).await;
 
     ada.send(&join_msg("calm-otter", "Ada again")).await;
     expect_error(&mut ada, ErrorCode::AlreadyJoined).await;
