@@ -157,14 +157,20 @@ pub async fn run<W, R, E>(
     conn.finish(end);
     // Dropping the last sender lets the writer finish once the queue is flushed.
     drop(conn);
-    if !writer_done
-        && tokio::time::timeout(CLOSE_GRACE, &mut writer)
-            .await
-            .is_err()
-    {
-        debug!("writer did not flush in time; cutting the connection");
-        writer.abort();
+    let closing = async {
+        if !writer_done {
+            // A panicked writer is logged by tokio; the socket is gone either way.
+            let _ = (&mut writer).await;
+        }
+        // The close handshake: read (and drop) until the client answers our close frame
+        // or goes away. Dropping a socket with unread data would reset it, and the
+        // client would never see the close frame that says why.
+        while let Some(Ok(_)) = stream.next().await {}
+    };
+    if tokio::time::timeout(CLOSE_GRACE, closing).await.is_err() {
+        debug!("the client did not finish closing in time; cutting the connection");
     }
+    writer.abort();
 }
 
 /// Whether a read failed because the frame or message was over the WebSocket

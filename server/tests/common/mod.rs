@@ -19,6 +19,8 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod raw;
+
 /// Longest any single expected event may take before the test fails (instead of
 /// hanging). Generous: the machine may be busy compiling.
 pub const PATIENCE: Duration = Duration::from_secs(5);
