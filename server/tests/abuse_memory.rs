@@ -1,0 +1,270 @@
+//! The server's memory under the attacks, measured as this process's RSS (the
+//! test server runs in it; the attackers are hand-written sockets that keep almost
+//! nothing). One test on purpose: the phases run one after the other, each on a
+//! fresh server, so that no other test's allocations blur the numbers.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::raw::{self, PING, TEXT};
+use common::{join_msg, TestServer, PATIENCE};
+use futures_util::{SinkExt, StreamExt};
+use nonstop_core::protocol::{ClientMsg, ServerMsg};
+use nonstop_server::limits::RateLimits;
+use nonstop_server::Settings;
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::Message;
+
+const MIB: u64 = 1024;
+
+fn settings() -> Settings {
+    Settings {
+        static_dir: PathBuf::from("/nonexistent/nonstop-test"),
+        // Every attacker here is on 127.0.0.1; the caps have their own tests.
+        max_connections_per_ip: 0,
+        join_timeout: Duration::from_secs(60),
+        ..Settings::default()
+    }
+}
+
+/// Limits so high that only the memory bounds are at work, not the rate limits.
+fn unlimited() -> RateLimits {
+    let mut limits = RateLimits::new(u32::MAX, u32::MAX);
+    limits.media = limits.messages;
+    limits.messages_per_peer = limits.messages;
+    limits.bytes_per_peer = limits.bytes;
+    limits
+}
+
+/// Samples RSS every few milliseconds until stopped; returns the highest seen.
+struct PeakRss {
+    peak: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PeakRss {
+    fn start() -> Self {
+        let peak = Arc::new(AtomicU64::new(raw::rss_kib()));
+        let task = tokio::spawn({
+            let peak = peak.clone();
+            async move {
+                loop {
+                    peak.fetch_max(raw::rss_kib(), Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        });
+        PeakRss { peak, task }
+    }
+
+    fn stop(self) -> u64 {
+        self.task.abort();
+        self.peak.load(Ordering::Relaxed).max(raw::rss_kib())
+    }
+}
+
+struct Report(Vec<String>);
+
+impl Report {
+    fn line(&mut self, what: &str, took: Duration, before: u64, peak: u64, after: u64) {
+        let line = format!(
+            "{what:<34} {took:>4.1} s  before {:>6.1} MiB  peak {:>6.1} MiB (+{:>5.1})  after {:>6.1} MiB (+{:>5.1})",
+            before as f64 / 1024.0,
+            peak as f64 / 1024.0,
+            peak.saturating_sub(before) as f64 / 1024.0,
+            after as f64 / 1024.0,
+            after.saturating_sub(before) as f64 / 1024.0,
+            took = took.as_secs_f64(),
+        );
+        eprintln!("{line}");
+        self.0.push(line);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_stays_bounded_under_each_attack() {
+    // 1,000 idle sockets take 2,000 descriptors in this one process.
+    nonstop_server::open_files::raise_to_hard_limit().unwrap();
+    let mut report = Report(Vec::new());
+
+    // 1. One unjoined socket sends pings and never reads (was: 245 MB in 2 s). The
+    //    rate limits are lifted so that only the write-buffer cap is at work.
+    {
+        let phase = Instant::now();
+        let server = TestServer::start(Settings {
+            rate_limits: unlimited(),
+            ..settings()
+        })
+        .await;
+        let before = raw::rss_kib();
+        let peak = PeakRss::start();
+        let stream = raw::upgrade_with_recv_buffer(server.addr, Some(4096)).await.unwrap();
+        let (_read, mut write) = stream.into_split();
+        let ping = raw::frame(PING, &[7u8; 125]).repeat(64);
+        let started = Instant::now();
+        let mut sent = 0u64;
+        while started.elapsed() < Duration::from_secs(2) {
+            match tokio::time::timeout(Duration::from_millis(100), write.write_all(&ping)).await {
+                Ok(Ok(())) => sent += 64,
+                Ok(Err(_)) => break,
+                Err(_) => {} // the server stopped reading for a moment; go on
+            }
+        }
+        let peak = peak.stop();
+        eprintln!("ping flood: {sent} pings in 2 s");
+        report.line("ping flood, never reading, 2 s", phase.elapsed(), before, peak, raw::rss_kib());
+        assert!(peak - before < 16 * MIB, "ping flood grew RSS by {} KiB", peak - before);
+        server.shut_down().await;
+    }
+
+    // 2. 200 sockets each send a 1 MiB frame (was: 33 MB to 250 MB).
+    {
+        let phase = Instant::now();
+        let server = TestServer::start(settings()).await;
+        let before = raw::rss_kib();
+        let peak = PeakRss::start();
+        let closed_1009 = Arc::new(AtomicUsize::new(0));
+        let mut attackers = Vec::new();
+        for _ in 0..200 {
+            let stream = raw::upgrade(server.addr).await.unwrap();
+            let closed_1009 = closed_1009.clone();
+            attackers.push(tokio::spawn(async move {
+                let (mut read, mut write) = stream.into_split();
+                let writing = tokio::spawn(async move {
+                    write.write_all(&raw::frame_header(TEXT, 1 << 20)).await?;
+                    let chunk = vec![b'a'; 16 * 1024];
+                    for _ in 0..64 {
+                        write.write_all(&chunk).await?;
+                    }
+                    std::io::Result::Ok(())
+                });
+                if raw::read_until_close(&mut read, PATIENCE).await.0 == Some(1009) {
+                    closed_1009.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = writing.await;
+            }));
+        }
+        for attacker in attackers {
+            attacker.await.unwrap();
+        }
+        let peak = peak.stop();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        report.line("200 sockets x 1 MiB frame", phase.elapsed(), before, peak, raw::rss_kib());
+        assert_eq!(closed_1009.load(Ordering::Relaxed), 200, "each closed with 1009");
+        assert!(peak - before < 32 * MIB, "1 MiB frames grew RSS by {} KiB", peak - before);
+        server.shut_down().await;
+    }
+
+    // 3. Idle sockets (was: about 140 KB each).
+    {
+        let phase = Instant::now();
+        const IDLE: u64 = 1_000;
+        let server = TestServer::start(settings()).await;
+        let before = raw::rss_kib();
+        let mut idle = Vec::new();
+        for _ in 0..IDLE {
+            idle.push(raw::upgrade(server.addr).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let held = raw::rss_kib();
+        report.line("1,000 idle WebSockets", phase.elapsed(), before, held, held);
+        let per_socket = (held.saturating_sub(before)) * 1024 / IDLE;
+        eprintln!("idle WebSocket: {per_socket} bytes each (server and the test's raw socket)");
+        assert!(per_socket < 32 * 1024, "{per_socket} bytes per idle socket");
+        drop(idle);
+        server.shut_down().await;
+    }
+
+    // 4. 20 members stop reading while another sends them 64 KiB offers (was: 336 MB,
+    //    237 MB kept after they were kicked). Rate limits lifted: the byte-bounded
+    //    queues (default 1 MiB each) are what must hold.
+    {
+        let phase = Instant::now();
+        const SLOW: usize = 20;
+        let server = TestServer::start(Settings {
+            rate_limits: unlimited(),
+            ..settings()
+        })
+        .await;
+        let before = raw::rss_kib();
+        let peak = PeakRss::start();
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+            .await
+            .unwrap();
+        let (mut send, mut recv) = ws.split();
+        send.send(Message::text(join_msg("calm-otter", "Sender").to_json()))
+            .await
+            .unwrap();
+        let mut slow = Vec::new();
+        for i in 0..SLOW {
+            let mut stream = raw::upgrade_with_recv_buffer(server.addr, Some(4096)).await.unwrap();
+            let join = join_msg("calm-otter", &format!("Slow {i}")).to_json();
+            stream.write_all(&raw::frame(TEXT, join.as_bytes())).await.unwrap();
+            slow.push(stream);
+        }
+        // The sender reads everything (as an honest client does) and learns who is
+        // there and who was dropped.
+        let joined = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let reader = tokio::spawn({
+            let (joined, dropped) = (joined.clone(), dropped.clone());
+            async move {
+                while let Some(Ok(frame)) = recv.next().await {
+                    if let Message::Text(text) = frame {
+                        match ServerMsg::parse(text.as_str()) {
+                            Ok(ServerMsg::Joined { participant }) => {
+                                joined.lock().unwrap().push(participant.id)
+                            }
+                            Ok(ServerMsg::Left { .. }) => {
+                                dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        });
+        let deadline = Instant::now() + PATIENCE;
+        while joined.lock().unwrap().len() < SLOW {
+            assert!(Instant::now() < deadline, "the slow members joined");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let targets = joined.lock().unwrap().clone();
+        let sdp = "a".repeat(64 * 1024 - 100);
+        let started = Instant::now();
+        let mut offers = 0;
+        'rounds: for _ in 0..200 {
+            for &to in &targets {
+                if dropped.load(Ordering::Relaxed) >= SLOW || started.elapsed() > Duration::from_secs(20) {
+                    break 'rounds;
+                }
+                let offer = ClientMsg::Offer { to, sdp: sdp.clone() }.to_json();
+                send.send(Message::text(offer)).await.unwrap();
+                offers += 1;
+            }
+        }
+        let deadline = Instant::now() + PATIENCE;
+        while dropped.load(Ordering::Relaxed) < SLOW && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let kicked = dropped.load(Ordering::Relaxed);
+        let peak = peak.stop();
+        // Their connections end after the close grace (2 s) and free their queues.
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        let after = raw::rss_kib();
+        eprintln!("slow readers: {offers} offers of 64 KiB sent, {kicked} of {SLOW} slow members dropped");
+        report.line("20 slow readers, 64 KiB offers", phase.elapsed(), before, peak, after);
+        assert_eq!(kicked, SLOW, "every slow member is dropped");
+        assert!(peak - before < 64 * MIB, "slow readers grew RSS by {} KiB", peak - before);
+        assert!(after.saturating_sub(before) < 32 * MIB, "{} KiB kept after the kicks", after - before);
+        drop(slow);
+        reader.abort();
+        server.shut_down().await;
+    }
+
+    eprintln!("\n{}", report.0.join("\n"));
+}
