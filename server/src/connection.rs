@@ -536,6 +536,9 @@ fn check_version(protocol: u32) -> Result<(), ProtocolError> {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     //! The connection driven through channels instead of a socket, with tokio's
     //! paused clock so heartbeat timing costs no real time.

@@ -208,6 +208,14 @@ impl Hub {
     }
 }
 
+#[cfg(test)]
+impl Hub {
+    /// The room state, for property tests' invariant checks.
+    pub(crate) fn rooms_for_test(&self) -> MutexGuard<'_, Rooms<Outbox>> {
+        self.lock()
+    }
+}
+
 /// Queues each delivery for its recipient. A recipient whose queue is full is
 /// removed from its room on the spot (its peers are told it disconnected) and its
 /// connection is told to close; what that removal causes is delivered in turn.

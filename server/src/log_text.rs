@@ -55,7 +55,10 @@ mod tests {
     fn newlines_and_escapes_cannot_forge_a_line() {
         let forged = "x\n2026-11-29T22:00:00Z ERROR fake\u{1b}[31m";
         let shown = for_log(forged);
-        assert!(!shown.contains('\n') && !shown.contains('\u{1b}'), "{shown}");
+        assert!(
+            !shown.contains('\n') && !shown.contains('\u{1b}'),
+            "{shown}"
+        );
         assert!(shown.starts_with("x\\n2026"), "{shown}");
     }
 

@@ -133,11 +133,22 @@ mod tests {
     async fn bounded_in_bytes_and_counted_down_as_it_drains() {
         let (queue, mut rx) = OutQueue::new(100, 10_000);
         let size = wire_size(&offer(3_000));
-        assert_eq!(size, ServerMsg::Offer { from: ParticipantId::new(1), sdp: "a".repeat(3_000) }.to_json().len());
+        assert_eq!(
+            size,
+            ServerMsg::Offer {
+                from: ParticipantId::new(1),
+                sdp: "a".repeat(3_000)
+            }
+            .to_json()
+            .len()
+        );
         for _ in 0..3 {
             queue.try_send(offer(3_000)).unwrap();
         }
-        assert!(matches!(queue.try_send(offer(3_000)), Err(TrySendError::Full(_))));
+        assert!(matches!(
+            queue.try_send(offer(3_000)),
+            Err(TrySendError::Full(_))
+        ));
         assert_eq!(queue.queued_bytes(), 3 * size);
         queue
             .try_send(Outgoing::Close {

@@ -361,6 +361,39 @@ impl<O> Rooms<O> {
     }
 }
 
+/// For property tests: the state's invariants, checked from the inside.
+#[cfg(test)]
+impl<O> Rooms<O> {
+    /// Panics unless every participant is in exactly one room, the index agrees with
+    /// the rooms, and no room is empty or over capacity.
+    pub(crate) fn assert_invariants(&self) {
+        let mut seen = HashSet::new();
+        for (name, room) in &self.rooms {
+            assert!(!room.members.is_empty(), "empty room {name} kept");
+            assert!(
+                room.members.len() <= self.capacity,
+                "room {name} over capacity"
+            );
+            for id in room.members.keys() {
+                assert!(seen.insert(*id), "participant {id} in two rooms");
+                assert_eq!(self.room_of.get(id), Some(name), "index disagrees for {id}");
+            }
+        }
+        assert_eq!(
+            seen.len(),
+            self.room_of.len(),
+            "index names participants in no room"
+        );
+    }
+
+    pub(crate) fn room_name_of(&self, id: ParticipantId) -> Option<&RoomName> {
+        self.room_of.get(&id)
+    }
+}
+
+#[cfg(test)]
+mod properties;
+
 #[cfg(test)]
 mod tests {
     use super::*;

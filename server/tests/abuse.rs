@@ -23,7 +23,12 @@ fn settings() -> Settings {
 }
 
 /// Ada sends Bob an offer and Bob gets it: the relay still works.
-async fn relay_works(ada: &mut Client, bob: &mut Client, bob_id: ParticipantId, ada_id: ParticipantId) {
+async fn relay_works(
+    ada: &mut Client,
+    bob: &mut Client,
+    bob_id: ParticipantId,
+    ada_id: ParticipantId,
+) {
     ada.send(&ClientMsg::Offer {
         to: bob_id,
         sdp: "v=0 still here".into(),
@@ -62,7 +67,10 @@ async fn a_frame_over_the_limit_closes_with_1009() {
     let (mut bob, _) = server.joined("calm-otter", "Bob").await;
     let mut attacker = raw::upgrade(server.addr).await.unwrap();
     attacker
-        .write_all(&raw::frame(TEXT, join_msg("calm-otter", "Mal").to_json().as_bytes()))
+        .write_all(&raw::frame(
+            TEXT,
+            join_msg("calm-otter", "Mal").to_json().as_bytes(),
+        ))
         .await
         .unwrap();
     let ServerMsg::Joined { participant } = bob.recv().await else {
@@ -132,10 +140,19 @@ async fn silent_sockets_and_half_sent_headers_are_closed_after_the_header_deadli
     // Meanwhile the server answers others.
     let (status, _, _) = http_get(server.addr, "/healthz", &[]).await;
     assert_eq!(status, 200);
-    assert!(raw::closed_within(&mut silent, Duration::from_secs(3)).await, "silent socket still open");
-    assert!(raw::closed_within(&mut half, Duration::from_secs(3)).await, "half-sent request still open");
+    assert!(
+        raw::closed_within(&mut silent, Duration::from_secs(3)).await,
+        "silent socket still open"
+    );
+    assert!(
+        raw::closed_within(&mut half, Duration::from_secs(3)).await,
+        "half-sent request still open"
+    );
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(250), "closed before the deadline: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(250),
+        "closed before the deadline: {waited:?}"
+    );
 }
 
 #[tokio::test]
@@ -153,8 +170,14 @@ async fn connections_from_one_address_are_capped_with_429_and_healthz_still_answ
     // The attack made 5,000; 500 show the same and keep the test short.
     for i in 0..500 {
         let refused = raw::upgrade(server.addr).await.expect_err("over the cap");
-        assert!(refused.starts_with("HTTP/1.1 429"), "attempt {i}: {refused}");
-        assert!(refused.contains("Too many connections from your address"), "{refused}");
+        assert!(
+            refused.starts_with("HTTP/1.1 429"),
+            "attempt {i}: {refused}"
+        );
+        assert!(
+            refused.contains("Too many connections from your address"),
+            "{refused}"
+        );
     }
     let (status, _, body) = http_get(server.addr, "/healthz", &[]).await;
     assert_eq!((status, body.as_slice()), (200, b"ok".as_slice()));
@@ -165,7 +188,9 @@ async fn connections_from_one_address_are_capped_with_429_and_healthz_still_answ
     loop {
         match raw::upgrade(server.addr).await {
             Ok(_) => break,
-            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
             Err(e) => panic!("places not given back: {e}"),
         }
     }
@@ -206,7 +231,11 @@ async fn a_media_flood_limits_the_flooder_and_no_honest_member_is_dropped() {
             audio: i % 2 == 0,
             video: true,
         };
-        if flooder.try_send_frame(Message::text(ClientMsg::Media { media }.to_json())).await.is_err() {
+        if flooder
+            .try_send_frame(Message::text(ClientMsg::Media { media }.to_json()))
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -239,7 +268,10 @@ async fn a_media_flood_limits_the_flooder_and_no_honest_member_is_dropped() {
                 _ => {}
             }
         }
-        assert!(media_seen <= 2, "{media_seen} media messages reached a member");
+        assert!(
+            media_seen <= 2,
+            "{media_seen} media messages reached a member"
+        );
     }
     let (first, rest) = honest.split_at_mut(1);
     let (ada, ada_id) = &mut first[0];
@@ -262,7 +294,11 @@ async fn a_message_flood_is_rate_limited_then_closed_and_the_room_stays() {
     // 57k messages a second were accepted from one client; now it gets a budget.
     let pong = ClientMsg::Pong.to_json();
     for _ in 0..5_000 {
-        if flooder.try_send_frame(Message::text(pong.clone())).await.is_err() {
+        if flooder
+            .try_send_frame(Message::text(pong.clone()))
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -291,7 +327,10 @@ async fn a_ping_flood_is_rate_limited_then_closed() {
     let (mut ada, _) = server.joined("calm-otter", "Ada").await;
     let mut attacker = raw::upgrade(server.addr).await.unwrap();
     attacker
-        .write_all(&raw::frame(TEXT, join_msg("calm-otter", "Mal").to_json().as_bytes()))
+        .write_all(&raw::frame(
+            TEXT,
+            join_msg("calm-otter", "Mal").to_json().as_bytes(),
+        ))
         .await
         .unwrap();
     let ServerMsg::Joined { participant } = ada.recv().await else {
@@ -307,7 +346,10 @@ async fn a_ping_flood_is_rate_limited_then_closed() {
     }
     let (code, texts) = raw::read_until_close(&mut read, PATIENCE).await;
     assert_eq!(code, Some(1008));
-    assert!(texts.iter().any(|t| t.contains("rate_limited")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("rate_limited")),
+        "{texts:?}"
+    );
     assert!(matches!(ada.recv().await, ServerMsg::Left { id, .. } if id == participant.id));
     let _ = CLOSE;
 }
@@ -318,12 +360,20 @@ async fn offers_to_one_peer_are_limited_per_peer_and_the_others_still_get_theirs
     let (mut ada, ada_id) = server.joined("calm-otter", "Ada").await;
     let (mut bob, bob_id) = server.joined("calm-otter", "Bob").await;
     let (mut mal, _) = server.joined("calm-otter", "Mal").await;
-    while !matches!(ada.recv().await, ServerMsg::Joined { participant } if participant.name == "Mal") {}
-    while !matches!(bob.recv().await, ServerMsg::Joined { participant } if participant.name == "Mal") {}
+    while !matches!(ada.recv().await, ServerMsg::Joined { participant } if participant.name == "Mal")
+    {
+    }
+    while !matches!(bob.recv().await, ServerMsg::Joined { participant } if participant.name == "Mal")
+    {
+    }
     // 32 KiB offers to Bob, as fast as possible: Bob's share is 256 KiB at once.
     let sdp = "a".repeat(32 * 1024);
     for _ in 0..20 {
-        mal.send(&ClientMsg::Offer { to: bob_id, sdp: sdp.clone() }).await;
+        mal.send(&ClientMsg::Offer {
+            to: bob_id,
+            sdp: sdp.clone(),
+        })
+        .await;
     }
     let mut limited = 0;
     while limited == 0 {

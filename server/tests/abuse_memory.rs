@@ -102,7 +102,9 @@ async fn memory_stays_bounded_under_each_attack() {
         .await;
         let before = raw::rss_kib();
         let peak = PeakRss::start();
-        let stream = raw::upgrade_with_recv_buffer(server.addr, Some(4096)).await.unwrap();
+        let stream = raw::upgrade_with_recv_buffer(server.addr, Some(4096))
+            .await
+            .unwrap();
         let (_read, mut write) = stream.into_split();
         let ping = raw::frame(PING, &[7u8; 125]).repeat(64);
         let started = Instant::now();
@@ -116,8 +118,18 @@ async fn memory_stays_bounded_under_each_attack() {
         }
         let peak = peak.stop();
         eprintln!("ping flood: {sent} pings in 2 s");
-        report.line("ping flood, never reading, 2 s", phase.elapsed(), before, peak, raw::rss_kib());
-        assert!(peak - before < 16 * MIB, "ping flood grew RSS by {} KiB", peak - before);
+        report.line(
+            "ping flood, never reading, 2 s",
+            phase.elapsed(),
+            before,
+            peak,
+            raw::rss_kib(),
+        );
+        assert!(
+            peak - before < 16 * MIB,
+            "ping flood grew RSS by {} KiB",
+            peak - before
+        );
         server.shut_down().await;
     }
 
@@ -153,9 +165,23 @@ async fn memory_stays_bounded_under_each_attack() {
         }
         let peak = peak.stop();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        report.line("200 sockets x 1 MiB frame", phase.elapsed(), before, peak, raw::rss_kib());
-        assert_eq!(closed_1009.load(Ordering::Relaxed), 200, "each closed with 1009");
-        assert!(peak - before < 32 * MIB, "1 MiB frames grew RSS by {} KiB", peak - before);
+        report.line(
+            "200 sockets x 1 MiB frame",
+            phase.elapsed(),
+            before,
+            peak,
+            raw::rss_kib(),
+        );
+        assert_eq!(
+            closed_1009.load(Ordering::Relaxed),
+            200,
+            "each closed with 1009"
+        );
+        assert!(
+            peak - before < 32 * MIB,
+            "1 MiB frames grew RSS by {} KiB",
+            peak - before
+        );
         server.shut_down().await;
     }
 
@@ -201,9 +227,14 @@ async fn memory_stays_bounded_under_each_attack() {
             .unwrap();
         let mut slow = Vec::new();
         for i in 0..SLOW {
-            let mut stream = raw::upgrade_with_recv_buffer(server.addr, Some(4096)).await.unwrap();
+            let mut stream = raw::upgrade_with_recv_buffer(server.addr, Some(4096))
+                .await
+                .unwrap();
             let join = join_msg("calm-otter", &format!("Slow {i}")).to_json();
-            stream.write_all(&raw::frame(TEXT, join.as_bytes())).await.unwrap();
+            stream
+                .write_all(&raw::frame(TEXT, join.as_bytes()))
+                .await
+                .unwrap();
             slow.push(stream);
         }
         // The sender reads everything (as an honest client does) and learns who is
@@ -239,10 +270,16 @@ async fn memory_stays_bounded_under_each_attack() {
         let mut offers = 0;
         'rounds: for _ in 0..200 {
             for &to in &targets {
-                if dropped.load(Ordering::Relaxed) >= SLOW || started.elapsed() > Duration::from_secs(20) {
+                if dropped.load(Ordering::Relaxed) >= SLOW
+                    || started.elapsed() > Duration::from_secs(20)
+                {
                     break 'rounds;
                 }
-                let offer = ClientMsg::Offer { to, sdp: sdp.clone() }.to_json();
+                let offer = ClientMsg::Offer {
+                    to,
+                    sdp: sdp.clone(),
+                }
+                .to_json();
                 send.send(Message::text(offer)).await.unwrap();
                 offers += 1;
             }
@@ -256,11 +293,27 @@ async fn memory_stays_bounded_under_each_attack() {
         // Their connections end after the close grace (2 s) and free their queues.
         tokio::time::sleep(Duration::from_millis(2_500)).await;
         let after = raw::rss_kib();
-        eprintln!("slow readers: {offers} offers of 64 KiB sent, {kicked} of {SLOW} slow members dropped");
-        report.line("20 slow readers, 64 KiB offers", phase.elapsed(), before, peak, after);
+        eprintln!(
+            "slow readers: {offers} offers of 64 KiB sent, {kicked} of {SLOW} slow members dropped"
+        );
+        report.line(
+            "20 slow readers, 64 KiB offers",
+            phase.elapsed(),
+            before,
+            peak,
+            after,
+        );
         assert_eq!(kicked, SLOW, "every slow member is dropped");
-        assert!(peak - before < 64 * MIB, "slow readers grew RSS by {} KiB", peak - before);
-        assert!(after.saturating_sub(before) < 32 * MIB, "{} KiB kept after the kicks", after - before);
+        assert!(
+            peak - before < 64 * MIB,
+            "slow readers grew RSS by {} KiB",
+            peak - before
+        );
+        assert!(
+            after.saturating_sub(before) < 32 * MIB,
+            "{} KiB kept after the kicks",
+            after - before
+        );
         drop(slow);
         reader.abort();
         server.shut_down().await;

@@ -188,7 +188,9 @@ mod tests {
     fn media_is_stricter_than_the_rest() {
         let t0 = Instant::now();
         let mut budget = MessageBudget::new(RateLimits::default(), t0);
-        let allowed = (0..300).filter(|_| budget.media(t0) == Verdict::Allow).count();
+        let allowed = (0..300)
+            .filter(|_| budget.media(t0) == Verdict::Allow)
+            .count();
         assert_eq!(allowed, 60);
     }
 

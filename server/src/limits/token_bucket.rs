@@ -80,7 +80,13 @@ mod tests {
     #[test]
     fn a_cost_larger_than_what_is_left_takes_nothing() {
         let t0 = Instant::now();
-        let mut bucket = TokenBucket::full(Rate { burst: 100.0, per_sec: 0.0 }, t0);
+        let mut bucket = TokenBucket::full(
+            Rate {
+                burst: 100.0,
+                per_sec: 0.0,
+            },
+            t0,
+        );
         assert!(bucket.try_take(60.0, t0));
         assert!(!bucket.try_take(60.0, t0));
         assert!(bucket.try_take(40.0, t0));
