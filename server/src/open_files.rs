@@ -5,6 +5,8 @@ use std::io;
 
 /// Raises the soft open-file limit to the hard limit; returns (before, after).
 #[cfg(unix)]
+// `rlim_t` is u64 on Linux, not on every Unix.
+#[allow(clippy::unnecessary_cast)]
 pub fn raise_to_hard_limit() -> io::Result<(u64, u64)> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -31,6 +33,7 @@ pub fn raise_to_hard_limit() -> io::Result<(u64, u64)> {
 }
 
 /// The current soft limit, if there is one.
+#[allow(clippy::unnecessary_cast)] // as above
 pub fn soft_limit() -> Option<u64> {
     #[cfg(unix)]
     {

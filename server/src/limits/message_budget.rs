@@ -209,10 +209,12 @@ mod tests {
     #[test]
     fn spraying_many_targets_keeps_the_map_bounded() {
         let t0 = Instant::now();
-        let mut limits = RateLimits::default();
-        limits.patience = Rate {
-            burst: 1e9,
-            per_sec: 0.0,
+        let limits = RateLimits {
+            patience: Rate {
+                burst: 1e9,
+                per_sec: 0.0,
+            },
+            ..RateLimits::default()
         };
         let mut budget = MessageBudget::new(limits, t0);
         for n in 1..=5_000 {
