@@ -12,12 +12,10 @@ use std::time::{Duration, Instant};
 
 use common::raw::{self, PING, TEXT};
 use common::{join_msg, TestServer, PATIENCE};
-use futures_util::{SinkExt, StreamExt};
 use nonstop_core::protocol::{ClientMsg, ServerMsg};
 use nonstop_server::limits::RateLimits;
 use nonstop_server::Settings;
 use tokio::io::AsyncWriteExt;
-use tokio_tungstenite::tungstenite::Message;
 
 const MIB: u64 = 1024;
 
@@ -218,23 +216,17 @@ async fn memory_stays_bounded_under_each_attack() {
         .await;
         let before = raw::rss_kib();
         let peak = PeakRss::start();
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
-            .await
-            .unwrap();
-        let (mut send, mut recv) = ws.split();
-        send.send(Message::text(join_msg("calm-otter", "Sender").to_json()))
-            .await
-            .unwrap();
+        // A hand-written sender too: a library client would spend most of the phase
+        // masking 40 MB of offers.
+        let sender = raw::upgrade(server.addr).await.unwrap();
+        let (mut recv, mut send) = sender.into_split();
+        let join = join_msg("calm-otter", "Sender").to_json();
+        send.write_all(&raw::frame(TEXT, join.as_bytes())).await.unwrap();
         let mut slow = Vec::new();
         for i in 0..SLOW {
-            let mut stream = raw::upgrade_with_recv_buffer(server.addr, Some(4096))
-                .await
-                .unwrap();
+            let mut stream = raw::upgrade_with_recv_buffer(server.addr, Some(4096)).await.unwrap();
             let join = join_msg("calm-otter", &format!("Slow {i}")).to_json();
-            stream
-                .write_all(&raw::frame(TEXT, join.as_bytes()))
-                .await
-                .unwrap();
+            stream.write_all(&raw::frame(TEXT, join.as_bytes())).await.unwrap();
             slow.push(stream);
         }
         // The sender reads everything (as an honest client does) and learns who is
@@ -244,17 +236,18 @@ async fn memory_stays_bounded_under_each_attack() {
         let reader = tokio::spawn({
             let (joined, dropped) = (joined.clone(), dropped.clone());
             async move {
-                while let Some(Ok(frame)) = recv.next().await {
-                    if let Message::Text(text) = frame {
-                        match ServerMsg::parse(text.as_str()) {
-                            Ok(ServerMsg::Joined { participant }) => {
-                                joined.lock().unwrap().push(participant.id)
-                            }
-                            Ok(ServerMsg::Left { .. }) => {
-                                dropped.fetch_add(1, Ordering::Relaxed);
-                            }
-                            _ => {}
+                while let Ok((opcode, payload)) = raw::read_frame(&mut recv).await {
+                    if opcode != TEXT {
+                        continue;
+                    }
+                    match serde_json::from_slice::<ServerMsg>(&payload) {
+                        Ok(ServerMsg::Joined { participant }) => {
+                            joined.lock().unwrap().push(participant.id)
                         }
+                        Ok(ServerMsg::Left { .. }) => {
+                            dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -280,7 +273,7 @@ async fn memory_stays_bounded_under_each_attack() {
                     sdp: sdp.clone(),
                 }
                 .to_json();
-                send.send(Message::text(offer)).await.unwrap();
+                send.write_all(&raw::frame(TEXT, offer.as_bytes())).await.unwrap();
                 offers += 1;
             }
         }

@@ -37,9 +37,11 @@ pub struct RateLimits {
 }
 
 /// Messages per second per connection unless `--message-rate` says otherwise. A
-/// joiner to a full room of 200 sends 199 offers and a few thousand candidates within
-/// seconds; the burst (5 s worth) covers that.
-pub const DEFAULT_MESSAGE_RATE: u32 = 200;
+/// joiner to a full room of 200 sends 199 offers and up to a couple of thousand
+/// candidates within seconds; the burst (5 s worth) covers that. Messages cost the
+/// server little beyond parsing (relays go to one peer, `media` is coalesced); the
+/// byte and per-peer limits are the tight ones.
+pub const DEFAULT_MESSAGE_RATE: u32 = 500;
 /// Bytes per second per connection unless `--byte-rate` says otherwise; the burst is
 /// 4 s worth (199 offers of 8 KB fit).
 pub const DEFAULT_BYTE_RATE: u32 = 1024 * 1024;
