@@ -222,12 +222,23 @@ fn connection_cap(wanted: usize) -> usize {
         .unwrap_or(usize::MAX)
         .max(1);
     if fit < wanted {
-        warn!(
-            wanted,
-            open_file_limit = files,
-            cap = fit,
-            "the open-file limit allows fewer connections than --max-connections"
-        );
+        // A warning only when far off: a limit of 20,000 files and 20,000 connections
+        // is a normal set-up, not a mistake.
+        if fit < wanted / 2 {
+            warn!(
+                wanted,
+                open_file_limit = files,
+                cap = fit,
+                "the open-file limit allows far fewer connections than --max-connections"
+            );
+        } else {
+            info!(
+                wanted,
+                open_file_limit = files,
+                cap = fit,
+                "connections capped under the open-file limit"
+            );
+        }
     }
     wanted.min(fit)
 }
