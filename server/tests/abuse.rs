@@ -385,3 +385,43 @@ async fn offers_to_one_peer_are_limited_per_peer_and_the_others_still_get_theirs
     // Bob gets what fit in the budget, and Ada's relay to him still goes through.
     relay_works(&mut ada, &mut bob, bob_id, ada_id).await;
 }
+
+#[tokio::test]
+async fn quick_media_toggles_reach_the_room_as_first_and_latest_state() {
+    let server = TestServer::start(settings()).await;
+    let (mut ada, ada_id) = server.joined("calm-otter", "Ada").await;
+    let (mut bob, bob_id) = server.joined("calm-otter", "Bob").await;
+    assert!(matches!(ada.recv().await, ServerMsg::Joined { .. }));
+    let state = |audio| MediaState { audio, video: true };
+    let started = Instant::now();
+    for audio in [false, true, false, true] {
+        bob.send(&ClientMsg::Media {
+            media: state(audio),
+        })
+        .await;
+    }
+    // The first change at once, then only the latest, one interval later.
+    assert_eq!(
+        ada.recv().await,
+        ServerMsg::Media {
+            from: bob_id,
+            media: state(false)
+        }
+    );
+    assert_eq!(
+        ada.recv().await,
+        ServerMsg::Media {
+            from: bob_id,
+            media: state(true)
+        }
+    );
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(150), "{waited:?}");
+    // And nothing in between: the next thing Ada gets is Bob's offer.
+    bob.send(&ClientMsg::Offer {
+        to: ada_id,
+        sdp: "v=0".into(),
+    })
+    .await;
+    assert!(matches!(ada.recv().await, ServerMsg::Offer { from, .. } if from == bob_id));
+}
