@@ -423,7 +423,7 @@ impl Connection {
     fn reject(&mut self, e: ProtocolError) -> Step {
         // The message may quote the client's text (serde names an unknown variant).
         if self.rejections.admit() {
-            info!(participant = ?self.id, code = ?e.code, message = %for_log(&e.message), "rejected a message");
+            info!(participant = ?self.id, code = ?e.code, reason = %for_log(&e.message), "rejected a message");
         }
         let fatal = e.code.is_fatal();
         match self.send(e.into()) {
