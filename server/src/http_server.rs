@@ -27,6 +27,10 @@ use crate::limits::{ConnectionCaps, Refusal, Slot};
 /// Largest HTTP request head (request line and headers) the server reads.
 const MAX_HEAD_BYTES: usize = 32 * 1024;
 
+/// Header deadline of a connection over a cap: it holds a file descriptor the server
+/// is short of, so a silent one goes sooner.
+const REFUSED_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Carried by every request: the connection's slot (a WebSocket keeps it for as long
 /// as it is open), or why the connection is over a cap.
 #[derive(Debug, Clone)]
@@ -77,7 +81,11 @@ pub async fn serve_http(
             let mut builder = http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
+                .header_read_timeout(if refused {
+                    header_timeout.min(REFUSED_HEADER_TIMEOUT)
+                } else {
+                    header_timeout
+                })
                 .max_buf_size(MAX_HEAD_BYTES)
                 // A refused connection gets its answer and is closed.
                 .keep_alive(!refused);

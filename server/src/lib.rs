@@ -69,8 +69,10 @@ const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
 /// client sends without reading the pongs. Writes go out at once (no batching).
 const WS_MAX_WRITE_BUFFER_BYTES: usize = 2 * WS_LIBRARY_MAX_BYTES;
 
-/// File descriptors kept free of connections, for the listener, the app's files and logs.
-const SPARE_FILES: u64 = 64;
+/// File descriptors kept free of connections: for the listener, the app's files and
+/// logs, and for answering connections over the cap (a full server still answers
+/// `/healthz` and says 503). An eighth of the limit, and at least this many.
+const MIN_SPARE_FILES: u64 = 64;
 
 /// How long shutdown waits for WebSocket connections to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -218,7 +220,8 @@ fn connection_cap(wanted: usize) -> usize {
     let Some(files) = open_files::soft_limit() else {
         return wanted;
     };
-    let fit = usize::try_from(files.saturating_sub(SPARE_FILES))
+    let spare = (files / 8).max(MIN_SPARE_FILES);
+    let fit = usize::try_from(files.saturating_sub(spare))
         .unwrap_or(usize::MAX)
         .max(1);
     if fit < wanted {

@@ -213,6 +213,10 @@ async fn a_full_server_answers_503_and_healthz_still_answers() {
     assert!(refused.contains("The server is full"), "{refused}");
     let (status, _, _) = http_get(server.addr, "/healthz", &[]).await;
     assert_eq!(status, 200);
+    // A silent socket over the cap holds a descriptor the server is short of: it goes
+    // after 1 s, not the usual 10 s header deadline.
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    assert!(raw::closed_within(&mut silent, Duration::from_millis(2_500)).await);
 }
 
 #[tokio::test]
