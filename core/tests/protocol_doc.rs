@@ -100,7 +100,7 @@ fn server_type(msg: &ServerMsg) -> &'static str {
     }
 }
 
-const ALL_CODES: [ErrorCode; 11] = [
+const ALL_CODES: [ErrorCode; 13] = [
     ErrorCode::Malformed,
     ErrorCode::TooLarge,
     ErrorCode::UnsupportedVersion,
@@ -112,6 +112,8 @@ const ALL_CODES: [ErrorCode; 11] = [
     ErrorCode::UnknownParticipant,
     ErrorCode::Overloaded,
     ErrorCode::ResumeFailed,
+    ErrorCode::PasscodeRequired,
+    ErrorCode::WrongPasscode,
 ];
 
 /// Fails to compile when a code is added, as a reminder to extend [`ALL_CODES`].
@@ -128,6 +130,8 @@ fn all_codes_is_complete(code: ErrorCode) {
         | ErrorCode::AlreadyJoined
         | ErrorCode::UnknownParticipant
         | ErrorCode::Overloaded
+        | ErrorCode::PasscodeRequired
+        | ErrorCode::WrongPasscode
         | ErrorCode::ResumeFailed => {}
     }
 }
@@ -167,6 +171,7 @@ fn every_message_type_has_an_example() {
             room: String::new(),
             name: String::new(),
             media,
+            passcode: None,
         },
         ClientMsg::Offer { to, sdp: sdp() },
         ClientMsg::Answer { to, sdp: sdp() },

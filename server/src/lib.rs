@@ -17,6 +17,10 @@
 pub mod config;
 pub mod connection;
 pub mod hub;
+pub mod ids;
+pub mod origin;
+pub mod passcode;
+pub mod per_address;
 pub mod resume;
 pub mod rooms;
 pub mod static_files;
@@ -24,11 +28,13 @@ pub mod turn;
 
 use std::future::Future;
 use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures_util::StreamExt;
@@ -68,20 +74,20 @@ impl AppState {
             Some(secret) => resume::SessionKey::from_secret(secret),
             None => resume::SessionKey::random(),
         };
-        // Ids count from the start time in milliseconds: above every id of an earlier
-        // run (unless it handed out more than one per millisecond), so participants
-        // resuming into this run keep theirs and ids still grow with join order.
-        let first_id = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(1);
+        // Ids carry this run's epoch (ids.rs): above every id of an earlier run, so
+        // participants resuming into this run keep theirs, ids still grow with join
+        // order, and an earlier run's tokens never name an id this run hands out.
         AppState {
-            hub: Arc::new(Hub::configured(
-                settings.capacity,
-                first_id,
-                settings.turn.clone(),
-                key,
-            )),
+            hub: Arc::new(
+                Hub::configured(
+                    settings.capacity,
+                    ids::IdGen::for_this_run(),
+                    settings.turn.clone(),
+                    key,
+                )
+                .with_token_ttl(settings.session_ttl)
+                .with_turn_limit(settings.turn_per_address_per_minute),
+            ),
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
@@ -107,7 +113,29 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn ws_upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+async fn ws_upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+) -> Response {
+    if let Err(origin) = state.settings.allowed_origins.check(&headers) {
+        let origin: String = origin.chars().take(200).collect();
+        warn!(origin = ?origin, "WebSocket refused: origin not allowed");
+        return (
+            StatusCode::FORBIDDEN,
+            format!(
+                "WebSocket refused: pages from origin {origin:?} may not use this server \
+                 (the server allows its own origin and those given with --allowed-origin)\n"
+            ),
+        )
+            .into_response();
+    }
+    // Known when served through `serve` (connect info); otherwise all connections
+    // share one address for per-address limits.
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     ws.max_message_size(WS_LIBRARY_MAX_BYTES)
         .max_frame_size(WS_LIBRARY_MAX_BYTES)
         .on_upgrade(move |socket| {
@@ -118,7 +146,7 @@ async fn ws_upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Resp
                 shutdown,
                 connections,
             } = state;
-            connections.track_future(connection::run(sink, stream, hub, settings, shutdown))
+            connections.track_future(connection::run(sink, stream, hub, settings, shutdown, peer))
         })
 }
 
@@ -140,13 +168,17 @@ pub async fn serve(
     );
     let state = AppState::new(settings);
     let stop = state.shutdown.clone();
-    let result = axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            info!("shutting down");
-            stop.cancel();
-        })
-        .await;
+    // With connect info: the client's address, for per-address limits.
+    let result = axum::serve(
+        listener,
+        app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        info!("shutting down");
+        stop.cancel();
+    })
+    .await;
     // Upgraded connections are not part of axum's graceful shutdown; they were told
     // through the token and are waited for here.
     state.shutdown.cancel();

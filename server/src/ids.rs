@@ -1,0 +1,195 @@
+//! Participant ids that never repeat across server runs.
+//!
+//! An id is `epoch << COUNTER_BITS | counter`, at most 2^53 − 1 so JavaScript reads it
+//! exactly. The epoch is the run's start time in seconds since 2025-01-01 (30 bits: good
+//! until 2059); the counter starts at a random offset below 2^22 and counts up, so a run
+//! has at least 2^22 (4 million) ids before it moves to a later epoch (the current time,
+//! which by then is later than its start).
+//!
+//! What this gives:
+//! - ids grow with join order, within a run and across runs (a later run has a later
+//!   epoch), which "oldest first" lists and [`nonstop_core::negotiation::Role`] rely on;
+//!   participants resumed from an earlier run keep their smaller ids and sort first;
+//! - a token from an earlier run names an id of an earlier epoch, never one this run
+//!   hands out; two runs started within the same second share an epoch but start their
+//!   counters at independent random offsets (they collide only if their ranges
+//!   overlap: about n / 2^22 for n joins);
+//! - the next id cannot be guessed from an id seen in an earlier run.
+
+/// Low bits: the counter within one epoch.
+pub const COUNTER_BITS: u32 = 23;
+/// High bits: seconds since [`EPOCH_BASE_UNIX`].
+pub const EPOCH_BITS: u32 = 53 - COUNTER_BITS;
+/// 2025-01-01T00:00:00Z.
+pub const EPOCH_BASE_UNIX: u64 = 1_735_689_600;
+
+const COUNTER_LIMIT: u64 = 1 << COUNTER_BITS;
+/// Random start offsets stay below this, leaving at least as many ids again.
+const OFFSET_LIMIT: u64 = 1 << (COUNTER_BITS - 1);
+/// Largest epoch that fits.
+const EPOCH_MAX: u64 = (1 << EPOCH_BITS) - 1;
+
+/// Hands out this run's ids.
+#[derive(Debug, Clone)]
+pub struct IdGen {
+    epoch: u64,
+    counter: u64,
+    /// Where to read the time when the epoch runs out (`None`: a test's fixed
+    /// sequence, which just moves to the next epoch).
+    clock: Option<fn() -> u64>,
+}
+
+impl IdGen {
+    /// For a server run: epoch from the current time, random counter offset.
+    pub fn for_this_run() -> IdGen {
+        let mut offset = [0u8; 8];
+        // The OS random source failing is not something to serve meetings through.
+        getrandom::fill(&mut offset).expect("the OS random source works");
+        IdGen {
+            epoch: epoch_of(crate::turn::unix_now()),
+            counter: u64::from_le_bytes(offset) % OFFSET_LIMIT,
+            clock: Some(crate::turn::unix_now),
+        }
+        .skip_zero()
+    }
+
+    /// 1, 2, 3, … (tests and tools that want readable ids).
+    pub fn sequential(first: u64) -> IdGen {
+        let first = first.max(1);
+        IdGen {
+            epoch: first >> COUNTER_BITS,
+            counter: first & (COUNTER_LIMIT - 1),
+            clock: None,
+        }
+    }
+
+    /// With a given epoch and counter offset (tests).
+    pub fn at(epoch: u64, counter: u64) -> IdGen {
+        IdGen {
+            epoch: epoch.min(EPOCH_MAX),
+            counter: counter % COUNTER_LIMIT,
+            clock: None,
+        }
+        .skip_zero()
+    }
+
+    /// The next id: larger than every id handed out before.
+    pub fn next(&mut self) -> u64 {
+        if self.counter >= COUNTER_LIMIT {
+            let now = self.clock.map_or(0, |c| epoch_of(c()));
+            self.epoch = now.max(self.epoch + 1).min(EPOCH_MAX);
+            self.counter = 0;
+        }
+        let id = self.epoch << COUNTER_BITS | self.counter;
+        self.counter += 1;
+        id
+    }
+
+    /// An id re-admitted from elsewhere (a resume after a restart): if it lies in this
+    /// run's epoch ahead of the counter, later ids go above it.
+    pub fn observe(&mut self, id: u64) {
+        if id >> COUNTER_BITS == self.epoch {
+            self.counter = self.counter.max((id & (COUNTER_LIMIT - 1)) + 1);
+        }
+    }
+
+    /// The epoch of this run's ids (tests).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Id 0 is never handed out.
+    fn skip_zero(mut self) -> IdGen {
+        if self.epoch == 0 && self.counter == 0 {
+            self.counter = 1;
+        }
+        self
+    }
+}
+
+/// Seconds since [`EPOCH_BASE_UNIX`], clamped to what fits.
+pub fn epoch_of(unix_secs: u64) -> u64 {
+    unix_secs.saturating_sub(EPOCH_BASE_UNIX).min(EPOCH_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JS_MAX_SAFE: u64 = (1 << 53) - 1;
+
+    #[test]
+    fn ids_fit_javascript_numbers_and_grow() {
+        let mut ids = IdGen::for_this_run();
+        let a = ids.next();
+        let b = ids.next();
+        assert!(a < b && b <= JS_MAX_SAFE, "{a} {b}");
+        let mut last = IdGen::at(EPOCH_MAX, COUNTER_LIMIT - 2);
+        assert_eq!(last.next(), JS_MAX_SAFE - 1);
+        assert_eq!(last.next(), JS_MAX_SAFE);
+        assert!(last.next() <= JS_MAX_SAFE, "clamped, never above 2^53 - 1");
+    }
+
+    #[test]
+    fn a_later_run_hands_out_ids_above_every_earlier_one() {
+        // The earlier run started at second 1000 and handed out a million ids.
+        let mut earlier = IdGen::at(1000, OFFSET_LIMIT - 1);
+        let mut last = 0;
+        for _ in 0..1_000_000 {
+            last = earlier.next();
+        }
+        // A run started one second later, at the worst random offset (0).
+        let mut later = IdGen::at(1001, 0);
+        assert!(later.next() > last);
+    }
+
+    #[test]
+    fn running_out_of_counter_moves_to_a_later_epoch() {
+        let mut ids = IdGen::at(7, COUNTER_LIMIT - 1);
+        let a = ids.next();
+        let b = ids.next();
+        assert_eq!(a >> COUNTER_BITS, 7);
+        assert_eq!(b >> COUNTER_BITS, 8);
+        assert!(b > a);
+        let mut now = IdGen {
+            clock: Some(|| EPOCH_BASE_UNIX + 5000),
+            ..IdGen::at(7, COUNTER_LIMIT - 1)
+        };
+        now.next();
+        assert_eq!(
+            now.next() >> COUNTER_BITS,
+            5000,
+            "jumps to the current time"
+        );
+    }
+
+    #[test]
+    fn runs_have_random_offsets() {
+        let offsets: std::collections::HashSet<u64> = (0..8)
+            .map(|_| IdGen::for_this_run().next() & (COUNTER_LIMIT - 1))
+            .collect();
+        assert!(offsets.len() > 1, "{offsets:?}");
+        let epoch = IdGen::for_this_run().epoch();
+        assert!(epoch > 0 && epoch < EPOCH_MAX);
+    }
+
+    #[test]
+    fn readmitted_ids_of_this_epoch_push_the_counter() {
+        let mut ids = IdGen::at(5, 10);
+        ids.observe(5 << COUNTER_BITS | 20);
+        assert_eq!(ids.next(), 5 << COUNTER_BITS | 21);
+        ids.observe(4 << COUNTER_BITS | 900);
+        assert_eq!(
+            ids.next(),
+            5 << COUNTER_BITS | 22,
+            "earlier epochs change nothing"
+        );
+    }
+
+    #[test]
+    fn sequential_counts_from_its_start() {
+        let mut ids = IdGen::sequential(1);
+        assert_eq!((ids.next(), ids.next(), ids.next()), (1, 2, 3));
+        assert_eq!(IdGen::sequential(1000).next(), 1000);
+    }
+}
