@@ -1,27 +1,29 @@
 //! Participant ids that never repeat across server runs.
 //!
 //! An id is `epoch << COUNTER_BITS | counter`, at most 2^53 − 1 so JavaScript reads it
-//! exactly. The epoch is the run's start time in seconds since 2025-01-01 (30 bits: good
-//! until 2059); the counter starts at a random offset below 2^22 and counts up, so a run
-//! has at least 2^22 (4 million) ids before it moves to a later epoch (the current time,
-//! which by then is later than its start).
+//! exactly. The epoch is the run's start time in ticks of [`TICK_MS`] (125 ms) since
+//! 2025-01-01 (33 bits: good until 2059); the counter starts at a random offset below
+//! 2^19 and counts up, so a run has at least 2^19 (half a million) ids before it moves
+//! to a later epoch (the current tick, by then long after its start). The server hands
+//! out no id before its start tick is over ([`IdGen::ready_in`]), so any run started
+//! after another has handed out ids has a larger epoch.
 //!
 //! What this gives:
 //! - ids grow with join order, within a run and across runs (a later run has a later
 //!   epoch), which "oldest first" lists and [`nonstop_core::negotiation::Role`] rely on;
 //!   participants resumed from an earlier run keep their smaller ids and sort first;
 //! - a token from an earlier run names an id of an earlier epoch, never one this run
-//!   hands out; two runs started within the same second share an epoch but start their
-//!   counters at independent random offsets (they collide only if their ranges
-//!   overlap: about n / 2^22 for n joins);
-//! - the next id cannot be guessed from an id seen in an earlier run.
+//!   hands out;
+//! - the next id cannot be guessed from an id seen in an earlier run (random offset).
 
 /// Low bits: the counter within one epoch.
-pub const COUNTER_BITS: u32 = 23;
-/// High bits: seconds since [`EPOCH_BASE_UNIX`].
+pub const COUNTER_BITS: u32 = 20;
+/// High bits: ticks since [`EPOCH_BASE_UNIX`].
 pub const EPOCH_BITS: u32 = 53 - COUNTER_BITS;
 /// 2025-01-01T00:00:00Z.
 pub const EPOCH_BASE_UNIX: u64 = 1_735_689_600;
+/// The epoch's unit, in milliseconds.
+pub const TICK_MS: u64 = 125;
 
 const COUNTER_LIMIT: u64 = 1 << COUNTER_BITS;
 /// Random start offsets stay below this, leaving at least as many ids again.
@@ -34,9 +36,16 @@ const EPOCH_MAX: u64 = (1 << EPOCH_BITS) - 1;
 pub struct IdGen {
     epoch: u64,
     counter: u64,
-    /// Where to read the time when the epoch runs out (`None`: a test's fixed
-    /// sequence, which just moves to the next epoch).
+    /// Where to read the time (Unix milliseconds) when the epoch runs out (`None`: a
+    /// test's fixed sequence, which just moves to the next epoch).
     clock: Option<fn() -> u64>,
+}
+
+/// Unix time in milliseconds (0 for a clock before 1970).
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl IdGen {
@@ -46,11 +55,19 @@ impl IdGen {
         // The OS random source failing is not something to serve meetings through.
         getrandom::fill(&mut offset).expect("the OS random source works");
         IdGen {
-            epoch: epoch_of(crate::turn::unix_now()),
+            epoch: epoch_of(unix_millis()),
             counter: u64::from_le_bytes(offset) % OFFSET_LIMIT,
-            clock: Some(crate::turn::unix_now),
+            clock: Some(unix_millis),
         }
         .skip_zero()
+    }
+
+    /// How long until this run's start tick is over: the server waits that long (at
+    /// most [`TICK_MS`]) before it accepts anyone, so that a run started later (even
+    /// right after a crash) has a later epoch.
+    pub fn ready_in(&self) -> std::time::Duration {
+        let end = (EPOCH_BASE_UNIX * 1000).saturating_add((self.epoch + 1) * TICK_MS);
+        std::time::Duration::from_millis(end.saturating_sub(unix_millis()).min(TICK_MS))
     }
 
     /// 1, 2, 3, … (tests and tools that want readable ids).
@@ -107,9 +124,9 @@ impl IdGen {
     }
 }
 
-/// Seconds since [`EPOCH_BASE_UNIX`], clamped to what fits.
-pub fn epoch_of(unix_secs: u64) -> u64 {
-    unix_secs.saturating_sub(EPOCH_BASE_UNIX).min(EPOCH_MAX)
+/// Ticks since [`EPOCH_BASE_UNIX`] at Unix time `unix_ms`, clamped to what fits.
+pub fn epoch_of(unix_ms: u64) -> u64 {
+    (unix_ms.saturating_sub(EPOCH_BASE_UNIX * 1000) / TICK_MS).min(EPOCH_MAX)
 }
 
 #[cfg(test)]
@@ -132,13 +149,13 @@ mod tests {
 
     #[test]
     fn a_later_run_hands_out_ids_above_every_earlier_one() {
-        // The earlier run started at second 1000 and handed out a million ids.
+        // The earlier run started at tick 1000 and handed out half a million ids.
         let mut earlier = IdGen::at(1000, OFFSET_LIMIT - 1);
         let mut last = 0;
-        for _ in 0..1_000_000 {
+        for _ in 0..500_000 {
             last = earlier.next();
         }
-        // A run started one second later, at the worst random offset (0).
+        // A run started one tick later, at the worst random offset (0).
         let mut later = IdGen::at(1001, 0);
         assert!(later.next() > last);
     }
@@ -152,13 +169,13 @@ mod tests {
         assert_eq!(b >> COUNTER_BITS, 8);
         assert!(b > a);
         let mut now = IdGen {
-            clock: Some(|| EPOCH_BASE_UNIX + 5000),
+            clock: Some(|| (EPOCH_BASE_UNIX + 5000) * 1000),
             ..IdGen::at(7, COUNTER_LIMIT - 1)
         };
         now.next();
         assert_eq!(
             now.next() >> COUNTER_BITS,
-            5000,
+            5000 * 1000 / TICK_MS,
             "jumps to the current time"
         );
     }
@@ -169,8 +186,9 @@ mod tests {
             .map(|_| IdGen::for_this_run().next() & (COUNTER_LIMIT - 1))
             .collect();
         assert!(offsets.len() > 1, "{offsets:?}");
-        let epoch = IdGen::for_this_run().epoch();
-        assert!(epoch > 0 && epoch < EPOCH_MAX);
+        let run = IdGen::for_this_run();
+        assert!(run.epoch() > 0 && run.epoch() < EPOCH_MAX);
+        assert!(run.ready_in() <= std::time::Duration::from_millis(TICK_MS));
     }
 
     #[test]

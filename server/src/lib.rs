@@ -70,23 +70,23 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Settings) -> Self {
+        // Ids carry this run's epoch (ids.rs): above every id of an earlier run, so
+        // participants resuming into this run keep theirs, ids still grow with join
+        // order, and an earlier run's tokens never name an id this run hands out.
+        AppState::with_ids(settings, ids::IdGen::for_this_run())
+    }
+
+    /// Like [`new`](Self::new), with ids from `ids`.
+    pub fn with_ids(settings: Settings, ids: ids::IdGen) -> Self {
         let key = match &settings.session_secret {
             Some(secret) => resume::SessionKey::from_secret(secret),
             None => resume::SessionKey::random(),
         };
-        // Ids carry this run's epoch (ids.rs): above every id of an earlier run, so
-        // participants resuming into this run keep theirs, ids still grow with join
-        // order, and an earlier run's tokens never name an id this run hands out.
         AppState {
             hub: Arc::new(
-                Hub::configured(
-                    settings.capacity,
-                    ids::IdGen::for_this_run(),
-                    settings.turn.clone(),
-                    key,
-                )
-                .with_token_ttl(settings.session_ttl)
-                .with_turn_limit(settings.turn_per_address_per_minute),
+                Hub::configured(settings.capacity, ids, settings.turn.clone(), key)
+                    .with_token_ttl(settings.session_ttl)
+                    .with_turn_limit(settings.turn_per_address_per_minute),
             ),
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
@@ -166,7 +166,11 @@ pub async fn serve(
         capacity = settings.capacity,
         "listening"
     );
-    let state = AppState::new(settings);
+    let ids = ids::IdGen::for_this_run();
+    // No id before this run's start tick is over: a later run then has a later epoch
+    // than every id handed out here (ids.rs). Connections wait in the backlog.
+    tokio::time::sleep(ids.ready_in()).await;
+    let state = AppState::with_ids(settings, ids);
     let stop = state.shutdown.clone();
     // With connect info: the client's address, for per-address limits.
     let result = axum::serve(
