@@ -4,8 +4,12 @@
 //! it, so this is what stops a page on another site from using the server (joining
 //! meetings, collecting TURN credentials) from its visitors' browsers. Allowed:
 //! - the server's own origin: `http://` or `https://` plus the `Host` the request came
-//!   to (behind a TLS reverse proxy that passes `Host` through, that is the public
-//!   name);
+//!   to, or the `X-Forwarded-Host` a proxy in front of it reports (behind a TLS reverse
+//!   proxy, the public name; under `trunk serve`, the dev server's `127.0.0.1:8000`:
+//!   Trunk forwards the browser's headers, puts the backend in `Host` and the original
+//!   host in `X-Forwarded-Host`). A page cannot set either header on a WebSocket
+//!   handshake, and a page from another site has its own origin in `Origin`, so this
+//!   admits no other site;
 //! - every origin given with `--allowed-origin` (`*` allows any);
 //! - requests without `Origin`: not from a browser page (a command-line client, a test,
 //!   a proxy that opens its own connection, such as `trunk serve`'s). A non-browser
@@ -70,11 +74,17 @@ impl AllowedOrigins {
             return Ok(());
         }
         let own = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(|h| h.trim().to_ascii_lowercase());
-        if let Some(host) = own.filter(|h| !h.is_empty()) {
-            if origin_n == format!("http://{host}") || origin_n == format!("https://{host}") {
+            .get_all(header::HOST)
+            .iter()
+            .chain(headers.get_all("x-forwarded-host"))
+            .filter_map(|h| h.to_str().ok())
+            .flat_map(|h| h.split(','))
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty());
+        for host in own {
+            if origin_n == normalize(&format!("http://{host}"))
+                || origin_n == normalize(&format!("https://{host}"))
+            {
                 return Ok(());
             }
         }
@@ -138,6 +148,16 @@ mod tests {
         assert!(none
             .check(&headers(Some("https://evil.example"), "meet.example.org"))
             .is_err());
+    }
+
+    #[test]
+    fn the_host_a_proxy_forwarded_counts_as_own() {
+        // What `trunk serve` on :8000 sends to the server on :8080.
+        let mut h = headers(Some("http://127.0.0.1:8000"), "127.0.0.1");
+        h.insert("x-forwarded-host", "127.0.0.1:8000".parse().unwrap());
+        assert!(AllowedOrigins::default().check(&h).is_ok());
+        h.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+        assert!(AllowedOrigins::default().check(&h).is_err());
     }
 
     #[test]
