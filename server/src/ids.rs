@@ -91,7 +91,7 @@ impl IdGen {
     }
 
     /// The next id: larger than every id handed out before.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_id(&mut self) -> u64 {
         if self.counter >= COUNTER_LIMIT {
             let now = self.clock.map_or(0, |c| epoch_of(c()));
             self.epoch = now.max(self.epoch + 1).min(EPOCH_MAX);
@@ -138,13 +138,16 @@ mod tests {
     #[test]
     fn ids_fit_javascript_numbers_and_grow() {
         let mut ids = IdGen::for_this_run();
-        let a = ids.next();
-        let b = ids.next();
+        let a = ids.next_id();
+        let b = ids.next_id();
         assert!(a < b && b <= JS_MAX_SAFE, "{a} {b}");
         let mut last = IdGen::at(EPOCH_MAX, COUNTER_LIMIT - 2);
-        assert_eq!(last.next(), JS_MAX_SAFE - 1);
-        assert_eq!(last.next(), JS_MAX_SAFE);
-        assert!(last.next() <= JS_MAX_SAFE, "clamped, never above 2^53 - 1");
+        assert_eq!(last.next_id(), JS_MAX_SAFE - 1);
+        assert_eq!(last.next_id(), JS_MAX_SAFE);
+        assert!(
+            last.next_id() <= JS_MAX_SAFE,
+            "clamped, never above 2^53 - 1"
+        );
     }
 
     #[test]
@@ -153,18 +156,18 @@ mod tests {
         let mut earlier = IdGen::at(1000, OFFSET_LIMIT - 1);
         let mut last = 0;
         for _ in 0..500_000 {
-            last = earlier.next();
+            last = earlier.next_id();
         }
         // A run started one tick later, at the worst random offset (0).
         let mut later = IdGen::at(1001, 0);
-        assert!(later.next() > last);
+        assert!(later.next_id() > last);
     }
 
     #[test]
     fn running_out_of_counter_moves_to_a_later_epoch() {
         let mut ids = IdGen::at(7, COUNTER_LIMIT - 1);
-        let a = ids.next();
-        let b = ids.next();
+        let a = ids.next_id();
+        let b = ids.next_id();
         assert_eq!(a >> COUNTER_BITS, 7);
         assert_eq!(b >> COUNTER_BITS, 8);
         assert!(b > a);
@@ -172,9 +175,9 @@ mod tests {
             clock: Some(|| (EPOCH_BASE_UNIX + 5000) * 1000),
             ..IdGen::at(7, COUNTER_LIMIT - 1)
         };
-        now.next();
+        now.next_id();
         assert_eq!(
-            now.next() >> COUNTER_BITS,
+            now.next_id() >> COUNTER_BITS,
             5000 * 1000 / TICK_MS,
             "jumps to the current time"
         );
@@ -183,7 +186,7 @@ mod tests {
     #[test]
     fn runs_have_random_offsets() {
         let offsets: std::collections::HashSet<u64> = (0..8)
-            .map(|_| IdGen::for_this_run().next() & (COUNTER_LIMIT - 1))
+            .map(|_| IdGen::for_this_run().next_id() & (COUNTER_LIMIT - 1))
             .collect();
         assert!(offsets.len() > 1, "{offsets:?}");
         let run = IdGen::for_this_run();
@@ -195,10 +198,10 @@ mod tests {
     fn readmitted_ids_of_this_epoch_push_the_counter() {
         let mut ids = IdGen::at(5, 10);
         ids.observe(5 << COUNTER_BITS | 20);
-        assert_eq!(ids.next(), 5 << COUNTER_BITS | 21);
+        assert_eq!(ids.next_id(), 5 << COUNTER_BITS | 21);
         ids.observe(4 << COUNTER_BITS | 900);
         assert_eq!(
-            ids.next(),
+            ids.next_id(),
             5 << COUNTER_BITS | 22,
             "earlier epochs change nothing"
         );
@@ -207,7 +210,7 @@ mod tests {
     #[test]
     fn sequential_counts_from_its_start() {
         let mut ids = IdGen::sequential(1);
-        assert_eq!((ids.next(), ids.next(), ids.next()), (1, 2, 3));
-        assert_eq!(IdGen::sequential(1000).next(), 1000);
+        assert_eq!((ids.next_id(), ids.next_id(), ids.next_id()), (1, 2, 3));
+        assert_eq!(IdGen::sequential(1000).next_id(), 1000);
     }
 }

@@ -70,7 +70,7 @@ impl AllowedOrigins {
             return Ok(());
         }
         let origin_n = normalize(origin);
-        if self.listed.iter().any(|o| *o == origin_n) {
+        if self.listed.contains(&origin_n) {
             return Ok(());
         }
         let own = headers

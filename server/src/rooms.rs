@@ -171,7 +171,7 @@ impl<O> Rooms<O> {
             ));
         }
 
-        let id = ParticipantId::new(self.ids.next());
+        let id = ParticipantId::new(self.ids.next_id());
 
         let member = Member {
             name,
@@ -529,6 +529,74 @@ mod tests {
         rooms.leave(cy, LeaveReason::TimedOut).unwrap();
         let ended = rooms.readmit(cy, room("calm-otter"), name("Cy"), ON, None, ());
         assert_eq!(ended.unwrap_err().code, ErrorCode::ResumeFailed);
+    }
+
+    fn digest(code: &str) -> Option<PasscodeDigest> {
+        let key = crate::resume::SessionKey::from_secret("k");
+        PasscodeDigest::of(&key, &room("calm-otter"), Some(code)).unwrap()
+    }
+
+    #[test]
+    fn the_first_joiner_sets_the_passcode_and_it_lives_as_long_as_the_room() {
+        let mut rooms = Rooms::new(10);
+        let ada = rooms
+            .join(room("calm-otter"), name("Ada"), ON, digest("tulip"), ())
+            .unwrap()
+            .id;
+        let refused = |rooms: &mut Rooms<()>, code: Option<&str>| {
+            rooms
+                .join(
+                    room("calm-otter"),
+                    name("Bob"),
+                    ON,
+                    code.and_then(digest),
+                    (),
+                )
+                .unwrap_err()
+                .code
+        };
+        assert_eq!(refused(&mut rooms, None), ErrorCode::PasscodeRequired);
+        assert_eq!(
+            refused(&mut rooms, Some("tulips")),
+            ErrorCode::WrongPasscode
+        );
+        assert_eq!(rooms.participant_count(), 1, "refusals use no seat");
+        let bob = rooms
+            .join(room("calm-otter"), name("Bob"), ON, digest("tulip"), ())
+            .unwrap()
+            .id;
+        // A room without one ignores a passcode given later.
+        join(&mut rooms, "busy-bee", "Cy");
+        assert!(rooms
+            .join(room("busy-bee"), name("Dan"), ON, digest("x"), ())
+            .is_ok());
+        // Once empty, the room and its passcode are gone.
+        rooms.leave(ada, LeaveReason::Left);
+        rooms.leave(bob, LeaveReason::Left);
+        assert!(rooms
+            .join(room("calm-otter"), name("Eve"), ON, None, ())
+            .is_ok());
+    }
+
+    #[test]
+    fn only_the_newest_token_nonces_resume() {
+        let mut rooms = Rooms::new(10);
+        let ada = join(&mut rooms, "calm-otter", "Ada").id;
+        assert!(!rooms.token_nonce_current(ada, ""), "no token yet");
+        rooms.set_token_nonce(ada, "a".into(), false);
+        rooms.set_token_nonce(ada, "b".into(), true);
+        assert!(
+            rooms.token_nonce_current(ada, "a"),
+            "refreshed: the one before too"
+        );
+        assert!(rooms.token_nonce_current(ada, "b"));
+        rooms.set_token_nonce(ada, "c".into(), false);
+        assert!(!rooms.token_nonce_current(ada, "a"));
+        assert!(
+            !rooms.token_nonce_current(ada, "b"),
+            "a resume rotates both"
+        );
+        assert!(rooms.token_nonce_current(ada, "c"));
     }
 
     #[test]

@@ -98,12 +98,10 @@ async fn a_replayed_token_never_takes_a_live_seat() {
     let mut eve = server.connect().await;
     eve.send(&resume_msg("Eve", bob_id, &bob_token)).await;
     let started = tokio::time::Instant::now();
-    let refusal = loop {
-        tokio::select! {
-            event = eve.next_event() => break event,
-            event = bob.next_event() => panic!("Bob should hear nothing, got {event:?}"),
-            event = ada.next_event() => panic!("Ada should hear nothing, got {event:?}"),
-        }
+    let refusal = tokio::select! {
+        event = eve.next_event() => event,
+        event = bob.next_event() => panic!("Bob should hear nothing, got {event:?}"),
+        event = ada.next_event() => panic!("Ada should hear nothing, got {event:?}"),
     };
     let Event::Msg(ServerMsg::Error { code, message }) = refusal else {
         panic!("expected a refusal, got {refusal:?}")
