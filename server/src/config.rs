@@ -306,6 +306,57 @@ mod tests {
     }
 
     #[test]
+    fn session_and_origin_flags() {
+        let file =
+            std::env::temp_dir().join(format!("nonstop-session-secret-{}", std::process::id()));
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let args = Args::try_parse_from([
+            "nonstop-server",
+            "--session-secret-file",
+            file.to_str().unwrap(),
+            "--session-ttl",
+            "60",
+            "--allowed-origin",
+            "https://meet.example.org,http://127.0.0.1:8000",
+            "--allowed-origin",
+            "https://other.example.org",
+            "--turn-per-address-per-minute",
+            "5",
+        ])
+        .unwrap();
+        let s = args.settings().unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(s.session_secret.as_deref(), Some("s3cret"));
+        assert_eq!(s.session_ttl, Duration::from_secs(60));
+        assert_eq!(s.turn_per_address_per_minute, 5);
+        assert_eq!(
+            s.allowed_origins,
+            AllowedOrigins::parse(&[
+                "https://meet.example.org",
+                "http://127.0.0.1:8000",
+                "https://other.example.org"
+            ])
+            .unwrap()
+        );
+        // Both forms at once, a missing file, a bad origin: refused.
+        assert!(Args::try_parse_from([
+            "nonstop-server",
+            "--session-secret",
+            "a",
+            "--session-secret-file",
+            "/x"
+        ])
+        .is_err());
+        let missing =
+            Args::try_parse_from(["nonstop-server", "--session-secret-file", "/nonexistent/x"])
+                .unwrap();
+        assert!(missing.settings().is_err());
+        let bad = Args::try_parse_from(["nonstop-server", "--allowed-origin", "meet.example.org"])
+            .unwrap();
+        assert!(bad.settings().is_err());
+    }
+
+    #[test]
     fn turn_flags_make_turn_settings() {
         let args = Args::try_parse_from([
             "nonstop-server",
