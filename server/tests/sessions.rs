@@ -295,24 +295,27 @@ async fn after_a_restart_new_ids_are_beyond_every_old_token_and_names_come_from_
 
 /// A WebSocket handshake with `origin` and `host`: the status, and the body when refused.
 async fn handshake(server: &TestServer, origin: Option<&str>, host: &str) -> (u16, String) {
-    let mut headers = vec![
-        ("Upgrade", "websocket"),
-        ("Sec-WebSocket-Version", "13"),
-        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-        ("X-Test-Host", host),
-    ];
-    if let Some(origin) = origin {
-        headers.push(("Origin", origin));
-    }
+    handshake_with(server, origin, host, None).await
+}
+
+async fn handshake_with(
+    server: &TestServer,
+    origin: Option<&str>,
+    host: &str,
+    forwarded_host: Option<&str>,
+) -> (u16, String) {
     let mut request = format!("ws://{}/ws", server.addr)
         .into_client_request()
         .unwrap();
-    for (name, value) in &headers[3..] {
-        if *name == "Origin" {
-            request
-                .headers_mut()
-                .insert("Origin", value.parse().unwrap());
-        }
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+    }
+    if let Some(forwarded) = forwarded_host {
+        request
+            .headers_mut()
+            .insert("X-Forwarded-Host", forwarded.parse().unwrap());
     }
     request.headers_mut().insert("Host", host.parse().unwrap());
     match tokio_tungstenite::connect_async(request).await {
@@ -348,6 +351,19 @@ async fn another_origin_is_refused_with_403_own_origin_and_no_origin_are_served(
         101
     );
     assert_eq!(handshake(&server, None, &own).await.0, 101);
+    // The dev loop: `trunk serve` on :8000 forwards the browser's headers, with the
+    // backend's host (no port) in Host and the page's host in X-Forwarded-Host.
+    assert_eq!(
+        handshake_with(
+            &server,
+            Some("http://127.0.0.1:8000"),
+            "127.0.0.1",
+            Some("127.0.0.1:8000")
+        )
+        .await
+        .0,
+        101
+    );
     // A plain GET is not affected (the app itself is on the same path space).
     let (status, _, _) = http_get(
         server.addr,
