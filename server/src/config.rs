@@ -102,8 +102,8 @@ pub struct Args {
     pub turn_ttl: u64,
 
     /// TURN credential sets handed out per client address per minute (0: no limit).
-    /// Beyond it a welcome comes without TURN servers (logged); the connection's
-    /// next refresh brings them.
+    /// Beyond it a welcome comes without TURN servers (logged), and they are sent
+    /// once the address is under the limit again (tried every minute).
     #[arg(long, env = "NONSTOP_TURN_PER_ADDRESS_PER_MINUTE", default_value_t = DEFAULT_TURN_PER_ADDRESS)]
     pub turn_per_address_per_minute: u32,
 

@@ -109,7 +109,11 @@ pub async fn run<W, R, E>(
             () = &mut refresh, if refresh_armed => {
                 refresh_armed = false;
                 match conn.id {
-                    Some(id) => conn.send(ServerMsg::IceServers { ice_servers: conn.hub.ice_servers(id) }),
+                    Some(id) => match conn.hub.ice_refresh(id, &conn.outbox) {
+                        Some(ice_servers) => conn.send(ServerMsg::IceServers { ice_servers }),
+                        // Still withheld from this address: the next try is re-armed below.
+                        None => Step::Continue,
+                    },
                     None => Step::Continue,
                 }
             }
@@ -134,7 +138,7 @@ pub async fn run<W, R, E>(
             break end;
         }
         if !refresh_armed && conn.id.is_some() {
-            if let Some(after) = conn.hub.ice_refresh_after() {
+            if let Some(after) = conn.hub.ice_refresh_after(&conn.outbox) {
                 refresh.as_mut().reset(Instant::now() + after);
                 refresh_armed = true;
             }
@@ -739,6 +743,54 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn withheld_turn_credentials_come_within_a_minute() {
+        use crate::ids::IdGen;
+        use crate::resume::SessionKey;
+        use crate::turn::Turn;
+        let turn = Turn::new(
+            "s".into(),
+            vec!["turn:h:3478".into()],
+            Duration::from_secs(6 * 3600),
+        )
+        .unwrap();
+        let settings = Arc::new(Settings::default());
+        let hub = Arc::new(
+            Hub::configured(10, IdGen::sequential(1), Some(turn), SessionKey::random())
+                .with_turn_limit(1),
+        );
+        let shutdown = CancellationToken::new();
+        let mut ada = Client::start(&hub, &settings, &shutdown);
+        ada.send(&join("Ada")).await;
+        let ServerMsg::Welcome { ice_servers, .. } = ada.recv().await else {
+            panic!("welcome")
+        };
+        assert_eq!(ice_servers.len(), 1);
+        // Same address, same minute: Bob is let in without credentials.
+        let mut bob = Client::start(&hub, &settings, &shutdown);
+        bob.send(&join("Bob")).await;
+        let ServerMsg::Welcome { ice_servers, .. } = bob.recv().await else {
+            panic!("welcome")
+        };
+        assert!(ice_servers.is_empty());
+        let started = Instant::now();
+        loop {
+            match bob.recv_or_ping().await {
+                ServerMsg::Ping => bob.send(&ClientMsg::Pong).await,
+                ServerMsg::IceServers { ice_servers } => {
+                    assert_eq!(ice_servers.len(), 1);
+                    break;
+                }
+                _ => continue,
+            }
+        }
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(59) && waited <= Duration::from_secs(61),
+            "{waited:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,7 +9,8 @@
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use nonstop_core::names::{DisplayName, RoomName};
@@ -33,6 +34,10 @@ pub const DEFAULT_TURN_PER_ADDRESS: u32 = 30;
 /// Wrong passcodes accepted per address per minute before every passcode attempt
 /// from it is refused until the minute is over.
 pub const PASSCODE_GUESSES_PER_ADDRESS: u32 = 10;
+
+/// How soon a connection whose TURN credentials were withheld (per-address limit)
+/// asks again, at most (and at most half the credential lifetime).
+pub const TURN_RETRY: Duration = Duration::from_secs(60);
 
 /// One item of a connection's outbound queue.
 #[derive(Debug)]
@@ -60,6 +65,9 @@ pub struct Outbox {
     pub gone: CancellationToken,
     /// The client's address (per-address limits).
     pub peer: IpAddr,
+    /// Its last welcome/resumed came without TURN credentials (per-address limit):
+    /// its refreshes go through the limit too, and come sooner.
+    pub turn_withheld: Arc<AtomicBool>,
 }
 
 impl Outbox {
@@ -71,6 +79,7 @@ impl Outbox {
             conn,
             gone: CancellationToken::new(),
             peer,
+            turn_withheld: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -144,23 +153,38 @@ impl Hub {
             .unwrap_or_default()
     }
 
-    /// ICE servers for a welcome or resume to `id` at `peer`: empty (and logged) when
+    /// ICE servers for a welcome or resume to `id` at `peer`: `None` (logged) when
     /// that address has had its credential sets for this minute; the connection's
-    /// next refresh brings them.
+    /// next refresh, within [`TURN_RETRY`], tries again.
     fn ice_servers_limited(
         &self,
         id: ParticipantId,
         peer: IpAddr,
-    ) -> Vec<nonstop_core::protocol::IceServer> {
+    ) -> Option<Vec<nonstop_core::protocol::IceServer>> {
         if self.turn.is_none() {
-            return Vec::new();
+            return Some(Vec::new());
         }
         let allowed = lock(&self.turn_issued).allow(peer, tokio::time::Instant::now());
         if !allowed {
             warn!(participant = %id, %peer, "TURN credentials withheld: too many sets for this address this minute");
-            return Vec::new();
+            return None;
         }
-        self.ice_servers(id)
+        Some(self.ice_servers(id))
+    }
+
+    /// Fresh ICE servers for the periodic refresh of `id` on `outbox`'s connection;
+    /// `None` if they are still withheld from it (nothing to send this time).
+    pub fn ice_refresh(
+        &self,
+        id: ParticipantId,
+        outbox: &Outbox,
+    ) -> Option<Vec<nonstop_core::protocol::IceServer>> {
+        if !outbox.turn_withheld.load(Ordering::Relaxed) {
+            return Some(self.ice_servers(id));
+        }
+        let servers = self.ice_servers_limited(id, outbox.peer)?;
+        outbox.turn_withheld.store(false, Ordering::Relaxed);
+        Some(servers)
     }
 
     /// A new resume token for `id` (recorded as its newest), or `None` if it is in no
@@ -202,9 +226,16 @@ impl Hub {
         PasscodeDigest::of(&self.key, room, given)
     }
 
-    /// How long after a welcome or refresh to send fresh ICE servers; `None` without TURN.
-    pub fn ice_refresh_after(&self) -> Option<std::time::Duration> {
-        self.turn.as_ref().map(Turn::refresh_after)
+    /// How long after a welcome or refresh to send fresh ICE servers to `outbox`'s
+    /// connection: half their lifetime, or soon when they were withheld; `None`
+    /// without TURN.
+    pub fn ice_refresh_after(&self, outbox: &Outbox) -> Option<std::time::Duration> {
+        let after = self.turn.as_ref().map(Turn::refresh_after)?;
+        Some(if outbox.turn_withheld.load(Ordering::Relaxed) {
+            after.min(TURN_RETRY)
+        } else {
+            after
+        })
     }
 
     /// Fills in the joiner's ICE servers and follows its welcome/resumed with a new
@@ -215,14 +246,20 @@ impl Hub {
         id: ParticipantId,
         deliveries: &mut Vec<Delivery>,
     ) {
-        let peer = rooms
+        let (peer, withheld) = rooms
             .outbox(id)
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |o| o.peer);
+            .map_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None), |o| {
+                (o.peer, Some(o.turn_withheld.clone()))
+            });
         if let Some(first) = deliveries.first_mut() {
             if let ServerMsg::Welcome { ice_servers, .. } | ServerMsg::Resumed { ice_servers, .. } =
                 &mut first.msg
             {
-                *ice_servers = self.ice_servers_limited(id, peer);
+                let limited = self.ice_servers_limited(id, peer);
+                if let Some(flag) = withheld {
+                    flag.store(limited.is_none(), Ordering::Relaxed);
+                }
+                *ice_servers = limited.unwrap_or_default();
             }
         }
         if let Some(token) = self.issue_token(rooms, id, false) {
