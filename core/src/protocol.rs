@@ -38,6 +38,11 @@ pub enum ClientMsg {
         /// Initial microphone/camera state, so others draw the tile right away.
         #[serde(default)]
         media: MediaState,
+        /// The meeting's passcode. The first joiner of a room sets it (the room then
+        /// refuses joins without it); later joiners must give the same one. Absent or
+        /// empty: none. Older clients omit it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        passcode: Option<String>,
     },
     /// An SDP offer for participant `to`.
     Offer { to: ParticipantId, sdp: String },
@@ -224,6 +229,10 @@ pub enum ErrorCode {
     /// The sender went over its message or byte rate; the message was dropped. A
     /// client that keeps sending over the limit is closed.
     RateLimited,
+    /// The room has a passcode and the join carried none: ask for it and join again.
+    PasscodeRequired,
+    /// The join carried a passcode that is not the room's (or not a valid one).
+    WrongPasscode,
 }
 
 impl ErrorCode {
@@ -237,6 +246,8 @@ impl ErrorCode {
                 | ErrorCode::InvalidName
                 | ErrorCode::RoomFull
                 | ErrorCode::Overloaded
+                | ErrorCode::PasscodeRequired
+                | ErrorCode::WrongPasscode
         )
     }
 }
@@ -335,6 +346,14 @@ mod tests {
                     audio: false,
                     video: true,
                 },
+                passcode: None,
+            },
+            ClientMsg::Join {
+                protocol: PROTOCOL_VERSION,
+                room: "calm-otter".into(),
+                name: "Ada".into(),
+                media: MediaState::default(),
+                passcode: Some("tulip 42".into()),
             },
             ClientMsg::Offer {
                 to: pid(2),
@@ -484,7 +503,8 @@ mod tests {
                 protocol: 1,
                 room: "a".into(),
                 name: "b".into(),
-                media: MediaState::default()
+                media: MediaState::default(),
+                passcode: None,
             }
         );
     }

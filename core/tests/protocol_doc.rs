@@ -100,7 +100,7 @@ fn server_type(msg: &ServerMsg) -> &'static str {
     }
 }
 
-const ALL_CODES: [ErrorCode; 13] = [
+const ALL_CODES: [ErrorCode; 15] = [
     ErrorCode::Malformed,
     ErrorCode::TooLarge,
     ErrorCode::UnsupportedVersion,
@@ -114,6 +114,8 @@ const ALL_CODES: [ErrorCode; 13] = [
     ErrorCode::ResumeFailed,
     ErrorCode::BinaryFrame,
     ErrorCode::RateLimited,
+    ErrorCode::PasscodeRequired,
+    ErrorCode::WrongPasscode,
 ];
 
 /// Fails to compile when a code is added, as a reminder to extend [`ALL_CODES`].
@@ -132,7 +134,9 @@ fn all_codes_is_complete(code: ErrorCode) {
         | ErrorCode::Overloaded
         | ErrorCode::ResumeFailed
         | ErrorCode::BinaryFrame
-        | ErrorCode::RateLimited => {}
+        | ErrorCode::RateLimited
+        | ErrorCode::PasscodeRequired
+        | ErrorCode::WrongPasscode => {}
     }
 }
 
@@ -171,6 +175,7 @@ fn every_message_type_has_an_example() {
             room: String::new(),
             name: String::new(),
             media,
+            passcode: None,
         },
         ClientMsg::Offer { to, sdp: sdp() },
         ClientMsg::Answer { to, sdp: sdp() },

@@ -25,6 +25,7 @@ export class MeetingPage {
   readonly joinMeetingButton: Locator;
   readonly mediaError: Locator;
   readonly joinError: Locator;
+  readonly passcodeInput: Locator;
   // In call
   readonly stage: Locator;
   readonly tiles: Locator;
@@ -53,6 +54,7 @@ export class MeetingPage {
     this.joinMeetingButton = page.getByRole('button', { name: 'Join meeting', exact: true });
     this.mediaError = page.getByTestId('media-error');
     this.joinError = page.getByTestId('join-error');
+    this.passcodeInput = page.getByTestId('passcode');
 
     this.stage = page.getByTestId('stage');
     this.tiles = this.stage.getByTestId('tile');

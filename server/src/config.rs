@@ -12,6 +12,9 @@ use crate::limits::media_coalescer::DEFAULT_MEDIA_INTERVAL;
 use crate::limits::message_budget::{DEFAULT_BYTE_RATE, DEFAULT_MESSAGE_RATE};
 use crate::limits::RateLimits;
 use crate::out_queue::DEFAULT_SEND_QUEUE_BYTES;
+use crate::hub::DEFAULT_TURN_PER_ADDRESS;
+use crate::origin::AllowedOrigins;
+use crate::resume::TOKEN_TTL;
 use crate::turn::{Turn, DEFAULT_TURN_TTL};
 use nonstop_core::protocol::{HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS};
 
@@ -193,10 +196,47 @@ pub struct Args {
     #[arg(long, env = "NONSTOP_TURN_TTL", default_value_t = DEFAULT_TURN_TTL.as_secs())]
     pub turn_ttl: u64,
 
+    /// TURN credential sets handed out per client address per minute (0: no limit).
+    /// Beyond it a welcome comes without TURN servers (logged), and they are sent
+    /// once the address is under the limit again (tried every minute).
+    #[arg(long, env = "NONSTOP_TURN_PER_ADDRESS_PER_MINUTE", default_value_t = DEFAULT_TURN_PER_ADDRESS)]
+    pub turn_per_address_per_minute: u32,
+
     /// Secret that signs resume tokens. Set it (the same across restarts) so that
     /// participants survive a server restart under their ids; random per run otherwise.
-    #[arg(long, env = "NONSTOP_SESSION_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "NONSTOP_SESSION_SECRET",
+        hide_env_values = true,
+        conflicts_with = "session_secret_file"
+    )]
     pub session_secret: Option<String>,
+
+    /// File holding the session secret (trailing whitespace ignored), instead of
+    /// --session-secret (which shows in `ps`).
+    #[arg(long, env = "NONSTOP_SESSION_SECRET_FILE")]
+    pub session_secret_file: Option<PathBuf>,
+
+    /// Lifetime of resume tokens, in seconds; a live connection gets a fresh one at
+    /// half of it. A server restart must come back within it for calls to resume.
+    #[arg(
+        long,
+        env = "NONSTOP_SESSION_TTL",
+        default_value_t = TOKEN_TTL.as_secs(),
+        value_parser = value_parser!(u64).range(2..)
+    )]
+    pub session_ttl: u64,
+
+    /// Web origins (besides the server's own) whose pages may open the signaling
+    /// WebSocket, comma-separated or repeated, e.g. `https://meet.example.org`;
+    /// `*` allows any. The own origin is `http(s)://` plus the request's Host; a
+    /// handshake without Origin (not from a browser page) is allowed.
+    #[arg(
+        long = "allowed-origin",
+        env = "NONSTOP_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
 
     /// Milliseconds a participant whose socket died without a goodbye is held for a
     /// `resume` before the room is told it left (0: tell at once).
@@ -240,6 +280,19 @@ impl Args {
             ),
             None => None,
         };
+        let session_secret = match (&self.session_secret, &self.session_secret_file) {
+            (Some(secret), _) => Some(secret.clone()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("--session-secret-file {}: {e}", path.display()))?
+                    .trim_end()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        if self.session_secret_file.is_some() && session_secret.as_deref() == Some("") {
+            return Err("--session-secret-file: the file is empty".into());
+        }
         Ok(Settings {
             static_dir: self.static_dir.clone(),
             capacity: self.capacity,
@@ -254,8 +307,11 @@ impl Args {
             rate_limits: RateLimits::new(self.message_rate, self.byte_rate),
             media_interval: Duration::from_millis(self.media_interval_ms),
             turn,
-            session_secret: self.session_secret.clone().filter(|s| !s.is_empty()),
+            session_secret: session_secret.filter(|s| !s.is_empty()),
+            session_ttl: Duration::from_secs(self.session_ttl),
             resume_grace: Duration::from_millis(self.resume_grace_ms),
+            allowed_origins: AllowedOrigins::parse(&self.allowed_origins)?,
+            turn_per_address_per_minute: self.turn_per_address_per_minute,
         })
     }
 }
@@ -285,7 +341,13 @@ pub struct Settings {
     pub turn: Option<Turn>,
     /// Signs resume tokens; `None`: a random key per run.
     pub session_secret: Option<String>,
+    /// Lifetime of resume tokens.
+    pub session_ttl: Duration,
     pub resume_grace: Duration,
+    /// Origins besides the server's own whose pages may open `/ws`.
+    pub allowed_origins: AllowedOrigins,
+    /// TURN credential sets per client address per minute (0: no limit).
+    pub turn_per_address_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -305,7 +367,10 @@ impl Default for Settings {
             media_interval: DEFAULT_MEDIA_INTERVAL,
             turn: None,
             session_secret: None,
+            session_ttl: TOKEN_TTL,
             resume_grace: Duration::from_millis(DEFAULT_RESUME_GRACE_MS),
+            allowed_origins: AllowedOrigins::default(),
+            turn_per_address_per_minute: DEFAULT_TURN_PER_ADDRESS,
         }
     }
 }
@@ -384,6 +449,57 @@ mod tests {
         ])
         .unwrap();
         assert!(args.settings().is_err());
+    }
+
+    #[test]
+    fn session_and_origin_flags() {
+        let file =
+            std::env::temp_dir().join(format!("nonstop-session-secret-{}", std::process::id()));
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let args = Args::try_parse_from([
+            "nonstop-server",
+            "--session-secret-file",
+            file.to_str().unwrap(),
+            "--session-ttl",
+            "60",
+            "--allowed-origin",
+            "https://meet.example.org,http://127.0.0.1:8000",
+            "--allowed-origin",
+            "https://other.example.org",
+            "--turn-per-address-per-minute",
+            "5",
+        ])
+        .unwrap();
+        let s = args.settings().unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(s.session_secret.as_deref(), Some("s3cret"));
+        assert_eq!(s.session_ttl, Duration::from_secs(60));
+        assert_eq!(s.turn_per_address_per_minute, 5);
+        assert_eq!(
+            s.allowed_origins,
+            AllowedOrigins::parse(&[
+                "https://meet.example.org",
+                "http://127.0.0.1:8000",
+                "https://other.example.org"
+            ])
+            .unwrap()
+        );
+        // Both forms at once, a missing file, a bad origin: refused.
+        assert!(Args::try_parse_from([
+            "nonstop-server",
+            "--session-secret",
+            "a",
+            "--session-secret-file",
+            "/x"
+        ])
+        .is_err());
+        let missing =
+            Args::try_parse_from(["nonstop-server", "--session-secret-file", "/nonexistent/x"])
+                .unwrap();
+        assert!(missing.settings().is_err());
+        let bad = Args::try_parse_from(["nonstop-server", "--allowed-origin", "meet.example.org"])
+            .unwrap();
+        assert!(bad.settings().is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 use std::error::Error;
 use std::fmt::Display;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Settings;
-use crate::hub::{Hub, Outbox, Outgoing};
+use crate::hub::{Hub, Outbox, Outgoing, ResumeStep};
 use crate::limits::{MediaCoalescer, MessageBudget, Verdict};
 use crate::log_text::{for_log, RejectionLog};
 use crate::out_queue::{OutQueue, OutQueueRx};
@@ -48,14 +49,19 @@ static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 /// Far enough to mean "never" for a timer that is not armed yet.
 const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
-/// Runs one connection until it ends, then removes its participant (if it joined)
-/// and closes the socket.
+/// How much longer than the heartbeat timeout a `resume` waits for the seat's old
+/// connection to end: by then a dead one has timed out, so one still open is alive.
+const SEAT_WAIT_MARGIN: Duration = Duration::from_secs(1);
+
+/// Runs one connection (from `peer`) until it ends, then removes its participant (if
+/// it joined) and closes the socket.
 pub async fn run<W, R, E>(
     sink: W,
     mut stream: R,
     hub: Arc<Hub>,
     settings: Arc<Settings>,
     shutdown: CancellationToken,
+    peer: IpAddr,
 ) where
     W: Sink<Message> + Send + Unpin + 'static,
     W::Error: Display,
@@ -66,18 +72,18 @@ pub async fn run<W, R, E>(
     let mut writer = tokio::spawn(write_loop(sink, queue_rx));
     let mut conn = Connection {
         hub,
-        outbox: Outbox {
-            queue,
-            kicked: CancellationToken::new(),
-            conn: NEXT_CONN.fetch_add(1, Ordering::Relaxed),
-        },
+        outbox: Outbox::new(queue, NEXT_CONN.fetch_add(1, Ordering::Relaxed), peer),
         id: None,
         resume_grace: settings.resume_grace,
         budget: MessageBudget::new(settings.rate_limits.clone(), Instant::now()),
         media: MediaCoalescer::new(settings.media_interval),
         rejections: RejectionLog::default(),
+        seat_wait: settings.heartbeat_timeout + SEAT_WAIT_MARGIN,
+        pending: None,
     };
     let kicked = conn.outbox.kicked.clone();
+    // Marks the seat free to resume however this task ends (also if it is aborted).
+    let _gone_on_drop = conn.outbox.gone.clone().drop_guard();
 
     // The first ping after one interval, not at once: a fresh connection is alive.
     let mut ping = interval_at(
@@ -98,6 +104,10 @@ pub async fn run<W, R, E>(
     let refresh = sleep(NEVER);
     tokio::pin!(refresh);
     let mut refresh_armed = false;
+    // A fresh resume token before the last one expires; armed once joined.
+    let token_refresh = sleep(NEVER);
+    tokio::pin!(token_refresh);
+    let mut token_refresh_armed = false;
     let mut writer_done = false;
 
     let end = loop {
@@ -116,7 +126,7 @@ pub async fn run<W, R, E>(
                 None => Step::End(End::Disconnected),
             },
             _ = ping.tick() => conn.send(ServerMsg::Ping),
-            () = &mut join_deadline, if conn.id.is_none() => conn.no_join(settings.join_timeout),
+            () = &mut join_deadline, if conn.id.is_none() && conn.pending.is_none() => conn.no_join(settings.join_timeout),
             () = &mut media_due, if media_armed => {
                 media_armed = false;
                 conn.flush_media();
@@ -125,10 +135,23 @@ pub async fn run<W, R, E>(
             () = &mut refresh, if refresh_armed => {
                 refresh_armed = false;
                 match conn.id {
-                    Some(id) => conn.send(ServerMsg::IceServers { ice_servers: conn.hub.ice_servers(id) }),
+                    Some(id) => match conn.hub.ice_refresh(id, &conn.outbox) {
+                        Some(ice_servers) => conn.send(ServerMsg::IceServers { ice_servers }),
+                        // Still withheld from this address: the next try is re-armed below.
+                        None => Step::Continue,
+                    },
                     None => Step::Continue,
                 }
             }
+            () = &mut token_refresh, if token_refresh_armed => {
+                token_refresh_armed = false;
+                match conn.id.and_then(|id| conn.hub.refresh_token(id)) {
+                    Some(session) => conn.send(session),
+                    None => Step::Continue,
+                }
+            }
+            () = seat_freed(conn.pending.as_ref().map(|p| (p.gone.clone(), p.deadline))),
+                if conn.pending.is_some() => conn.retry_resume(),
             () = &mut idle => Step::End(End::TimedOut),
             () = kicked.cancelled() => Step::End(End::Overloaded),
             () = shutdown.cancelled() => Step::End(End::Shutdown),
@@ -147,10 +170,16 @@ pub async fn run<W, R, E>(
             }
         }
         if !refresh_armed && conn.id.is_some() {
-            if let Some(after) = conn.hub.ice_refresh_after() {
+            if let Some(after) = conn.hub.ice_refresh_after(&conn.outbox) {
                 refresh.as_mut().reset(Instant::now() + after);
                 refresh_armed = true;
             }
+        }
+        if !token_refresh_armed && conn.id.is_some() {
+            token_refresh
+                .as_mut()
+                .reset(Instant::now() + conn.hub.token_refresh_after());
+            token_refresh_armed = true;
         }
     };
 
@@ -184,6 +213,19 @@ fn is_too_big(e: &(dyn Error + 'static)) -> bool {
         cause = e.source();
     }
     false
+}
+
+/// Completes when the seat a `resume` waits for is free, or at the deadline.
+async fn seat_freed(wait: Option<(CancellationToken, Instant)>) {
+    match wait {
+        Some((gone, deadline)) => {
+            tokio::select! {
+                () = gone.cancelled_owned() => {}
+                () = tokio::time::sleep_until(deadline) => {}
+            }
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// Sends what is queued, in order, until a close item or until every sender is gone.
@@ -298,6 +340,22 @@ struct Connection {
     media: MediaCoalescer,
     /// Which rejections get a log line.
     rejections: RejectionLog,
+    /// How long a `resume` waits for the seat's old connection to end.
+    seat_wait: Duration,
+    /// A `resume` waiting for its seat's old connection to end.
+    pending: Option<PendingResume>,
+}
+
+/// A `resume` whose seat is held by a connection that is still open.
+struct PendingResume {
+    id: ParticipantId,
+    room: RoomName,
+    media: nonstop_core::protocol::MediaState,
+    token: String,
+    /// Cancelled when the old connection ends.
+    gone: CancellationToken,
+    /// When to give up: the old connection is alive, and it keeps the seat.
+    deadline: Instant,
 }
 
 impl Connection {
@@ -376,34 +434,63 @@ impl Connection {
 
     fn before_join(&mut self, msg: ClientMsg) -> Result<Step, ProtocolError> {
         match msg {
+            ClientMsg::Join { .. } | ClientMsg::Resume { .. } if self.pending.is_some() => {
+                Err(ProtocolError::new(
+                    ErrorCode::AlreadyJoined,
+                    "this connection is already resuming a session",
+                ))
+            }
             ClientMsg::Join {
                 protocol,
                 room,
                 name,
                 media,
+                passcode,
             } => {
                 check_version(protocol)?;
                 let room = RoomName::parse(&room)?;
                 let name = DisplayName::parse(&name)?;
-                self.id = Some(self.hub.join(room, name, media, self.outbox.clone())?);
+                self.id = Some(self.hub.join(
+                    room,
+                    name,
+                    media,
+                    passcode.as_deref(),
+                    self.outbox.clone(),
+                )?);
                 self.media.known(media);
                 Ok(Step::Continue)
             }
             ClientMsg::Resume {
                 protocol,
                 room,
-                name,
+                // A session keeps its name (from the token), whatever this says.
+                name: _,
                 media,
                 id,
                 token,
             } => {
                 check_version(protocol)?;
                 let room = RoomName::parse(&room)?;
-                let name = DisplayName::parse(&name)?;
-                self.hub
-                    .resume(id, room, name, media, &token, self.outbox.clone())?;
-                self.id = Some(id);
-                self.media.known(media);
+                match self
+                    .hub
+                    .resume(id, room.clone(), media, &token, self.outbox.clone())?
+                {
+                    ResumeStep::Done => {
+                        self.id = Some(id);
+                        self.media.known(media);
+                    }
+                    ResumeStep::SeatBusy(gone) => {
+                        debug!(participant = %id, "resume waits for the seat's open connection");
+                        self.pending = Some(PendingResume {
+                            id,
+                            room,
+                            media,
+                            token,
+                            gone,
+                            deadline: Instant::now() + self.seat_wait,
+                        });
+                    }
+                }
                 Ok(Step::Continue)
             }
             // Pings start before the join, so their answers may too.
@@ -416,6 +503,36 @@ impl Connection {
                 ErrorCode::NotJoined,
                 "join a meeting before sending anything else",
             )),
+        }
+    }
+
+    /// Tries a waiting `resume` again: its seat's old connection ended, or the wait is
+    /// over and that connection is alive, which then keeps the seat.
+    fn retry_resume(&mut self) -> Step {
+        let Some(p) = self.pending.take() else {
+            return Step::Continue;
+        };
+        let result = self
+            .hub
+            .resume(p.id, p.room.clone(), p.media, &p.token, self.outbox.clone());
+        match result {
+            Ok(ResumeStep::Done) => {
+                self.id = Some(p.id);
+                self.media.known(p.media);
+                Step::Continue
+            }
+            Ok(ResumeStep::SeatBusy(gone)) if Instant::now() < p.deadline => {
+                self.pending = Some(PendingResume { gone, ..p });
+                Step::Continue
+            }
+            Ok(ResumeStep::SeatBusy(_)) => {
+                warn!(participant = %p.id, peer = %self.outbox.peer, "resume refused: the session is live on another connection");
+                self.reject(ProtocolError::new(
+                    ErrorCode::ResumeFailed,
+                    "this session is active on another connection, which keeps it; join again",
+                ))
+            }
+            Err(e) => self.reject(e),
         }
     }
 
@@ -488,6 +605,8 @@ impl Connection {
         if self.rejections.unlogged() > 0 {
             info!(participant = ?self.id, count = self.rejections.unlogged(), "more rejected messages, not logged one by one");
         }
+        // From now on a resume may take this connection's seat.
+        self.outbox.gone.cancel();
         if let Some(id) = self.id.take() {
             let (hub, conn, reason) = (self.hub.clone(), self.outbox.conn, end.leave_reason());
             if end.held_for_resume() && !self.resume_grace.is_zero() {
@@ -571,6 +690,7 @@ mod tests {
                 hub.clone(),
                 settings.clone(),
                 shutdown.clone(),
+                IpAddr::from([127, 0, 0, 1]),
             ));
             Client {
                 to_server,
@@ -620,6 +740,7 @@ mod tests {
             room: "calm-otter".into(),
             name: name.into(),
             media: Default::default(),
+            passcode: None,
         }
     }
 
@@ -718,6 +839,7 @@ mod tests {
             hub.clone(),
             settings.clone(),
             shutdown.clone(),
+            IpAddr::from([127, 0, 0, 1]),
         ));
         bob_tx
             .send(Ok::<_, Infallible>(Message::Text(
@@ -771,6 +893,54 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn withheld_turn_credentials_come_within_a_minute() {
+        use crate::ids::IdGen;
+        use crate::resume::SessionKey;
+        use crate::turn::Turn;
+        let turn = Turn::new(
+            "s".into(),
+            vec!["turn:h:3478".into()],
+            Duration::from_secs(6 * 3600),
+        )
+        .unwrap();
+        let settings = Arc::new(Settings::default());
+        let hub = Arc::new(
+            Hub::configured(10, IdGen::sequential(1), Some(turn), SessionKey::random())
+                .with_turn_limit(1),
+        );
+        let shutdown = CancellationToken::new();
+        let mut ada = Client::start(&hub, &settings, &shutdown);
+        ada.send(&join("Ada")).await;
+        let ServerMsg::Welcome { ice_servers, .. } = ada.recv().await else {
+            panic!("welcome")
+        };
+        assert_eq!(ice_servers.len(), 1);
+        // Same address, same minute: Bob is let in without credentials.
+        let mut bob = Client::start(&hub, &settings, &shutdown);
+        bob.send(&join("Bob")).await;
+        let ServerMsg::Welcome { ice_servers, .. } = bob.recv().await else {
+            panic!("welcome")
+        };
+        assert!(ice_servers.is_empty());
+        let started = Instant::now();
+        loop {
+            match bob.recv_or_ping().await {
+                ServerMsg::Ping => bob.send(&ClientMsg::Pong).await,
+                ServerMsg::IceServers { ice_servers } => {
+                    assert_eq!(ice_servers.len(), 1);
+                    break;
+                }
+                _ => continue,
+            }
+        }
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(59) && waited <= Duration::from_secs(61),
+            "{waited:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

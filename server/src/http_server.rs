@@ -8,7 +8,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::header::CONNECTION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -76,6 +76,9 @@ pub async fn serve_http(
             let refused = matches!(admission, Admission::Refused(_));
             let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(admission.clone());
+                // What `into_make_service_with_connect_info` would give: the client's
+                // address, for per-address limits past the accept (TURN, passcodes).
+                request.extensions_mut().insert(ConnectInfo(peer));
                 app.clone().oneshot(request.map(axum::body::Body::new))
             });
             let mut builder = http1::Builder::new();

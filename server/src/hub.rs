@@ -8,7 +8,10 @@
 //! holds anyone up: a full queue gets its connection dropped instead of waited on.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::{ErrorCode, LeaveReason, MediaState, ProtocolError, ServerMsg};
@@ -17,10 +20,25 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::ids::IdGen;
 use crate::out_queue::OutQueue;
-use crate::resume::SessionKey;
+use crate::passcode::PasscodeDigest;
+use crate::per_address::PerAddress;
+use crate::resume::{random_nonce, Claims, SessionKey, TokenError, TOKEN_TTL};
 use crate::rooms::{Delivery, Rooms, Signal};
 use crate::turn::{unix_now, Turn};
+
+/// TURN credential sets handed out per address per minute unless
+/// `--turn-per-address-per-minute` says otherwise.
+pub const DEFAULT_TURN_PER_ADDRESS: u32 = 30;
+
+/// Wrong passcodes accepted per address per minute before every passcode attempt
+/// from it is refused until the minute is over.
+pub const PASSCODE_GUESSES_PER_ADDRESS: u32 = 10;
+
+/// How soon a connection whose TURN credentials were withheld (per-address limit)
+/// asks again, at most (and at most half the credential lifetime).
+pub const TURN_RETRY: Duration = Duration::from_secs(60);
 
 /// One item of a connection's outbound queue.
 #[derive(Debug)]
@@ -43,6 +61,38 @@ pub struct Outbox {
     /// Which connection this is (unique per server run): a participant that resumed
     /// on a new connection is not removed when its old one finally ends.
     pub conn: u64,
+    /// Cancelled when this connection has ended (its socket is gone or closed): until
+    /// then nobody else may resume its seat.
+    pub gone: CancellationToken,
+    /// The client's address (per-address limits).
+    pub peer: IpAddr,
+    /// Its last welcome/resumed came without TURN credentials (per-address limit):
+    /// its refreshes go through the limit too, and come sooner.
+    pub turn_withheld: Arc<AtomicBool>,
+}
+
+impl Outbox {
+    /// An outbox for a connection from `peer`.
+    pub fn new(queue: OutQueue, conn: u64, peer: IpAddr) -> Self {
+        Outbox {
+            queue,
+            kicked: CancellationToken::new(),
+            conn,
+            gone: CancellationToken::new(),
+            peer,
+            turn_withheld: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// What became of a `resume`.
+#[derive(Debug)]
+pub enum ResumeStep {
+    /// Resumed: the reply is queued.
+    Done,
+    /// The seat's connection is still open: try again once this is cancelled (that
+    /// connection ended) or the caller's patience ran out. The live connection wins.
+    SeatBusy(CancellationToken),
 }
 
 /// Room state shared by all connections.
@@ -53,23 +103,50 @@ pub struct Hub {
     turn: Option<Turn>,
     /// Signs and checks resume tokens.
     key: SessionKey,
+    /// Lifetime of resume tokens.
+    token_ttl: Duration,
+    /// TURN credential sets handed out per address.
+    turn_issued: Mutex<PerAddress>,
+    /// Wrong passcodes per address.
+    passcode_guesses: Mutex<PerAddress>,
 }
 
 impl Hub {
     /// Ids from 1, no TURN, a random session key.
     pub fn new(capacity: usize) -> Self {
-        Hub::configured(capacity, 1, None, SessionKey::random())
+        Hub::configured(capacity, IdGen::sequential(1), None, SessionKey::random())
     }
 
-    pub fn configured(capacity: usize, first_id: u64, turn: Option<Turn>, key: SessionKey) -> Self {
+    pub fn configured(capacity: usize, ids: IdGen, turn: Option<Turn>, key: SessionKey) -> Self {
         Hub {
-            rooms: Mutex::new(Rooms::starting_at(capacity, first_id)),
+            rooms: Mutex::new(Rooms::with_ids(capacity, ids)),
             turn,
             key,
+            token_ttl: TOKEN_TTL,
+            turn_issued: Mutex::new(PerAddress::new(DEFAULT_TURN_PER_ADDRESS)),
+            passcode_guesses: Mutex::new(PerAddress::new(PASSCODE_GUESSES_PER_ADDRESS)),
         }
     }
 
-    /// Fresh ICE servers for `id` (empty without TURN).
+    /// Resume tokens valid for `ttl` (at least one second).
+    pub fn with_token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl.max(Duration::from_secs(1));
+        self
+    }
+
+    /// At most `per_minute` TURN credential sets per address per minute (0: no limit).
+    pub fn with_turn_limit(mut self, per_minute: u32) -> Self {
+        self.turn_issued = Mutex::new(PerAddress::new(per_minute));
+        self
+    }
+
+    /// How often a live connection should get a fresh resume token: half its lifetime.
+    pub fn token_refresh_after(&self) -> Duration {
+        self.token_ttl / 2
+    }
+
+    /// Fresh ICE servers for `id` (empty without TURN). Not limited: for refreshes on
+    /// a connection that holds a seat.
     pub fn ice_servers(&self, id: ParticipantId) -> Vec<nonstop_core::protocol::IceServer> {
         self.turn
             .as_ref()
@@ -77,63 +154,190 @@ impl Hub {
             .unwrap_or_default()
     }
 
-    /// How long after a welcome or refresh to send fresh ICE servers; `None` without TURN.
-    pub fn ice_refresh_after(&self) -> Option<std::time::Duration> {
-        self.turn.as_ref().map(Turn::refresh_after)
+    /// ICE servers for a welcome or resume to `id` at `peer`: `None` (logged) when
+    /// that address has had its credential sets for this minute; the connection's
+    /// next refresh, within [`TURN_RETRY`], tries again.
+    fn ice_servers_limited(
+        &self,
+        id: ParticipantId,
+        peer: IpAddr,
+    ) -> Option<Vec<nonstop_core::protocol::IceServer>> {
+        if self.turn.is_none() {
+            return Some(Vec::new());
+        }
+        let allowed = lock(&self.turn_issued).allow(peer, tokio::time::Instant::now());
+        if !allowed {
+            warn!(participant = %id, %peer, "TURN credentials withheld: too many sets for this address this minute");
+            return None;
+        }
+        Some(self.ice_servers(id))
     }
 
-    /// Fills in the joiner's ICE servers and follows its welcome/resumed with its
-    /// resume token.
-    fn complete_reply(&self, room: &RoomName, id: ParticipantId, deliveries: &mut Vec<Delivery>) {
+    /// Fresh ICE servers for the periodic refresh of `id` on `outbox`'s connection;
+    /// `None` if they are still withheld from it (nothing to send this time).
+    pub fn ice_refresh(
+        &self,
+        id: ParticipantId,
+        outbox: &Outbox,
+    ) -> Option<Vec<nonstop_core::protocol::IceServer>> {
+        if !outbox.turn_withheld.load(Ordering::Relaxed) {
+            return Some(self.ice_servers(id));
+        }
+        let servers = self.ice_servers_limited(id, outbox.peer)?;
+        outbox.turn_withheld.store(false, Ordering::Relaxed);
+        Some(servers)
+    }
+
+    /// A new resume token for `id` (recorded as its newest), or `None` if it is in no
+    /// room.
+    fn issue_token(
+        &self,
+        rooms: &mut Rooms<Outbox>,
+        id: ParticipantId,
+        refresh: bool,
+    ) -> Option<String> {
+        let (room, name, passcode) = rooms.session(id)?;
+        let claims = Claims {
+            room: room.as_str().to_owned(),
+            id,
+            name: name.as_str().to_owned(),
+            passcode: passcode.map(PasscodeDigest::to_hex),
+            expires: unix_now() + self.token_ttl.as_secs().max(1),
+            nonce: random_nonce(),
+        };
+        let token = self.key.issue(&claims);
+        rooms.set_token_nonce(id, claims.nonce, refresh);
+        Some(token)
+    }
+
+    /// A fresh resume token for `id`, sent periodically on a live connection so that
+    /// tokens can be short-lived. `None` if `id` is in no room.
+    pub fn refresh_token(&self, id: ParticipantId) -> Option<ServerMsg> {
+        let mut rooms = self.lock();
+        self.issue_token(&mut rooms, id, true)
+            .map(|token| ServerMsg::Session { token })
+    }
+
+    /// The digest of the passcode a join carried, for `room`.
+    pub fn passcode_digest(
+        &self,
+        room: &RoomName,
+        given: Option<&str>,
+    ) -> Result<Option<PasscodeDigest>, ProtocolError> {
+        PasscodeDigest::of(&self.key, room, given)
+    }
+
+    /// How long after a welcome or refresh to send fresh ICE servers to `outbox`'s
+    /// connection: half their lifetime, or soon when they were withheld; `None`
+    /// without TURN.
+    pub fn ice_refresh_after(&self, outbox: &Outbox) -> Option<std::time::Duration> {
+        let after = self.turn.as_ref().map(Turn::refresh_after)?;
+        Some(if outbox.turn_withheld.load(Ordering::Relaxed) {
+            after.min(TURN_RETRY)
+        } else {
+            after
+        })
+    }
+
+    /// Fills in the joiner's ICE servers and follows its welcome/resumed with a new
+    /// resume token (rotating any earlier one).
+    fn complete_reply(
+        &self,
+        rooms: &mut Rooms<Outbox>,
+        id: ParticipantId,
+        deliveries: &mut Vec<Delivery>,
+    ) {
+        let (peer, withheld) = rooms
+            .outbox(id)
+            .map_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None), |o| {
+                (o.peer, Some(o.turn_withheld.clone()))
+            });
         if let Some(first) = deliveries.first_mut() {
             if let ServerMsg::Welcome { ice_servers, .. } | ServerMsg::Resumed { ice_servers, .. } =
                 &mut first.msg
             {
-                *ice_servers = self.ice_servers(id);
+                let limited = self.ice_servers_limited(id, peer);
+                if let Some(flag) = withheld {
+                    flag.store(limited.is_none(), Ordering::Relaxed);
+                }
+                *ice_servers = limited.unwrap_or_default();
             }
         }
-        let session = Delivery {
-            to: id,
-            msg: ServerMsg::Session {
-                token: self.key.token(room, id),
-            },
-        };
-        deliveries.insert(1.min(deliveries.len()), session);
+        if let Some(token) = self.issue_token(rooms, id, false) {
+            let session = Delivery {
+                to: id,
+                msg: ServerMsg::Session { token },
+            };
+            deliveries.insert(1.min(deliveries.len()), session);
+        }
     }
 
     /// Continues participant `id`'s session on a new connection (`resume`): rebinds
-    /// it if the server still holds it, re-admits it if the server restarted meanwhile.
+    /// it if the server still holds it, re-admits it (with the name and room passcode
+    /// from the token) if the server restarted meanwhile. The `name` in the resume
+    /// message is not used: a session keeps its name.
+    ///
+    /// Refused (`resume_failed`): a token that is forged, expired, for another
+    /// session, or replaced by a newer one (every resume rotates it); a session that
+    /// ended here. A seat whose connection is still open is not taken:
+    /// [`ResumeStep::SeatBusy`].
     pub fn resume(
         &self,
         id: ParticipantId,
         room: RoomName,
-        name: DisplayName,
         media: MediaState,
         token: &str,
         outbox: Outbox,
-    ) -> Result<(), ProtocolError> {
-        if !self.key.verify(&room, id, token) {
-            return Err(ProtocolError::new(
-                ErrorCode::ResumeFailed,
-                "this resume token is not valid here; join again",
-            ));
-        }
+    ) -> Result<ResumeStep, ProtocolError> {
+        let claims = self.key.verify(token, &room, id, unix_now()).map_err(|e| {
+            let why = match e {
+                TokenError::Expired => "this resume token has expired; join again",
+                TokenError::Invalid | TokenError::WrongSession => {
+                    "this resume token is not valid here; join again"
+                }
+            };
+            ProtocolError::new(ErrorCode::ResumeFailed, why)
+        })?;
         let mut rooms = self.lock();
-        if let Some((old, reply)) = rooms.rebind(id, &room, outbox.clone()) {
-            // The old connection, if it still lingers, ends without removing anyone.
+        if rooms.room_of(id) == Some(&room) {
+            if !rooms.token_nonce_current(id, &claims.nonce) {
+                return Err(ProtocolError::new(
+                    ErrorCode::ResumeFailed,
+                    "this resume token was replaced by a newer one; join again",
+                ));
+            }
+            let old_gone = rooms.outbox(id).map(|o| o.gone.clone());
+            if let Some(gone) = old_gone.filter(|g| !g.is_cancelled()) {
+                return Ok(ResumeStep::SeatBusy(gone));
+            }
+            let Some((old, reply)) = rooms.rebind(id, &room, outbox) else {
+                // room_of said it is there, under the same lock.
+                unreachable!("a member of the room rebinds");
+            };
             old.kicked.cancel();
             info!(participant = %id, %room, "resumed");
             let mut deliveries = vec![reply];
-            self.complete_reply(&room, id, &mut deliveries);
+            self.complete_reply(&mut rooms, id, &mut deliveries);
             deliveries.extend(rooms.set_media(id, media));
             deliver(&mut rooms, deliveries);
-            return Ok(());
+            return Ok(ResumeStep::Done);
         }
-        let mut back = rooms.readmit(id, room.clone(), name, media, outbox)?;
+        // Signed by us: the name parses, and a passcode digest is ours or absent.
+        let name = DisplayName::parse(&claims.name).map_err(|_| {
+            ProtocolError::new(
+                ErrorCode::ResumeFailed,
+                "this resume token is not valid here; join again",
+            )
+        })?;
+        let passcode = claims
+            .passcode
+            .as_deref()
+            .and_then(PasscodeDigest::from_hex);
+        let mut back = rooms.readmit(id, room.clone(), name, media, passcode, outbox)?;
         info!(participant = %id, %room, "re-admitted");
-        self.complete_reply(&room, id, &mut back.deliveries);
+        self.complete_reply(&mut rooms, id, &mut back.deliveries);
         deliver(&mut rooms, back.deliveries);
-        Ok(())
+        Ok(ResumeStep::Done)
     }
 
     /// Removes `id` if it is still reached through connection `conn` (it did not
@@ -150,17 +354,39 @@ impl Hub {
 
     /// Adds a participant reached through `outbox`; its welcome is the first thing
     /// queued there.
+    /// `passcode` is what the join carried (see [`Rooms::join`]); wrong passcodes are
+    /// counted per address, and an address with too many this minute is refused
+    /// whatever it tries.
     pub fn join(
         &self,
         room: RoomName,
         name: DisplayName,
         media: MediaState,
+        passcode: Option<&str>,
         outbox: Outbox,
     ) -> Result<ParticipantId, ProtocolError> {
+        let passcode = self.passcode_digest(&room, passcode)?;
+        let peer = outbox.peer;
+        let now = tokio::time::Instant::now();
+        if passcode.is_some() && lock(&self.passcode_guesses).used_up(peer, now) {
+            return Err(ProtocolError::new(
+                ErrorCode::WrongPasscode,
+                "Too many wrong passcodes from your address. Wait a minute and try again.",
+            ));
+        }
         let mut rooms = self.lock();
-        let mut joined = rooms.join(room.clone(), name, media, outbox)?;
+        let mut joined = match rooms.join(room.clone(), name, media, passcode, outbox) {
+            Ok(joined) => joined,
+            Err(e) => {
+                if e.code == ErrorCode::WrongPasscode {
+                    lock(&self.passcode_guesses).allow(peer, now);
+                    info!(%room, %peer, "wrong passcode");
+                }
+                return Err(e);
+            }
+        };
         info!(participant = %joined.id, %room, others = joined.deliveries.len() - 1, "joined");
-        self.complete_reply(&room, joined.id, &mut joined.deliveries);
+        self.complete_reply(&mut rooms, joined.id, &mut joined.deliveries);
         deliver(&mut rooms, joined.deliveries);
         Ok(joined.id)
     }
@@ -201,10 +427,7 @@ impl Hub {
     }
 
     fn lock(&self) -> MutexGuard<'_, Rooms<Outbox>> {
-        // Poisoned only if a `Rooms` invariant check fired, which is a bug that has
-        // been logged by the panic; failing every other meeting from then on would
-        // not make it better, so keep serving.
-        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.rooms)
     }
 }
 
@@ -214,6 +437,13 @@ impl Hub {
     pub(crate) fn rooms_for_test(&self) -> MutexGuard<'_, Rooms<Outbox>> {
         self.lock()
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Poisoned only if an invariant check fired, which is a bug that has been logged
+    // by the panic; failing every other meeting from then on would not make it
+    // better, so keep serving.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Queues each delivery for its recipient. A recipient whose queue is full is
@@ -252,14 +482,7 @@ mod tests {
 
     fn outbox(len: usize) -> (Outbox, OutQueueRx) {
         let (queue, rx) = OutQueue::new(len, usize::MAX / 2);
-        (
-            Outbox {
-                queue,
-                kicked: CancellationToken::new(),
-                conn: 0,
-            },
-            rx,
-        )
+        (Outbox::new(queue, 0, IpAddr::V4(Ipv4Addr::LOCALHOST)), rx)
     }
 
     fn join(hub: &Hub, name: &str, outbox: Outbox) -> ParticipantId {
@@ -267,6 +490,7 @@ mod tests {
             RoomName::parse("calm-otter").unwrap(),
             DisplayName::parse(name).unwrap(),
             MediaState::default(),
+            None,
             outbox,
         )
         .unwrap()

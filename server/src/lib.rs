@@ -22,10 +22,14 @@ pub mod config;
 pub mod connection;
 pub mod http_server;
 pub mod hub;
+pub mod ids;
 pub mod limits;
 pub mod log_text;
 pub mod open_files;
+pub mod origin;
 pub mod out_queue;
+pub mod passcode;
+pub mod per_address;
 pub mod resume;
 pub mod rooms;
 pub mod static_files;
@@ -33,11 +37,13 @@ pub mod turn;
 
 use std::future::Future;
 use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Extension, State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures_util::StreamExt;
@@ -91,24 +97,24 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Settings) -> Self {
+        // Ids carry this run's epoch (ids.rs): above every id of an earlier run, so
+        // participants resuming into this run keep theirs, ids still grow with join
+        // order, and an earlier run's tokens never name an id this run hands out.
+        AppState::with_ids(settings, ids::IdGen::for_this_run())
+    }
+
+    /// Like [`new`](Self::new), with ids from `ids`.
+    pub fn with_ids(settings: Settings, ids: ids::IdGen) -> Self {
         let key = match &settings.session_secret {
             Some(secret) => resume::SessionKey::from_secret(secret),
             None => resume::SessionKey::random(),
         };
-        // Ids count from the start time in milliseconds: above every id of an earlier
-        // run (unless it handed out more than one per millisecond), so participants
-        // resuming into this run keep theirs and ids still grow with join order.
-        let first_id = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(1);
         AppState {
-            hub: Arc::new(Hub::configured(
-                settings.capacity,
-                first_id,
-                settings.turn.clone(),
-                key,
-            )),
+            hub: Arc::new(
+                Hub::configured(settings.capacity, ids, settings.turn.clone(), key)
+                    .with_token_ttl(settings.session_ttl)
+                    .with_turn_limit(settings.turn_per_address_per_minute),
+            ),
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
@@ -138,13 +144,31 @@ pub fn app(state: AppState) -> Router {
 async fn ws_upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    admission: Option<Extension<Admission>>,
+    headers: HeaderMap,
+    extensions: Extensions,
 ) -> Response {
+    if let Err(origin) = state.settings.allowed_origins.check(&headers) {
+        let origin: String = origin.chars().take(200).collect();
+        warn!(origin = ?origin, "WebSocket refused: origin not allowed");
+        return (
+            StatusCode::FORBIDDEN,
+            format!(
+                "WebSocket refused: pages from origin {origin:?} may not use this server \
+                 (the server allows its own origin and those given with --allowed-origin)\n"
+            ),
+        )
+            .into_response();
+    }
     // The WebSocket outlives the HTTP request; it keeps the connection's slot.
-    let slot = match admission {
-        Some(Extension(Admission::Admitted(slot))) => Some(slot),
+    let slot = match extensions.get::<Admission>() {
+        Some(Admission::Admitted(slot)) => Some(slot.clone()),
         _ => None,
     };
+    // Set by `http_server` (the accepted socket's peer); without it (a router driven
+    // directly, in tests) all connections share one address for per-address limits.
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     ws.max_message_size(WS_LIBRARY_MAX_BYTES)
         .max_frame_size(WS_LIBRARY_MAX_BYTES)
         .read_buffer_size(WS_READ_BUFFER_BYTES)
@@ -159,7 +183,7 @@ async fn ws_upgrade(
                 connections,
             } = state;
             connections.track_future(async move {
-                connection::run(sink, stream, hub, settings, shutdown).await;
+                connection::run(sink, stream, hub, settings, shutdown, peer).await;
                 drop(slot);
             })
         })
@@ -186,7 +210,11 @@ pub async fn serve(
         settings.max_connections_per_ip,
     );
     let header_timeout = settings.header_timeout;
-    let state = AppState::new(settings);
+    let ids = ids::IdGen::for_this_run();
+    // No id before this run's start tick is over: a later run then has a later epoch
+    // than every id handed out here (ids.rs). Connections wait in the backlog.
+    tokio::time::sleep(ids.ready_in()).await;
+    let state = AppState::with_ids(settings, ids);
     let stop = state.shutdown.clone();
     let signal = tokio::spawn(async move {
         shutdown.await;

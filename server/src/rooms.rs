@@ -19,6 +19,9 @@ use nonstop_core::protocol::{
 };
 use nonstop_core::ParticipantId;
 
+use crate::ids::IdGen;
+use crate::passcode::PasscodeDigest;
+
 /// One message for one participant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
@@ -65,9 +68,9 @@ pub struct Removed<O> {
 pub struct Rooms<O> {
     /// Most participants one room holds.
     capacity: usize,
-    /// The id the next participant gets. Ids are never reused during the server's
-    /// lifetime and grow with join order; negotiation roles rely on that.
-    next_id: u64,
+    /// Where new ids come from. Ids are never reused, grow with join order
+    /// (negotiation roles rely on that) and never repeat across runs (`ids.rs`).
+    ids: IdGen,
     rooms: HashMap<RoomName, Room<O>>,
     /// Which room each participant is in, so messages that name only the sender can
     /// find its room without a scan. Kept in step with `rooms` by `join` and `leave`.
@@ -81,6 +84,17 @@ pub struct Rooms<O> {
 struct Room<O> {
     /// Ordered by id, which is join order: "oldest first" comes for free.
     members: BTreeMap<ParticipantId, Member<O>>,
+    /// Set by whoever created the room; joiners must match it.
+    passcode: Option<PasscodeDigest>,
+}
+
+impl<O> Room<O> {
+    fn new(passcode: Option<PasscodeDigest>) -> Self {
+        Room {
+            members: BTreeMap::new(),
+            passcode,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -88,6 +102,10 @@ struct Member<O> {
     name: DisplayName,
     media: MediaState,
     outbox: O,
+    /// The nonce of the newest resume token handed out, and the one before it if that
+    /// was replaced by a periodic refresh (the refresh may not have arrived). Only
+    /// these resume the session; every resume rotates both.
+    nonces: (String, Option<String>),
 }
 
 impl<O> Member<O> {
@@ -102,36 +120,46 @@ impl<O> Member<O> {
 
 impl<O> Rooms<O> {
     /// `capacity` is the most participants in one room; at least one.
+    /// Ids count from 1 (tests).
     pub fn new(capacity: usize) -> Self {
-        Rooms::starting_at(capacity, 1)
+        Rooms::with_ids(capacity, IdGen::sequential(1))
     }
 
-    /// Like [`new`](Self::new), handing out ids from `first_id` (at least 1). A server
-    /// starts from its start time in milliseconds, so that its ids are above those of
-    /// an earlier run whose participants resume into it.
-    pub fn starting_at(capacity: usize, first_id: u64) -> Self {
+    /// Like [`new`](Self::new), with ids from `ids` (a server uses
+    /// [`IdGen::for_this_run`]).
+    pub fn with_ids(capacity: usize, ids: IdGen) -> Self {
         Rooms {
             capacity: capacity.max(1),
-            next_id: first_id.max(1),
+            ids,
             rooms: HashMap::new(),
             room_of: HashMap::new(),
             ended: HashSet::new(),
         }
     }
 
-    /// Puts a new participant into `room` (created if needed). Fails with
-    /// [`ErrorCode::RoomFull`] when the room holds its capacity.
+    /// Puts a new participant into `room` (created if needed, protected by
+    /// `passcode` if given). Fails with [`ErrorCode::PasscodeRequired`] or
+    /// [`ErrorCode::WrongPasscode`] when the room has a passcode and `passcode` is not
+    /// it, and with [`ErrorCode::RoomFull`] when the room holds its capacity. A passcode
+    /// given for a room that exists without one is ignored.
     pub fn join(
         &mut self,
         room_name: RoomName,
         name: DisplayName,
         media: MediaState,
+        passcode: Option<PasscodeDigest>,
         outbox: O,
     ) -> Result<Joined, ProtocolError> {
         let capacity = self.capacity;
-        let room = self.rooms.entry(room_name.clone()).or_insert_with(|| Room {
-            members: BTreeMap::new(),
-        });
+        if let Some(room) = self.rooms.get(&room_name) {
+            if let Some(required) = &room.passcode {
+                required.admits(passcode.as_ref())?;
+            }
+        }
+        let room = self
+            .rooms
+            .entry(room_name.clone())
+            .or_insert_with(|| Room::new(passcode));
         if room.members.len() >= capacity {
             // An empty room cannot be full (capacity >= 1), so nothing was created here.
             return Err(ProtocolError::new(
@@ -143,13 +171,13 @@ impl<O> Rooms<O> {
             ));
         }
 
-        let id = ParticipantId::new(self.next_id);
-        self.next_id += 1;
+        let id = ParticipantId::new(self.ids.next_id());
 
         let member = Member {
             name,
             media,
             outbox,
+            nonces: (String::new(), None),
         };
         let participant = member.public(id);
         let mut deliveries = Vec::with_capacity(room.members.len() + 1);
@@ -286,7 +314,8 @@ impl<O> Rooms<O> {
     }
 
     /// Puts `id` back into `room_name` after the server lost its session (a restart):
-    /// like [`join`](Self::join) but with the old id, answered with `resumed`
+    /// like [`join`](Self::join) but with the old id, name and room passcode (from
+    /// the resume token, which stands in for the passcode), answered with `resumed`
     /// (not continued). Refused with [`ErrorCode::ResumeFailed`] if that session ended
     /// on this server or the id is in use, and when the room is full.
     pub fn readmit(
@@ -295,6 +324,7 @@ impl<O> Rooms<O> {
         room_name: RoomName,
         name: DisplayName,
         media: MediaState,
+        passcode: Option<PasscodeDigest>,
         outbox: O,
     ) -> Result<Joined, ProtocolError> {
         if self.ended.contains(&id) || self.room_of.contains_key(&id) {
@@ -304,21 +334,28 @@ impl<O> Rooms<O> {
             ));
         }
         let capacity = self.capacity;
-        let room = self.rooms.entry(room_name.clone()).or_insert_with(|| Room {
-            members: BTreeMap::new(),
-        });
+        let room = self
+            .rooms
+            .entry(room_name.clone())
+            .or_insert_with(|| Room::new(passcode.clone()));
         if room.members.len() >= capacity {
             return Err(ProtocolError::new(
                 ErrorCode::RoomFull,
                 format!("This meeting is full ({capacity} of {capacity} people)."),
             ));
         }
+        // Someone joined afresh before the room's members came back: the room gets
+        // its passcode back with them.
+        if room.passcode.is_none() {
+            room.passcode = passcode;
+        }
         // New ids stay above every id in use, so they still grow with join order.
-        self.next_id = self.next_id.max(id.get() + 1);
+        self.ids.observe(id.get());
         let member = Member {
             name,
             media,
             outbox,
+            nonces: (String::new(), None),
         };
         let participant = member.public(id);
         let mut deliveries = vec![Delivery {
@@ -344,6 +381,52 @@ impl<O> Rooms<O> {
     /// The handle for reaching `id`, if it is in a room.
     pub fn outbox(&self, id: ParticipantId) -> Option<&O> {
         self.room(id)?.members.get(&id).map(|m| &m.outbox)
+    }
+
+    /// The room `id` is in.
+    pub fn room_of(&self, id: ParticipantId) -> Option<&RoomName> {
+        self.room_of.get(&id)
+    }
+
+    /// What a resume token of `id` says besides its id: (room, display name, room
+    /// passcode); `None` if `id` is in no room.
+    pub fn session(
+        &self,
+        id: ParticipantId,
+    ) -> Option<(&RoomName, &DisplayName, Option<&PasscodeDigest>)> {
+        let room_name = self.room_of.get(&id)?;
+        let room = self.rooms.get(room_name)?;
+        let member = room.members.get(&id)?;
+        Some((room_name, &member.name, room.passcode.as_ref()))
+    }
+
+    /// Records the nonce of the token just handed to `id`. A refresh keeps the previous
+    /// nonce valid too (in case the refresh was lost on the way); a join or resume
+    /// does not.
+    pub fn set_token_nonce(&mut self, id: ParticipantId, nonce: String, refresh: bool) {
+        let Some(member) = self.member_mut(id) else {
+            return;
+        };
+        let previous = std::mem::take(&mut member.nonces.0);
+        member.nonces = (nonce, (refresh && !previous.is_empty()).then_some(previous));
+    }
+
+    /// Whether `nonce` is that of a token that may still resume `id`'s session.
+    pub fn token_nonce_current(&self, id: ParticipantId, nonce: &str) -> bool {
+        let Some(member) = self.room(id).and_then(|r| r.members.get(&id)) else {
+            return false;
+        };
+        let (current, previous) = &member.nonces;
+        (!current.is_empty()
+            && crate::resume::constant_time_eq(current.as_bytes(), nonce.as_bytes()))
+            || previous
+                .as_ref()
+                .is_some_and(|p| crate::resume::constant_time_eq(p.as_bytes(), nonce.as_bytes()))
+    }
+
+    fn member_mut(&mut self, id: ParticipantId) -> Option<&mut Member<O>> {
+        let room_name = self.room_of.get(&id)?;
+        self.rooms.get_mut(room_name)?.members.get_mut(&id)
     }
 
     /// How many rooms have someone in them.
@@ -416,7 +499,7 @@ mod tests {
     }
 
     fn join(rooms: &mut Rooms<()>, r: &str, n: &str) -> Joined {
-        rooms.join(room(r), name(n), ON, ()).unwrap()
+        rooms.join(room(r), name(n), ON, None, ()).unwrap()
     }
 
     fn pid(n: u64) -> ParticipantId {
@@ -431,11 +514,11 @@ mod tests {
     fn a_member_rebinds_and_sees_the_room_as_it_is_now() {
         let mut rooms = Rooms::<u8>::new(10);
         let ada = rooms
-            .join(room("calm-otter"), name("Ada"), ON, 1)
+            .join(room("calm-otter"), name("Ada"), ON, None, 1)
             .unwrap()
             .id;
         let bob = rooms
-            .join(room("calm-otter"), name("Bob"), ON, 2)
+            .join(room("calm-otter"), name("Bob"), ON, None, 2)
             .unwrap()
             .id;
         assert!(
@@ -460,11 +543,11 @@ mod tests {
 
     #[test]
     fn readmission_keeps_the_id_and_later_ids_stay_above_it() {
-        let mut rooms = Rooms::starting_at(10, 1000);
+        let mut rooms = Rooms::with_ids(10, IdGen::sequential(1000));
         let cy = join(&mut rooms, "calm-otter", "Cy").id;
         assert_eq!(cy, pid(1000));
         let back = rooms
-            .readmit(pid(5000), room("calm-otter"), name("Ada"), ON, ())
+            .readmit(pid(5000), room("calm-otter"), name("Ada"), ON, None, ())
             .unwrap();
         assert_eq!(back.id, pid(5000));
         assert!(matches!(
@@ -474,18 +557,86 @@ mod tests {
         assert_eq!(recipients(&back.deliveries[1..]), [cy]);
         assert_eq!(join(&mut rooms, "calm-otter", "Dan").id, pid(5001));
         // In use, or ended here: refused.
-        let again = rooms.readmit(pid(5000), room("calm-otter"), name("Ada"), ON, ());
+        let again = rooms.readmit(pid(5000), room("calm-otter"), name("Ada"), ON, None, ());
         assert_eq!(again.unwrap_err().code, ErrorCode::ResumeFailed);
         rooms.leave(cy, LeaveReason::TimedOut).unwrap();
-        let ended = rooms.readmit(cy, room("calm-otter"), name("Cy"), ON, ());
+        let ended = rooms.readmit(cy, room("calm-otter"), name("Cy"), ON, None, ());
         assert_eq!(ended.unwrap_err().code, ErrorCode::ResumeFailed);
+    }
+
+    fn digest(code: &str) -> Option<PasscodeDigest> {
+        let key = crate::resume::SessionKey::from_secret("k");
+        PasscodeDigest::of(&key, &room("calm-otter"), Some(code)).unwrap()
+    }
+
+    #[test]
+    fn the_first_joiner_sets_the_passcode_and_it_lives_as_long_as_the_room() {
+        let mut rooms = Rooms::new(10);
+        let ada = rooms
+            .join(room("calm-otter"), name("Ada"), ON, digest("tulip"), ())
+            .unwrap()
+            .id;
+        let refused = |rooms: &mut Rooms<()>, code: Option<&str>| {
+            rooms
+                .join(
+                    room("calm-otter"),
+                    name("Bob"),
+                    ON,
+                    code.and_then(digest),
+                    (),
+                )
+                .unwrap_err()
+                .code
+        };
+        assert_eq!(refused(&mut rooms, None), ErrorCode::PasscodeRequired);
+        assert_eq!(
+            refused(&mut rooms, Some("tulips")),
+            ErrorCode::WrongPasscode
+        );
+        assert_eq!(rooms.participant_count(), 1, "refusals use no seat");
+        let bob = rooms
+            .join(room("calm-otter"), name("Bob"), ON, digest("tulip"), ())
+            .unwrap()
+            .id;
+        // A room without one ignores a passcode given later.
+        join(&mut rooms, "busy-bee", "Cy");
+        assert!(rooms
+            .join(room("busy-bee"), name("Dan"), ON, digest("x"), ())
+            .is_ok());
+        // Once empty, the room and its passcode are gone.
+        rooms.leave(ada, LeaveReason::Left);
+        rooms.leave(bob, LeaveReason::Left);
+        assert!(rooms
+            .join(room("calm-otter"), name("Eve"), ON, None, ())
+            .is_ok());
+    }
+
+    #[test]
+    fn only_the_newest_token_nonces_resume() {
+        let mut rooms = Rooms::new(10);
+        let ada = join(&mut rooms, "calm-otter", "Ada").id;
+        assert!(!rooms.token_nonce_current(ada, ""), "no token yet");
+        rooms.set_token_nonce(ada, "a".into(), false);
+        rooms.set_token_nonce(ada, "b".into(), true);
+        assert!(
+            rooms.token_nonce_current(ada, "a"),
+            "refreshed: the one before too"
+        );
+        assert!(rooms.token_nonce_current(ada, "b"));
+        rooms.set_token_nonce(ada, "c".into(), false);
+        assert!(!rooms.token_nonce_current(ada, "a"));
+        assert!(
+            !rooms.token_nonce_current(ada, "b"),
+            "a resume rotates both"
+        );
+        assert!(rooms.token_nonce_current(ada, "c"));
     }
 
     #[test]
     fn first_joiner_is_welcomed_to_an_empty_room() {
         let mut rooms = Rooms::new(10);
         let ada = rooms
-            .join(room("Team-Sync"), name("Ada"), MUTED, ())
+            .join(room("Team-Sync"), name("Ada"), MUTED, None, ())
             .unwrap();
         assert_eq!(ada.id, pid(1));
         assert_eq!(
@@ -637,7 +788,7 @@ mod tests {
         join(&mut rooms, "calm-otter", "Ada");
         join(&mut rooms, "calm-otter", "Bob");
         let err = rooms
-            .join(room("calm-otter"), name("Cy"), ON, ())
+            .join(room("calm-otter"), name("Cy"), ON, None, ())
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::RoomFull);
         assert!(
@@ -655,9 +806,13 @@ mod tests {
     fn a_place_frees_up_when_someone_leaves() {
         let mut rooms = Rooms::new(1);
         let ada = join(&mut rooms, "calm-otter", "Ada").id;
-        assert!(rooms.join(room("calm-otter"), name("Bob"), ON, ()).is_err());
+        assert!(rooms
+            .join(room("calm-otter"), name("Bob"), ON, None, ())
+            .is_err());
         rooms.leave(ada, LeaveReason::Left).unwrap();
-        assert!(rooms.join(room("calm-otter"), name("Bob"), ON, ()).is_ok());
+        assert!(rooms
+            .join(room("calm-otter"), name("Bob"), ON, None, ())
+            .is_ok());
     }
 
     #[test]
@@ -727,7 +882,7 @@ mod tests {
     fn outboxes_belong_to_members_only() {
         let mut rooms = Rooms::new(10);
         let ada = rooms
-            .join(room("calm-otter"), name("Ada"), ON, "ada's queue")
+            .join(room("calm-otter"), name("Ada"), ON, None, "ada's queue")
             .unwrap()
             .id;
         assert_eq!(rooms.outbox(ada), Some(&"ada's queue"));

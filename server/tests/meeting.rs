@@ -43,6 +43,7 @@ async fn joiners_are_welcomed_with_the_room_and_announced_to_it() {
         room: "calm-otter".into(),
         name: "Bob".into(),
         media: MUTED,
+        passcode: None,
     })
     .await;
     let ServerMsg::Welcome {

@@ -15,4 +15,4 @@ pub mod speaker_glue;
 mod stage_state;
 pub mod view;
 
-pub use session::Call;
+pub use session::{Call, JoinError};

@@ -324,7 +324,11 @@ impl Resilience {
                     continued,
                     ..
                 })) => {
-                    *self.ice_servers.borrow_mut() = ice_servers;
+                    // Empty when the server withheld credentials (its per-address limit):
+                    // keep the ones we have until its next refresh.
+                    if !ice_servers.is_empty() {
+                        *self.ice_servers.borrow_mut() = ice_servers;
+                    }
                     if !continued {
                         let listed: HashSet<_> = participants.iter().map(|p| p.id).collect();
                         let mut unconfirmed = self.unconfirmed.borrow_mut();

@@ -11,7 +11,9 @@ use leptos::task::spawn_local;
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::negotiation::SdpKind;
 use nonstop_core::peer_msg::PeerMsg;
-use nonstop_core::protocol::{ClientMsg, MediaState, Participant, ServerMsg, PROTOCOL_VERSION};
+use nonstop_core::protocol::{
+    ClientMsg, ErrorCode, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
+};
 use nonstop_core::ParticipantId;
 
 use super::peer_link::{PeerLink, PeerMsgHandler};
@@ -27,6 +29,9 @@ use crate::platform::signaling::{self, ReceiveError, SignalingReceiver, Signalin
 pub enum JoinError {
     /// The server said no (room full, invalid name, …), with its explanation.
     Refused(String),
+    /// The meeting has a passcode and none, or a wrong one, was given: the server's
+    /// explanation; the person may type it and try again.
+    Passcode(String),
     /// The server could not be reached or closed the connection.
     Unreachable(String),
 }
@@ -34,7 +39,7 @@ pub enum JoinError {
 impl JoinError {
     pub fn message(&self) -> String {
         match self {
-            JoinError::Refused(message) => message.clone(),
+            JoinError::Refused(message) | JoinError::Passcode(message) => message.clone(),
             JoinError::Unreachable(why) => {
                 format!("Could not reach the meeting server ({why}). Check your connection and try again.")
             }
@@ -69,12 +74,14 @@ struct Inner {
 }
 
 impl Call {
-    /// Connects, joins `room`, and on success starts the links to everyone present.
+    /// Connects, joins `room` (with the meeting's `passcode`, or setting it when the
+    /// room is new), and on success starts the links to everyone present.
     pub async fn join(
         room: &RoomName,
         name: &DisplayName,
         local: LocalMedia,
         media: MediaState,
+        passcode: Option<String>,
         view: CallView,
     ) -> Result<Call, JoinError> {
         let (signaling, mut receiver) =
@@ -84,6 +91,7 @@ impl Call {
             room: room.as_str().to_owned(),
             name: name.as_str().to_owned(),
             media,
+            passcode,
         });
         let (me, participants, ice_servers) = loop {
             match receiver.next().await {
@@ -94,9 +102,14 @@ impl Call {
                     ..
                 })) => break (you, participants, ice_servers),
                 Some(Ok(ServerMsg::Ping)) => signaling.send(ClientMsg::Pong),
-                Some(Ok(ServerMsg::Error { message, .. })) => {
+                Some(Ok(ServerMsg::Error { code, message })) => {
                     signaling.close();
-                    return Err(JoinError::Refused(message));
+                    return Err(match code {
+                        ErrorCode::PasscodeRequired | ErrorCode::WrongPasscode => {
+                            JoinError::Passcode(message)
+                        }
+                        _ => JoinError::Refused(message),
+                    });
                 }
                 Some(Ok(other)) => warn!("signaling: unexpected before welcome: {other:?}"),
                 Some(Err(ReceiveError::Unreadable(e))) => warn!("signaling: {e}"),

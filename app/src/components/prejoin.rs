@@ -32,6 +32,13 @@ pub fn PreJoin(
     /// Why the last join attempt failed, if it did.
     #[prop(into)]
     join_error: Signal<Option<String>>,
+    /// The meeting's passcode as typed (optional): sets it for a new meeting, or
+    /// opens a meeting that has one.
+    passcode: RwSignal<String>,
+    /// The server asked for the passcode (or refused the one given): the field is
+    /// highlighted and focused.
+    #[prop(into)]
+    passcode_needed: Signal<bool>,
     on_toggle_mic: Callback<()>,
     on_toggle_cam: Callback<()>,
     on_join: Callback<()>,
@@ -49,6 +56,14 @@ pub fn PreJoin(
                     .ok()
             })
         })
+    });
+    let passcode_input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if passcode_needed.get() {
+            if let Some(input) = passcode_input.get() {
+                let _focus_is_a_nicety = input.focus();
+            }
+        }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -77,6 +92,24 @@ pub fn PreJoin(
                         prop:value=move || name.get()
                         on:input=move |ev| name.set(event_target_value(&ev))
                     />
+                </label>
+                <label class="passcode" class:needed=move || passcode_needed.get()>
+                    {move || if passcode_needed.get() { "Meeting passcode" } else { "Passcode (optional)" }}
+                    <input
+                        type="text"
+                        aria-label="Passcode"
+                        aria-describedby="passcode-hint"
+                        data-testid="passcode"
+                        autocomplete="off"
+                        spellcheck="false"
+                        maxlength="64"
+                        node_ref=passcode_input
+                        prop:value=move || passcode.get()
+                        on:input=move |ev| passcode.set(event_target_value(&ev))
+                    />
+                    <small id="passcode-hint" class="hint">
+                        "Set a passcode for a new meeting, or enter the meeting's passcode."
+                    </small>
                 </label>
                 <MicMeter track=mic_track/>
                 {devices.map(|d| view! { <DevicePickers devices=d/> })}

@@ -66,6 +66,10 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     let name = RwSignal::new(stored_name());
     let joining = RwSignal::new(false);
     let join_error = RwSignal::new(None::<String>);
+    // The meeting's passcode (optional): set by the first joiner, asked of the others.
+    let passcode = RwSignal::new(String::new());
+    // The server asked for the passcode (or refused the one given).
+    let passcode_needed = RwSignal::new(false);
     let call_view = CallView::new();
     // Per-link quality, read by the tiles' indicators and the stats panel.
     let adaptation_view = crate::call::adaptation::AdaptationView::new();
@@ -159,8 +163,9 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
         joining.set(true);
         let room = join_room.clone();
         let state = media_state();
+        let code = Some(passcode.get_untracked().trim().to_owned()).filter(|p| !p.is_empty());
         spawn_local(async move {
-            let result = Call::join(&room, &display_name, media, state, call_view).await;
+            let result = Call::join(&room, &display_name, media, state, code, call_view).await;
             joining.try_set(false);
             match result {
                 Ok(c) => {
@@ -191,6 +196,11 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                 Err(e) if screen.get_untracked() == Screen::InCall => {
                     // A fresh join after a lost session did not work either.
                     call_view.alert.try_set(Some(e.message()));
+                }
+                Err(e @ crate::call::JoinError::Passcode(_)) => {
+                    // Stay here: the person types the passcode and joins again.
+                    passcode_needed.try_set(true);
+                    join_error.try_set(Some(e.message()));
                 }
                 Err(e) => {
                     join_error.try_set(Some(e.message()));
@@ -302,6 +312,8 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                 joining=joining
                 media_problem=media_problem
                 join_error=join_error
+                passcode=passcode
+                passcode_needed=passcode_needed
                 on_toggle_mic=toggle_mic
                 on_toggle_cam=toggle_cam
                 on_join=join

@@ -3,6 +3,7 @@
 //! the room state stays consistent, and no relayed message crosses rooms.
 
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
 
 use nonstop_core::protocol::{IceCandidate, MediaState};
 use proptest::prelude::*;
@@ -21,7 +22,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (any::<bool>(), any::<bool>()).prop_map(|(audio, video)| MediaState { audio, video });
     prop_oneof![
         4 => (prop_oneof![4 => Just(PROTOCOL_VERSION), 1 => 0..3u32], 0..ROOMS.len(), prop_oneof![Just("Ada".to_string()), Just("\u{202E}x".to_string()), Just(" ".to_string()), text.prop_map(String::from)], media.clone())
-            .prop_map(|(protocol, room, name, media)| ClientMsg::Join { protocol, room: ROOMS[room].into(), name, media }),
+            .prop_map(|(protocol, room, name, media)| ClientMsg::Join { protocol, room: ROOMS[room].into(), name, media, passcode: None }),
         4 => (id.clone(), text).prop_map(|(to, sdp)| ClientMsg::Offer { to, sdp }),
         2 => (id.clone(), text).prop_map(|(to, sdp)| ClientMsg::Answer { to, sdp }),
         3 => (id.clone(), text, proptest::option::of(text), proptest::option::of(any::<u16>())).prop_map(
@@ -81,9 +82,11 @@ proptest! {
                 Peer {
                     conn: Connection {
                         hub: hub.clone(),
-                        outbox: Outbox { queue, kicked: CancellationToken::new(), conn: n as u64 },
+                        outbox: Outbox::new(queue, n as u64, IpAddr::V4(Ipv4Addr::LOCALHOST)),
                         id: None,
                         resume_grace: Duration::ZERO,
+                        seat_wait: Duration::ZERO,
+                        pending: None,
                         budget: MessageBudget::new(settings.rate_limits.clone(), Instant::now()),
                         media: MediaCoalescer::new(settings.media_interval),
                         rejections: RejectionLog::default(),

@@ -54,7 +54,7 @@ proptest! {
                 Op::Join { room, name } => {
                     let room_name = RoomName::parse(ROOMS[room]).unwrap();
                     let name = DisplayName::parse(NAMES[name]).unwrap();
-                    if let Ok(joined) = rooms.join(room_name.clone(), name, MediaState::default(), 0) {
+                    if let Ok(joined) = rooms.join(room_name.clone(), name, MediaState::default(), None, 0) {
                         all_in(&rooms, &joined.deliveries, Some(&room_name));
                     }
                 }
@@ -93,7 +93,7 @@ proptest! {
                     let room_name = RoomName::parse(ROOMS[room]).unwrap();
                     let name = DisplayName::parse("Back").unwrap();
                     let id = ParticipantId::new(id);
-                    if let Ok(back) = rooms.readmit(id, room_name.clone(), name, MediaState::default(), 2) {
+                    if let Ok(back) = rooms.readmit(id, room_name.clone(), name, MediaState::default(), None, 2) {
                         all_in(&rooms, &back.deliveries, Some(&room_name));
                     }
                 }

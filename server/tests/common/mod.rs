@@ -88,6 +88,7 @@ pub fn join_msg(room: &str, name: &str) -> ClientMsg {
         room: room.into(),
         name: name.into(),
         media: MediaState::default(),
+        passcode: None,
     }
 }
 
