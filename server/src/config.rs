@@ -12,6 +12,7 @@ use crate::limits::media_coalescer::DEFAULT_MEDIA_INTERVAL;
 use crate::limits::message_budget::{DEFAULT_BYTE_RATE, DEFAULT_MESSAGE_RATE};
 use crate::limits::RateLimits;
 use crate::out_queue::DEFAULT_SEND_QUEUE_BYTES;
+use crate::client_addr::TrustedProxies;
 use crate::hub::DEFAULT_TURN_PER_ADDRESS;
 use crate::origin::AllowedOrigins;
 use crate::resume::TOKEN_TTL;
@@ -238,6 +239,13 @@ pub struct Args {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// Reverse proxies (addresses or networks such as `10.0.0.0/8`, comma-separated)
+    /// whose `X-Forwarded-For` names the client. Per-address limits (connections, TURN
+    /// credentials, passcode guesses) then count the client, not the proxy. Only list
+    /// your own proxies: the header is believed from them alone.
+    #[arg(long = "trusted-proxy", env = "NONSTOP_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
     /// Milliseconds a participant whose socket died without a goodbye is held for a
     /// `resume` before the room is told it left (0: tell at once).
     #[arg(long, env = "NONSTOP_RESUME_GRACE_MS", default_value_t = DEFAULT_RESUME_GRACE_MS)]
@@ -311,6 +319,7 @@ impl Args {
             session_ttl: Duration::from_secs(self.session_ttl),
             resume_grace: Duration::from_millis(self.resume_grace_ms),
             allowed_origins: AllowedOrigins::parse(&self.allowed_origins)?,
+            trusted_proxies: TrustedProxies::parse(&self.trusted_proxies)?,
             turn_per_address_per_minute: self.turn_per_address_per_minute,
         })
     }
@@ -346,6 +355,8 @@ pub struct Settings {
     pub resume_grace: Duration,
     /// Origins besides the server's own whose pages may open `/ws`.
     pub allowed_origins: AllowedOrigins,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
     /// TURN credential sets per client address per minute (0: no limit).
     pub turn_per_address_per_minute: u32,
 }
@@ -370,6 +381,7 @@ impl Default for Settings {
             session_ttl: TOKEN_TTL,
             resume_grace: Duration::from_millis(DEFAULT_RESUME_GRACE_MS),
             allowed_origins: AllowedOrigins::default(),
+            trusted_proxies: TrustedProxies::default(),
             turn_per_address_per_minute: DEFAULT_TURN_PER_ADDRESS,
         }
     }

@@ -18,6 +18,7 @@
 //! Error policy: a bad message gets an error reply (and, if fatal, a closed socket);
 //! it never takes the server down. A panic is a bug.
 
+pub mod client_addr;
 pub mod config;
 pub mod connection;
 pub mod http_server;
@@ -42,6 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::header::CONNECTION;
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -93,6 +95,8 @@ pub struct AppState {
     /// The WebSocket tasks, which outlive the HTTP request that started them, so
     /// shutdown can wait for them.
     connections: TaskTracker,
+    /// Open connections, in total and per client address.
+    caps: Arc<ConnectionCaps>,
 }
 
 impl AppState {
@@ -109,7 +113,13 @@ impl AppState {
             Some(secret) => resume::SessionKey::from_secret(secret),
             None => resume::SessionKey::random(),
         };
+        let caps = ConnectionCaps::behind(
+            connection_cap(settings.max_connections),
+            settings.max_connections_per_ip,
+            settings.trusted_proxies.clone(),
+        );
         AppState {
+            caps,
             hub: Arc::new(
                 Hub::configured(settings.capacity, ids, settings.turn.clone(), key)
                     .with_token_ttl(settings.session_ttl)
@@ -166,9 +176,20 @@ async fn ws_upgrade(
     };
     // Set by `http_server` (the accepted socket's peer); without it (a router driven
     // directly, in tests) all connections share one address for per-address limits.
-    let peer = extensions
+    let socket_peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    // Behind a trusted reverse proxy, the client it names; it is capped like a
+    // direct client (the proxy's own connection was only counted in the total).
+    let peer = state.settings.trusted_proxies.client(socket_peer, &headers);
+    let forwarded_slot = match state.caps.admit_forwarded(socket_peer, peer) {
+        None => None,
+        Some(Ok(slot)) => Some(slot),
+        Some(Err(refusal)) => {
+            let (status, text) = refusal.response();
+            return (status, [(CONNECTION, "close")], text).into_response();
+        }
+    };
     ws.max_message_size(WS_LIBRARY_MAX_BYTES)
         .max_frame_size(WS_LIBRARY_MAX_BYTES)
         .read_buffer_size(WS_READ_BUFFER_BYTES)
@@ -181,10 +202,11 @@ async fn ws_upgrade(
                 settings,
                 shutdown,
                 connections,
+                ..
             } = state;
             connections.track_future(async move {
                 connection::run(sink, stream, hub, settings, shutdown, peer).await;
-                drop(slot);
+                drop((slot, forwarded_slot));
             })
         })
 }
@@ -205,10 +227,6 @@ pub async fn serve(
         capacity = settings.capacity,
         "listening"
     );
-    let caps = ConnectionCaps::new(
-        connection_cap(settings.max_connections),
-        settings.max_connections_per_ip,
-    );
     let header_timeout = settings.header_timeout;
     let ids = ids::IdGen::for_this_run();
     // No id before this run's start tick is over: a later run then has a later epoch
@@ -224,7 +242,7 @@ pub async fn serve(
     let result = http_server::serve_http(
         listener,
         app(state.clone()),
-        caps,
+        state.caps.clone(),
         header_timeout,
         state.shutdown.clone(),
     )

@@ -11,6 +11,7 @@ use common::raw::{self, CLOSE, PING, TEXT};
 use common::{http_get, join_msg, Client, Event, TestServer, PATIENCE};
 use nonstop_core::protocol::{ClientMsg, ErrorCode, MediaState, ServerMsg};
 use nonstop_core::ParticipantId;
+use nonstop_server::client_addr::TrustedProxies;
 use nonstop_server::Settings;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -194,6 +195,35 @@ async fn connections_from_one_address_are_capped_with_429_and_healthz_still_answ
             Err(e) => panic!("places not given back: {e}"),
         }
     }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_capped_not_the_proxy() {
+    const CAP: usize = 3;
+    let server = TestServer::start(Settings {
+        max_connections_per_ip: CAP,
+        trusted_proxies: TrustedProxies::parse(&["127.0.0.1".to_string()]).unwrap(),
+        ..settings()
+    })
+    .await;
+    // Four clients behind the proxy (127.0.0.1), three connections each: far over the
+    // per-address cap for the proxy's own address, and all admitted.
+    let mut held = Vec::new();
+    for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"] {
+        for _ in 0..CAP {
+            held.push(raw::upgrade_forwarded_for(server.addr, client).await.expect("under the cap"));
+        }
+    }
+    // One more from a client that holds its share is refused; a client forging an
+    // earlier hop does not escape its own count (the right-most entry is the client).
+    for forged in ["198.51.100.1", "203.0.113.9, 198.51.100.1"] {
+        let refused = raw::upgrade_forwarded_for(server.addr, forged)
+            .await
+            .expect_err("over the cap");
+        assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
+    }
+    let (status, _, body) = http_get(server.addr, "/healthz", &[]).await;
+    assert_eq!((status, body.as_slice()), (200, b"ok".as_slice()));
 }
 
 #[tokio::test]

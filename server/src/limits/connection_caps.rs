@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::http::StatusCode;
 
+use crate::client_addr::TrustedProxies;
+
 /// Most connections unless `--max-connections` says otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 20_000;
 /// Most connections from one address unless `--max-connections-per-ip` says otherwise:
@@ -48,6 +50,10 @@ pub struct ConnectionCaps {
     total: usize,
     /// 0: no cap per address.
     per_ip: usize,
+    /// Reverse proxies: their connections count only towards the total at accept;
+    /// the client they forward is counted when its request names it
+    /// ([`admit_forwarded`](Self::admit_forwarded)).
+    proxies: TrustedProxies,
     open: Mutex<Open>,
 }
 
@@ -59,30 +65,58 @@ struct Open {
 
 impl ConnectionCaps {
     pub fn new(total: usize, per_ip: usize) -> Arc<Self> {
+        ConnectionCaps::behind(total, per_ip, TrustedProxies::default())
+    }
+
+    /// Caps for a server whose clients may come through `proxies`.
+    pub fn behind(total: usize, per_ip: usize, proxies: TrustedProxies) -> Arc<Self> {
         Arc::new(ConnectionCaps {
             total,
             per_ip,
+            proxies,
             open: Mutex::new(Open::default()),
         })
     }
 
     /// A slot for a new connection from `ip`, or why there is none.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refusal> {
+        let per_address = !self.proxies.trusts(ip);
+        self.take(ip, true, per_address)
+    }
+
+    /// A second slot, counted for the client a trusted proxy forwards (the proxy's own
+    /// connection took the total's); `None` when `peer` is not a trusted proxy.
+    pub fn admit_forwarded(
+        self: &Arc<Self>,
+        peer: IpAddr,
+        client: IpAddr,
+    ) -> Option<Result<Slot, Refusal>> {
+        self.proxies
+            .trusts(peer)
+            .then(|| self.take(client, false, true))
+    }
+
+    fn take(self: &Arc<Self>, ip: IpAddr, total: bool, per_address: bool) -> Result<Slot, Refusal> {
         let key = address_key(ip);
         let mut open = self.lock();
-        if open.total >= self.total {
+        if total && open.total >= self.total {
             return Err(Refusal::ServerFull);
         }
-        let from_ip = open.by_ip.entry(key).or_insert(0);
-        if self.per_ip > 0 && *from_ip >= self.per_ip {
-            // At least one there already, so the entry is not left at zero.
-            return Err(Refusal::TooManyFromAddress);
+        if per_address {
+            let from_ip = open.by_ip.entry(key).or_insert(0);
+            if self.per_ip > 0 && *from_ip >= self.per_ip {
+                // At least one there already, so the entry is not left at zero.
+                return Err(Refusal::TooManyFromAddress);
+            }
+            *from_ip += 1;
         }
-        *from_ip += 1;
-        open.total += 1;
+        if total {
+            open.total += 1;
+        }
         Ok(Slot {
             caps: self.clone(),
-            key,
+            key: per_address.then_some(key),
+            total,
         })
     }
 
@@ -103,17 +137,24 @@ impl ConnectionCaps {
 #[derive(Debug)]
 pub struct Slot {
     caps: Arc<ConnectionCaps>,
-    key: IpAddr,
+    /// The address it counts for, if any (not for a trusted proxy's own connection).
+    key: Option<IpAddr>,
+    /// Whether it counts towards the total (not a forwarded client's second slot).
+    total: bool,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.caps.lock();
-        open.total -= 1;
-        if let Some(n) = open.by_ip.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                open.by_ip.remove(&self.key);
+        if self.total {
+            open.total -= 1;
+        }
+        if let Some(key) = self.key {
+            if let Some(n) = open.by_ip.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    open.by_ip.remove(&key);
+                }
             }
         }
     }
@@ -170,5 +211,30 @@ mod tests {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let _all: Vec<_> = (0..3).map(|_| caps.admit(ip).unwrap()).collect();
         assert_eq!(caps.admit(ip).unwrap_err(), Refusal::ServerFull);
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_capped_in_total_and_its_clients_per_address() {
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let proxies = TrustedProxies::parse(&["127.0.0.1".to_string()]).unwrap();
+        let caps = ConnectionCaps::behind(10, 2, proxies);
+        // Far more than 2 connections from the proxy itself.
+        let held: Vec<_> = (0..8).map(|_| caps.admit(proxy).unwrap()).collect();
+        assert_eq!(caps.open(proxy), (8, 0));
+        // The clients behind it are capped one by one.
+        let alice: IpAddr = "198.51.100.1".parse().unwrap();
+        let a1 = caps.admit_forwarded(proxy, alice).unwrap().unwrap();
+        let _a2 = caps.admit_forwarded(proxy, alice).unwrap().unwrap();
+        assert_eq!(
+            caps.admit_forwarded(proxy, alice).unwrap().unwrap_err(),
+            Refusal::TooManyFromAddress
+        );
+        assert_eq!(caps.open(alice), (8, 2), "forwarded slots do not count twice");
+        drop(a1);
+        assert_eq!(caps.open(alice), (8, 1));
+        // Not a proxy: no forwarded slot, whatever it claims.
+        assert!(caps.admit_forwarded(alice, proxy).is_none());
+        drop(held);
+        assert_eq!(caps.open(proxy), (0, 0));
     }
 }

@@ -26,6 +26,20 @@ pub async fn upgrade_with_recv_buffer(
     addr: SocketAddr,
     recv_buffer: Option<u32>,
 ) -> Result<TcpStream, String> {
+    upgrade_with(addr, recv_buffer, "").await
+}
+
+/// Like [`upgrade`], as a reverse proxy would send it for `client`.
+pub async fn upgrade_forwarded_for(addr: SocketAddr, client: &str) -> Result<TcpStream, String> {
+    upgrade_with(addr, None, &format!("X-Forwarded-For: {client}\r\n")).await
+}
+
+/// Opens `/ws` with `extra_headers` (each line ending in CRLF).
+async fn upgrade_with(
+    addr: SocketAddr,
+    recv_buffer: Option<u32>,
+    extra_headers: &str,
+) -> Result<TcpStream, String> {
     let socket = TcpSocket::new_v4().unwrap();
     if let Some(size) = recv_buffer {
         socket.set_recv_buffer_size(size).unwrap();
@@ -33,7 +47,7 @@ pub async fn upgrade_with_recv_buffer(
     let mut stream = socket.connect(addr).await.map_err(|e| e.to_string())?;
     let request = format!(
         "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
     );
     stream
         .write_all(request.as_bytes())
