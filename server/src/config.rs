@@ -107,6 +107,12 @@ pub struct Args {
     /// `resume` before the room is told it left (0: tell at once).
     #[arg(long, env = "NONSTOP_RESUME_GRACE_MS", default_value_t = DEFAULT_RESUME_GRACE_MS)]
     pub resume_grace_ms: u64,
+
+    /// Serve /metrics (Prometheus text format) on this address only, e.g.
+    /// 127.0.0.1:9100, instead of on --addr, which then answers /metrics with 404.
+    /// Use it whenever --addr is reachable from the internet.
+    #[arg(long, env = "NONSTOP_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Args {
@@ -154,6 +160,7 @@ impl Args {
             turn,
             session_secret: self.session_secret.clone().filter(|s| !s.is_empty()),
             resume_grace: Duration::from_millis(self.resume_grace_ms),
+            metrics_addr: self.metrics_addr,
         })
     }
 }
@@ -171,6 +178,8 @@ pub struct Settings {
     /// Signs resume tokens; `None`: a random key per run.
     pub session_secret: Option<String>,
     pub resume_grace: Duration,
+    /// Where /metrics is served; `None`: on the main address.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Default for Settings {
@@ -184,6 +193,7 @@ impl Default for Settings {
             turn: None,
             session_secret: None,
             resume_grace: Duration::from_millis(DEFAULT_RESUME_GRACE_MS),
+            metrics_addr: None,
         }
     }
 }

@@ -26,6 +26,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::Settings;
 use crate::hub::{Hub, Outbox, Outgoing};
+use crate::metrics;
 use crate::rooms::Signal;
 
 /// How long the writer may take to flush what is queued and the close frame once
@@ -53,6 +54,7 @@ pub async fn run<W, R, E>(
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: Display,
 {
+    let _open = metrics::connection_opened();
     let (queue, queue_rx) = mpsc::channel(settings.send_queue);
     let mut writer = tokio::spawn(write_loop(sink, queue_rx));
     let mut conn = Connection {
@@ -233,7 +235,16 @@ impl Connection {
     fn on_frame(&mut self, frame: Message) -> Step {
         match frame {
             Message::Text(text) => {
-                match ClientMsg::parse(text.as_str()).and_then(|msg| self.on_message(msg)) {
+                let read_at = Instant::now();
+                let handled = ClientMsg::parse(text.as_str()).and_then(|msg| {
+                    let relayed = metrics::Relayed::of(&msg);
+                    let step = self.on_message(msg)?;
+                    if let Some(kind) = relayed {
+                        metrics::relayed(kind, read_at);
+                    }
+                    Ok(step)
+                });
+                match handled {
                     Ok(step) => step,
                     Err(e) => self.reject(e),
                 }
@@ -321,6 +332,7 @@ impl Connection {
     /// Tells the client what was wrong; a fatal error also ends the connection.
     fn reject(&mut self, e: ProtocolError) -> Step {
         info!(participant = ?self.id, code = ?e.code, message = %e.message, "rejected a message");
+        metrics::rejected(e.code);
         let fatal = e.code.is_fatal();
         match self.send(e.into()) {
             Step::Continue if fatal => Step::End(End::Fatal),
@@ -335,6 +347,7 @@ impl Connection {
             Ok(()) => Step::Continue,
             Err(TrySendError::Full(_)) => {
                 warn!(participant = ?self.id, "outbound queue full: dropping the slow connection");
+                metrics::queue_drop();
                 Step::End(End::Overloaded)
             }
             // The writer stopped, so the socket is gone; the select loop sees it too.

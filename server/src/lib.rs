@@ -9,6 +9,7 @@
 //! - [`hub`]: that state behind one lock, delivering to per-connection queues.
 //! - [`connection`]: one WebSocket, from upgrade to close.
 //! - [`static_files`]: the app, with a fallback to `index.html`.
+//! - [`metrics`]: counters for `/metrics` (Prometheus text format).
 //! - [`config`]: flags and settings.
 //!
 //! Error policy: a bad message gets an error reply (and, if fatal, a closed socket);
@@ -17,6 +18,7 @@
 pub mod config;
 pub mod connection;
 pub mod hub;
+pub mod metrics;
 pub mod resume;
 pub mod rooms;
 pub mod static_files;
@@ -28,7 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures_util::StreamExt;
@@ -93,10 +96,26 @@ impl AppState {
     }
 }
 
-/// The HTTP routes: `/ws`, `/healthz`, and the app for everything else.
+/// The HTTP routes: `/ws`, `/healthz`, `/metrics` (unless it has its own address),
+/// and the app for everything else.
 pub fn app(state: AppState) -> Router {
+    let metrics_here = state.settings.metrics_addr.is_none();
     let pages = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            if metrics_here {
+                get(metrics_page)
+            } else {
+                // Not the app's page either: a scraper pointed here should fail loudly.
+                get(|| async {
+                    (
+                        StatusCode::NOT_FOUND,
+                        "metrics are served on --metrics-addr",
+                    )
+                })
+            },
+        )
         .fallback_service(static_files::router(&state.settings.static_dir))
         .layer(CompressionLayer::new());
     // `/ws` is added after the compression layer, which therefore does not wrap it:
@@ -105,6 +124,25 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(ws_upgrade))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The router of the `--metrics-addr` listener: `/metrics` only.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_page))
+        .with_state(state)
+}
+
+async fn metrics_page(State(state): State<AppState>) -> Response {
+    let (rooms, participants) = state.hub.counts();
+    (
+        [
+            (header::CONTENT_TYPE, metrics::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        metrics::render(rooms, participants),
+    )
+        .into_response()
 }
 
 async fn ws_upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
@@ -138,8 +176,23 @@ pub async fn serve(
         capacity = settings.capacity,
         "listening"
     );
+    let metrics_addr = settings.metrics_addr;
     let state = AppState::new(settings);
     let stop = state.shutdown.clone();
+    if let Some(addr) = metrics_addr {
+        let metrics_listener = TcpListener::bind(addr).await?;
+        info!(addr = %metrics_listener.local_addr()?, "metrics at /metrics");
+        let (app, stop) = (metrics_app(state.clone()), state.shutdown.clone());
+        tokio::spawn(async move {
+            let stopped = stop.cancelled_owned();
+            if let Err(e) = axum::serve(metrics_listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                warn!(error = %e, "metrics listener failed");
+            }
+        });
+    }
     let result = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(async move {
             shutdown.await;
