@@ -437,14 +437,14 @@ async fn client(
                             shared.last_received.fetch_max(now, Relaxed);
                         }
                     }
-                    let fresh = now_ns;
+                    // The offerer trickled its candidates with the offer; the answerer
+                    // answers and trickles its own. Answers and candidates end there.
                     match msg {
                         Incoming::Offer { .. } => {
-                            let mut out = vec![target.answer(&from, sdp::sdp(fresh()))];
-                            out.extend((0..spec.candidates).map(|n| target.candidate(&from, sdp::candidate(fresh(), n))));
+                            let mut out = vec![target.answer(&from, sdp::sdp(now_ns()))];
+                            out.extend((0..spec.candidates).map(|n| target.candidate(&from, sdp::candidate(now_ns(), n))));
                             out
                         }
-                        Incoming::Answer { .. } => (0..spec.candidates).map(|n| target.candidate(&from, sdp::candidate(fresh(), n))).collect(),
                         _ => continue,
                     }
                 }
