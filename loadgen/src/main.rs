@@ -313,6 +313,15 @@ async fn main() {
         shared.dropped.load(Relaxed),
         shared.errors.load(Relaxed)
     );
+    let server_side = match args.target {
+        Target::Nonstop => server_relay_quantiles(args.addr).await,
+        Target::Peerjs => None,
+    };
+    if let Some((count, p50, p99)) = server_side {
+        println!(
+            "load: server's own /metrics: {count} relays, read-to-queued p50 <= {p50} ms, p99 <= {p99} ms (bucket bounds)"
+        );
+    }
     if let Some(path) = &args.json {
         let result = json!({
             "target": format!("{:?}", args.target).to_lowercase(),
@@ -335,6 +344,7 @@ async fn main() {
             "max_ms": summary.map(|s| ms(s.max)),
             "errors": shared.errors.load(Relaxed),
             "dropped": shared.dropped.load(Relaxed),
+            "server_p99_ms_bound": server_side.map(|(_, _, p99)| p99),
         });
         if let Err(e) = std::fs::write(path, format!("{result:#}\n")) {
             eprintln!("load: cannot write {}: {e}", path.display());
@@ -514,6 +524,63 @@ async fn connect(spec: &ClientSpec) -> Result<Ws, String> {
     Ok(ws)
 }
 
+/// Nonstop's relay latency histogram from `/metrics` (all message types together):
+/// (count, p50 and p99 as the upper bounds of their buckets, in ms).
+async fn server_relay_quantiles(addr: SocketAddr) -> Option<(u64, f64, f64)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut body = String::new();
+    timeout(Duration::from_secs(5), stream.read_to_string(&mut body))
+        .await
+        .ok()?
+        .ok()?;
+    let buckets = metrics_buckets(&body);
+    let total = buckets.last()?.1;
+    let at = |q: f64| {
+        let want = (q * total as f64).ceil() as u64;
+        buckets
+            .iter()
+            .find(|(_, n)| *n >= want)
+            .map_or(f64::INFINITY, |(le, _)| le * 1000.0)
+    };
+    (total > 0).then(|| (total, at(0.5), at(0.99)))
+}
+
+/// Cumulative (upper bound in seconds, count) of `nonstop_relay_latency_seconds`,
+/// summed over the `type` label.
+fn metrics_buckets(text: &str) -> Vec<(f64, u64)> {
+    let mut sums: Vec<(f64, u64)> = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("nonstop_relay_latency_seconds_bucket{") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.split_once("} ") else {
+            continue;
+        };
+        let Some(le) = labels
+            .split("le=\"")
+            .nth(1)
+            .and_then(|l| l.strip_suffix('"'))
+        else {
+            continue;
+        };
+        let le = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse().unwrap_or(f64::INFINITY)
+        };
+        let n: u64 = value.trim().parse().unwrap_or(0);
+        match sums.iter_mut().find(|(bound, _)| *bound == le) {
+            Some(slot) => slot.1 += n,
+            None => sums.push((le, n)),
+        }
+    }
+    sums.sort_by(|a, b| a.0.total_cmp(&b.0));
+    sums
+}
+
 /// 127.0.0.2, 127.0.0.3, ...: every 127/8 address is local on Linux.
 fn source_addresses(n: u32) -> Vec<IpAddr> {
     let first = u32::from(Ipv4Addr::new(127, 0, 0, 2));
@@ -538,5 +605,21 @@ impl XorShift {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         (self.0 % n as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_histograms_are_summed_over_types() {
+        let text = "nonstop_relay_latency_seconds_bucket{type=\"offer\",le=\"0.001\"} 3\n\
+                    nonstop_relay_latency_seconds_bucket{type=\"offer\",le=\"+Inf\"} 4\n\
+                    nonstop_relay_latency_seconds_bucket{type=\"answer\",le=\"0.001\"} 1\n\
+                    nonstop_relay_latency_seconds_bucket{type=\"answer\",le=\"+Inf\"} 1\n\
+                    nonstop_relay_latency_seconds_count{type=\"offer\"} 4\n";
+        assert_eq!(
+            super::metrics_buckets(text),
+            vec![(0.001, 4), (f64::INFINITY, 5)]
+        );
     }
 }
