@@ -250,6 +250,12 @@ pub struct Args {
     /// `resume` before the room is told it left (0: tell at once).
     #[arg(long, env = "NONSTOP_RESUME_GRACE_MS", default_value_t = DEFAULT_RESUME_GRACE_MS)]
     pub resume_grace_ms: u64,
+
+    /// Serve /metrics (Prometheus text format) on this address only, e.g.
+    /// 127.0.0.1:9100, instead of on --addr, which then answers /metrics with 404.
+    /// Use it whenever --addr is reachable from the internet.
+    #[arg(long, env = "NONSTOP_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Args {
@@ -321,6 +327,7 @@ impl Args {
             allowed_origins: AllowedOrigins::parse(&self.allowed_origins)?,
             trusted_proxies: TrustedProxies::parse(&self.trusted_proxies)?,
             turn_per_address_per_minute: self.turn_per_address_per_minute,
+            metrics_addr: self.metrics_addr,
         })
     }
 }
@@ -359,6 +366,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// TURN credential sets per client address per minute (0: no limit).
     pub turn_per_address_per_minute: u32,
+    /// Where /metrics is served; `None`: on the main address.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Default for Settings {
@@ -383,6 +392,7 @@ impl Default for Settings {
             allowed_origins: AllowedOrigins::default(),
             trusted_proxies: TrustedProxies::default(),
             turn_per_address_per_minute: DEFAULT_TURN_PER_ADDRESS,
+            metrics_addr: None,
         }
     }
 }

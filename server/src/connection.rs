@@ -36,6 +36,7 @@ use crate::hub::{Hub, Outbox, Outgoing, ResumeStep};
 use crate::limits::{MediaCoalescer, MessageBudget, Verdict};
 use crate::log_text::{for_log, RejectionLog};
 use crate::out_queue::{OutQueue, OutQueueRx};
+use crate::metrics;
 use crate::rooms::Signal;
 
 /// How long the writer may take to flush what is queued and the close frame once
@@ -68,6 +69,7 @@ pub async fn run<W, R, E>(
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: Error + 'static,
 {
+    let _open = metrics::connection_opened();
     let (queue, queue_rx) = OutQueue::new(settings.send_queue, settings.send_queue_bytes);
     let mut writer = tokio::spawn(write_loop(sink, queue_rx));
     let mut conn = Connection {
@@ -373,8 +375,15 @@ impl Connection {
         }
         match frame {
             Message::Text(text) => {
-                match ClientMsg::parse(text.as_str()).and_then(|msg| self.on_message(msg, len, now))
-                {
+                let handled = ClientMsg::parse(text.as_str()).and_then(|msg| {
+                    let relayed = metrics::Relayed::of(&msg);
+                    let step = self.on_message(msg, len, now)?;
+                    if let Some(kind) = relayed {
+                        metrics::relayed(kind, now);
+                    }
+                    Ok(step)
+                });
+                match handled {
                     Ok(step) => step,
                     Err(e) => self.reject(e),
                 }
@@ -542,6 +551,7 @@ impl Connection {
         if self.rejections.admit() {
             info!(participant = ?self.id, code = ?e.code, reason = %for_log(&e.message), "rejected a message");
         }
+        metrics::rejected(e.code);
         let fatal = e.code.is_fatal();
         match self.send(e.into()) {
             Step::Continue if fatal => Step::End(End::Fatal),
@@ -554,6 +564,7 @@ impl Connection {
     fn rate_limited(&mut self, verdict: Verdict, what: &str) -> Step {
         if verdict == Verdict::Close {
             warn!(participant = ?self.id, "kept sending over the rate limit: closing");
+            metrics::rejected(ErrorCode::RateLimited);
             self.try_queue(Outgoing::Msg(ServerMsg::error(
                 ErrorCode::RateLimited,
                 format!("{what}: kept sending over the limit; closing the connection"),
@@ -568,6 +579,7 @@ impl Connection {
 
     /// The join deadline passed before any `join` or `resume`.
     fn no_join(&mut self, deadline: Duration) -> Step {
+        metrics::rejected(ErrorCode::NotJoined);
         self.try_queue(Outgoing::Msg(ServerMsg::error(
             ErrorCode::NotJoined,
             format!(
@@ -592,6 +604,7 @@ impl Connection {
             Ok(()) => Step::Continue,
             Err(TrySendError::Full(_)) => {
                 warn!(participant = ?self.id, "outbound queue full: dropping the slow connection");
+                metrics::queue_drop();
                 Step::End(End::Overloaded)
             }
             // The writer stopped, so the socket is gone; the select loop sees it too.

@@ -119,6 +119,7 @@ pub async fn serve_http(
 pub async fn refuse_over_cap(request: Request, next: Next) -> Response {
     if let Some(Admission::Refused(refusal)) = request.extensions().get::<Admission>() {
         if request.uri().path() != "/healthz" {
+            crate::metrics::refused(refusal.label());
             let (status, text) = refusal.response();
             return (status, [(CONNECTION, "close")], text).into_response();
         }

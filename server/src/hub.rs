@@ -460,6 +460,7 @@ fn deliver(rooms: &mut Rooms<Outbox>, deliveries: Vec<Delivery>) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 warn!(participant = %to, "outbound queue full: dropping the slow connection");
+                crate::metrics::queue_drop();
                 if let Some(removed) = rooms.leave(to, LeaveReason::Disconnected) {
                     removed.outbox.kicked.cancel();
                     pending.extend(removed.deliveries);

@@ -13,6 +13,7 @@
 //! - [`http_server`]: accepting connections, with a header deadline and the caps.
 //! - [`log_text`]: client text made safe for logs.
 //! - [`static_files`]: the app, with a fallback to `index.html`.
+//! - [`metrics`]: counters for `/metrics` (Prometheus text format).
 //! - [`config`]: flags and settings.
 //!
 //! Error policy: a bad message gets an error reply (and, if fatal, a closed socket);
@@ -26,6 +27,7 @@ pub mod hub;
 pub mod ids;
 pub mod limits;
 pub mod log_text;
+pub mod metrics;
 pub mod open_files;
 pub mod origin;
 pub mod out_queue;
@@ -43,7 +45,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::header::CONNECTION;
+use axum::http::header::{self, CONNECTION};
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -136,10 +138,26 @@ impl AppState {
     }
 }
 
-/// The HTTP routes: `/ws`, `/healthz`, and the app for everything else.
+/// The HTTP routes: `/ws`, `/healthz`, `/metrics` (unless it has its own address),
+/// and the app for everything else.
 pub fn app(state: AppState) -> Router {
+    let metrics_here = state.settings.metrics_addr.is_none();
     let pages = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            if metrics_here {
+                get(metrics_page)
+            } else {
+                // Not the app's page either: a scraper pointed here should fail loudly.
+                get(|| async {
+                    (
+                        StatusCode::NOT_FOUND,
+                        "metrics are served on --metrics-addr",
+                    )
+                })
+            },
+        )
         .fallback_service(static_files::router(&state.settings.static_dir))
         .layer(CompressionLayer::new());
     // `/ws` is added after the compression layer, which therefore does not wrap it:
@@ -151,6 +169,25 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The router of the `--metrics-addr` listener: `/metrics` only.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_page))
+        .with_state(state)
+}
+
+async fn metrics_page(State(state): State<AppState>) -> Response {
+    let (rooms, participants) = state.hub.counts();
+    (
+        [
+            (header::CONTENT_TYPE, metrics::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        metrics::render(rooms, participants),
+    )
+        .into_response()
+}
+
 async fn ws_upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
@@ -159,7 +196,9 @@ async fn ws_upgrade(
 ) -> Response {
     if let Err(origin) = state.settings.allowed_origins.check(&headers) {
         let origin: String = origin.chars().take(200).collect();
-        warn!(origin = ?origin, "WebSocket refused: origin not allowed");
+        // Debug only: anyone can send such handshakes by the thousand; `/metrics` counts them.
+        tracing::debug!(origin = ?origin, "WebSocket refused: origin not allowed");
+        metrics::refused("origin");
         return (
             StatusCode::FORBIDDEN,
             format!(
@@ -186,6 +225,7 @@ async fn ws_upgrade(
         None => None,
         Some(Ok(slot)) => Some(slot),
         Some(Err(refusal)) => {
+            metrics::refused(refusal.label());
             let (status, text) = refusal.response();
             return (status, [(CONNECTION, "close")], text).into_response();
         }
@@ -227,6 +267,7 @@ pub async fn serve(
         capacity = settings.capacity,
         "listening"
     );
+    let metrics_addr = settings.metrics_addr;
     let header_timeout = settings.header_timeout;
     let ids = ids::IdGen::for_this_run();
     // No id before this run's start tick is over: a later run then has a later epoch
@@ -234,6 +275,20 @@ pub async fn serve(
     tokio::time::sleep(ids.ready_in()).await;
     let state = AppState::with_ids(settings, ids);
     let stop = state.shutdown.clone();
+    if let Some(addr) = metrics_addr {
+        let metrics_listener = TcpListener::bind(addr).await?;
+        info!(addr = %metrics_listener.local_addr()?, "metrics at /metrics");
+        let (app, stop) = (metrics_app(state.clone()), state.shutdown.clone());
+        tokio::spawn(async move {
+            let stopped = stop.cancelled_owned();
+            if let Err(e) = axum::serve(metrics_listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                warn!(error = %e, "metrics listener failed");
+            }
+        });
+    }
     let signal = tokio::spawn(async move {
         shutdown.await;
         info!("shutting down");

@@ -79,3 +79,87 @@ async fn healthz_says_ok_even_without_an_app() {
     let (status, _, _) = http_get(server.addr, "/calm-otter", &[]).await;
     assert_eq!(status, 404);
 }
+
+const HASHED: &str = "/nonstop-app-3f2a9c1d0b7e6a54_bg.wasm";
+
+/// A folder as `scripts/setup` leaves it: a hashed asset with its `.br` and `.gz`.
+async fn serve_precompressed() -> (TestServer, TempDir) {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("index.html"), INDEX).unwrap();
+    let name = HASHED.trim_start_matches('/');
+    std::fs::write(dir.path().join(name), b"\0asm raw bytes".repeat(100)).unwrap();
+    // Not real compressed data: the test checks which file is sent, byte for byte.
+    std::fs::write(dir.path().join(format!("{name}.br")), b"brotli body").unwrap();
+    std::fs::write(dir.path().join(format!("{name}.gz")), b"gzip body").unwrap();
+    let server = TestServer::start(Settings {
+        static_dir: dir.path().to_path_buf(),
+        ..Settings::default()
+    })
+    .await;
+    (server, dir)
+}
+
+#[tokio::test]
+async fn hashed_assets_come_precompressed_and_cached_for_good() {
+    let (server, _dir) = serve_precompressed().await;
+    let (status, head, body) = http_get(
+        server.addr,
+        HASHED,
+        &[("Accept-Encoding", "gzip, deflate, br")],
+    )
+    .await;
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(body, b"brotli body");
+    assert!(head.contains("content-encoding: br"), "{head}");
+    assert!(head.contains("content-type: application/wasm"), "{head}");
+    assert!(
+        head.contains("cache-control: public, max-age=31536000, immutable"),
+        "{head}"
+    );
+    assert!(head.contains("vary: accept-encoding"), "{head}");
+
+    let (status, head, body) = http_get(server.addr, HASHED, &[("Accept-Encoding", "gzip")]).await;
+    assert_eq!((status, body.as_slice()), (200, b"gzip body".as_slice()));
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+
+    let (status, head, body) = http_get(server.addr, HASHED, &[]).await;
+    assert_eq!(status, 200);
+    assert!(!head.contains("content-encoding"), "{head}");
+    assert_eq!(body, b"\0asm raw bytes".repeat(100));
+}
+
+#[tokio::test]
+async fn the_page_is_revalidated_on_every_load() {
+    let (server, _dir) = serve_precompressed().await;
+    for path in ["/", "/calm-otter", "/index.html"] {
+        let (status, head, _) = http_get(server.addr, path, &[]).await;
+        assert_eq!(status, 200, "{path}: {head}");
+        assert!(head.contains("cache-control: no-cache"), "{path}: {head}");
+        let last_modified = head
+            .lines()
+            .find_map(|l| l.strip_prefix("last-modified: "))
+            .map(http_date_case)
+            .unwrap_or_else(|| panic!("{path}: no last-modified in {head}"));
+        let (status, head, body) =
+            http_get(server.addr, path, &[("If-Modified-Since", &last_modified)]).await;
+        assert_eq!(status, 304, "{path}: {head}");
+        assert!(body.is_empty());
+    }
+}
+
+/// Undoes `http_get`'s lower-casing of a date: `sun, 29 nov 2026 22:29:35 gmt` back
+/// to `Sun, 29 Nov 2026 22:29:35 GMT`.
+fn http_date_case(date: &str) -> String {
+    date.split(' ')
+        .map(|word| match word {
+            "gmt" => "GMT".to_owned(),
+            _ => {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

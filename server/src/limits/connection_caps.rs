@@ -30,6 +30,14 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Its label in `/metrics`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::ServerFull => "server_full",
+            Refusal::TooManyFromAddress => "too_many_from_address",
+        }
+    }
+
     /// The HTTP status and text body a refused client gets.
     pub fn response(self) -> (StatusCode, &'static str) {
         match self {
