@@ -23,6 +23,12 @@ pub const DEFAULT_SEND_QUEUE: usize = 256;
 /// participant is gone from everyone's view within 9 s (under the 10 s we promise).
 pub const DEFAULT_RESUME_GRACE_MS: u64 = 3_000;
 
+/// How long a shutdown (SIGTERM, Ctrl-C) may take unless `--shutdown-grace-ms` says
+/// otherwise: clients are told `going_away` and their queues flushed at once, so this
+/// only bounds what does not go away by itself (half-sent requests, clients that do
+/// not read).
+pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 3_000;
+
 /// Nonstop's signaling server: WebSocket rooms at /ws, the built app everywhere else.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "nonstop-server", version, about, long_about = None)]
@@ -107,6 +113,12 @@ pub struct Args {
     /// `resume` before the room is told it left (0: tell at once).
     #[arg(long, env = "NONSTOP_RESUME_GRACE_MS", default_value_t = DEFAULT_RESUME_GRACE_MS)]
     pub resume_grace_ms: u64,
+
+    /// Milliseconds a shutdown (SIGTERM, Ctrl-C) may take. Clients are told to come
+    /// back (`going_away`), their queues are flushed and their sockets closed; after
+    /// this long the server exits whatever is still open.
+    #[arg(long, env = "NONSTOP_SHUTDOWN_GRACE_MS", default_value_t = DEFAULT_SHUTDOWN_GRACE_MS)]
+    pub shutdown_grace_ms: u64,
 }
 
 impl Args {
@@ -154,6 +166,7 @@ impl Args {
             turn,
             session_secret: self.session_secret.clone().filter(|s| !s.is_empty()),
             resume_grace: Duration::from_millis(self.resume_grace_ms),
+            shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
         })
     }
 }
@@ -171,6 +184,8 @@ pub struct Settings {
     /// Signs resume tokens; `None`: a random key per run.
     pub session_secret: Option<String>,
     pub resume_grace: Duration,
+    /// Longest a shutdown takes, whatever the open connections.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Settings {
@@ -184,6 +199,7 @@ impl Default for Settings {
             turn: None,
             session_secret: None,
             resume_grace: Duration::from_millis(DEFAULT_RESUME_GRACE_MS),
+            shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
         }
     }
 }
@@ -214,6 +230,8 @@ mod tests {
             "200",
             "--send-queue",
             "8",
+            "--shutdown-grace-ms",
+            "1500",
         ])
         .unwrap();
         let s = args.settings().unwrap();
@@ -223,6 +241,7 @@ mod tests {
         assert_eq!(s.heartbeat_interval, Duration::from_millis(50));
         assert_eq!(s.heartbeat_timeout, Duration::from_millis(200));
         assert_eq!(s.send_queue, 8);
+        assert_eq!(s.shutdown_grace, Duration::from_millis(1_500));
     }
 
     #[test]

@@ -16,7 +16,8 @@ use axum::extract::ws::{close_code, CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::{
-    ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, GOING_AWAY_BACK_WITHIN_MS,
+    GOING_AWAY_RECONNECT_AFTER_MS, PROTOCOL_VERSION,
 };
 use nonstop_core::ParticipantId;
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -125,11 +126,12 @@ pub async fn run<W, R, E>(
     conn.finish(end);
     // Dropping the last sender lets the writer finish once the queue is flushed.
     drop(conn);
-    if !writer_done
-        && tokio::time::timeout(CLOSE_GRACE, &mut writer)
-            .await
-            .is_err()
-    {
+    // A shutdown has its own deadline, which may be shorter.
+    let grace = match end {
+        End::Shutdown => CLOSE_GRACE.min(settings.shutdown_grace),
+        _ => CLOSE_GRACE,
+    };
+    if !writer_done && tokio::time::timeout(grace, &mut writer).await.is_err() {
         debug!("writer did not flush in time; cutting the connection");
         writer.abort();
     }
@@ -207,6 +209,12 @@ impl End {
             End::Shutdown => Some((close_code::AWAY, "server shutting down")),
             End::Disconnected | End::Closed => None,
         }
+    }
+
+    /// Whether the participant stays in its room, nobody told: the server is going
+    /// away, and a restarted one re-admits it on `resume`.
+    fn keeps_the_seat(self) -> bool {
+        self == End::Shutdown
     }
 
     /// Whether the participant may come back (`resume`) before the room is told.
@@ -343,9 +351,16 @@ impl Connection {
     }
 
     /// Takes the participant out of its room (at once, or after the resume grace if
-    /// its socket just died) and queues the goodbye.
+    /// its socket just died; not at all if the server is going away) and queues the
+    /// goodbye.
     fn finish(&mut self, end: End) {
-        if let Some(id) = self.id.take() {
+        if end.keeps_the_seat() {
+            // Whatever the hub queued for this client so far goes out first.
+            self.try_queue(Outgoing::Msg(ServerMsg::GoingAway {
+                reconnect_after_ms: GOING_AWAY_RECONNECT_AFTER_MS,
+                back_within_ms: GOING_AWAY_BACK_WITHIN_MS,
+            }));
+        } else if let Some(id) = self.id.take() {
             let (hub, conn, reason) = (self.hub.clone(), self.outbox.conn, end.leave_reason());
             if end.held_for_resume() && !self.resume_grace.is_zero() {
                 let grace = self.resume_grace;
@@ -633,9 +648,17 @@ mod tests {
         ada.send(&join("Ada")).await;
         assert!(matches!(ada.recv().await, ServerMsg::Welcome { .. }));
         shutdown.cancel();
+        assert_eq!(
+            ada.recv().await,
+            ServerMsg::GoingAway {
+                reconnect_after_ms: GOING_AWAY_RECONNECT_AFTER_MS,
+                back_within_ms: GOING_AWAY_BACK_WITHIN_MS,
+            }
+        );
         assert_eq!(ada.recv_close().await, close_code::AWAY);
         ada.task.await.unwrap();
-        assert_eq!(hub.counts(), (0, 0));
+        // The seat is kept for a resume into the restarted server: nobody was removed.
+        assert_eq!(hub.counts(), (1, 1));
     }
 
     impl Client {

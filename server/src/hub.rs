@@ -8,10 +8,14 @@
 //! holds anyone up: a full queue gets its connection dropped instead of waited on.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use nonstop_core::names::{DisplayName, RoomName};
-use nonstop_core::protocol::{ErrorCode, LeaveReason, MediaState, ProtocolError, ServerMsg};
+use nonstop_core::protocol::{
+    ErrorCode, LeaveReason, MediaState, ProtocolError, ServerMsg, HEARTBEAT_INTERVAL_MS,
+};
 use nonstop_core::ParticipantId;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
@@ -52,6 +56,11 @@ pub struct Hub {
     turn: Option<Turn>,
     /// Signs and checks resume tokens.
     key: SessionKey,
+    /// The server's ping interval, told to each client in its welcome/resumed.
+    heartbeat_interval: Duration,
+    /// Set (under the lock) when the server starts shutting down: from then on nothing
+    /// is relayed and nobody is removed (see [`Hub::close`]).
+    closing: AtomicBool,
 }
 
 impl Hub {
@@ -65,7 +74,30 @@ impl Hub {
             rooms: Mutex::new(Rooms::starting_at(capacity, first_id)),
             turn,
             key,
+            heartbeat_interval: Duration::from_millis(HEARTBEAT_INTERVAL_MS),
+            closing: AtomicBool::new(false),
         }
+    }
+
+    /// The ping interval that welcomes and resumes announce.
+    pub fn with_heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// The server is shutting down: from now on nothing is relayed, no media state is
+    /// broadcast, and nobody is removed from a room, so nobody is told `left` (the
+    /// seats are kept for a `resume` into the restarted server). Everything relayed
+    /// before this is already queued, so connections that now queue their goodbye
+    /// send it after every message meant for them.
+    pub fn close(&self) {
+        let _rooms = self.lock();
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`close`](Self::close) was called; read under the lock.
+    fn closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
     }
 
     /// Fresh ICE servers for `id` (empty without TURN).
@@ -85,10 +117,19 @@ impl Hub {
     /// resume token.
     fn complete_reply(&self, room: &RoomName, id: ParticipantId, deliveries: &mut Vec<Delivery>) {
         if let Some(first) = deliveries.first_mut() {
-            if let ServerMsg::Welcome { ice_servers, .. } | ServerMsg::Resumed { ice_servers, .. } =
-                &mut first.msg
+            if let ServerMsg::Welcome {
+                ice_servers,
+                heartbeat_interval_ms,
+                ..
+            }
+            | ServerMsg::Resumed {
+                ice_servers,
+                heartbeat_interval_ms,
+                ..
+            } = &mut first.msg
             {
                 *ice_servers = self.ice_servers(id);
+                *heartbeat_interval_ms = Some(self.heartbeat_interval.as_millis() as u64);
             }
         }
         let session = Delivery {
@@ -139,6 +180,9 @@ impl Hub {
     /// resume elsewhere meanwhile), telling its room.
     pub fn leave_conn(&self, id: ParticipantId, conn: u64, reason: LeaveReason) {
         let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
         if rooms.outbox(id).is_some_and(|o| o.conn == conn) {
             if let Some(removed) = rooms.leave(id, reason) {
                 info!(participant = %id, ?reason, "left");
@@ -172,6 +216,10 @@ impl Hub {
         signal: Signal,
     ) -> Result<(), ProtocolError> {
         let mut rooms = self.lock();
+        if self.closing() {
+            debug!(participant = %from, "not relayed: shutting down");
+            return Ok(());
+        }
         let delivery = rooms.relay(from, to, signal)?;
         deliver(&mut rooms, vec![delivery]);
         Ok(())
@@ -179,6 +227,9 @@ impl Hub {
 
     pub fn set_media(&self, id: ParticipantId, media: MediaState) {
         let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
         let deliveries = rooms.set_media(id, media);
         deliver(&mut rooms, deliveries);
     }
@@ -187,6 +238,9 @@ impl Hub {
     /// example dropped for being slow).
     pub fn leave(&self, id: ParticipantId, reason: LeaveReason) {
         let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
         if let Some(removed) = rooms.leave(id, reason) {
             info!(participant = %id, ?reason, "left");
             deliver(&mut rooms, removed.deliveries);
@@ -296,6 +350,32 @@ mod tests {
         // Bob's own connection task removing him again changes nothing.
         hub.leave(bob, LeaveReason::Disconnected);
         assert!(ada_rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_closing_hub_relays_nothing_and_removes_nobody() {
+        let hub = Hub::new(10).with_heartbeat_interval(std::time::Duration::from_millis(750));
+        let (ada_box, mut ada_rx) = outbox(8);
+        let (bob_box, mut bob_rx) = outbox(8);
+        let ada = join(&hub, "Ada", ada_box);
+        let bob = join(&hub, "Bob", bob_box);
+        assert!(matches!(
+            next(&mut ada_rx),
+            ServerMsg::Welcome {
+                heartbeat_interval_ms: Some(750),
+                ..
+            }
+        ));
+        while ada_rx.try_recv().is_ok() {}
+        while bob_rx.try_recv().is_ok() {}
+        hub.close();
+        hub.relay(ada, bob, Signal::Offer("v=0".into())).unwrap();
+        hub.set_media(ada, MediaState::default());
+        hub.leave(ada, LeaveReason::Left);
+        hub.leave_conn(bob, 0, LeaveReason::Disconnected);
+        assert!(bob_rx.try_recv().is_err(), "nothing relayed after close");
+        assert!(ada_rx.try_recv().is_err(), "nobody told anyone left");
+        assert_eq!(hub.counts(), (1, 2), "the seats are kept");
     }
 
     #[test]

@@ -22,13 +22,13 @@ pub mod rooms;
 pub mod static_files;
 pub mod turn;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures_util::StreamExt;
@@ -46,9 +46,6 @@ use hub::Hub;
 /// protocol's own limit (`MAX_MESSAGE_BYTES`) on purpose: frames in between reach our
 /// check and get a `too_large` reply instead of a dropped connection.
 pub const WS_LIBRARY_MAX_BYTES: usize = 1024 * 1024;
-
-/// How long shutdown waits for WebSocket connections to say goodbye.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything the handlers share.
 #[derive(Clone)]
@@ -76,12 +73,10 @@ impl AppState {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(1);
         AppState {
-            hub: Arc::new(Hub::configured(
-                settings.capacity,
-                first_id,
-                settings.turn.clone(),
-                key,
-            )),
+            hub: Arc::new(
+                Hub::configured(settings.capacity, first_id, settings.turn.clone(), key)
+                    .with_heartbeat_interval(settings.heartbeat_interval),
+            ),
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
@@ -108,6 +103,10 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn ws_upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    if state.shutdown.is_cancelled() {
+        // A request that slipped in on a kept-alive connection: come back to the next process.
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
     ws.max_message_size(WS_LIBRARY_MAX_BYTES)
         .max_frame_size(WS_LIBRARY_MAX_BYTES)
         .on_upgrade(move |socket| {
@@ -122,8 +121,8 @@ async fn ws_upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Resp
         })
 }
 
-/// Serves until `shutdown` completes, then closes every WebSocket (peers get a close
-/// frame) and returns once they are done or after a grace period.
+/// Serves until `shutdown` completes, then shuts down gracefully (see
+/// [`shutdown_gracefully`]) and returns within the shutdown grace.
 pub async fn serve(
     listener: TcpListener,
     settings: Settings,
@@ -139,25 +138,59 @@ pub async fn serve(
         "listening"
     );
     let state = AppState::new(settings);
-    let stop = state.shutdown.clone();
-    let result = axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            info!("shutting down");
-            stop.cancel();
-        })
-        .await;
-    // Upgraded connections are not part of axum's graceful shutdown; they were told
-    // through the token and are waited for here.
+    let stop_http = CancellationToken::new();
+    let http = axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(stop_http.clone().cancelled_owned())
+        .into_future();
+    shutdown_gracefully(http, shutdown, stop_http, &state).await
+}
+
+/// Runs `http` until `signal`, then shuts down without ending anyone's call: stops
+/// accepting, tells every WebSocket client `going_away` after what was relayed to it
+/// so far, closes it with 1001, and tells no room `left` (the seats are kept: with the
+/// same `--session-secret` the restarted server re-admits everyone on `resume`).
+/// Returns once everything is closed, or at the shutdown grace whatever is still open
+/// (a half-sent request, a silent TCP connection, a client that does not read).
+async fn shutdown_gracefully(
+    http: impl Future<Output = io::Result<()>>,
+    signal: impl Future<Output = ()>,
+    stop_http: CancellationToken,
+    state: &AppState,
+) -> io::Result<()> {
+    tokio::pin!(http);
+    tokio::select! {
+        result = &mut http => return result,
+        () = signal => {}
+    }
+    let started = tokio::time::Instant::now();
+    info!("shutting down: clients are told to come back");
+    // First the hub stops relaying, so that everything relayed so far is queued before
+    // any connection queues its `going_away`; then the listener and the sockets.
+    state.hub.close();
+    stop_http.cancel();
     state.shutdown.cancel();
     state.connections.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, state.connections.wait())
-        .await
-        .is_err()
-    {
-        warn!("some connections did not close in time");
+    let all_closed = async {
+        // The HTTP side: axum stops accepting and closes idle connections; upgraded
+        // ones are not its business but ours (`connections`).
+        let result = (&mut http).await;
+        state.connections.wait().await;
+        result
+    };
+    match tokio::time::timeout_at(started + state.settings.shutdown_grace, all_closed).await {
+        Ok(result) => {
+            info!(took_ms = started.elapsed().as_millis() as u64, "stopped");
+            result
+        }
+        Err(_) => {
+            warn!(
+                grace_ms = state.settings.shutdown_grace.as_millis() as u64,
+                open_websockets = state.connections.len(),
+                "stopped at the shutdown grace with connections still open"
+            );
+            Ok(())
+        }
     }
-    result
 }
 
 /// Completes on Ctrl-C, or on SIGTERM where there is one.

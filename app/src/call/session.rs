@@ -11,7 +11,9 @@ use leptos::task::spawn_local;
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::negotiation::SdpKind;
 use nonstop_core::peer_msg::PeerMsg;
-use nonstop_core::protocol::{ClientMsg, MediaState, Participant, ServerMsg, PROTOCOL_VERSION};
+use nonstop_core::protocol::{
+    ClientMsg, ErrorCode, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
+};
 use nonstop_core::ParticipantId;
 
 use super::peer_link::{PeerLink, PeerMsgHandler};
@@ -85,14 +87,15 @@ impl Call {
             name: name.as_str().to_owned(),
             media,
         });
-        let (me, participants, ice_servers) = loop {
+        let (me, participants, ice_servers, heartbeat_interval_ms) = loop {
             match receiver.next().await {
                 Some(Ok(ServerMsg::Welcome {
                     you,
                     participants,
                     ice_servers,
+                    heartbeat_interval_ms,
                     ..
-                })) => break (you, participants, ice_servers),
+                })) => break (you, participants, ice_servers, heartbeat_interval_ms),
                 Some(Ok(ServerMsg::Ping)) => signaling.send(ClientMsg::Pong),
                 Some(Ok(ServerMsg::Error { message, .. })) => {
                     signaling.close();
@@ -131,6 +134,7 @@ impl Call {
                     },
                     media,
                     ice_servers,
+                    heartbeat_interval_ms,
                 ),
                 peers: RefCell::new(HashMap::new()),
                 view,
@@ -319,10 +323,19 @@ impl Inner {
             ServerMsg::Ping => self.signaling.send(ClientMsg::Pong),
             ServerMsg::Error { code, message } => {
                 warn!("signaling error {code:?}: {message}");
-                if code.is_fatal() {
+                // A code from a newer server that we cannot act on: its text may matter.
+                if code.is_fatal() || code == ErrorCode::Unknown {
                     self.view.alert.set(Some(message));
                 }
             }
+            ServerMsg::GoingAway { .. } => {
+                // Nothing else comes on this socket (`resilience.heard` kept the
+                // hints): close it and reconnect on the announced schedule.
+                warn!("signaling: the server is going away; reconnecting");
+                self.signaling.close();
+            }
+            // From a newer server: nothing this app knows to do with it.
+            ServerMsg::Unknown => {}
             ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
             // Taken by `resilience.heard` above (recovery.rs).
             ServerMsg::Session { .. } | ServerMsg::IceServers { .. } => {}
