@@ -6,7 +6,7 @@
 import { expect, test, type MeetingPage } from '../support/fixtures';
 import { expectMediaFlowing, peerStats } from '../support/media';
 import { RestartableServer } from '../support/restartable-server';
-import type { Page } from '@playwright/test';
+import type { Page, TestInfo } from '@playwright/test';
 import * as fs from 'node:fs';
 
 /** How soon after the server answers again the room must be whole (the goal is 2 s; slack for a busy machine). */
@@ -94,17 +94,30 @@ async function joinAndTimeUntilSeen(newcomer: MeetingPage, ids: number[]): Promi
 }
 
 /**
- * From the server's log: how long after the last start ("listening") it had re-admitted `count`
- * participants (resumed into the restarted server), in ms; null if it had not.
+ * From the server's log, in ms after its last start ("listening"): when it re-admitted participants (resumed
+ * into the restarted server) and when it let new ones join.
  */
-function readmittedAfterStartMs(logFile: string, count: number): number | null {
+function sinceRestart(logFile: string): { readmitted: number[]; joined: number[] } {
   const runs = fs.readFileSync(logFile, 'utf8').split(/^\$ /m);
   const lines = runs[runs.length - 1].split('\n');
-  const time = (line: string | undefined) => (line ? Date.parse(line.slice(0, line.indexOf(' '))) : NaN);
-  const started = time(lines.find((l) => l.includes(' listening ')));
-  const readmitted = lines.filter((l) => l.includes(' re-admitted '));
-  if (readmitted.length < count || Number.isNaN(started)) return null;
-  return time(readmitted[count - 1]) - started;
+  const time = (line: string) => Date.parse(line.slice(0, line.indexOf(' ')));
+  const started = time(lines.find((l) => l.includes(' listening ')) ?? '');
+  const at = (what: string) => lines.filter((l) => l.includes(what)).map((l) => time(l) - started);
+  return { readmitted: at(' re-admitted '), joined: at(' joined ') };
+}
+
+/** Prints and records what a restart test measured; checks the 2 s goal on the server's side. */
+function report(testInfo: TestInfo, what: string, wholeMs: number, logFile: string): void {
+  const { readmitted, joined } = sinceRestart(logFile);
+  const measured =
+    `${what}: after the server started again, Ada and Bob were back in the room (server log) after ` +
+    `${readmitted.join(' and ')} ms; the newcomer's join reached it after ${joined[0]} ms, and its page showed ` +
+    `both after ${wholeMs} ms`;
+  console.log(measured);
+  testInfo.annotations.push({ type: 'measured', description: measured });
+  expect(readmitted.length, 'both came back').toBe(2);
+  expect(Math.max(...readmitted), 'both are back in their room within 2 s of the server starting').toBeLessThanOrEqual(2_000);
+  expect(wholeMs, 'the newcomer finds the whole room within seconds').toBeLessThanOrEqual(WHOLE_ROOM_WITHIN_MS);
 }
 
 test('a call survives a graceful restart (SIGTERM): media never stops, no tile goes, the room is whole within seconds', async ({
@@ -140,15 +153,7 @@ test('a call survives a graceful restart (SIGTERM): media never stops, no tile g
 
     await server.up();
     const wholeMs = await joinAndTimeUntilSeen(cy, [adaId, bobId]);
-    const backMs = readmittedAfterStartMs(server.logFile, 2);
-    const measured =
-      `${kind}: SIGTERM restart: the server shut down in ${shutdownMs} ms; after it answered again, Ada and Bob ` +
-      `were back in the room (server log) after ${backMs} ms, and a newcomer saw both after ${wholeMs} ms`;
-    console.log(measured);
-    testInfo.annotations.push({ type: 'measured', description: measured });
-    expect(backMs, 'both are back in their room within 2 s of the server starting').not.toBeNull();
-    expect(backMs!).toBeLessThanOrEqual(2_000);
-    expect(wholeMs, 'the newcomer finds the whole room within seconds').toBeLessThanOrEqual(WHOLE_ROOM_WITHIN_MS);
+    report(testInfo, `${kind}: SIGTERM restart (shut down in ${shutdownMs} ms)`, wholeMs, server.logFile);
 
     // Afterwards: everyone sees everyone, under the same ids, and media flows on every link.
     const cyId = await cy.id();
@@ -173,7 +178,6 @@ test('a call survives a graceful restart (SIGTERM): media never stops, no tile g
 });
 
 test('a call survives the signaling server being killed for 10 s and restarted', async ({ participant, room, kind }, testInfo) => {
-  test.skip(kind !== 'chromium', 'one browser is enough for the crash path');
   test.setTimeout(120_000);
   const server = await RestartableServer.start(testInfo.outputPath('server.log'));
   try {
@@ -193,14 +197,7 @@ test('a call survives the signaling server being killed for 10 s and restarted',
     await server.kill();
     const killedAt = Date.now();
     // During the outage: the media keeps flowing, both ways, with nobody's tile gone.
-    for (let i = 0; i < 3; i++) {
-      const before = await peerStats(bob.page);
-      await bob.page.waitForTimeout(3_000);
-      const after = await peerStats(bob.page);
-      expect(after[String(adaId)].framesDecoded, 'Bob keeps decoding Ada during the outage').toBeGreaterThan(
-        before[String(adaId)].framesDecoded,
-      );
-    }
+    await expectDecodingGoesOn([[ada, bobId], [bob, adaId]], 9_000, 'during the outage');
     await expect(ada.tileOf(bobId)).toBeVisible();
     await expect(bob.tileOf(adaId)).toBeVisible();
     await bob.page.waitForTimeout(Math.max(0, 10_000 - (Date.now() - killedAt)));
@@ -208,13 +205,7 @@ test('a call survives the signaling server being killed for 10 s and restarted',
 
     // Afterwards both are back on signaling: a newcomer joins and sees both, and both see the newcomer.
     const wholeMs = await joinAndTimeUntilSeen(cy, [adaId, bobId]);
-    const backMs = readmittedAfterStartMs(server.logFile, 2);
-    const measured =
-      `${kind}: crash (SIGKILL) and restart after 10 s: after the server answered again, Ada and Bob were back ` +
-      `in the room (server log) after ${backMs} ms, and a newcomer saw both after ${wholeMs} ms`;
-    console.log(measured);
-    testInfo.annotations.push({ type: 'measured', description: measured });
-    expect(wholeMs, 'the room is whole again within seconds').toBeLessThanOrEqual(WHOLE_ROOM_WITHIN_MS);
+    report(testInfo, `${kind}: crash (SIGKILL), restart after 10 s`, wholeMs, server.logFile);
     const cyId = await cy.id();
     await expectMediaFlowing(cy, { remotes: 2, timeout: 40_000 });
     await expect(ada.tileOf(cyId)).toBeVisible();

@@ -309,7 +309,13 @@ impl Resilience {
                         .into(),
                 ));
             }
-            let attempt = Box::pin(self.try_resume(&token));
+            let attempt = Box::pin(async {
+                // Only a server that answers gets a WebSocket (see `server_answers`).
+                if !signaling::server_answers().await {
+                    return Err(Attempt::Unreachable("the server does not answer".into()));
+                }
+                self.try_resume(&token).await
+            });
             let timeout = Box::pin(sleep(ATTEMPT_TIMEOUT));
             let outcome = match futures::future::select(attempt, timeout).await {
                 futures::future::Either::Left((outcome, _)) => outcome,
