@@ -278,6 +278,15 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// Whether a client shows this error's `message` to the user: the fatal ones (the
+    /// connection is over and the user must act), and codes it does not know (a newer
+    /// server's, whose text may matter). The others are about one dropped message.
+    pub fn tell_the_user(self) -> bool {
+        self.is_fatal() || self == ErrorCode::Unknown
+    }
+}
+
 impl ClientMsg {
     /// Parses one text frame, mapping every failure to the error the server replies with.
     pub fn parse(text: &str) -> Result<ClientMsg, ProtocolError> {
@@ -578,6 +587,9 @@ mod tests {
         };
         assert_eq!((code, message.as_str()), (ErrorCode::Unknown, "Slow down."));
         assert!(!code.is_fatal());
+        assert!(code.tell_the_user(), "its message is shown");
+        assert!(ErrorCode::RoomFull.tell_the_user());
+        assert!(!ErrorCode::UnknownParticipant.tell_the_user());
         // New fields in known messages are ignored; the heartbeat interval is optional.
         let welcome = ServerMsg::parse(
             r#"{"type":"welcome","protocol":1,"you":3,"room":"r","participants":[],"passcode_required":false}"#,

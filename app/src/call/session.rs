@@ -11,9 +11,7 @@ use leptos::task::spawn_local;
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::negotiation::SdpKind;
 use nonstop_core::peer_msg::PeerMsg;
-use nonstop_core::protocol::{
-    ClientMsg, ErrorCode, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
-};
+use nonstop_core::protocol::{ClientMsg, MediaState, Participant, ServerMsg, PROTOCOL_VERSION};
 use nonstop_core::ParticipantId;
 
 use super::peer_link::{PeerLink, PeerMsgHandler};
@@ -323,8 +321,8 @@ impl Inner {
             ServerMsg::Ping => self.signaling.send(ClientMsg::Pong),
             ServerMsg::Error { code, message } => {
                 warn!("signaling error {code:?}: {message}");
-                // A code from a newer server that we cannot act on: its text may matter.
-                if code.is_fatal() || code == ErrorCode::Unknown {
+                // Fatal ones, and codes from a newer server (their text may matter).
+                if code.tell_the_user() {
                     self.view.alert.set(Some(message));
                 }
             }
