@@ -9,7 +9,8 @@
 //! - [`layout`]: where each video tile goes on the stage (grid, speaker, presentation).
 //! - [`speaker`]: who is speaking, and who has the spotlight, from sampled audio levels.
 //! - [`adaptation`]: per-link send quality (bit rate, resolution, video on/off) from link stats.
-//! - [`recovery`]: when to restart ICE, go relay-only or give up on a link; reconnect backoff.
+//! - [`recovery`]: when to restart ICE, go relay-only or give up on a link; backoff with jitter.
+//! - [`reconnect`]: when the signaling socket counts as dead, and when to reconnect it.
 //! - [`time`]: the caller's clock as a type ([`time::Time`], [`time::Millis`]).
 //!
 //! Error policy: bad input (a malformed message, an invalid name, an unexpected
@@ -25,6 +26,7 @@ pub mod names;
 pub mod negotiation;
 pub mod peer_msg;
 pub mod protocol;
+pub mod reconnect;
 pub mod recovery;
 pub mod speaker;
 pub mod time;

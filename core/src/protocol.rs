@@ -26,6 +26,14 @@ pub const HEARTBEAT_INTERVAL_MS: u64 = 2_000;
 /// dropped and its peers are told it left, in milliseconds.
 pub const HEARTBEAT_TIMEOUT_MS: u64 = 6_000;
 
+/// [`ServerMsg::GoingAway`]'s `reconnect_after_ms`: the stopping server stops accepting
+/// at once, so clients wait this long (plus jitter) before their first attempt.
+pub const GOING_AWAY_RECONNECT_AFTER_MS: u64 = 250;
+
+/// [`ServerMsg::GoingAway`]'s `back_within_ms`: how long a restart is expected to take;
+/// clients retry at a short interval until then, and back off after.
+pub const GOING_AWAY_BACK_WITHIN_MS: u64 = 15_000;
+
 /// Messages from a browser to the signaling server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -76,8 +84,9 @@ pub enum ClientMsg {
 
 /// Messages from the signaling server to a browser.
 ///
-/// Unlike [`ClientMsg`], unknown fields are ignored here, so a newer server can add
-/// fields without breaking older clients.
+/// Unlike [`ClientMsg`], this is lenient, so that an older client survives a newer
+/// server: unknown fields are ignored, and a message of an unknown `type` parses as
+/// [`ServerMsg::Unknown`] (which a client ignores).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
@@ -92,6 +101,11 @@ pub enum ServerMsg {
         /// ICE servers (STUN/TURN) for `RTCPeerConnection`; may be empty.
         #[serde(default)]
         ice_servers: Vec<IceServer>,
+        /// How often this server pings, so the client can tell a dead socket from a
+        /// quiet one ([`crate::reconnect::silence_timeout`]). Absent from older
+        /// servers: [`HEARTBEAT_INTERVAL_MS`] then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heartbeat_interval_ms: Option<u64>,
     },
     /// Someone entered the room.
     Joined { participant: Participant },
@@ -130,12 +144,37 @@ pub enum ServerMsg {
         #[serde(default)]
         ice_servers: Vec<IceServer>,
         continued: bool,
+        /// As in [`ServerMsg::Welcome`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heartbeat_interval_ms: Option<u64>,
     },
     /// Fresh ICE servers (new time-limited TURN credentials) for connections and ICE
     /// restarts from now on; sent before the previous credentials expire.
     IceServers { ice_servers: Vec<IceServer> },
     /// Something went wrong. `code` is stable, `message` is for people.
     Error { code: ErrorCode, message: String },
+    /// The server is shutting down (a restart, usually). It keeps the client's seat:
+    /// reconnect and `resume` after about `reconnect_after_ms` (plus jitter), retrying
+    /// at a short interval for about `back_within_ms`, then with backoff
+    /// ([`crate::reconnect::ReconnectSchedule`]). Nobody is told `left`. The last
+    /// message on the connection; a close (1001) follows.
+    GoingAway {
+        #[serde(default = "default_reconnect_after_ms")]
+        reconnect_after_ms: u64,
+        #[serde(default = "default_back_within_ms")]
+        back_within_ms: u64,
+    },
+    /// A message of a `type` this client does not know (from a newer server): ignore it.
+    #[serde(other)]
+    Unknown,
+}
+
+fn default_reconnect_after_ms() -> u64 {
+    GOING_AWAY_RECONNECT_AFTER_MS
+}
+
+fn default_back_within_ms() -> u64 {
+    GOING_AWAY_BACK_WITHIN_MS
 }
 
 /// A participant as others see it.
@@ -233,6 +272,10 @@ pub enum ErrorCode {
     PasscodeRequired,
     /// The join carried a passcode that is not the room's (or not a valid one).
     WrongPasscode,
+    /// A code this client does not know (from a newer server); the message says what
+    /// happened. Not fatal as far as the client can tell.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ErrorCode {
@@ -249,6 +292,15 @@ impl ErrorCode {
                 | ErrorCode::PasscodeRequired
                 | ErrorCode::WrongPasscode
         )
+    }
+}
+
+impl ErrorCode {
+    /// Whether a client shows this error's `message` to the user: the fatal ones (the
+    /// connection is over and the user must act), and codes it does not know (a newer
+    /// server's, whose text may matter). The others are about one dropped message.
+    pub fn tell_the_user(self) -> bool {
+        self.is_fatal() || self == ErrorCode::Unknown
     }
 }
 
@@ -417,6 +469,7 @@ mod tests {
                     username: Some("1700000000:2".into()),
                     credential: Some("c2VjcmV0".into()),
                 }],
+                heartbeat_interval_ms: Some(2_000),
             },
             ServerMsg::Joined { participant: ada },
             ServerMsg::Left {
@@ -456,11 +509,16 @@ mod tests {
                 participants: vec![],
                 ice_servers: vec![],
                 continued: false,
+                heartbeat_interval_ms: None,
             },
             ServerMsg::IceServers {
                 ice_servers: vec![],
             },
             ServerMsg::error(ErrorCode::RoomFull, "room is full"),
+            ServerMsg::GoingAway {
+                reconnect_after_ms: 250,
+                back_within_ms: 15_000,
+            },
         ];
         for m in msgs {
             assert_eq!(
@@ -532,6 +590,61 @@ mod tests {
         assert_eq!(
             ClientMsg::parse(&big).unwrap_err().code,
             ErrorCode::TooLarge
+        );
+    }
+
+    #[test]
+    fn an_older_client_survives_what_a_newer_server_adds() {
+        // A message type it does not know, with fields.
+        assert_eq!(
+            ServerMsg::parse(r#"{"type":"raise_hand","from":7,"up":true}"#).unwrap(),
+            ServerMsg::Unknown
+        );
+        assert_eq!(
+            ServerMsg::parse(r#"{"type":"recording_started"}"#).unwrap(),
+            ServerMsg::Unknown
+        );
+        // An error code it does not know keeps its message, and is not fatal.
+        let ServerMsg::Error { code, message } = ServerMsg::parse(
+            r#"{"type":"error","code":"hand_raise_limit","message":"Slow down.","retry_after_ms":500}"#,
+        )
+        .unwrap() else {
+            panic!("an error")
+        };
+        assert_eq!((code, message.as_str()), (ErrorCode::Unknown, "Slow down."));
+        assert!(!code.is_fatal());
+        assert!(code.tell_the_user(), "its message is shown");
+        assert!(ErrorCode::RoomFull.tell_the_user());
+        assert!(!ErrorCode::UnknownParticipant.tell_the_user());
+        // New fields in known messages are ignored; the heartbeat interval is optional.
+        let welcome = ServerMsg::parse(
+            r#"{"type":"welcome","protocol":1,"you":3,"room":"r","participants":[],"passcode_required":false}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            welcome,
+            ServerMsg::Welcome {
+                heartbeat_interval_ms: None,
+                ..
+            }
+        ));
+        // `going_away` without its hints gets the defaults.
+        assert_eq!(
+            ServerMsg::parse(r#"{"type":"going_away"}"#).unwrap(),
+            ServerMsg::GoingAway {
+                reconnect_after_ms: GOING_AWAY_RECONNECT_AFTER_MS,
+                back_within_ms: GOING_AWAY_BACK_WITHIN_MS,
+            }
+        );
+        // Still not anything at all: the shape of a message is required.
+        assert!(ServerMsg::parse(r#"{"code":"x"}"#).is_err());
+        assert!(ServerMsg::parse("[]").is_err());
+        // The server itself stays strict about what clients send.
+        assert_eq!(
+            ClientMsg::parse(r#"{"type":"raise_hand"}"#)
+                .unwrap_err()
+                .code,
+            ErrorCode::Malformed
         );
     }
 

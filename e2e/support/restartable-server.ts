@@ -1,6 +1,7 @@
 /**
- * A signaling server that a test can kill (SIGKILL, like a crash) and start again on the same address,
- * with a fixed session secret so participants resume their sessions into the new process (issue 4).
+ * A signaling server that a test can stop (SIGTERM, a graceful restart) or kill (SIGKILL, like a crash) and
+ * start again on the same address, with a fixed session secret so participants resume their sessions into
+ * the new process (issues 4 and 10).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,6 +9,8 @@ import { DIST_DIR, freePort, REPO_ROOT, SERVER_BIN } from './server';
 
 export class RestartableServer {
   private child: ChildProcess | null = null;
+  /** How the last stopped process ended: its exit code, or the signal that ended it. */
+  lastExit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private constructor(
     readonly addr: string,
     readonly logFile: string,
@@ -48,18 +51,29 @@ export class RestartableServer {
     }
   }
 
-  /** Same as kill (for code that expects a NonstopServer). */
-  stop(): Promise<void> {
-    return this.kill();
-  }
-
-  /** Kills the process without any goodbye (sockets just drop). */
-  async kill(): Promise<void> {
+  /**
+   * Stops the process and waits until it has exited. SIGTERM (the default, as for a NonstopServer) is a
+   * graceful shutdown: clients are told `going_away` and the server exits by itself within its
+   * `--shutdown-grace-ms` (SIGKILL after 15 s, as a last resort). SIGKILL is a crash: sockets just drop.
+   */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const child = this.child;
     this.child = null;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', (code, sig) => {
+        this.lastExit = { code, signal: sig };
+        resolve();
+      }),
+    );
+    child.kill(signal);
+    const last = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await exited;
+    clearTimeout(last);
+  }
+
+  /** Kills the process without any goodbye (sockets just drop). */
+  kill(): Promise<void> {
+    return this.stop('SIGKILL');
   }
 }

@@ -1,9 +1,130 @@
-import { expect, test } from '../support/fixtures';
+/**
+ * The signaling server goes away mid-call and comes back (same session secret): the call goes on. A
+ * graceful restart (SIGTERM: the server says `going_away` and keeps everyone's seat) and a crash (SIGKILL).
+ * Both print how long after the server answered again a newcomer found the whole room.
+ */
+import { expect, test, type MeetingPage } from '../support/fixtures';
 import { expectMediaFlowing, peerStats } from '../support/media';
 import { RestartableServer } from '../support/restartable-server';
+import type { Page, TestInfo } from '@playwright/test';
+import * as fs from 'node:fs';
 
-test('a call survives the signaling server being killed for 10 s and restarted', async ({ participant, room, kind }, testInfo) => {
-  test.skip(kind !== 'chromium', 'one browser is enough for the signaling path');
+/** How soon after the server answers again the room must be whole (the goal is 2 s; slack for a busy machine). */
+const WHOLE_ROOM_WITHIN_MS = 3_000;
+
+/**
+ * Checks inside `page`, every 100 ms until `stopWatching`, that the tiles of `ids` are shown and that no
+ * alert is; records what was wrong.
+ */
+async function watchTilesAndAlerts(page: Page, ids: number[]): Promise<void> {
+  await page.evaluate((ids) => {
+    const w = window as any;
+    const watch = { samples: 0, problems: [] as string[] };
+    w.__restartWatch = watch;
+    w.__restartWatchTimer = setInterval(() => {
+      watch.samples++;
+      const at = `${Math.round(performance.now())} ms`;
+      for (const id of ids) {
+        const tile = document.querySelector<HTMLElement>(`[data-testid="tile"][data-participant="${id}"]`);
+        const box = tile?.getBoundingClientRect();
+        if (!box || box.width === 0 || box.height === 0) watch.problems.push(`${at}: the tile of ${id} is not shown`);
+      }
+      const alerts = [...document.querySelectorAll('[role="alert"]')].map((a) => a.textContent ?? '');
+      if (alerts.length > 0) watch.problems.push(`${at}: alert "${alerts.join(' | ')}"`);
+      if (watch.problems.length > 20) watch.problems.length = 20;
+    }, 100);
+  }, ids);
+}
+
+async function stopWatching(page: Page): Promise<{ samples: number; problems: string[] }> {
+  return page.evaluate(() => {
+    const w = window as any;
+    clearInterval(w.__restartWatchTimer);
+    return w.__restartWatch;
+  });
+}
+
+/**
+ * Samples, every 200 ms for `ms`, how many video frames each page decodes from the participant named with it,
+ * and asserts that frames keep coming: some in every second. A counter that starts over (Firefox sometimes
+ * recreates a receive stream, and its `framesDecoded` with it) counts from zero.
+ */
+async function expectDecodingGoesOn(pairs: [MeetingPage, number][], ms: number, when: string): Promise<void> {
+  const decoded = async () =>
+    Promise.all(pairs.map(async ([p, from]) => (await peerStats(p.page))[String(from)]?.framesDecoded ?? 0));
+  let last = await decoded();
+  const lastProgress = pairs.map(() => Date.now());
+  const frames = pairs.map(() => 0);
+  const longestStall = pairs.map(() => 0);
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = await decoded();
+    const at = Date.now();
+    now.forEach((n, i) => {
+      const more = n >= last[i] ? n - last[i] : n;
+      if (more > 0) {
+        frames[i] += more;
+        lastProgress[i] = at;
+      }
+      longestStall[i] = Math.max(longestStall[i], at - lastProgress[i]);
+    });
+    last = now;
+  }
+  pairs.forEach(([p, from], i) => {
+    const what = `${p.name} decoding ${from} ${when}: ${frames[i]} frames in ${ms} ms, longest stall ${longestStall[i]} ms`;
+    expect(frames[i], what).toBeGreaterThan(0);
+    expect(longestStall[i], what).toBeLessThan(1_500);
+  });
+}
+
+/**
+ * Clicks "Join meeting" on a pre-join page that is ready, and returns how long until it shows the tiles of
+ * `ids`. The click is dispatched at once (no actionability waits), so the time is the app's.
+ */
+async function joinAndTimeUntilSeen(newcomer: MeetingPage, ids: number[]): Promise<number> {
+  const start = Date.now();
+  await newcomer.joinMeetingButton.dispatchEvent('click');
+  await newcomer.page.waitForFunction(
+    (ids) => ids.every((id) => document.querySelector(`[data-testid="tile"][data-participant="${id}"]`)),
+    ids,
+    { polling: 50, timeout: 20_000 },
+  );
+  return Date.now() - start;
+}
+
+/**
+ * From the server's log, in ms after its last start ("listening"): when it re-admitted participants (resumed
+ * into the restarted server) and when it let new ones join.
+ */
+function sinceRestart(logFile: string): { readmitted: number[]; joined: number[] } {
+  const runs = fs.readFileSync(logFile, 'utf8').split(/^\$ /m);
+  const lines = runs[runs.length - 1].split('\n');
+  const time = (line: string) => Date.parse(line.slice(0, line.indexOf(' ')));
+  const started = time(lines.find((l) => l.includes(' listening ')) ?? '');
+  const at = (what: string) => lines.filter((l) => l.includes(what)).map((l) => time(l) - started);
+  return { readmitted: at(' re-admitted '), joined: at(' joined ') };
+}
+
+/** Prints and records what a restart test measured; checks the 2 s goal on the server's side. */
+function report(testInfo: TestInfo, what: string, wholeMs: number, logFile: string): void {
+  const { readmitted, joined } = sinceRestart(logFile);
+  const measured =
+    `${what}: after the server started again, Ada and Bob were back in the room (server log) after ` +
+    `${readmitted.join(' and ')} ms; the newcomer's join reached it after ${joined[0]} ms, and its page showed ` +
+    `both after ${wholeMs} ms`;
+  console.log(measured);
+  testInfo.annotations.push({ type: 'measured', description: measured });
+  expect(readmitted.length, 'both came back').toBe(2);
+  expect(Math.max(...readmitted), 'both are back in their room within 2 s of the server starting').toBeLessThanOrEqual(2_000);
+  expect(wholeMs, 'the newcomer finds the whole room within seconds').toBeLessThanOrEqual(WHOLE_ROOM_WITHIN_MS);
+}
+
+test('a call survives a graceful restart (SIGTERM): media never stops, no tile goes, the room is whole within seconds', async ({
+  participant,
+  room,
+  kind,
+}, testInfo) => {
   test.setTimeout(120_000);
   const server = await RestartableServer.start(testInfo.outputPath('server.log'));
   try {
@@ -13,6 +134,62 @@ test('a call survives the signaling server being killed for 10 s and restarted',
     const bobId = await bob.join(room);
     await expectMediaFlowing(ada, { remotes: 1 });
     await expectMediaFlowing(bob, { remotes: 1 });
+    // The newcomer's pre-join page is loaded while the server is up; after the restart only the join counts.
+    const cy = await participant('Cy', { server });
+    await cy.gotoRoom(room);
+    await cy.nameInput.fill(cy.name);
+
+    await watchTilesAndAlerts(ada.page, [bobId]);
+    await watchTilesAndAlerts(bob.page, [adaId]);
+
+    const stopping = Date.now();
+    await server.stop('SIGTERM');
+    const shutdownMs = Date.now() - stopping;
+    expect(server.lastExit, 'the server exits by itself, successfully').toEqual({ code: 0, signal: null });
+    expect(shutdownMs, 'the shutdown took less than its grace (3 s)').toBeLessThan(3_000);
+
+    // While it is down (about 3 s, a restart that takes a while): media flows both ways.
+    await expectDecodingGoesOn([[ada, bobId], [bob, adaId]], 2_500, 'while the server is down');
+
+    await server.up();
+    const wholeMs = await joinAndTimeUntilSeen(cy, [adaId, bobId]);
+    report(testInfo, `${kind}: SIGTERM restart (shut down in ${shutdownMs} ms)`, wholeMs, server.logFile);
+
+    // Afterwards: everyone sees everyone, under the same ids, and media flows on every link.
+    const cyId = await cy.id();
+    await expect(ada.tileOf(cyId)).toBeVisible({ timeout: 10_000 });
+    await expect(bob.tileOf(cyId)).toBeVisible({ timeout: 10_000 });
+    await expectDecodingGoesOn([[ada, bobId], [bob, adaId]], 1_500, 'after the restart');
+    await expectMediaFlowing(cy, { remotes: 2, timeout: 40_000 });
+    await expectMediaFlowing(ada, { remotes: 2 });
+    await expectMediaFlowing(bob, { remotes: 2 });
+    expect(await ada.id()).toBe(adaId);
+    expect(await bob.id()).toBe(bobId);
+
+    for (const p of [ada, bob]) {
+      const { samples, problems } = await stopWatching(p.page);
+      expect(samples, `${p.name}'s page was watched throughout`).toBeGreaterThan(20);
+      expect(problems, `${p.name}: the remote tile stays and no alert shows, during and after the restart`).toEqual([]);
+    }
+    await expect(cy.alerts).toHaveCount(0);
+  } finally {
+    await server.kill();
+  }
+});
+
+test('a call survives the signaling server being killed for 10 s and restarted', async ({ participant, room, kind }, testInfo) => {
+  test.setTimeout(120_000);
+  const server = await RestartableServer.start(testInfo.outputPath('server.log'));
+  try {
+    const ada = await participant('Ada', { server });
+    const bob = await participant('Bob', { server });
+    const adaId = await ada.join(room);
+    const bobId = await bob.join(room);
+    await expectMediaFlowing(ada, { remotes: 1 });
+    await expectMediaFlowing(bob, { remotes: 1 });
+    const cy = await participant('Cy', { server });
+    await cy.gotoRoom(room);
+    await cy.nameInput.fill(cy.name);
 
     // Each remote tile shows the link's route: here, on loopback, direct.
     await expect(ada.tileOf(bobId).getByTestId('route')).toHaveAttribute('data-route', 'direct');
@@ -20,24 +197,16 @@ test('a call survives the signaling server being killed for 10 s and restarted',
     await server.kill();
     const killedAt = Date.now();
     // During the outage: the media keeps flowing, both ways, with nobody's tile gone.
-    for (let i = 0; i < 3; i++) {
-      const before = await peerStats(bob.page);
-      await bob.page.waitForTimeout(3_000);
-      const after = await peerStats(bob.page);
-      expect(after[String(adaId)].framesDecoded, 'Bob keeps decoding Ada during the outage').toBeGreaterThan(
-        before[String(adaId)].framesDecoded,
-      );
-    }
+    await expectDecodingGoesOn([[ada, bobId], [bob, adaId]], 9_000, 'during the outage');
     await expect(ada.tileOf(bobId)).toBeVisible();
     await expect(bob.tileOf(adaId)).toBeVisible();
     await bob.page.waitForTimeout(Math.max(0, 10_000 - (Date.now() - killedAt)));
     await server.up();
 
     // Afterwards both are back on signaling: a newcomer joins and sees both, and both see the newcomer.
-    const cy = await participant('Cy', { server });
-    const cyId = await cy.join(room);
-    await expect(cy.tileOf(adaId)).toBeVisible({ timeout: 20_000 });
-    await expect(cy.tileOf(bobId)).toBeVisible({ timeout: 20_000 });
+    const wholeMs = await joinAndTimeUntilSeen(cy, [adaId, bobId]);
+    report(testInfo, `${kind}: crash (SIGKILL), restart after 10 s`, wholeMs, server.logFile);
+    const cyId = await cy.id();
     await expectMediaFlowing(cy, { remotes: 2, timeout: 40_000 });
     await expect(ada.tileOf(cyId)).toBeVisible();
     await expect(bob.tileOf(cyId)).toBeVisible();

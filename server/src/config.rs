@@ -44,6 +44,12 @@ pub const DEFAULT_JOIN_TIMEOUT_MS: u64 = 10_000;
 /// Smallest `--send-queue-bytes`: one message of the largest size must fit.
 const MIN_SEND_QUEUE_BYTES: u64 = 2 * nonstop_core::protocol::MAX_MESSAGE_BYTES as u64;
 
+/// How long a shutdown (SIGTERM, Ctrl-C) may take unless `--shutdown-grace-ms` says
+/// otherwise: clients are told `going_away` and their queues flushed at once, so this
+/// only bounds what does not go away by itself (half-sent requests, clients that do
+/// not read).
+pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 3_000;
+
 /// Nonstop's signaling server: WebSocket rooms at /ws, the built app everywhere else.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "nonstop-server", version, about, long_about = None)]
@@ -256,6 +262,12 @@ pub struct Args {
     /// Use it whenever --addr is reachable from the internet.
     #[arg(long, env = "NONSTOP_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+
+    /// Milliseconds a shutdown (SIGTERM, Ctrl-C) may take. Clients are told to come
+    /// back (`going_away`), their queues are flushed and their sockets closed; after
+    /// this long the server exits whatever is still open.
+    #[arg(long, env = "NONSTOP_SHUTDOWN_GRACE_MS", default_value_t = DEFAULT_SHUTDOWN_GRACE_MS)]
+    pub shutdown_grace_ms: u64,
 }
 
 impl Args {
@@ -328,6 +340,7 @@ impl Args {
             trusted_proxies: TrustedProxies::parse(&self.trusted_proxies)?,
             turn_per_address_per_minute: self.turn_per_address_per_minute,
             metrics_addr: self.metrics_addr,
+            shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
         })
     }
 }
@@ -368,6 +381,8 @@ pub struct Settings {
     pub turn_per_address_per_minute: u32,
     /// Where /metrics is served; `None`: on the main address.
     pub metrics_addr: Option<SocketAddr>,
+    /// Longest a shutdown takes, whatever the open connections.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Settings {
@@ -393,6 +408,7 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::default(),
             turn_per_address_per_minute: DEFAULT_TURN_PER_ADDRESS,
             metrics_addr: None,
+            shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
         }
     }
 }
@@ -439,6 +455,8 @@ mod tests {
             "1000",
             "--media-interval-ms",
             "50",
+            "--shutdown-grace-ms",
+            "1500",
         ])
         .unwrap();
         let s = args.settings().unwrap();
@@ -454,6 +472,7 @@ mod tests {
         assert_eq!(s.join_timeout, Duration::from_millis(2500));
         assert_eq!(s.rate_limits, RateLimits::new(10, 1000));
         assert_eq!(s.media_interval, Duration::from_millis(50));
+        assert_eq!(s.shutdown_grace, Duration::from_millis(1_500));
     }
 
     #[test]

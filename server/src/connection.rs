@@ -23,7 +23,8 @@ use axum::extract::ws::{close_code, CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::{
-    ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, GOING_AWAY_BACK_WITHIN_MS,
+    GOING_AWAY_RECONNECT_AFTER_MS, PROTOCOL_VERSION,
 };
 use nonstop_core::ParticipantId;
 use tokio::sync::mpsc::error::TrySendError;
@@ -42,6 +43,10 @@ use crate::rooms::Signal;
 /// How long the writer may take to flush what is queued and the close frame once
 /// the connection is over; a client that does not read by then is cut off.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// [`CLOSE_GRACE`] when the server is shutting down: a restart should not wait on
+/// clients that do not read.
+const SHUTDOWN_CLOSE_GRACE: Duration = Duration::from_millis(500);
 
 /// Numbers connections, so the hub can tell a participant's old connection from the
 /// one it resumed on.
@@ -188,6 +193,12 @@ pub async fn run<W, R, E>(
     conn.finish(end);
     // Dropping the last sender lets the writer finish once the queue is flushed.
     drop(conn);
+    // A shutdown has its own deadline, which may be shorter; and the clients were told
+    // `going_away` first, so one that does not answer the close is not waited for long.
+    let grace = match end {
+        End::Shutdown => SHUTDOWN_CLOSE_GRACE.min(settings.shutdown_grace),
+        _ => CLOSE_GRACE,
+    };
     let closing = async {
         if !writer_done {
             // A panicked writer is logged by tokio; the socket is gone either way.
@@ -198,7 +209,7 @@ pub async fn run<W, R, E>(
         // client would never see the close frame that says why.
         while let Some(Ok(_)) = stream.next().await {}
     };
-    if tokio::time::timeout(CLOSE_GRACE, closing).await.is_err() {
+    if tokio::time::timeout(grace, closing).await.is_err() {
         debug!("the client did not finish closing in time; cutting the connection");
     }
     writer.abort();
@@ -316,6 +327,12 @@ impl End {
             End::Shutdown => Some((close_code::AWAY, "server shutting down")),
             End::Disconnected | End::Closed => None,
         }
+    }
+
+    /// Whether the participant stays in its room, nobody told: the server is going
+    /// away, and a restarted one re-admits it on `resume`.
+    fn keeps_the_seat(self) -> bool {
+        self == End::Shutdown
     }
 
     /// Whether the participant may come back (`resume`) before the room is told.
@@ -613,14 +630,21 @@ impl Connection {
     }
 
     /// Takes the participant out of its room (at once, or after the resume grace if
-    /// its socket just died) and queues the goodbye.
+    /// its socket just died; not at all if the server is going away) and queues the
+    /// goodbye.
     fn finish(&mut self, end: End) {
         if self.rejections.unlogged() > 0 {
             info!(participant = ?self.id, count = self.rejections.unlogged(), "more rejected messages, not logged one by one");
         }
         // From now on a resume may take this connection's seat.
         self.outbox.gone.cancel();
-        if let Some(id) = self.id.take() {
+        if end.keeps_the_seat() {
+            // Whatever the hub queued for this client so far goes out first.
+            self.try_queue(Outgoing::Msg(ServerMsg::GoingAway {
+                reconnect_after_ms: GOING_AWAY_RECONNECT_AFTER_MS,
+                back_within_ms: GOING_AWAY_BACK_WITHIN_MS,
+            }));
+        } else if let Some(id) = self.id.take() {
             let (hub, conn, reason) = (self.hub.clone(), self.outbox.conn, end.leave_reason());
             if end.held_for_resume() && !self.resume_grace.is_zero() {
                 let grace = self.resume_grace;
@@ -963,9 +987,17 @@ mod tests {
         ada.send(&join("Ada")).await;
         assert!(matches!(ada.recv().await, ServerMsg::Welcome { .. }));
         shutdown.cancel();
+        assert_eq!(
+            ada.recv().await,
+            ServerMsg::GoingAway {
+                reconnect_after_ms: GOING_AWAY_RECONNECT_AFTER_MS,
+                back_within_ms: GOING_AWAY_BACK_WITHIN_MS,
+            }
+        );
         assert_eq!(ada.recv_close().await, close_code::AWAY);
         ada.task.await.unwrap();
-        assert_eq!(hub.counts(), (0, 0));
+        // The seat is kept for a resume into the restarted server: nobody was removed.
+        assert_eq!(hub.counts(), (1, 1));
     }
 
     impl Client {

@@ -109,6 +109,9 @@ pub async fn serve_http(
             }
         });
     }
+    // Stop accepting at once: new connections are refused rather than left in the
+    // backlog while the open ones finish.
+    drop(listener);
     connections.close();
     connections.wait().await;
     Ok(())

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use nonstop_core::names::{DisplayName, RoomName};
-use nonstop_core::protocol::{ErrorCode, LeaveReason, MediaState, ProtocolError, ServerMsg};
+use nonstop_core::protocol::{
+    ErrorCode, LeaveReason, MediaState, ProtocolError, ServerMsg, HEARTBEAT_INTERVAL_MS,
+};
 use nonstop_core::ParticipantId;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
@@ -109,6 +111,11 @@ pub struct Hub {
     turn_issued: Mutex<PerAddress>,
     /// Wrong passcodes per address.
     passcode_guesses: Mutex<PerAddress>,
+    /// The server's ping interval, told to each client in its welcome/resumed.
+    heartbeat_interval: Duration,
+    /// Set (under the lock) when the server starts shutting down: from then on nothing
+    /// is relayed and nobody is removed (see [`Hub::close`]).
+    closing: AtomicBool,
 }
 
 impl Hub {
@@ -125,6 +132,8 @@ impl Hub {
             token_ttl: TOKEN_TTL,
             turn_issued: Mutex::new(PerAddress::new(DEFAULT_TURN_PER_ADDRESS)),
             passcode_guesses: Mutex::new(PerAddress::new(PASSCODE_GUESSES_PER_ADDRESS)),
+            heartbeat_interval: Duration::from_millis(HEARTBEAT_INTERVAL_MS),
+            closing: AtomicBool::new(false),
         }
     }
 
@@ -143,6 +152,27 @@ impl Hub {
     /// How often a live connection should get a fresh resume token: half its lifetime.
     pub fn token_refresh_after(&self) -> Duration {
         self.token_ttl / 2
+    }
+
+    /// The ping interval that welcomes and resumes announce.
+    pub fn with_heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// The server is shutting down: from now on nothing is relayed, no media state is
+    /// broadcast, and nobody is removed from a room, so nobody is told `left` (the
+    /// seats are kept for a `resume` into the restarted server). Everything relayed
+    /// before this is already queued, so connections that now queue their goodbye
+    /// send it after every message meant for them.
+    pub fn close(&self) {
+        let _rooms = self.lock();
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`close`](Self::close) was called; read under the lock.
+    fn closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
     }
 
     /// Fresh ICE servers for `id` (empty without TURN). Not limited: for refreshes on
@@ -253,14 +283,23 @@ impl Hub {
                 (o.peer, Some(o.turn_withheld.clone()))
             });
         if let Some(first) = deliveries.first_mut() {
-            if let ServerMsg::Welcome { ice_servers, .. } | ServerMsg::Resumed { ice_servers, .. } =
-                &mut first.msg
+            if let ServerMsg::Welcome {
+                ice_servers,
+                heartbeat_interval_ms,
+                ..
+            }
+            | ServerMsg::Resumed {
+                ice_servers,
+                heartbeat_interval_ms,
+                ..
+            } = &mut first.msg
             {
                 let limited = self.ice_servers_limited(id, peer);
                 if let Some(flag) = withheld {
                     flag.store(limited.is_none(), Ordering::Relaxed);
                 }
                 *ice_servers = limited.unwrap_or_default();
+                *heartbeat_interval_ms = Some(self.heartbeat_interval.as_millis() as u64);
             }
         }
         if let Some(token) = self.issue_token(rooms, id, false) {
@@ -344,6 +383,9 @@ impl Hub {
     /// resume elsewhere meanwhile), telling its room.
     pub fn leave_conn(&self, id: ParticipantId, conn: u64, reason: LeaveReason) {
         let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
         if rooms.outbox(id).is_some_and(|o| o.conn == conn) {
             if let Some(removed) = rooms.leave(id, reason) {
                 info!(participant = %id, ?reason, "left");
@@ -399,6 +441,10 @@ impl Hub {
         signal: Signal,
     ) -> Result<(), ProtocolError> {
         let mut rooms = self.lock();
+        if self.closing() {
+            debug!(participant = %from, "not relayed: shutting down");
+            return Ok(());
+        }
         let delivery = rooms.relay(from, to, signal)?;
         deliver(&mut rooms, vec![delivery]);
         Ok(())
@@ -406,6 +452,9 @@ impl Hub {
 
     pub fn set_media(&self, id: ParticipantId, media: MediaState) {
         let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
         let deliveries = rooms.set_media(id, media);
         deliver(&mut rooms, deliveries);
     }
@@ -414,6 +463,9 @@ impl Hub {
     /// example dropped for being slow).
     pub fn leave(&self, id: ParticipantId, reason: LeaveReason) {
         let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
         if let Some(removed) = rooms.leave(id, reason) {
             info!(participant = %id, ?reason, "left");
             deliver(&mut rooms, removed.deliveries);
@@ -532,6 +584,32 @@ mod tests {
         // Bob's own connection task removing him again changes nothing.
         hub.leave(bob, LeaveReason::Disconnected);
         assert!(ada_rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_closing_hub_relays_nothing_and_removes_nobody() {
+        let hub = Hub::new(10).with_heartbeat_interval(std::time::Duration::from_millis(750));
+        let (ada_box, mut ada_rx) = outbox(8);
+        let (bob_box, mut bob_rx) = outbox(8);
+        let ada = join(&hub, "Ada", ada_box);
+        let bob = join(&hub, "Bob", bob_box);
+        assert!(matches!(
+            next(&mut ada_rx),
+            ServerMsg::Welcome {
+                heartbeat_interval_ms: Some(750),
+                ..
+            }
+        ));
+        while ada_rx.try_recv().is_ok() {}
+        while bob_rx.try_recv().is_ok() {}
+        hub.close();
+        hub.relay(ada, bob, Signal::Offer("v=0".into())).unwrap();
+        hub.set_media(ada, MediaState::default());
+        hub.leave(ada, LeaveReason::Left);
+        hub.leave_conn(bob, 0, LeaveReason::Disconnected);
+        assert!(bob_rx.try_recv().is_err(), "nothing relayed after close");
+        assert!(ada_rx.try_recv().is_err(), "nobody told anyone left");
+        assert_eq!(hub.counts(), (1, 2), "the seats are kept");
     }
 
     #[test]

@@ -42,7 +42,6 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::header::{self, CONNECTION};
@@ -84,9 +83,6 @@ const WS_MAX_WRITE_BUFFER_BYTES: usize = 2 * WS_LIBRARY_MAX_BYTES;
 /// `/healthz` and says 503). An eighth of the limit, and at least this many.
 const MIN_SPARE_FILES: u64 = 64;
 
-/// How long shutdown waits for WebSocket connections to say goodbye.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
 /// Everything the handlers share.
 #[derive(Clone)]
 pub struct AppState {
@@ -125,7 +121,8 @@ impl AppState {
             hub: Arc::new(
                 Hub::configured(settings.capacity, ids, settings.turn.clone(), key)
                     .with_token_ttl(settings.session_ttl)
-                    .with_turn_limit(settings.turn_per_address_per_minute),
+                    .with_turn_limit(settings.turn_per_address_per_minute)
+                    .with_heartbeat_interval(settings.heartbeat_interval),
             ),
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
@@ -194,6 +191,10 @@ async fn ws_upgrade(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
+    if state.shutdown.is_cancelled() {
+        // A request that slipped in on a kept-alive connection: come back to the next process.
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
     if let Err(origin) = state.settings.allowed_origins.check(&headers) {
         let origin: String = origin.chars().take(200).collect();
         // Debug only: anyone can send such handshakes by the thousand; `/metrics` counts them.
@@ -251,8 +252,8 @@ async fn ws_upgrade(
         })
 }
 
-/// Serves until `shutdown` completes, then closes every WebSocket (peers get a close
-/// frame) and returns once they are done or after a grace period.
+/// Serves until `shutdown` completes, then shuts down gracefully (see
+/// [`shutdown_gracefully`]) and returns within the shutdown grace.
 pub async fn serve(
     listener: TcpListener,
     settings: Settings,
@@ -274,7 +275,6 @@ pub async fn serve(
     // than every id handed out here (ids.rs). Connections wait in the backlog.
     tokio::time::sleep(ids.ready_in()).await;
     let state = AppState::with_ids(settings, ids);
-    let stop = state.shutdown.clone();
     if let Some(addr) = metrics_addr {
         let metrics_listener = TcpListener::bind(addr).await?;
         info!(addr = %metrics_listener.local_addr()?, "metrics at /metrics");
@@ -289,31 +289,63 @@ pub async fn serve(
             }
         });
     }
-    let signal = tokio::spawn(async move {
-        shutdown.await;
-        info!("shutting down");
-        stop.cancel();
-    });
-    let result = http_server::serve_http(
+    let stop_http = CancellationToken::new();
+    let http = http_server::serve_http(
         listener,
         app(state.clone()),
         state.caps.clone(),
         header_timeout,
-        state.shutdown.clone(),
-    )
-    .await;
-    signal.abort();
-    // Upgraded connections are not part of axum's graceful shutdown; they were told
-    // through the token and are waited for here.
+        stop_http.clone(),
+    );
+    shutdown_gracefully(http, shutdown, stop_http, &state).await
+}
+
+/// Runs `http` until `signal`, then shuts down without ending anyone's call: stops
+/// accepting, tells every WebSocket client `going_away` after what was relayed to it
+/// so far, closes it with 1001, and tells no room `left` (the seats are kept: with the
+/// same `--session-secret` the restarted server re-admits everyone on `resume`).
+/// Returns once everything is closed, or at the shutdown grace whatever is still open
+/// (a half-sent request, a silent TCP connection, a client that does not read).
+async fn shutdown_gracefully(
+    http: impl Future<Output = io::Result<()>>,
+    signal: impl Future<Output = ()>,
+    stop_http: CancellationToken,
+    state: &AppState,
+) -> io::Result<()> {
+    tokio::pin!(http);
+    tokio::select! {
+        result = &mut http => return result,
+        () = signal => {}
+    }
+    let started = tokio::time::Instant::now();
+    info!("shutting down: clients are told to come back");
+    // First the hub stops relaying, so that everything relayed so far is queued before
+    // any connection queues its `going_away`; then the listener and the sockets.
+    state.hub.close();
+    stop_http.cancel();
     state.shutdown.cancel();
     state.connections.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, state.connections.wait())
-        .await
-        .is_err()
-    {
-        warn!("some connections did not close in time");
+    let all_closed = async {
+        // The HTTP side: axum stops accepting and closes idle connections; upgraded
+        // ones are not its business but ours (`connections`).
+        let result = (&mut http).await;
+        state.connections.wait().await;
+        result
+    };
+    match tokio::time::timeout_at(started + state.settings.shutdown_grace, all_closed).await {
+        Ok(result) => {
+            info!(took_ms = started.elapsed().as_millis() as u64, "stopped");
+            result
+        }
+        Err(_) => {
+            warn!(
+                grace_ms = state.settings.shutdown_grace.as_millis() as u64,
+                open_websockets = state.connections.len(),
+                "stopped at the shutdown grace with connections still open"
+            );
+            Ok(())
+        }
     }
-    result
 }
 
 /// `wanted`, or fewer if the open-file limit would not allow that many.

@@ -189,6 +189,8 @@ impl<O> Rooms<O> {
                 room: room_name.as_str().to_owned(),
                 participants: room.members.iter().map(|(id, m)| m.public(*id)).collect(),
                 ice_servers: Vec::new(),
+                // Filled in by the hub, which knows the server's settings.
+                heartbeat_interval_ms: None,
             },
         });
         deliveries.extend(room.members.keys().map(|&other| Delivery {
@@ -308,6 +310,7 @@ impl<O> Rooms<O> {
                 participants,
                 ice_servers: Vec::new(),
                 continued: true,
+                heartbeat_interval_ms: None,
             },
         };
         Some((old, reply))
@@ -365,6 +368,7 @@ impl<O> Rooms<O> {
                 participants: room.members.iter().map(|(id, m)| m.public(*id)).collect(),
                 ice_servers: Vec::new(),
                 continued: false,
+                heartbeat_interval_ms: None,
             },
         }];
         deliveries.extend(room.members.keys().map(|&other| Delivery {
@@ -649,6 +653,7 @@ mod tests {
                     room: "team-sync".into(),
                     participants: vec![],
                     ice_servers: vec![],
+                    heartbeat_interval_ms: None,
                 },
             }]
         );

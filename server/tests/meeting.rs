@@ -28,11 +28,17 @@ async fn joiners_are_welcomed_with_the_room_and_announced_to_it() {
         room,
         participants,
         ice_servers,
+        heartbeat_interval_ms,
     } = ada.recv().await
     else {
         panic!("expected welcome");
     };
     assert_eq!(protocol, PROTOCOL_VERSION);
+    assert_eq!(
+        heartbeat_interval_ms,
+        Some(2_000),
+        "the server's ping interval"
+    );
     assert_eq!(room, "calm-otter", "room names are case-insensitive");
     assert!(participants.is_empty());
     assert!(ice_servers.is_empty());
@@ -350,5 +356,6 @@ async fn shutdown_closes_sockets_as_going_away() {
     let server = TestServer::start_default().await;
     let (mut ada, _) = server.joined("calm-otter", "Ada").await;
     server.shut_down().await;
+    assert!(matches!(ada.recv().await, ServerMsg::GoingAway { .. }));
     assert_eq!(ada.expect_close().await, Some(1001));
 }

@@ -13,8 +13,9 @@ use nonstop_core::negotiation::Role;
 use nonstop_core::protocol::{
     ClientMsg, ErrorCode, IceServer, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
 };
+use nonstop_core::reconnect::{silence_timeout, Outage, ReconnectSchedule, ATTEMPT_TIMEOUT};
 use nonstop_core::recovery::{
-    Backoff, InboundWatch, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig,
+    InboundWatch, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig,
 };
 use nonstop_core::time::{Millis, Time};
 use nonstop_core::ParticipantId;
@@ -27,9 +28,6 @@ use crate::platform::signaling::{self, ReceiveError, SignalingReceiver, Signalin
 /// How often links are checked (connection state, route, and whether media still
 /// arrives).
 pub const TICK_MS: u64 = 500;
-/// Silence from the server after which the socket is presumed dead (pings come
-/// every 2 s).
-const SERVER_SILENCE_MS: u64 = 7_000;
 
 /// Each link's route, for the tiles.
 #[derive(Clone, Copy)]
@@ -100,6 +98,10 @@ pub struct Resilience {
     /// not come back (yet); dropped if they stop working before it does.
     unconfirmed: RefCell<HashSet<ParticipantId>>,
     last_heard: Cell<Time>,
+    /// The server's ping interval as it stated it (`None`: an older server).
+    heartbeat_interval: Cell<Option<Millis>>,
+    /// The server said `going_away`: how the next reconnect is scheduled.
+    going_away: Cell<Option<Outage>>,
     reconnecting: Cell<bool>,
     /// The interval, cleared on leave.
     ticker: RefCell<Option<leptos::prelude::IntervalHandle>>,
@@ -114,7 +116,12 @@ pub struct Resumed {
 }
 
 impl Resilience {
-    pub fn new(info: SessionInfo, media: MediaState, ice_servers: Vec<IceServer>) -> Self {
+    pub fn new(
+        info: SessionInfo,
+        media: MediaState,
+        ice_servers: Vec<IceServer>,
+        heartbeat_interval_ms: Option<u64>,
+    ) -> Self {
         Resilience {
             info,
             media: Cell::new(media),
@@ -123,6 +130,8 @@ impl Resilience {
             keepers: RefCell::new(HashMap::new()),
             unconfirmed: RefCell::new(HashSet::new()),
             last_heard: Cell::new(now()),
+            heartbeat_interval: Cell::new(heartbeat_interval_ms.map(Millis::from_millis)),
+            going_away: Cell::new(None),
             reconnecting: Cell::new(false),
             ticker: RefCell::new(None),
         }
@@ -170,6 +179,13 @@ impl Resilience {
             ServerMsg::Joined { participant } => {
                 self.unconfirmed.borrow_mut().remove(&participant.id);
             }
+            ServerMsg::GoingAway {
+                reconnect_after_ms,
+                back_within_ms,
+            } => self.going_away.set(Some(Outage::Announced {
+                reconnect_after: Millis::from_millis(*reconnect_after_ms),
+                back_within: Millis::from_millis(*back_within_ms),
+            })),
             _ => {}
         }
     }
@@ -177,7 +193,7 @@ impl Resilience {
     /// Whether the server has been silent so long that the socket is presumed dead.
     pub fn server_silent(&self) -> bool {
         !self.reconnecting.get()
-            && now().since(self.last_heard.get()) > Millis::from_millis(SERVER_SILENCE_MS)
+            && now().since(self.last_heard.get()) > silence_timeout(self.heartbeat_interval.get())
     }
 
     pub fn forget(&self, id: ParticipantId) {
@@ -272,34 +288,59 @@ impl Resilience {
         drop
     }
 
-    /// Reconnects the signaling socket with backoff and jitter until the server
+    /// Reconnects the signaling socket on the core's [`ReconnectSchedule`] (soon and
+    /// often after `going_away`, a low-capped backoff after a drop) until the server
     /// takes us back (`resumed`), or says our session is over (`Err`: join again).
     pub async fn reconnect(&self, view: CallView) -> Result<Resumed, String> {
         let Some(token) = self.token.borrow().clone() else {
             return Err("no resume token".into());
         };
         self.reconnecting.set(true);
-        view.alert.set(Some(
-            "Reconnecting to the meeting server… People already here can still see and hear you."
-                .into(),
-        ));
-        let mut backoff = Backoff::new(Millis::from_millis(500), Millis::from_secs(8), seed());
+        let outage = self.going_away.take().unwrap_or(Outage::Unannounced);
+        let mut schedule = ReconnectSchedule::new(now(), outage, seed());
+        // Quick reconnects (a restart, a blip) go unannounced; only a long one is shown.
+        let mut told = false;
         let result = loop {
-            sleep(backoff.next_delay()).await;
-            match self.try_resume(&token).await {
+            sleep(schedule.next_delay(now())).await;
+            if !told && schedule.notice_due(now()) {
+                told = true;
+                view.alert.set(Some(
+                    "Reconnecting to the meeting server… People already here can still see and hear you."
+                        .into(),
+                ));
+            }
+            let attempt = Box::pin(async {
+                // Only a server that answers gets a WebSocket (see `server_answers`).
+                if !signaling::server_answers().await {
+                    return Err(Attempt::Unreachable("the server does not answer".into()));
+                }
+                self.try_resume(&token).await
+            });
+            let timeout = Box::pin(sleep(ATTEMPT_TIMEOUT));
+            let outcome = match futures::future::select(attempt, timeout).await {
+                futures::future::Either::Left((outcome, _)) => outcome,
+                futures::future::Either::Right(((), _)) => {
+                    Err(Attempt::Unreachable("no answer in time".into()))
+                }
+            };
+            match outcome {
                 Ok(resumed) => break Ok(resumed),
                 Err(Attempt::Refused(why)) => break Err(why),
                 Err(Attempt::Unreachable(why)) => {
                     warn!(
                         "signaling: reconnect attempt {} failed: {why}",
-                        backoff.attempts()
-                    )
+                        schedule.attempts()
+                    );
+                    // The server we reached is itself going away: its schedule now.
+                    if let Some(outage) = self.going_away.take() {
+                        schedule = ReconnectSchedule::new(now(), outage, seed());
+                    }
                 }
             }
         };
         self.reconnecting.set(false);
         self.last_heard.set(now());
-        if result.is_ok() {
+        if result.is_ok() && told {
             view.alert.set(None);
         }
         result
@@ -322,6 +363,7 @@ impl Resilience {
                     participants,
                     ice_servers,
                     continued,
+                    heartbeat_interval_ms,
                     ..
                 })) => {
                     // Empty when the server withheld credentials (its per-address limit):
@@ -329,6 +371,8 @@ impl Resilience {
                     if !ice_servers.is_empty() {
                         *self.ice_servers.borrow_mut() = ice_servers;
                     }
+                    self.heartbeat_interval
+                        .set(heartbeat_interval_ms.map(Millis::from_millis));
                     if !continued {
                         let listed: HashSet<_> = participants.iter().map(|p| p.id).collect();
                         let mut unconfirmed = self.unconfirmed.borrow_mut();

@@ -93,14 +93,15 @@ impl Call {
             media,
             passcode,
         });
-        let (me, participants, ice_servers) = loop {
+        let (me, participants, ice_servers, heartbeat_interval_ms) = loop {
             match receiver.next().await {
                 Some(Ok(ServerMsg::Welcome {
                     you,
                     participants,
                     ice_servers,
+                    heartbeat_interval_ms,
                     ..
-                })) => break (you, participants, ice_servers),
+                })) => break (you, participants, ice_servers, heartbeat_interval_ms),
                 Some(Ok(ServerMsg::Ping)) => signaling.send(ClientMsg::Pong),
                 Some(Ok(ServerMsg::Error { code, message })) => {
                     signaling.close();
@@ -144,6 +145,7 @@ impl Call {
                     },
                     media,
                     ice_servers,
+                    heartbeat_interval_ms,
                 ),
                 peers: RefCell::new(HashMap::new()),
                 view,
@@ -332,10 +334,19 @@ impl Inner {
             ServerMsg::Ping => self.signaling.send(ClientMsg::Pong),
             ServerMsg::Error { code, message } => {
                 warn!("signaling error {code:?}: {message}");
-                if code.is_fatal() {
+                // Fatal ones, and codes from a newer server (their text may matter).
+                if code.tell_the_user() {
                     self.view.alert.set(Some(message));
                 }
             }
+            ServerMsg::GoingAway { .. } => {
+                // Nothing else comes on this socket (`resilience.heard` kept the
+                // hints): close it and reconnect on the announced schedule.
+                warn!("signaling: the server is going away; reconnecting");
+                self.signaling.close();
+            }
+            // From a newer server: nothing this app knows to do with it.
+            ServerMsg::Unknown => {}
             ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
             // Taken by `resilience.heard` above (recovery.rs).
             ServerMsg::Session { .. } | ServerMsg::IceServers { .. } => {}

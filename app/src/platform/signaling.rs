@@ -71,6 +71,25 @@ impl SignalingReceiver {
     }
 }
 
+/// Whether the server that served the app answers `GET /healthz` now. A cheap probe
+/// before each reconnect attempt: a WebSocket that fails to connect makes Firefox hold
+/// back later ones to the same server (a delay that grows by half each time, up to a
+/// minute), which would keep us away long after the server is back.
+pub async fn server_answers() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    // A unique query: never an answer from a cache.
+    let url = format!("/healthz?probe={}", js_sys::Math::random());
+    match wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url)).await {
+        Ok(response) => js_sys::Reflect::get(&response, &"ok".into())
+            .ok()
+            .and_then(|ok| ok.as_bool())
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
 /// The signaling endpoint on the host that served the app (`ws://host/ws`, or `wss://`
 /// when the page came over https).
 pub fn endpoint() -> String {

@@ -82,6 +82,24 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Starts stopping the server as Ctrl-C (SIGTERM) would, without waiting.
+    pub fn begin_shutdown(&mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+    }
+
+    /// After [`begin_shutdown`](Self::begin_shutdown): waits until `serve` has
+    /// returned, failing after `limit`.
+    pub async fn finish_shutdown(mut self, limit: Duration) {
+        let task = self.task.take().unwrap();
+        tokio::time::timeout(limit, task)
+            .await
+            .expect("serve returns in time after shutdown")
+            .unwrap()
+            .unwrap();
+    }
+}
+
 pub fn join_msg(room: &str, name: &str) -> ClientMsg {
     ClientMsg::Join {
         protocol: PROTOCOL_VERSION,
