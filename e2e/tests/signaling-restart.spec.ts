@@ -120,6 +120,21 @@ function report(testInfo: TestInfo, what: string, wholeMs: number, logFile: stri
   expect(wholeMs, 'the newcomer finds the whole room within seconds').toBeLessThanOrEqual(WHOLE_ROOM_WITHIN_MS);
 }
 
+/** Ada and Bob in a call through `server`, media flowing both ways. */
+async function callOfTwo(
+  participant: (name: string, opts: { server: RestartableServer }) => Promise<MeetingPage>,
+  server: RestartableServer,
+  room: string,
+) {
+  const ada = await participant('Ada', { server });
+  const bob = await participant('Bob', { server });
+  const adaId = await ada.join(room);
+  const bobId = await bob.join(room);
+  await expectMediaFlowing(ada, { remotes: 1 });
+  await expectMediaFlowing(bob, { remotes: 1 });
+  return { ada, bob, adaId, bobId };
+}
+
 test('a call survives a graceful restart (SIGTERM): media never stops, no tile goes, the room is whole within seconds', async ({
   participant,
   room,
@@ -128,12 +143,7 @@ test('a call survives a graceful restart (SIGTERM): media never stops, no tile g
   test.setTimeout(120_000);
   const server = await RestartableServer.start(testInfo.outputPath('server.log'));
   try {
-    const ada = await participant('Ada', { server });
-    const bob = await participant('Bob', { server });
-    const adaId = await ada.join(room);
-    const bobId = await bob.join(room);
-    await expectMediaFlowing(ada, { remotes: 1 });
-    await expectMediaFlowing(bob, { remotes: 1 });
+    const { ada, bob, adaId, bobId } = await callOfTwo(participant, server, room);
     // The newcomer's pre-join page is loaded while the server is up; after the restart only the join counts.
     const cy = await participant('Cy', { server });
     await cy.gotoRoom(room);
@@ -181,12 +191,7 @@ test('a call survives the signaling server being killed for 10 s and restarted',
   test.setTimeout(120_000);
   const server = await RestartableServer.start(testInfo.outputPath('server.log'));
   try {
-    const ada = await participant('Ada', { server });
-    const bob = await participant('Bob', { server });
-    const adaId = await ada.join(room);
-    const bobId = await bob.join(room);
-    await expectMediaFlowing(ada, { remotes: 1 });
-    await expectMediaFlowing(bob, { remotes: 1 });
+    const { ada, bob, adaId, bobId } = await callOfTwo(participant, server, room);
     const cy = await participant('Cy', { server });
     await cy.gotoRoom(room);
     await cy.nameInput.fill(cy.name);

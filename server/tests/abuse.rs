@@ -7,8 +7,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::raw::{self, CLOSE, PING, TEXT};
-use common::{http_get, join_msg, Client, Event, TestServer, PATIENCE};
+use common::raw::{self, CLOSE, PING};
+use common::{http_get, Client, Event, TestServer, PATIENCE};
 use nonstop_core::protocol::{ClientMsg, ErrorCode, MediaState, ServerMsg};
 use nonstop_core::ParticipantId;
 use nonstop_server::client_addr::TrustedProxies;
@@ -66,28 +66,14 @@ async fn bystanders_still_relay(pair: &mut [(Client, ParticipantId); 2]) {
 async fn a_frame_over_the_limit_closes_with_1009() {
     let server = TestServer::start(settings()).await;
     let (mut bob, _) = server.joined("calm-otter", "Bob").await;
-    let mut attacker = raw::upgrade(server.addr).await.unwrap();
-    attacker
-        .write_all(&raw::frame(
-            TEXT,
-            join_msg("calm-otter", "Mal").to_json().as_bytes(),
-        ))
-        .await
-        .unwrap();
+    let attacker = raw::joined(server.addr, "calm-otter", "Mal").await;
     let ServerMsg::Joined { participant } = bob.recv().await else {
         panic!("joined")
     };
 
     // A 1 MiB text frame, streamed as a client would, while reading what comes back.
     let (mut read, mut write) = attacker.into_split();
-    let writing = tokio::spawn(async move {
-        write.write_all(&raw::frame_header(TEXT, 1 << 20)).await?;
-        let chunk = vec![b'a'; 64 * 1024];
-        for _ in 0..16 {
-            write.write_all(&chunk).await?;
-        }
-        std::io::Result::Ok(())
-    });
+    let writing = tokio::spawn(async move { raw::send_mib_frame(&mut write, 64 * 1024).await });
     let (code, _) = raw::read_until_close(&mut read, PATIENCE).await;
     assert_eq!(code, Some(1009), "message too big");
     let _ = writing.await;
@@ -359,14 +345,7 @@ async fn a_message_flood_is_rate_limited_then_closed_and_the_room_stays() {
 async fn a_ping_flood_is_rate_limited_then_closed() {
     let server = TestServer::start(settings()).await;
     let (mut ada, _) = server.joined("calm-otter", "Ada").await;
-    let mut attacker = raw::upgrade(server.addr).await.unwrap();
-    attacker
-        .write_all(&raw::frame(
-            TEXT,
-            join_msg("calm-otter", "Mal").to_json().as_bytes(),
-        ))
-        .await
-        .unwrap();
+    let attacker = raw::joined(server.addr, "calm-otter", "Mal").await;
     let ServerMsg::Joined { participant } = ada.recv().await else {
         panic!("joined")
     };

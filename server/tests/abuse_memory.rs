@@ -210,14 +210,8 @@ mod phase {
             let closed_1009 = closed_1009.clone();
             attackers.push(tokio::spawn(async move {
                 let (mut read, mut write) = stream.into_split();
-                let writing = tokio::spawn(async move {
-                    write.write_all(&raw::frame_header(TEXT, 1 << 20)).await?;
-                    let chunk = vec![b'a'; 16 * 1024];
-                    for _ in 0..64 {
-                        write.write_all(&chunk).await?;
-                    }
-                    std::io::Result::Ok(())
-                });
+                let writing =
+                    tokio::spawn(async move { raw::send_mib_frame(&mut write, 16 * 1024).await });
                 if raw::read_until_close(&mut read, PATIENCE).await.0 == Some(1009) {
                     closed_1009.fetch_add(1, Ordering::Relaxed);
                 }

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::PATIENCE;
@@ -27,6 +27,29 @@ pub async fn upgrade_with_recv_buffer(
     recv_buffer: Option<u32>,
 ) -> Result<TcpStream, String> {
     upgrade_with(addr, recv_buffer, "").await
+}
+
+/// Opens `/ws` and sends `join` for `room` as `name` (without waiting for the welcome).
+pub async fn joined(addr: SocketAddr, room: &str, name: &str) -> TcpStream {
+    let mut stream = upgrade(addr).await.expect("upgrade");
+    let join = super::join_msg(room, name).to_json();
+    stream
+        .write_all(&frame(TEXT, join.as_bytes()))
+        .await
+        .expect("send join");
+    stream
+}
+
+/// Streams one text frame of 1 MiB of `a` in `chunk`-byte writes, as a client
+/// sending a huge message would (the server closes before the end).
+pub async fn send_mib_frame<W: AsyncWrite + Unpin>(write: &mut W, chunk: usize) -> std::io::Result<()> {
+    const MIB: usize = 1 << 20;
+    write.write_all(&frame_header(TEXT, MIB)).await?;
+    let bytes = vec![b'a'; chunk];
+    for _ in 0..MIB / chunk {
+        write.write_all(&bytes).await?;
+    }
+    Ok(())
 }
 
 /// Like [`upgrade`], as a reverse proxy would send it for `client`.
