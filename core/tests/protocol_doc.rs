@@ -1,10 +1,12 @@
 //! `docs/protocol.md` against the code: every ```json block must be one protocol
-//! message that survives a round trip unchanged, every message type and error code
-//! must be documented, and the stated limits must be the real ones.
+//! message that survives a round trip unchanged (and every ```json-peer block one
+//! data-channel message), every message type and error code must be documented, and
+//! the stated limits must be the real ones.
 
 use std::collections::BTreeSet;
 
 use nonstop_core::names::{MAX_DISPLAY_NAME_CHARS, MAX_ROOM_LEN, MIN_ROOM_LEN};
+use nonstop_core::peer_msg::{PeerMsg, MAX_CHAT_CHARS, MAX_PEER_MSG_BYTES, MAX_VIEW_SIDE};
 use nonstop_core::protocol::{
     ClientMsg, ErrorCode, ServerMsg, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
     MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
@@ -20,14 +22,19 @@ enum Direction {
     ToClient,
 }
 
-/// The ```json blocks: (line number, text).
+/// The ```json blocks (signaling messages): (line number, text).
 fn json_blocks() -> Vec<(usize, String)> {
+    fenced_blocks("```json")
+}
+
+/// The blocks fenced with `fence`: (line number, text).
+fn fenced_blocks(fence: &str) -> Vec<(usize, String)> {
     let mut blocks = Vec::new();
     let mut current: Option<(usize, String)> = None;
     for (i, line) in DOC.lines().enumerate() {
         let trimmed = line.trim();
         match &mut current {
-            None if trimmed == "```json" => current = Some((i + 1, String::new())),
+            None if trimmed == fence => current = Some((i + 1, String::new())),
             None => {}
             Some(_) if trimmed == "```" => blocks.extend(current.take()),
             Some((_, text)) => {
@@ -36,8 +43,54 @@ fn json_blocks() -> Vec<(usize, String)> {
             }
         }
     }
-    assert!(current.is_none(), "unterminated ```json block");
+    assert!(current.is_none(), "unterminated {fence} block");
     blocks
+}
+
+/// The `type` of each data-channel message, through an exhaustive match so that a new
+/// one fails to compile until it is named here (and documented).
+fn peer_type(msg: &PeerMsg) -> &'static str {
+    match msg {
+        PeerMsg::Chat { .. } => "chat",
+        PeerMsg::Screen { .. } => "screen",
+        PeerMsg::ViewHint { .. } => "view_hint",
+    }
+}
+
+#[test]
+fn every_data_channel_example_is_a_peer_message_that_round_trips() {
+    let blocks = fenced_blocks("```json-peer");
+    let mut documented = BTreeSet::new();
+    for (line, text) in &blocks {
+        let msg = PeerMsg::parse(text.trim())
+            .unwrap_or_else(|e| panic!("docs/protocol.md:{line}: not a peer message: {e:?}"));
+        let written: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            serde_json::to_value(&msg).unwrap(),
+            written,
+            "docs/protocol.md:{line}: the example does not round-trip"
+        );
+        documented.insert(peer_type(&msg));
+    }
+    let every = [
+        PeerMsg::Chat {
+            text: "hi".into(),
+            sent_at: 0,
+        },
+        PeerMsg::Screen { stream: None },
+        PeerMsg::ViewHint {
+            width: 1,
+            height: 1,
+            visible: true,
+        },
+    ];
+    for msg in &every {
+        assert!(
+            documented.contains(peer_type(msg)),
+            "no ```json-peer example of `{}`",
+            peer_type(msg)
+        );
+    }
 }
 
 /// Parses `text` as exactly one of the two message sets and checks it serializes
@@ -299,6 +352,9 @@ fn the_stated_limits_are_the_real_ones() {
         format!("{MIN_ROOM_LEN} to {MAX_ROOM_LEN} characters"),
         format!("1 to {MAX_DISPLAY_NAME_CHARS} characters"),
         format!("version **{PROTOCOL_VERSION}**"),
+        format!("at most `{MAX_PEER_MSG_BYTES}` bytes"),
+        format!("chat text is 1 to {MAX_CHAT_CHARS} characters"),
+        format!("at most {MAX_VIEW_SIDE} device pixels"),
     ] {
         assert!(
             DOC.contains(&needle),

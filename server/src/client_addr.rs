@@ -135,7 +135,10 @@ mod tests {
     fn addresses_and_networks_parse_and_nonsense_does_not() {
         let p = proxies(&["127.0.0.1", "10.0.0.0/8", "2001:db8::/32", " "]);
         assert!(p.trusts(ip("127.0.0.1")));
-        assert!(p.trusts(ip("::ffff:127.0.0.1")), "mapped IPv4 counts as IPv4");
+        assert!(
+            p.trusts(ip("::ffff:127.0.0.1")),
+            "mapped IPv4 counts as IPv4"
+        );
         assert!(p.trusts(ip("10.200.3.4")));
         assert!(!p.trusts(ip("11.0.0.1")));
         assert!(p.trusts(ip("2001:db8:1::7")));

@@ -7,14 +7,14 @@ use std::time::Duration;
 use clap::builder::RangedU64ValueParser;
 use clap::{value_parser, Parser};
 
+use crate::client_addr::TrustedProxies;
+use crate::hub::DEFAULT_TURN_PER_ADDRESS;
 use crate::limits::connection_caps::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP};
 use crate::limits::media_coalescer::DEFAULT_MEDIA_INTERVAL;
 use crate::limits::message_budget::{DEFAULT_BYTE_RATE, DEFAULT_MESSAGE_RATE};
 use crate::limits::RateLimits;
-use crate::out_queue::DEFAULT_SEND_QUEUE_BYTES;
-use crate::client_addr::TrustedProxies;
-use crate::hub::DEFAULT_TURN_PER_ADDRESS;
 use crate::origin::AllowedOrigins;
+use crate::out_queue::DEFAULT_SEND_QUEUE_BYTES;
 use crate::resume::TOKEN_TTL;
 use crate::turn::{Turn, DEFAULT_TURN_TTL};
 use nonstop_core::protocol::{HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS};
@@ -249,7 +249,11 @@ pub struct Args {
     /// whose `X-Forwarded-For` names the client. Per-address limits (connections, TURN
     /// credentials, passcode guesses) then count the client, not the proxy. Only list
     /// your own proxies: the header is believed from them alone.
-    #[arg(long = "trusted-proxy", env = "NONSTOP_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "NONSTOP_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<String>,
 
     /// Milliseconds a participant whose socket died without a goodbye is held for a

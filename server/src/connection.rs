@@ -36,8 +36,8 @@ use crate::config::Settings;
 use crate::hub::{Hub, Outbox, Outgoing, ResumeStep};
 use crate::limits::{MediaCoalescer, MessageBudget, Verdict};
 use crate::log_text::{for_log, RejectionLog};
-use crate::out_queue::{OutQueue, OutQueueRx};
 use crate::metrics;
+use crate::out_queue::{OutQueue, OutQueueRx};
 use crate::rooms::Signal;
 
 /// How long the writer may take to flush what is queued and the close frame once

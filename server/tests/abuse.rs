@@ -195,9 +195,18 @@ async fn behind_a_trusted_proxy_each_forwarded_client_is_capped_not_the_proxy() 
     // Four clients behind the proxy (127.0.0.1), three connections each: far over the
     // per-address cap for the proxy's own address, and all admitted.
     let mut held = Vec::new();
-    for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"] {
+    for client in [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+        "198.51.100.4",
+    ] {
         for _ in 0..CAP {
-            held.push(raw::upgrade_forwarded_for(server.addr, client).await.expect("under the cap"));
+            held.push(
+                raw::upgrade_forwarded_for(server.addr, client)
+                    .await
+                    .expect("under the cap"),
+            );
         }
     }
     // One more from a client that holds its share is refused; a client forging an

@@ -237,7 +237,11 @@ mod tests {
             caps.admit_forwarded(proxy, alice).unwrap().unwrap_err(),
             Refusal::TooManyFromAddress
         );
-        assert_eq!(caps.open(alice), (8, 2), "forwarded slots do not count twice");
+        assert_eq!(
+            caps.open(alice),
+            (8, 2),
+            "forwarded slots do not count twice"
+        );
         drop(a1);
         assert_eq!(caps.open(alice), (8, 1));
         // Not a proxy: no forwarded slot, whatever it claims.

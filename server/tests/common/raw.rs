@@ -42,7 +42,10 @@ pub async fn joined(addr: SocketAddr, room: &str, name: &str) -> TcpStream {
 
 /// Streams one text frame of 1 MiB of `a` in `chunk`-byte writes, as a client
 /// sending a huge message would (the server closes before the end).
-pub async fn send_mib_frame<W: AsyncWrite + Unpin>(write: &mut W, chunk: usize) -> std::io::Result<()> {
+pub async fn send_mib_frame<W: AsyncWrite + Unpin>(
+    write: &mut W,
+    chunk: usize,
+) -> std::io::Result<()> {
     const MIB: usize = 1 << 20;
     write.write_all(&frame_header(TEXT, MIB)).await?;
     let bytes = vec![b'a'; chunk];
