@@ -1,6 +1,7 @@
 //! "At most N per address per minute" counters, for what must not be handed out or
 //! tried without bound from one address: TURN credential sets, passcode guesses.
 //!
+//! Addresses are counted like the connection caps count them (an IPv6 client per /64).
 //! A fixed window per address (the first event opens a one-minute window; N events fit
 //! in it). Windows that ended are swept out as new ones open, so the table holds only
 //! addresses seen in the last minute. The caller passes the time in.
@@ -10,6 +11,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::limits::connection_caps::address_key;
 
 /// The window length.
 pub const WINDOW: Duration = Duration::from_secs(60);
@@ -44,7 +47,7 @@ impl PerAddress {
                 .retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
             self.swept = Some(now);
         }
-        let (start, count) = self.windows.entry(addr).or_insert((now, 0));
+        let (start, count) = self.windows.entry(address_key(addr)).or_insert((now, 0));
         if now.duration_since(*start) >= WINDOW {
             *start = now;
             *count = 0;
@@ -59,9 +62,12 @@ impl PerAddress {
     /// Whether `addr` has used up its allowance at `now` (counts nothing).
     pub fn used_up(&self, addr: IpAddr, now: Instant) -> bool {
         self.limit != 0
-            && self.windows.get(&addr).is_some_and(|(start, count)| {
-                now.duration_since(*start) < WINDOW && *count >= self.limit
-            })
+            && self
+                .windows
+                .get(&address_key(addr))
+                .is_some_and(|(start, count)| {
+                    now.duration_since(*start) < WINDOW && *count >= self.limit
+                })
     }
 
     /// Addresses with an open window (tests).
@@ -73,6 +79,22 @@ impl PerAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_counts_per_64_like_the_connection_caps() {
+        let mut limit = PerAddress::new(2);
+        let t0 = Instant::now();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let same_block: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other_block: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limit.allow(a, t0) && limit.allow(same_block, t0));
+        assert!(
+            !limit.allow(a, t0),
+            "a new address in the same /64 is the same client"
+        );
+        assert!(limit.used_up(same_block, t0));
+        assert!(limit.allow(other_block, t0));
+    }
 
     #[test]
     fn each_address_gets_its_own_allowance_per_window() {

@@ -168,8 +168,9 @@ impl Drop for Slot {
     }
 }
 
-/// IPv4 as it is (also when mapped into IPv6); IPv6 by its /64.
-fn address_key(ip: IpAddr) -> IpAddr {
+/// IPv4 as it is (also when mapped into IPv6); IPv6 by its /64, the block one
+/// subscriber usually gets. Every per-address limit counts by this key.
+pub fn address_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
