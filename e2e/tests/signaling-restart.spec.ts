@@ -120,7 +120,10 @@ function report(testInfo: TestInfo, what: string, wholeMs: number, logFile: stri
   expect(wholeMs, 'the newcomer finds the whole room within seconds').toBeLessThanOrEqual(WHOLE_ROOM_WITHIN_MS);
 }
 
-/** Ada and Bob in a call through `server`, media flowing both ways. */
+/**
+ * Ada and Bob in a call through `server`, media flowing both ways, and Cy on the pre-join page with her
+ * name typed: loaded while the server is up, so that after a restart only her join is timed.
+ */
 async function callOfTwo(
   participant: (name: string, opts: { server: RestartableServer }) => Promise<MeetingPage>,
   server: RestartableServer,
@@ -132,7 +135,10 @@ async function callOfTwo(
   const bobId = await bob.join(room);
   await expectMediaFlowing(ada, { remotes: 1 });
   await expectMediaFlowing(bob, { remotes: 1 });
-  return { ada, bob, adaId, bobId };
+  const cy = await participant('Cy', { server });
+  await cy.gotoRoom(room);
+  await cy.nameInput.fill(cy.name);
+  return { ada, bob, adaId, bobId, cy };
 }
 
 test('a call survives a graceful restart (SIGTERM): media never stops, no tile goes, the room is whole within seconds', async ({
@@ -143,11 +149,7 @@ test('a call survives a graceful restart (SIGTERM): media never stops, no tile g
   test.setTimeout(120_000);
   const server = await RestartableServer.start(testInfo.outputPath('server.log'));
   try {
-    const { ada, bob, adaId, bobId } = await callOfTwo(participant, server, room);
-    // The newcomer's pre-join page is loaded while the server is up; after the restart only the join counts.
-    const cy = await participant('Cy', { server });
-    await cy.gotoRoom(room);
-    await cy.nameInput.fill(cy.name);
+    const { ada, bob, adaId, bobId, cy } = await callOfTwo(participant, server, room);
 
     await watchTilesAndAlerts(ada.page, [bobId]);
     await watchTilesAndAlerts(bob.page, [adaId]);
@@ -191,10 +193,7 @@ test('a call survives the signaling server being killed for 10 s and restarted',
   test.setTimeout(120_000);
   const server = await RestartableServer.start(testInfo.outputPath('server.log'));
   try {
-    const { ada, bob, adaId, bobId } = await callOfTwo(participant, server, room);
-    const cy = await participant('Cy', { server });
-    await cy.gotoRoom(room);
-    await cy.nameInput.fill(cy.name);
+    const { ada, bob, adaId, bobId, cy } = await callOfTwo(participant, server, room);
 
     // Each remote tile shows the link's route: here, on loopback, direct.
     await expect(ada.tileOf(bobId).getByTestId('route')).toHaveAttribute('data-route', 'direct');

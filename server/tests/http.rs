@@ -15,6 +15,11 @@ async fn serve_app() -> (TestServer, TempDir) {
     // Big and repetitive enough to be worth compressing.
     let script = "console.log('nonstop');\n".repeat(200);
     std::fs::write(dir.path().join("assets/app-1234.js"), script).unwrap();
+    serve_dir(dir).await
+}
+
+/// A server for the app in `dir`.
+async fn serve_dir(dir: TempDir) -> (TestServer, TempDir) {
     let server = TestServer::start(Settings {
         static_dir: dir.path().to_path_buf(),
         ..Settings::default()
@@ -91,12 +96,7 @@ async fn serve_precompressed() -> (TestServer, TempDir) {
     // Not real compressed data: the test checks which file is sent, byte for byte.
     std::fs::write(dir.path().join(format!("{name}.br")), b"brotli body").unwrap();
     std::fs::write(dir.path().join(format!("{name}.gz")), b"gzip body").unwrap();
-    let server = TestServer::start(Settings {
-        static_dir: dir.path().to_path_buf(),
-        ..Settings::default()
-    })
-    .await;
-    (server, dir)
+    serve_dir(dir).await
 }
 
 #[tokio::test]
