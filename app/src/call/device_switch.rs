@@ -1,21 +1,19 @@
 //! Choosing devices, before and during the call: the device lists (refreshed on
 //! `devicechange` and once permission gives labels), switching a camera or microphone
-//! (`getUserMedia` for that device only, then `replaceTrack` on every link's sender: no
-//! renegotiation), the speaker (`setSinkId`), and a device that goes away (its track
+//! (`getUserMedia` for that device only, then the call publishes it in place of the
+//! old track: no renegotiation), the speaker (`setSinkId`), and a device that goes away (its track
 //! ends: another device of that kind, or the default; if none, say so and send without it).
 
 use leptos::logging::warn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use nonstop_core::devices;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamTrack};
 
 use super::Call;
 use crate::platform::devices::{self as platform, DeviceKind, DeviceList};
 use crate::platform::listener::EventListener;
 use crate::platform::media::{Cause, LocalMedia};
-use crate::platform::peer_connection::Kind;
 
 #[derive(Clone, Copy)]
 pub struct DeviceControl {
@@ -196,23 +194,7 @@ impl DeviceControl {
             video,
         };
         if let Some(call) = self.call.try_get_value().flatten() {
-            let sender_kind = if kind == DeviceKind::Microphone {
-                Kind::Audio
-            } else {
-                Kind::Video
-            };
             call.set_local(&media);
-            for (id, link) in call.links() {
-                let Some(sender) = link.media_sender(sender_kind) else {
-                    continue;
-                };
-                if let Err(e) = JsFuture::from(sender.replace_track(track.as_ref())).await {
-                    warn!(
-                        "peer {id}: replaceTrack: {}",
-                        crate::platform::js_error_text(&e)
-                    );
-                }
-            }
         }
         self.local.try_set(Some(media));
         if let Some(prev) = previous {

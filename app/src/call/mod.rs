@@ -1,18 +1,21 @@
-//! The call: the signaling session and one [`peer_link::PeerLink`] per remote
-//! participant, reflected into [`view::CallView`] signals that the components render.
-//! Decisions (who offers, who yields, what to do with a description or candidate)
-//! come from `nonstop_core`; this module carries them out.
+//! One call. `session.rs` runs it: signaling in, the core's `CallState` deciding, a
+//! media transport (`transport.rs`; the mesh in `mesh/`) carrying media, and `view/`
+//! the data model the components render. Around them: `adaptation.rs` and
+//! `speaking.rs` (fed from the same link samples), `handshake.rs` and `reconnect.rs`
+//! (the signaling session), `screen_share.rs`, `device_switch.rs`.
+//!
+//! Dependencies point one way: session → everything else; mesh → transport; the
+//! view imports no call logic.
 
 pub mod adaptation;
-mod chat_state;
 pub mod device_switch;
-mod peer_link;
-pub mod recovery;
-pub(crate) mod screen_link;
+mod handshake;
+mod mesh;
+mod reconnect;
 pub mod screen_share;
 mod session;
-pub mod speaker_glue;
-mod stage_state;
+mod speaking;
+pub mod transport;
 pub mod view;
 
 pub use session::{Call, JoinError};

@@ -1,28 +1,48 @@
-//! The signaling session of one call: joining, then turning server messages into
-//! peer links and tile updates until we leave or the server goes away.
+//! One joined call: the signaling session, the core's [`CallState`] it feeds, and the
+//! media transport that carries out what the state wants. Three tasks drive it: server
+//! messages (one at a time, in order), transport events, and the ticker, which reads
+//! every connection once per round ([`SAMPLE_EVERY`]) for link recovery, adaptation
+//! and speaker detection, and otherwise sleeps until the next deadline of the state
+//! machines.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
+use futures::channel::mpsc;
+use futures::future::{select, Either};
+use futures::StreamExt;
 use leptos::logging::warn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use nonstop_core::call::{CallEffect, CallState, LinkObservation};
+use nonstop_core::layout::TileId;
 use nonstop_core::names::{DisplayName, RoomName};
-use nonstop_core::negotiation::SdpKind;
 use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::{
-    ClientMsg, ErrorCode, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, IceServer, MediaState, ServerMsg, PROTOCOL_VERSION,
 };
+use nonstop_core::time::{Millis, Time};
 use nonstop_core::ParticipantId;
 
-use super::peer_link::{PeerLink, PeerMsgHandler};
-use super::recovery::{Resilience, SessionInfo, TICK_MS};
-use super::screen_link::ScreenTrack;
-use super::view::{CallView, LinkState, Tile};
-use crate::platform::debug_hook;
+use super::adaptation::Adaptation;
+use super::handshake::{self, Refused};
+use super::mesh::{MeshTransport, Signal};
+use super::reconnect::{reconnect, SignalingWatch};
+use super::speaking::Speaking;
+use super::transport::{MediaTransport, TransportEvent};
+use super::view::{AdaptationView, CallView};
+use crate::platform::clock::{now, sleep_until};
+use crate::platform::listener::EventListener;
 use crate::platform::media::LocalMedia;
-use crate::platform::signaling::{self, ReceiveError, SignalingReceiver, SignalingSender};
+use crate::platform::screen::ScreenTrack;
+use crate::platform::signaling::{ReceiveError, SignalingReceiver, SignalingSender};
+use crate::platform::{debug_hook, page, random_seed as seed};
+
+/// How often every connection is read (`getStats()`): fast enough for speaker
+/// detection and to notice stalled media, one reading shared by every consumer.
+const SAMPLE_EVERY: Millis = Millis::from_millis(250);
+/// The ticker never wakes more often than this, whatever a deadline says.
+const MIN_WAIT: Millis = Millis::from_millis(20);
 
 /// Why joining did not work.
 #[derive(Debug, Clone)]
@@ -54,20 +74,27 @@ pub struct Call {
 }
 
 struct Inner {
+    room: String,
+    name: String,
     me: ParticipantId,
     signaling: SignalingSender,
+    transport: MeshTransport,
+    state: RefCell<CallState>,
+    watch: RefCell<SignalingWatch>,
+    adaptation: RefCell<Adaptation>,
+    adaptation_view: AdaptationView,
+    speaking: RefCell<Speaking>,
+    view: CallView,
     /// Our camera/microphone (replaced on a device switch, see device_switch.rs).
     local: RefCell<LocalMedia>,
-    /// ICE recovery, routes, reconnecting and resuming (recovery.rs); also holds
-    /// the current ICE servers (refreshed by the server).
-    resilience: Resilience,
-    peers: RefCell<HashMap<ParticipantId, Rc<PeerLink>>>,
-    view: CallView,
+    media: Cell<MediaState>,
+    /// Our screen share while it lasts, with the watch on its `ended`.
+    screen: RefCell<Option<(ScreenTrack, EventListener)>>,
     left: Cell<bool>,
-    /// Handles data-channel messages from any peer.
-    on_peer_msg: PeerMsgHandler,
-    /// Our screen share, sent on every link (new ones too) while it lasts.
-    screen: RefCell<Option<ScreenTrack>>,
+    reconnecting: Cell<bool>,
+    /// Wakes the ticker before its deadline; `sample_now` asks it to read the links.
+    wake: mpsc::UnboundedSender<()>,
+    sample_now: Cell<bool>,
     /// Called instead of showing "lost the connection" when the server no longer
     /// knows our session (`resume_failed`): the page joins afresh.
     on_session_lost: RefCell<Option<Box<dyn Fn()>>>,
@@ -83,116 +110,116 @@ impl Call {
         media: MediaState,
         passcode: Option<String>,
         view: CallView,
+        adaptation_view: AdaptationView,
     ) -> Result<Call, JoinError> {
-        let (signaling, mut receiver) =
-            signaling::connect(&signaling::endpoint()).map_err(JoinError::Unreachable)?;
-        signaling.send(ClientMsg::Join {
+        let accepted = handshake::open(ClientMsg::Join {
             protocol: PROTOCOL_VERSION,
             room: room.as_str().to_owned(),
             name: name.as_str().to_owned(),
             media,
             passcode,
-        });
-        let (me, participants, ice_servers, heartbeat_interval_ms) = loop {
-            match receiver.next().await {
-                Some(Ok(ServerMsg::Welcome {
-                    you,
-                    participants,
-                    ice_servers,
-                    heartbeat_interval_ms,
-                    ..
-                })) => break (you, participants, ice_servers, heartbeat_interval_ms),
-                Some(Ok(ServerMsg::Ping)) => signaling.send(ClientMsg::Pong),
-                Some(Ok(ServerMsg::Error { code, message })) => {
-                    signaling.close();
-                    return Err(match code {
-                        ErrorCode::PasscodeRequired | ErrorCode::WrongPasscode => {
-                            JoinError::Passcode(message)
-                        }
-                        _ => JoinError::Refused(message),
-                    });
-                }
-                Some(Ok(other)) => warn!("signaling: unexpected before welcome: {other:?}"),
-                Some(Err(ReceiveError::Unreadable(e))) => warn!("signaling: {e}"),
-                Some(Err(ReceiveError::Closed(e))) => return Err(JoinError::Unreachable(e)),
-                None => return Err(JoinError::Unreachable("connection closed".into())),
-            }
+        })
+        .await
+        .map_err(|refused| match refused {
+            Refused::Refused {
+                code: ErrorCode::PasscodeRequired | ErrorCode::WrongPasscode,
+                message,
+            } => JoinError::Passcode(message),
+            Refused::Refused { message, .. } => JoinError::Refused(message),
+            Refused::Unreachable { why, .. } => JoinError::Unreachable(why),
+        })?;
+        let ServerMsg::Welcome {
+            you: me,
+            participants,
+            ice_servers,
+            heartbeat_interval_ms,
+            ..
+        } = accepted.answer
+        else {
+            accepted.sender.close();
+            return Err(JoinError::Unreachable("the server resumed instead of joining".into()));
         };
 
         debug_hook::set_you(Some(me));
         view.clear();
-        view.upsert_tile(Tile {
-            id: me,
-            name: name.as_str().to_owned(),
-            local: true,
-            media,
-            link: LinkState::Connected,
-        });
         // `Clone::clone`: the handle. `stream.clone()` is web-sys's `MediaStream.clone()`,
         // new tracks that muting, device switches and `ended` never reach.
-        view.set_stream(me, Clone::clone(&local.stream));
+        view.set_stream(TileId::camera(me), Some(Clone::clone(&local.stream)));
 
+        let (events_tx, events) = mpsc::unbounded();
+        let (wake, woken) = mpsc::unbounded();
+        let now = now();
+        let mut state = CallState::new(
+            me,
+            name.as_str().to_owned(),
+            media,
+            relay_available(&ice_servers),
+            seed(),
+        );
+        for p in participants {
+            state.joined(now, p);
+        }
+        let transport = MeshTransport::new(
+            me,
+            accepted.sender.clone(),
+            ice_servers,
+            local.clone(),
+            move |event| {
+                let _after_leave_nobody_listens = events_tx.unbounded_send(event);
+            },
+        );
+        let adaptation = Adaptation::new(adaptation_view.enabled.get_untracked());
         let call = Call {
             inner: Rc::new(Inner {
+                room: room.as_str().to_owned(),
+                name: name.as_str().to_owned(),
                 me,
-                signaling,
-                local: RefCell::new(local),
-                resilience: Resilience::new(
-                    SessionInfo {
-                        room: room.as_str().to_owned(),
-                        name: name.as_str().to_owned(),
-                        me,
-                    },
-                    media,
-                    ice_servers,
-                    heartbeat_interval_ms,
-                ),
-                peers: RefCell::new(HashMap::new()),
+                signaling: accepted.sender,
+                transport,
+                state: RefCell::new(state),
+                watch: RefCell::new(SignalingWatch::new(now, heartbeat_interval_ms)),
+                adaptation: RefCell::new(adaptation),
+                adaptation_view,
+                speaking: RefCell::new(Speaking::new(me)),
                 view,
-                left: Cell::new(false),
-                on_peer_msg: Rc::new(move |from, msg| peer_message(view, from, msg)),
+                local: RefCell::new(local),
+                media: Cell::new(media),
                 screen: RefCell::new(None),
+                left: Cell::new(false),
+                reconnecting: Cell::new(false),
+                wake,
+                sample_now: Cell::new(false),
                 on_session_lost: RefCell::new(None),
             }),
         };
-        for p in participants {
-            call.inner.participant_joined(p);
+        for msg in accepted.before {
+            call.inner.handle(msg).await;
         }
-        let ticking = Rc::downgrade(&call.inner);
-        match set_interval_with_handle(
-            move || {
-                if let Some(inner) = ticking.upgrade() {
-                    inner.tick();
-                }
-            },
-            std::time::Duration::from_millis(TICK_MS),
-        ) {
-            Ok(handle) => call.inner.resilience.set_ticker(handle),
-            Err(e) => warn!("no link checks: {e:?}"),
-        }
-        spawn_local(call.clone().receive(receiver));
+        call.inner.refresh();
+        spawn_local(call.clone().receive(accepted.receiver));
+        spawn_local(call.clone().transport_events(events));
+        spawn_local(call.clone().tick(woken));
         Ok(call)
     }
 
     /// Tells the others about a change of our microphone/camera state.
     pub fn publish_media(&self, media: MediaState) {
         let inner = &self.inner;
-        inner.view.update_tile(inner.me, |t| t.media = media);
-        inner.resilience.set_media(media);
+        inner.media.set(media);
+        inner.state.borrow_mut().set_my_media(media);
         inner.signaling.send(ClientMsg::Media { media });
+        inner.refresh();
     }
 
-    /// Switches to other local media (another camera or microphone): shown on our tile,
-    /// attached by links made from now on. Replacing the tracks already being sent is
-    /// the caller's (device_switch.rs), through [`Call::links`].
+    /// Switches to other local media (another camera or microphone): sent on every
+    /// link in place of the old tracks, and shown on our tile.
     pub(crate) fn set_local(&self, local: &LocalMedia) {
-        *self.inner.local.borrow_mut() = local.clone();
-        for (_, link) in self.links() {
-            link.set_local(local);
-        }
-        self.inner
+        let inner = &self.inner;
+        *inner.local.borrow_mut() = local.clone();
+        inner.transport.publish(local);
+        inner
             .view
-            .set_stream(self.inner.me, Clone::clone(&local.stream));
+            .set_stream(TileId::camera(inner.me), Some(Clone::clone(&local.stream)));
     }
 
     /// What to do when signaling comes back but cannot resume this session (the
@@ -215,31 +242,33 @@ impl Call {
         self.inner.left.get()
     }
 
-    /// Every remote participant's link, for reading stats or replacing tracks.
-    pub(crate) fn links(&self) -> Vec<(ParticipantId, Rc<PeerLink>)> {
-        let peers = self.inner.peers.borrow();
-        peers.iter().map(|(id, l)| (*id, l.clone())).collect()
-    }
-
-    /// Sends a peer message on every link whose channel is open; returns how many.
+    /// Sends a peer message to everyone reachable; returns how many.
     pub fn send_to_all(&self, msg: &PeerMsg) -> usize {
-        self.links()
-            .iter()
-            .filter(|(_, l)| l.send_peer(msg))
-            .count()
+        self.inner.transport.send_to_all(msg)
     }
 
     /// Starts (Some) or stops (None) sending our screen to everyone, now and to
-    /// whoever joins while it lasts.
-    pub(crate) fn set_screen(&self, screen: Option<ScreenTrack>) {
-        *self.inner.screen.borrow_mut() = screen.clone();
-        for (_, link) in self.links() {
-            link.set_screen(screen.clone());
+    /// whoever joins while it lasts. `ended`: the watch on the browser's own "Stop
+    /// sharing", kept as long as the share.
+    pub(crate) fn set_screen(&self, screen: Option<(ScreenTrack, EventListener)>) {
+        let inner = &self.inner;
+        let sharing = screen.is_some();
+        let stream = screen.as_ref().map(|(s, _)| Clone::clone(&s.stream));
+        inner
+            .transport
+            .publish_screen(screen.as_ref().map(|(s, _)| s));
+        if let Some((old, _)) = inner.screen.replace(screen) {
+            if !sharing {
+                old.stop();
+            }
         }
+        inner.view.set_stream(TileId::screen(inner.me), stream);
+        inner.state.borrow_mut().set_screen(inner.me, sharing);
+        inner.refresh();
     }
 
-    pub(crate) fn screen(&self) -> Option<ScreenTrack> {
-        self.inner.screen.borrow().clone()
+    pub(crate) fn sharing_screen(&self) -> bool {
+        self.inner.screen.borrow().is_some()
     }
 
     /// Leaves the call: says goodbye, closes every connection, clears the tiles.
@@ -249,19 +278,24 @@ impl Call {
         if inner.left.replace(true) {
             return;
         }
+        if let Some((screen, _)) = inner.screen.take() {
+            screen.stop();
+        }
         inner.signaling.send(ClientMsg::Leave);
         inner.signaling.close();
-        inner.resilience.stop();
-        inner.peers.borrow_mut().clear();
+        inner.transport.close();
+        inner.wake.close_channel();
         inner.view.clear();
         debug_hook::set_you(None);
     }
 
+    /// Server messages, then reconnecting when the socket goes, until we leave.
     async fn receive(self, mut receiver: SignalingReceiver) {
+        let inner = &self.inner;
         loop {
             while let Some(next) = receiver.next().await {
                 match next {
-                    Ok(msg) => self.inner.handle(msg).await,
+                    Ok(msg) => inner.handle(msg).await,
                     Err(ReceiveError::Unreadable(e)) => warn!("signaling: {e}"),
                     Err(ReceiveError::Closed(e)) => {
                         warn!("signaling: {e}");
@@ -269,68 +303,114 @@ impl Call {
                     }
                 }
             }
-            if self.inner.left.get() {
+            if inner.left.get() {
                 return;
             }
-            // The socket is gone but the call is not: media keeps flowing on the peer
-            // connections while we reconnect and resume the same session.
-            match self.inner.resilience.reconnect(self.inner.view).await {
-                Ok(resumed) if !self.inner.left.get() => {
-                    self.inner.signaling.switch_to(&resumed.sender);
-                    self.inner
-                        .reconcile(resumed.participants, resumed.continued);
-                    receiver = resumed.receiver;
-                }
-                Ok(resumed) => {
-                    resumed.sender.send(ClientMsg::Leave);
-                    resumed.sender.close();
-                    return;
-                }
-                Err(why) => {
-                    warn!("signaling: cannot resume: {why}");
-                    break;
-                }
+            match inner.resume().await {
+                Some(next) => receiver = next,
+                None => break,
             }
         }
-        if self.inner.left.get() {
+        if inner.left.get() {
             return;
         }
-        let on_lost = self.inner.on_session_lost.borrow_mut().take();
+        let on_lost = inner.on_session_lost.borrow_mut().take();
         if let Some(rejoin) = on_lost {
             warn!("signaling: session lost; joining afresh");
             rejoin();
         } else {
-            self.inner.view.alert.set(Some(
+            inner.view.alert.set(Some(
                 "Lost the connection to the meeting server. People already here can still see and hear you; nobody new can join you until you rejoin.".into(),
             ));
+        }
+    }
+
+    async fn transport_events(self, mut events: mpsc::UnboundedReceiver<TransportEvent>) {
+        while let Some(event) = events.next().await {
+            if self.inner.left.get() {
+                return;
+            }
+            self.inner.transport_event(event);
+        }
+    }
+
+    /// The ticker: reads the links, polls the state machines, applies what they decide.
+    async fn tick(self, mut woken: mpsc::UnboundedReceiver<()>) {
+        let inner = &self.inner;
+        let mut next_sample = now();
+        loop {
+            let deadline = inner.next_deadline(next_sample).max(now() + MIN_WAIT);
+            let wait = Box::pin(sleep_until(deadline));
+            if let Either::Right((None, _)) = select(wait, woken.next()).await {
+                return; // left
+            }
+            if inner.left.get() {
+                return;
+            }
+            if now() >= next_sample || inner.sample_now.take() {
+                inner.sample().await;
+                next_sample = now() + SAMPLE_EVERY;
+            }
+            inner.step().await;
         }
     }
 }
 
 impl Inner {
-    /// Handles one server message. Messages are handled one at a time, in order, so a
-    /// description is applied before the candidates that follow it are looked at.
-    async fn handle(&self, msg: ServerMsg) {
-        self.resilience.heard(&msg);
-        match msg {
-            ServerMsg::Joined { participant } => self.participant_joined(participant),
-            ServerMsg::Left { id, .. } => self.drop_peer(id),
-            ServerMsg::Offer { from, sdp } => {
-                if let Some(link) = self.link(from) {
-                    link.remote_description(SdpKind::Offer, sdp).await;
+    /// Makes the transport, the adaptation and the view follow the state.
+    fn refresh(&self) {
+        if self.left.get() {
+            return;
+        }
+        let (peers, tiles) = {
+            let state = self.state.borrow();
+            (state.wanted_links(), state.tiles())
+        };
+        self.transport.set_peers(&peers);
+        self.adaptation.borrow_mut().set_peers(now(), &peers);
+        self.speaking.borrow_mut().retain(&peers);
+        self.view.set_tiles(tiles);
+    }
+
+    fn run(&self, effects: Vec<CallEffect>) {
+        for effect in effects {
+            match effect {
+                CallEffect::RestartIce { peer, relay_only } => {
+                    warn!("peer {peer}: restarting ICE{}", if relay_only { " through the relay only" } else { "" });
+                    self.transport.restart_ice(peer, relay_only);
                 }
+                CallEffect::SampleNow(_) => {
+                    self.sample_now.set(true);
+                    let _after_leave_nobody_listens = self.wake.unbounded_send(());
+                }
+                CallEffect::Log(text) => warn!("{text}"),
             }
+        }
+    }
+
+    /// Handles one server message.
+    async fn handle(&self, msg: ServerMsg) {
+        let now = now();
+        self.watch.borrow_mut().heard(now, &msg);
+        match msg {
+            ServerMsg::Joined { participant } => self.state.borrow_mut().joined(now, participant),
+            ServerMsg::Left { id, .. } => self.state.borrow_mut().left(id),
+            ServerMsg::Interrupted { id } => {
+                let effects = self.state.borrow_mut().interrupted(now, id);
+                self.run(effects);
+            }
+            ServerMsg::Back { participant } => self.state.borrow_mut().back(now, participant),
+            ServerMsg::Media { from, media } => self.state.borrow_mut().media_changed(from, media),
+            ServerMsg::Offer { from, sdp } => self.transport.signal(from, Signal::Offer(sdp)).await,
             ServerMsg::Answer { from, sdp } => {
-                if let Some(link) = self.link(from) {
-                    link.remote_description(SdpKind::Answer, sdp).await;
-                }
+                self.transport.signal(from, Signal::Answer(sdp)).await
             }
             ServerMsg::Candidate { from, candidate } => {
-                if let Some(link) = self.link(from) {
-                    link.remote_candidate(candidate).await;
-                }
+                self.transport
+                    .signal(from, Signal::Candidate(candidate))
+                    .await
             }
-            ServerMsg::Media { from, media } => self.view.update_tile(from, |t| t.media = media),
+            ServerMsg::IceServers { ice_servers } => self.set_ice_servers(ice_servers),
             ServerMsg::Ping => self.signaling.send(ClientMsg::Pong),
             ServerMsg::Error { code, message } => {
                 warn!("signaling error {code:?}: {message}");
@@ -340,133 +420,214 @@ impl Inner {
                 }
             }
             ServerMsg::GoingAway { .. } => {
-                // Nothing else comes on this socket (`resilience.heard` kept the
-                // hints): close it and reconnect on the announced schedule.
+                // Nothing else comes on this socket (`watch.heard` kept the schedule):
+                // close it and reconnect as announced.
                 warn!("signaling: the server is going away; reconnecting");
                 self.signaling.close();
             }
+            // Taken by `watch.heard` above.
+            ServerMsg::Session { .. } => {}
             // From a newer server: nothing this app knows to do with it.
             ServerMsg::Unknown => {}
             ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
-            // Taken by `resilience.heard` above (recovery.rs).
-            ServerMsg::Session { .. } | ServerMsg::IceServers { .. } => {}
             ServerMsg::Resumed { .. } => warn!("signaling: resumed without a resume, ignored"),
         }
+        self.refresh();
     }
 
-    fn link(&self, id: ParticipantId) -> Option<Rc<PeerLink>> {
-        let link = self.peers.borrow().get(&id).cloned();
-        if link.is_none() {
-            warn!("signaling: message from unknown participant {id}");
+    fn set_ice_servers(&self, ice_servers: Vec<IceServer>) {
+        self.state
+            .borrow_mut()
+            .set_relay_available(relay_available(&ice_servers));
+        self.transport.set_ice_servers(ice_servers);
+    }
+
+    /// Reconnects the signaling socket and resumes our session; `None` if the server
+    /// no longer knows it (or we left meanwhile).
+    async fn resume(&self) -> Option<SignalingReceiver> {
+        let (outage, token) = {
+            let mut watch = self.watch.borrow_mut();
+            (watch.take_outage(), watch.token())
+        };
+        let Some(token) = token else {
+            warn!("signaling: no resume token");
+            return None;
+        };
+        self.reconnecting.set(true);
+        let hello = || ClientMsg::Resume {
+            protocol: PROTOCOL_VERSION,
+            room: self.room.clone(),
+            name: self.name.clone(),
+            media: self.media.get(),
+            id: self.me,
+            token: token.clone(),
+        };
+        let result = reconnect(hello, outage, seed, self.view.alert).await;
+        self.reconnecting.set(false);
+        let accepted = match result {
+            Ok(accepted) => accepted,
+            Err(why) => {
+                warn!("signaling: cannot resume: {why}");
+                return None;
+            }
+        };
+        if self.left.get() {
+            accepted.sender.send(ClientMsg::Leave);
+            accepted.sender.close();
+            return None;
         }
-        link
+        self.signaling.switch_to(&accepted.sender);
+        let now = now();
+        self.watch.borrow_mut().heard(now, &accepted.answer);
+        if let ServerMsg::Resumed {
+            participants,
+            ice_servers,
+            continued,
+            ..
+        } = accepted.answer
+        {
+            // Empty when the server withheld credentials (its per-address limit): the
+            // current ones stay until its next refresh.
+            if !ice_servers.is_empty() {
+                self.set_ice_servers(ice_servers);
+            }
+            self.state
+                .borrow_mut()
+                .resumed(now, participants, continued);
+        }
+        for msg in accepted.before {
+            self.handle(msg).await;
+        }
+        self.refresh();
+        Some(accepted.receiver)
     }
 
-    fn participant_joined(&self, p: Participant) {
-        if p.id == self.me || self.peers.borrow().contains_key(&p.id) {
+    fn transport_event(&self, event: TransportEvent) {
+        match event {
+            TransportEvent::RemoteMedia { source, stream } => {
+                if source.is_screen() {
+                    self.state
+                        .borrow_mut()
+                        .set_screen(source.participant, stream.is_some());
+                }
+                self.view.set_stream(source, stream);
+                self.refresh();
+            }
+            TransportEvent::PeerMessage { from, msg } => self.peer_message(from, msg),
+            TransportEvent::LinkChanged(_) => {
+                self.sample_now.set(true);
+                let _after_leave_nobody_listens = self.wake.unbounded_send(());
+            }
+        }
+    }
+
+    /// A message from participant `from` that came with the media.
+    fn peer_message(&self, from: ParticipantId, msg: PeerMsg) {
+        if let Some(hint) = msg.receiver_hint() {
+            self.adaptation
+                .borrow_mut()
+                .hint_received(now(), from, hint);
             return;
         }
-        self.view.upsert_tile(Tile {
-            id: p.id,
-            name: p.name,
-            local: false,
-            media: p.media,
-            link: LinkState::Connecting,
-        });
-        match PeerLink::new(
-            self.me,
-            p.id,
-            &self.resilience.ice_servers(),
-            &self.local.borrow(),
-            &self.signaling,
-            self.view,
-            self.on_peer_msg.clone(),
-        ) {
-            Ok(link) => {
-                if let Some(screen) = self.screen.borrow().clone() {
-                    link.set_screen(Some(screen));
-                }
-                self.peers.borrow_mut().insert(p.id, link);
+        match msg {
+            PeerMsg::Chat { text, sent_at } => {
+                let name = self
+                    .view
+                    .name_of(from)
+                    .unwrap_or_else(|| format!("Participant {from}"));
+                self.view.chat.push(from, name, false, text, sent_at);
             }
-            Err(e) => {
-                warn!("peer {}: could not create a connection: {e}", p.id);
-                self.view.update_tile(p.id, |t| t.link = LinkState::Failed);
-            }
+            // Handled by the transport (mesh/screen_link.rs) and above.
+            PeerMsg::Screen { .. } | PeerMsg::ViewHint { .. } => {}
         }
     }
-}
 
-impl Inner {
-    fn drop_peer(&self, id: ParticipantId) {
-        self.peers.borrow_mut().remove(&id);
-        self.resilience.forget(id);
-        self.view.remove(id);
-        self.view.routes.0.update(|r| {
-            r.remove(&id);
-        });
+    /// When the ticker must wake next: the next sampling round or the first deadline of
+    /// a state machine, or the time a silent server counts as gone.
+    fn next_deadline(&self, next_sample: Time) -> Time {
+        let silence = (!self.reconnecting.get()).then(|| self.watch.borrow().silence_deadline());
+        [
+            Some(next_sample),
+            self.state.borrow().next_deadline(),
+            self.speaking.borrow().next_deadline(),
+            self.adaptation.borrow().next_deadline(),
+            silence,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(next_sample)
     }
 
-    /// Every [`TICK_MS`]: link recovery and routes; a silent server means a dead socket.
-    fn tick(&self) {
+    /// Reads every connection once and hands the readings to link recovery, speaker
+    /// detection and adaptation.
+    async fn sample(&self) {
+        let samples = self.transport.sample().await;
         if self.left.get() {
             return;
         }
-        let links: Vec<_> = self
-            .peers
-            .borrow()
-            .iter()
-            .map(|(id, l)| (*id, l.clone()))
-            .collect();
-        for id in self.resilience.tick(&links, self.view, self.view.routes) {
-            warn!("peer {id}: did not come back after the server restarted; dropping it");
-            self.drop_peer(id);
+        let now = now();
+        let mut effects = Vec::new();
+        {
+            let mut state = self.state.borrow_mut();
+            for s in &samples {
+                let report = s.report.as_ref();
+                effects.extend(state.observe_link(
+                    now,
+                    s.peer,
+                    LinkObservation {
+                        condition: s.condition,
+                        packets_received: report.and_then(|r| r.packets_received),
+                        bytes_received: report.and_then(|r| r.transport_bytes_received),
+                    },
+                ));
+                if let Some(route) = report.and_then(|r| r.route) {
+                    self.view.set_route(s.peer, Some(route));
+                }
+            }
         }
-        if self.resilience.server_silent() {
+        self.run(effects);
+        self.speaking.borrow_mut().observe(now, self.me, &samples);
+        let mut adaptation = self.adaptation.borrow_mut();
+        adaptation.set_camera(self.local.borrow().video.as_ref());
+        adaptation.observe(now, &samples);
+    }
+
+    /// Polls the state machines at `now` and carries out what they decide.
+    async fn step(&self) {
+        let now = now();
+        let effects = self.state.borrow_mut().poll(now);
+        self.run(effects);
+        self.speaking.borrow_mut().show(now, self.view.stage);
+        let hints = self.adaptation.borrow_mut().hints_due(
+            now,
+            &self.view.stage,
+            page::device_pixel_ratio(),
+            page::hidden(),
+        );
+        for (id, hint) in hints {
+            if !self.transport.want(TileId::camera(id), hint) {
+                self.adaptation.borrow_mut().hint_undelivered(id);
+            }
+        }
+        let decided = self.adaptation.borrow_mut().decide(now);
+        for (id, want, had) in decided {
+            if self.transport.apply_send(id, want, had).await {
+                self.adaptation.borrow_mut().applied(id, want);
+            }
+        }
+        let panel = self.adaptation.borrow().panel();
+        self.adaptation_view.links.try_set(panel);
+        if !self.reconnecting.get() && now >= self.watch.borrow().silence_deadline() {
             warn!("signaling: the server went silent; reconnecting");
             self.signaling.close();
         }
-    }
-
-    /// After a resume: the room as the server sees it now. Someone who left meanwhile
-    /// goes (unless the server restarted and they may still be on their way back:
-    /// `continued` false), someone new gets a link, names and media are refreshed.
-    fn reconcile(&self, participants: Vec<Participant>, continued: bool) {
-        if continued {
-            let gone: Vec<_> = self
-                .peers
-                .borrow()
-                .keys()
-                .filter(|id| !participants.iter().any(|p| p.id == **id))
-                .copied()
-                .collect();
-            for id in gone {
-                self.drop_peer(id);
-            }
-        }
-        for p in participants {
-            let (id, media) = (p.id, p.media);
-            if self.peers.borrow().contains_key(&id) {
-                self.view.update_tile(id, |t| t.media = media);
-            } else {
-                self.participant_joined(p);
-            }
-        }
+        self.refresh();
     }
 }
 
-/// A message from participant `from` over the data channel.
-fn peer_message(view: CallView, from: ParticipantId, msg: PeerMsg) {
-    match msg {
-        PeerMsg::Chat { text, sent_at } => {
-            let name = view
-                .tiles
-                .with_untracked(|ts| ts.iter().find(|t| t.id == from).map(|t| t.name.clone()))
-                .unwrap_or_else(|| format!("Participant {from}"));
-            view.chat.push(from, name, false, text, sent_at);
-        }
-        // Handled by the link itself (screen_link.rs).
-        PeerMsg::Screen { .. } => {}
-        // Per-link adaptation (adaptation.rs).
-        msg @ PeerMsg::ViewHint { .. } => super::adaptation::hint_received(from, &msg),
-    }
+fn relay_available(ice_servers: &[IceServer]) -> bool {
+    ice_servers
+        .iter()
+        .any(|s| s.urls.iter().any(|u| u.starts_with("turn")))
 }

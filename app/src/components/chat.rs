@@ -64,11 +64,7 @@ pub fn ChatPanel(
             sent_at,
         });
         let me = call.me();
-        let name = call
-            .view()
-            .tiles
-            .with_untracked(|ts| ts.iter().find(|t| t.id == me).map(|t| t.name.clone()))
-            .unwrap_or_default();
+        let name = call.view().name_of(me).unwrap_or_default();
         chat.push(me, name, true, text, sent_at);
         problem.set(None);
         draft.set(String::new());

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use nonstop_core::adaptation::{Bitrate, QualityLevel, Resolution};
 use nonstop_core::ParticipantId;
 
-use crate::call::adaptation::{reason_text, AdaptationView, LinkStats};
+use crate::call::view::{reason_text, AdaptationView, LinkStats};
 use crate::call::view::CallView;
 
 fn level_str(level: QualityLevel) -> &'static str {
@@ -127,8 +127,7 @@ pub fn StatsPanel(call: CallView) -> impl IntoView {
         }
     };
     let name_of = move |id: ParticipantId| {
-        call.tiles
-            .with(|ts| ts.iter().find(|t| t.id == id).map(|t| t.name.clone()))
+        call.name_of(id)
             .unwrap_or_else(|| format!("Participant {id}"))
     };
     let rows = move || {

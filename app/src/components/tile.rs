@@ -25,8 +25,7 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
     let screen = tile.is_screen();
     let kind = if screen { "screen" } else { "camera" };
     let tile_data = Memo::new(move |_| {
-        call.tiles
-            .with(|ts| ts.iter().find(|t| t.id == id).cloned())
+        call.tile(TileId::camera(id))
     });
     let tile_ = tile_data;
     let local = tile_.get_untracked().is_some_and(|t| t.local);
@@ -34,13 +33,7 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
     let audio = move || tile_.with(|t| t.as_ref().is_some_and(|t| t.media.audio));
     let video = move || screen || tile_.with(|t| t.as_ref().is_some_and(|t| t.media.video));
     let link = move || tile_.with(|t| t.as_ref().map(|t| t.link));
-    let stream = Signal::derive_local(move || {
-        if screen {
-            call.stage.screens.with(|s| s.get(&id).cloned())
-        } else {
-            call.streams.with(|s| s.get(&id).cloned())
-        }
-    });
+    let stream = Signal::derive_local(move || call.streams.with(|s| s.get(&tile).cloned()));
     let status = move || match (screen, link()) {
         (false, Some(LinkState::Connecting)) => Some("Connecting…"),
         (false, Some(LinkState::Interrupted)) => Some("Reconnecting…"),
@@ -141,7 +134,7 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
                 <span class="tile-name">{name}</span>
                 {(screen).then_some(view! { <span class="you">"(screen)"</span> })}
                 {(local && !screen).then_some(view! { <span class="you">"(you)"</span> })}
-                {move || (!screen && !local).then(|| call.routes.get(id)).flatten().map(|r| view! {
+                {move || (!screen && !local).then(|| call.routes.with(|r| r.get(&id).copied())).flatten().map(|r| view! {
                     <span class="route" data-testid="route" data-route=r.as_str() title="How this connection travels">
                         {r.label()}
                     </span>

@@ -4,12 +4,15 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use nonstop_core::names::{DisplayName, RoomName};
+use nonstop_core::layout::TileId;
 use nonstop_core::protocol::MediaState;
 
 use crate::call::device_switch::DeviceControl;
 use crate::call::view::CallView;
 use crate::call::Call;
-use crate::call::{screen_share, speaker_glue};
+use crate::call::screen_share;
+use crate::call::view::AdaptationView;
+use crate::platform::page;
 use crate::components::chat::ChatPanel;
 use crate::components::controls::Controls;
 use crate::components::devices::DeviceSettings;
@@ -72,7 +75,7 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     let passcode_needed = RwSignal::new(false);
     let call_view = CallView::new();
     // Per-link quality, read by the tiles' indicators and the stats panel.
-    let adaptation_view = crate::call::adaptation::AdaptationView::new();
+    let adaptation_view = AdaptationView::new(!page::adaptation_disabled());
     provide_context(adaptation_view);
     let call = StoredValue::new_local(None::<Call>);
 
@@ -165,7 +168,7 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
         let state = media_state();
         let code = Some(passcode.get_untracked().trim().to_owned()).filter(|p| !p.is_empty());
         spawn_local(async move {
-            let result = Call::join(&room, &display_name, media, state, code, call_view).await;
+            let result = Call::join(&room, &display_name, media, state, code, call_view, adaptation_view).await;
             joining.try_set(false);
             match result {
                 Ok(c) => {
@@ -188,8 +191,6 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                             join.run(());
                         }
                     });
-                    speaker_glue::start(c.clone());
-                    crate::call::adaptation::start(c.clone(), adaptation_view);
                     call_view.alert.try_set(None);
                     screen.set(Screen::InCall);
                 }
@@ -237,7 +238,9 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
         // `Clone::clone` (the handle), not web-sys's `MediaStream.clone()` (new tracks).
         Signal::derive_local(move || local.with(|l| l.as_ref().map(|l| Clone::clone(&l.stream))));
     let count = move || {
-        let n = call_view.tiles.with(Vec::len);
+        let n = call_view
+            .tiles
+            .with(|ts| ts.iter().filter(|t| !t.key.is_screen()).count());
         if n == 1 {
             "1 participant".to_string()
         } else {
@@ -249,7 +252,7 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     // Screen sharing, chat, help (issue 5).
     let sharing = Signal::derive(move || {
         let me = call.try_with_value(|c| c.as_ref().map(Call::me)).flatten();
-        me.is_some_and(|me| call_view.stage.screens.with(|s| s.contains_key(&me)))
+        me.is_some_and(|me| call_view.streams.with(|s| s.contains_key(&TileId::screen(me))))
     });
     let toggle_share = move || {
         let Some(c) = call.get_value() else { return };

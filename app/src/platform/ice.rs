@@ -1,27 +1,8 @@
-//! ICE-level controls and readings of an `RTCPeerConnection` for keeping links alive:
-//! restart ICE (optionally relay-only), read the connection state, and read which
-//! route the selected candidate pair takes (direct, relay over UDP, TCP or TLS).
+//! Which route a link's media takes (direct, or through a TURN relay over UDP, TCP or
+//! TLS), read from the selected candidate pair of a `getStats()` report.
 
 use js_sys::Reflect;
-use nonstop_core::protocol::IceServer;
-use nonstop_core::recovery::LinkCondition;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::RtcPeerConnection;
-
-use super::js_error_text;
-
-#[wasm_bindgen]
-extern "C" {
-    /// `RTCPeerConnection` methods web-sys lacks.
-    #[wasm_bindgen(extends = RtcPeerConnection, js_name = RTCPeerConnection)]
-    type IcePeerConnection;
-
-    /// Asks for new ICE credentials on the next negotiation (fires `negotiationneeded`).
-    #[wasm_bindgen(method, js_name = restartIce)]
-    fn restart_ice(this: &IcePeerConnection);
-}
+use wasm_bindgen::JsValue;
 
 /// The path a link's media takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,80 +35,9 @@ impl Route {
     }
 }
 
-/// `connectionState`, as recovery sees it; `None` once closed.
-pub fn condition(pc: &RtcPeerConnection) -> Option<LinkCondition> {
-    let state = Reflect::get(pc, &"connectionState".into())
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
-    Some(match state.as_str() {
-        "connected" => LinkCondition::Connected,
-        "disconnected" => LinkCondition::Disconnected,
-        "failed" => LinkCondition::Failed,
-        "closed" => return None,
-        _ => LinkCondition::Connecting,
-    })
-}
-
-/// Sets the ICE servers (fresh TURN credentials) and, with `relay_only`, the policy
-/// `relay`; the other settings stay as they are (changing them is an error).
-pub fn configure(
-    pc: &RtcPeerConnection,
-    ice_servers: &[IceServer],
-    relay_only: bool,
-) -> Result<(), String> {
-    let config = pc.get_configuration();
-    let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
-    config.set_ice_servers(&servers);
-    if relay_only {
-        config.set_ice_transport_policy(web_sys::RtcIceTransportPolicy::Relay);
-    }
-    pc.set_configuration_with_configuration(&config)
-        .map_err(|e| js_error_text(&e))
-}
-
-/// Restarts ICE: the next offer (sent by the link's usual negotiation) has new
-/// credentials and gathers afresh.
-pub fn restart(pc: &RtcPeerConnection) {
-    pc.unchecked_ref::<IcePeerConnection>().restart_ice();
-}
-
-/// What one `getStats()` tells about a link's health.
-pub struct Health {
-    /// The route of the selected candidate pair; `None` while no pair is selected.
-    pub route: Option<Route>,
-    /// RTP packets received so far, audio and video together.
-    pub packets_received: u64,
-}
-
-pub async fn health(pc: &RtcPeerConnection) -> Result<Health, String> {
-    let report = JsFuture::from(pc.get_stats())
-        .await
-        .map_err(|e| js_error_text(&e))?;
-    // A maplike: `Array.from` gives its [id, stat] entries.
-    let stats: Vec<JsValue> = js_sys::Array::from(&report)
-        .iter()
-        .map(|entry| js_sys::Array::from(&entry).get(1))
-        .collect();
-    let packets_received = stats
-        .iter()
-        .filter(|s| {
-            Reflect::get(s, &"type".into())
-                .ok()
-                .and_then(|v| v.as_string())
-                .as_deref()
-                == Some("inbound-rtp")
-        })
-        .filter_map(|s| Reflect::get(s, &"packetsReceived".into()).ok()?.as_f64())
-        .map(|n| n.max(0.0) as u64)
-        .sum();
-    Ok(Health {
-        route: route_of(&stats),
-        packets_received,
-    })
-}
-
-fn route_of(stats: &[JsValue]) -> Option<Route> {
+/// The route of the selected candidate pair in a `getStats()` report's entries;
+/// `None` while no pair is selected.
+pub(super) fn route_of(stats: &[JsValue]) -> Option<Route> {
     let get = |obj: &JsValue, key: &str| {
         Reflect::get(obj, &key.into())
             .ok()

@@ -4,7 +4,8 @@
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
+pub use web_sys::{MediaStream, MediaStreamTrack};
+use web_sys::MediaStreamConstraints;
 
 use super::devices::{self, DeviceKind};
 use super::{js_error_name, js_error_text};
@@ -192,5 +193,28 @@ async fn get_user_media(audio: bool, video: bool, preferred: bool) -> Result<Med
             );
             Err(Cause::from_error_name(js_error_name(&e).as_deref()))
         }
+    }
+}
+
+/// The tracks received from one participant's camera and microphone, as the one stream
+/// their tile plays. Each change gives a new handle to set on the tile, which makes the
+/// `<video>` reload with the new tracks.
+pub struct RemoteStream(MediaStream);
+
+impl RemoteStream {
+    pub fn new() -> Result<Self, String> {
+        MediaStream::new()
+            .map(RemoteStream)
+            .map_err(|e| js_error_text(&e))
+    }
+
+    pub fn add(&self, track: &MediaStreamTrack) -> MediaStream {
+        self.0.add_track(track);
+        Clone::clone(&self.0)
+    }
+
+    pub fn remove(&self, track: &MediaStreamTrack) -> MediaStream {
+        self.0.remove_track(track);
+        Clone::clone(&self.0)
     }
 }

@@ -2,13 +2,16 @@
 //! `RtcPeerConnection` or WebSocket. Nothing here decides anything; it only turns
 //! web-sys calls and events into `nonstop_core` types and back.
 
+pub mod clock;
 pub mod data_channel;
 pub mod debug_hook;
 pub mod devices;
 pub mod ice;
 pub mod listener;
 pub mod media;
+pub mod page;
 pub mod peer_connection;
+pub mod screen;
 pub mod signaling;
 pub mod stats;
 
@@ -37,4 +40,9 @@ pub fn js_error_name(err: &JsValue) -> Option<String> {
     js_sys::Reflect::get(err, &JsValue::from_str("name"))
         .ok()
         .and_then(|v| v.as_string())
+}
+
+/// A seed for the core's jitter and backoff (which take randomness from the caller).
+pub fn random_seed() -> u64 {
+    (js_sys::Math::random() * (u64::MAX as f64)) as u64
 }

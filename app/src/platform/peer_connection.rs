@@ -4,17 +4,23 @@
 use js_sys::{Promise, Reflect};
 use nonstop_core::negotiation::{SdpKind, SignalingState};
 use nonstop_core::protocol::{IceCandidate, IceServer};
+use nonstop_core::recovery::LinkCondition;
+use nonstop_core::ParticipantId;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
+    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
     RtcPeerConnectionIceEvent, RtcRtpTransceiver, RtcRtpTransceiverDirection,
     RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
+use super::data_channel::DataChannel;
+use super::debug_hook;
 use super::js_error_text;
 use super::listener::EventListener;
+use super::screen::{self, ScreenTrack};
+use super::stats::{self, LinkReport, Senders};
 
 #[wasm_bindgen]
 extern "C" {
@@ -27,6 +33,27 @@ extern "C" {
     /// the form that takes a description.
     #[wasm_bindgen(method, js_name = setLocalDescription)]
     fn set_local_description_implicit(this: &PeerConnectionExt) -> Promise;
+
+    /// Asks for new ICE credentials on the next negotiation (fires `negotiationneeded`).
+    #[wasm_bindgen(method, js_name = restartIce)]
+    fn restart_ice(this: &PeerConnectionExt);
+}
+
+/// A track the remote side sends, with the ids of the streams it named for it.
+pub struct ReceivedTrack {
+    pub track: MediaStreamTrack,
+    pub video: bool,
+    pub stream_ids: Vec<String>,
+}
+
+/// The sending side of our screen on one connection.
+pub struct ScreenSender(RtcRtpTransceiver);
+
+impl ScreenSender {
+    /// Stops sending (renegotiates: the m-line goes inactive).
+    pub fn stop(&self) {
+        self.0.stop();
+    }
 }
 
 /// Media kinds a link carries, one transceiver each.
@@ -59,6 +86,8 @@ pub enum ConnectionState {
 pub struct PeerConnection {
     pc: RtcPeerConnection,
     listeners: Vec<EventListener>,
+    /// The id it is listed under in the debug hook, if it is.
+    exposed_as: std::cell::Cell<Option<ParticipantId>>,
 }
 
 impl PeerConnection {
@@ -72,11 +101,83 @@ impl PeerConnection {
         Ok(Self {
             pc,
             listeners: Vec::new(),
+            exposed_as: std::cell::Cell::new(None),
         })
     }
 
-    pub fn raw(&self) -> &RtcPeerConnection {
-        &self.pc
+    /// Lets the end-to-end tests and the console read this connection's stats
+    /// (`window.__nonstop.peers`, see debug_hook.rs) until it is dropped.
+    pub fn expose_for_debugging(&self, remote: ParticipantId) {
+        debug_hook::add_peer(remote, &self.pc);
+        self.exposed_as.set(Some(remote));
+    }
+
+    /// `connectionState`, as link recovery sees it; `None` once closed.
+    pub fn condition(&self) -> Option<LinkCondition> {
+        Some(match read_connection_state(&self.pc) {
+            ConnectionState::Connected => LinkCondition::Connected,
+            ConnectionState::Disconnected => LinkCondition::Disconnected,
+            ConnectionState::Failed => LinkCondition::Failed,
+            ConnectionState::Closed => return None,
+            ConnectionState::New | ConnectionState::Connecting => LinkCondition::Connecting,
+        })
+    }
+
+    /// Sets the ICE servers (fresh TURN credentials) and, with `relay_only`, the policy
+    /// `relay`; the other settings stay as they are (changing them is an error).
+    pub fn reconfigure_ice(&self, ice_servers: &[IceServer], relay_only: bool) -> Result<(), String> {
+        let config = self.pc.get_configuration();
+        let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
+        config.set_ice_servers(&servers);
+        if relay_only {
+            config.set_ice_transport_policy(web_sys::RtcIceTransportPolicy::Relay);
+        }
+        self.pc
+            .set_configuration_with_configuration(&config)
+            .map_err(|e| js_error_text(&e))
+    }
+
+    /// Restarts ICE: the next offer (sent by the link's usual negotiation, on
+    /// `negotiationneeded`) has new credentials and gathers afresh.
+    pub fn restart_ice(&self) {
+        self.pc.unchecked_ref::<PeerConnectionExt>().restart_ice();
+    }
+
+    /// The camera and microphone senders.
+    pub fn senders(&self) -> Senders {
+        Senders::of(&self.pc)
+    }
+
+    /// One `getStats()` reading: everything the call's loops need from it.
+    pub async fn stats(&self) -> Result<LinkReport, String> {
+        stats::read(&self.pc, &self.senders()).await
+    }
+
+    /// Puts `track` (or nothing) on the camera (`Kind::Video`) or microphone sender,
+    /// without renegotiating. Nothing to do before that sender exists.
+    pub async fn replace_track(&self, kind: Kind, track: Option<&MediaStreamTrack>) -> Result<(), String> {
+        let senders = self.senders();
+        let slot = match kind {
+            Kind::Audio => senders.audio,
+            Kind::Video => senders.video,
+        };
+        let Some((sender, _)) = slot else {
+            return Ok(());
+        };
+        JsFuture::from(sender.replace_track(track))
+            .await
+            .map(drop)
+            .map_err(|e| js_error_text(&e))
+    }
+
+    /// Starts sending our screen on its own send-only transceiver.
+    pub fn add_screen(&self, screen: &ScreenTrack) -> ScreenSender {
+        ScreenSender(screen::add_transceiver(&self.pc, screen))
+    }
+
+    /// Opens the link's data channel (see data_channel.rs).
+    pub fn open_data_channel(&self, on_message: impl FnMut(String) + 'static) -> DataChannel {
+        DataChannel::open(&self.pc, on_message)
     }
 
     /// Adds a send-and-receive transceiver, sending `track` if there is one. Without a
@@ -199,11 +300,22 @@ impl PeerConnection {
         });
     }
 
-    /// Calls `handler` with each received track and the streams it came with.
-    pub fn on_track(&mut self, mut handler: impl FnMut(MediaStreamTrack, js_sys::Array) + 'static) {
+    /// Calls `handler` with each received track.
+    pub fn on_track(&mut self, mut handler: impl FnMut(ReceivedTrack) + 'static) {
         self.listen("track", move |event| {
             let event: RtcTrackEvent = event.unchecked_into();
-            handler(event.track(), event.streams());
+            let stream_ids = event
+                .streams()
+                .iter()
+                .filter_map(|s| s.dyn_into::<MediaStream>().ok())
+                .map(|s| s.id())
+                .collect();
+            let track = event.track();
+            handler(ReceivedTrack {
+                video: track.kind() == "video",
+                track,
+                stream_ids,
+            });
         });
     }
 
@@ -229,6 +341,9 @@ impl PeerConnection {
 
 impl Drop for PeerConnection {
     fn drop(&mut self) {
+        if let Some(id) = self.exposed_as.get() {
+            debug_hook::remove_peer(id);
+        }
         self.listeners.clear();
         self.pc.close();
     }

@@ -16,6 +16,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStreamTrack, RtcPeerConnection, RtcRtpSender, RtcRtpTransceiver};
 
+use super::ice::{route_of, Route};
 use super::js_error_text;
 
 #[wasm_bindgen]
@@ -103,6 +104,18 @@ pub struct LinkReport {
     pub audio_packets: Option<(u64, i64)>,
     /// The selected pair goes through a TURN relay (either end a `relay` candidate).
     pub relayed: Option<bool>,
+    /// The route of the selected pair, for the tile.
+    pub route: Option<Route>,
+    /// Inbound RTP packets, audio and video together (a counter): media still arriving?
+    pub packets_received: Option<u64>,
+    /// Bytes received on the selected pair, RTCP and data channel included (a counter).
+    pub transport_bytes_received: Option<u64>,
+    /// The remote microphone: `totalAudioEnergy`, `totalSamplesDuration`, `audioLevel`.
+    pub audio_energy: Option<f64>,
+    pub audio_duration: Option<f64>,
+    pub audio_level: Option<f64>,
+    /// Our own microphone's `audioLevel` (its `media-source`).
+    pub local_audio_level: Option<f64>,
 }
 
 fn field(v: &JsValue, name: &str) -> Option<JsValue> {
@@ -166,7 +179,9 @@ pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkRepor
                 })
             })
     });
+    out.route = route_of(&entries);
     if let Some(pair) = pair {
+        out.transport_bytes_received = count(pair, "bytesReceived");
         s.available_outgoing_bitrate =
             num(pair, "availableOutgoingBitrate").map(Bitrate::from_bps_f64);
         s.rtt = num(pair, "currentRoundTripTime").map(Millis::from_secs_f64);
@@ -216,8 +231,12 @@ pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkRepor
                     s.rtt = num(e, "roundTripTime").map(Millis::from_secs_f64);
                 }
             }
+            Some("media-source") if kind == "audio" => {
+                out.local_audio_level = out.local_audio_level.or(num(e, "audioLevel"));
+            }
             Some("inbound-rtp") => {
                 add(&mut out.bytes_received, count(e, "bytesReceived"));
+                add(&mut out.packets_received, count(e, "packetsReceived"));
                 if kind == "video" && out.recv_frame.is_none() {
                     if let (Some(w), Some(h)) = (count(e, "frameWidth"), count(e, "frameHeight")) {
                         out.recv_frame = Some(Resolution::new(w as u32, h as u32));
@@ -227,6 +246,9 @@ pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkRepor
                         out.freezes = Some((n, num(e, "totalFreezesDuration").unwrap_or(0.0)));
                     }
                 } else if kind == "audio" && out.audio_packets.is_none() {
+                    out.audio_energy = num(e, "totalAudioEnergy");
+                    out.audio_duration = num(e, "totalSamplesDuration");
+                    out.audio_level = num(e, "audioLevel");
                     if let Some(n) = count(e, "packetsReceived") {
                         out.audio_packets = Some((n, num(e, "packetsLost").unwrap_or(0.0) as i64));
                     }

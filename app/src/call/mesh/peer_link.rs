@@ -1,24 +1,28 @@
-//! One remote participant: its `RTCPeerConnection`, driven by the core's perfect
-//! negotiation [`Negotiator`].
+//! One remote participant's connection, driven by the core's perfect negotiation
+//! [`Negotiator`]: our tracks out, theirs in (reported as [`TransportEvent`]s), and
+//! the data channel between us.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use leptos::logging::warn;
 use leptos::task::spawn_local;
+use nonstop_core::adaptation::SendParams;
+use nonstop_core::layout::TileId;
 use nonstop_core::negotiation::{CandidateAction, DescriptionAction, Negotiator, Role, SdpKind};
 use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::{ClientMsg, IceCandidate, IceServer};
 use nonstop_core::ParticipantId;
-use web_sys::MediaStream;
 
-use super::screen_link::{ScreenLink, ScreenTrack};
-use super::view::{CallView, LinkState};
+use super::screen_link::ScreenLink;
+use super::Events;
+use crate::call::transport::{LinkSample, TransportEvent};
 use crate::platform::data_channel::DataChannel;
-use crate::platform::debug_hook;
-use crate::platform::media::LocalMedia;
-use crate::platform::peer_connection::{ConnectionState, Kind, PeerConnection};
+use crate::platform::media::{LocalMedia, RemoteStream};
+use crate::platform::peer_connection::{Kind, PeerConnection};
+use crate::platform::screen::ScreenTrack;
 use crate::platform::signaling::SignalingSender;
+use crate::platform::stats;
 
 pub struct PeerLink {
     remote: ParticipantId,
@@ -32,13 +36,12 @@ pub struct PeerLink {
     /// offer, so that neither side's additions start a negotiation of their own.
     sending: Cell<bool>,
     channel: RefCell<Option<DataChannel>>,
-    on_peer_msg: PeerMsgHandler,
+    events: Events,
+    /// The remote camera and microphone, as their tile plays them.
+    camera: Rc<RemoteStream>,
     /// Screen sharing both ways (see `screen_link.rs`).
     screen: Rc<ScreenLink>,
 }
-
-/// Receives what the remote participant sends over the data channel.
-pub type PeerMsgHandler = Rc<dyn Fn(ParticipantId, PeerMsg)>;
 
 impl PeerLink {
     pub fn new(
@@ -47,44 +50,30 @@ impl PeerLink {
         ice_servers: &[IceServer],
         local: &LocalMedia,
         signaling: &SignalingSender,
-        view: CallView,
-        on_peer_msg: PeerMsgHandler,
+        events: Events,
     ) -> Result<Rc<PeerLink>, String> {
         let role = Role::between(me, remote);
         let mut pc = PeerConnection::new(ice_servers)?;
-        let remote_stream = MediaStream::new().map_err(|e| crate::platform::js_error_text(&e))?;
+        let camera = Rc::new(RemoteStream::new()?);
 
         let to = remote;
         let sig = signaling.clone();
         pc.on_ice_candidate(move |candidate| sig.send(ClientMsg::Candidate { to, candidate }));
 
-        let screen = Rc::new(ScreenLink::new(
-            remote,
-            view,
-            pc.raw().clone(),
-            // `Clone::clone` copies the handle; `.clone()` would be MediaStream.clone(),
-            // which makes new tracks.
-            Clone::clone(&remote_stream),
-        ));
-        let track_screen = screen.clone();
-        pc.on_track(move |track, streams| {
-            if track_screen.track_received(&track, &streams) {
+        let screen = Rc::new(ScreenLink::new(remote, events.clone()));
+        let (track_screen, track_camera, track_events) =
+            (screen.clone(), camera.clone(), events.clone());
+        pc.on_track(move |received| {
+            if track_screen.track_received(&received) {
                 return;
             }
-            remote_stream.add_track(&track);
-            // Setting the stream again makes the <video> reload with the new track.
-            view.set_stream(remote, Clone::clone(&remote_stream));
+            track_events(TransportEvent::RemoteMedia {
+                source: TileId::camera(remote),
+                stream: Some(track_camera.add(&received.track)),
+            });
         });
-
-        pc.on_connection_state_change(move |state| {
-            let link = match state {
-                ConnectionState::New | ConnectionState::Connecting => LinkState::Connecting,
-                ConnectionState::Connected => LinkState::Connected,
-                ConnectionState::Disconnected => LinkState::Interrupted,
-                ConnectionState::Failed | ConnectionState::Closed => LinkState::Failed,
-            };
-            view.update_tile(remote, |t| t.link = link);
-        });
+        let state_events = events.clone();
+        pc.on_connection_state_change(move |_| state_events(TransportEvent::LinkChanged(remote)));
 
         let link = Rc::new_cyclic(|weak: &Weak<PeerLink>| {
             let weak = weak.clone();
@@ -101,11 +90,12 @@ impl PeerLink {
                 local: RefCell::new(local.clone()),
                 sending: Cell::new(false),
                 channel: RefCell::new(None),
-                on_peer_msg,
+                events,
+                camera,
                 screen,
             }
         });
-        debug_hook::add_peer(remote, link.pc.raw());
+        link.pc.expose_for_debugging(remote);
 
         if role.initiator {
             // Adding the channel and transceivers fires `negotiationneeded`, which sends
@@ -177,62 +167,7 @@ impl PeerLink {
             Err(e) => warn!("peer {}: could not answer: {e}", self.remote),
         }
         // A screen we share goes on once the first negotiation is done.
-        self.screen.attach();
-    }
-
-    /// Starts or stops sending our screen on this link, and tells the other side.
-    pub fn set_screen(&self, screen: Option<ScreenTrack>) {
-        self.screen.set_outgoing(screen, self.sending.get());
-        self.send_peer(&self.screen.announcement());
-    }
-
-    /// The sender of our camera (`Kind::Video`) or microphone (`Kind::Audio`): the
-    /// first transceiver of that kind, created for local media (a screen share's comes
-    /// later). Replacing its track needs no renegotiation.
-    pub fn media_sender(&self, kind: Kind) -> Option<web_sys::RtcRtpSender> {
-        if !self.sending.get() {
-            // Not attached yet: the first answer takes the track from `set_local`.
-            return None;
-        }
-        let senders = crate::platform::stats::Senders::of(self.pc.raw());
-        let slot = match kind {
-            Kind::Audio => senders.audio,
-            Kind::Video => senders.video,
-        };
-        slot.map(|(sender, _)| sender)
-    }
-
-    /// Our local media changed (another device): what a first answer attaches from now on.
-    pub fn set_local(&self, local: &LocalMedia) {
-        *self.local.borrow_mut() = local.clone();
-    }
-
-    /// The connection, for reading its statistics.
-    pub fn connection(&self) -> &web_sys::RtcPeerConnection {
-        self.pc.raw()
-    }
-
-    /// Sends `msg` to this participant; false if the channel is not open (yet).
-    pub fn send_peer(&self, msg: &PeerMsg) -> bool {
-        self.channel.borrow().as_ref().is_some_and(|c| c.send(msg))
-    }
-
-    fn open_channel(&self) {
-        let from = self.remote;
-        let handler = self.on_peer_msg.clone();
-        let screen = self.screen.clone();
-        let mut channel =
-            DataChannel::open(self.pc.raw(), move |text| match PeerMsg::parse(&text) {
-                Ok(PeerMsg::Screen { stream }) => screen.announced(stream),
-                Ok(msg) => handler(from, msg),
-                Err(e) => warn!("peer {from}: dropped a data channel message: {e:?}"),
-            });
-        let screen = self.screen.clone();
-        channel.on_open(move || {
-            let hello = screen.announcement();
-            (hello != PeerMsg::Screen { stream: None }).then_some(hello)
-        });
-        *self.channel.borrow_mut() = Some(channel);
+        self.screen.attach(&self.pc);
     }
 
     pub async fn remote_candidate(&self, candidate: IceCandidate) {
@@ -249,10 +184,107 @@ impl PeerLink {
             }
         }
     }
+
+    /// Starts or stops sending our screen on this link, and tells the other side.
+    pub fn set_screen(&self, screen: Option<ScreenTrack>) {
+        let pc = self.sending.get().then_some(&self.pc);
+        self.screen.set_outgoing(screen, pc);
+        self.send_peer(&self.screen.announcement());
+    }
+
+    /// Our camera and microphone from now on: replaces the tracks being sent (no
+    /// renegotiation), or, before the first answer, what it will attach.
+    pub async fn set_local(&self, local: LocalMedia) {
+        *self.local.borrow_mut() = local.clone();
+        if !self.sending.get() {
+            return;
+        }
+        for (kind, track) in [(Kind::Audio, &local.audio), (Kind::Video, &local.video)] {
+            if let Err(e) = self.pc.replace_track(kind, track.as_ref()).await {
+                warn!("peer {}: replaceTrack ({kind:?}): {e}", self.remote);
+            }
+        }
+    }
+
+    /// Sends `msg` to this participant; false if the channel is not open (yet).
+    pub fn send_peer(&self, msg: &PeerMsg) -> bool {
+        self.channel.borrow().as_ref().is_some_and(|c| c.send(msg))
+    }
+
+    pub async fn sample(&self) -> LinkSample {
+        let report = match self.pc.stats().await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                warn!("peer {}: getStats failed: {e}", self.remote);
+                None
+            }
+        };
+        LinkSample {
+            peer: self.remote,
+            condition: self.pc.condition(),
+            report,
+        }
+    }
+
+    /// Applies the sending parameters that changed; true if all took.
+    pub async fn apply_send(&self, want: SendParams, had: Option<SendParams>) -> bool {
+        let senders = self.pc.senders();
+        let mut ok = true;
+        if had.map(|h| h.video) != Some(want.video) {
+            if let Some((sender, _)) = &senders.video {
+                ok &= self.took("video", stats::apply_video(sender, &want.video).await);
+            }
+        }
+        if had.map(|h| h.audio) != Some(want.audio) {
+            if let Some((sender, _)) = &senders.audio {
+                ok &= self.took("audio", stats::apply_audio(sender, &want.audio).await);
+            }
+        }
+        ok
+    }
+
+    /// Logs a failed `setParameters`; true if it took.
+    fn took(&self, what: &str, r: Result<bool, String>) -> bool {
+        r.unwrap_or_else(|e| {
+            warn!("peer {}: setParameters ({what}) failed: {e}", self.remote);
+            false
+        })
+    }
+
+    pub fn reconfigure_and_restart_ice(&self, ice_servers: &[IceServer], relay_only: bool) {
+        if let Err(e) = self.pc.reconfigure_ice(ice_servers, relay_only) {
+            warn!("peer {}: could not update the ICE configuration: {e}", self.remote);
+        }
+        self.pc.restart_ice();
+    }
+
+    fn open_channel(&self) {
+        let from = self.remote;
+        let events = self.events.clone();
+        let (screen, camera) = (self.screen.clone(), self.camera.clone());
+        let mut channel = self
+            .pc
+            .open_data_channel(move |text| match PeerMsg::parse(&text) {
+                Ok(PeerMsg::Screen { stream }) => screen.announced(stream, &camera),
+                Ok(msg) => events(TransportEvent::PeerMessage { from, msg }),
+                Err(e) => warn!("peer {from}: dropped a data channel message: {e:?}"),
+            });
+        let screen = self.screen.clone();
+        channel.on_open(move || {
+            let hello = screen.announcement();
+            (hello != PeerMsg::Screen { stream: None }).then_some(hello)
+        });
+        *self.channel.borrow_mut() = Some(channel);
+    }
 }
 
 impl Drop for PeerLink {
     fn drop(&mut self) {
-        debug_hook::remove_peer(self.remote);
+        for source in [TileId::camera(self.remote), TileId::screen(self.remote)] {
+            (self.events)(TransportEvent::RemoteMedia {
+                source,
+                stream: None,
+            });
+        }
     }
 }

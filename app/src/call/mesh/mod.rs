@@ -1,0 +1,201 @@
+//! The mesh transport: one `RTCPeerConnection` per remote participant, media straight
+//! between the two browsers, signaled through the server (offers, answers and ICE
+//! candidates, relayed by [`MeshTransport::signal`]).
+
+mod peer_link;
+mod screen_link;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use futures::future::LocalBoxFuture;
+use leptos::logging::warn;
+use leptos::task::spawn_local;
+use nonstop_core::adaptation::{ReceiverHint, SendParams};
+use nonstop_core::layout::TileId;
+use nonstop_core::negotiation::SdpKind;
+use nonstop_core::peer_msg::PeerMsg;
+use nonstop_core::protocol::{IceCandidate, IceServer};
+use nonstop_core::ParticipantId;
+
+use self::peer_link::PeerLink;
+use super::transport::{LinkSample, MediaTransport, TransportEvent};
+use crate::platform::media::LocalMedia;
+use crate::platform::screen::ScreenTrack;
+use crate::platform::signaling::SignalingSender;
+
+/// Where a link reports what happens on it.
+type Events = Rc<dyn Fn(TransportEvent)>;
+
+/// A connection set-up message from a participant, relayed by the server.
+pub enum Signal {
+    Offer(String),
+    Answer(String),
+    Candidate(IceCandidate),
+}
+
+#[derive(Clone)]
+pub struct MeshTransport {
+    inner: Rc<Mesh>,
+}
+
+struct Mesh {
+    me: ParticipantId,
+    signaling: SignalingSender,
+    events: Events,
+    ice_servers: RefCell<Vec<IceServer>>,
+    local: RefCell<LocalMedia>,
+    screen: RefCell<Option<ScreenTrack>>,
+    links: RefCell<BTreeMap<ParticipantId, Rc<PeerLink>>>,
+}
+
+impl MeshTransport {
+    pub fn new(
+        me: ParticipantId,
+        signaling: SignalingSender,
+        ice_servers: Vec<IceServer>,
+        local: LocalMedia,
+        events: impl Fn(TransportEvent) + 'static,
+    ) -> Self {
+        MeshTransport {
+            inner: Rc::new(Mesh {
+                me,
+                signaling,
+                events: Rc::new(events),
+                ice_servers: RefCell::new(ice_servers),
+                local: RefCell::new(local),
+                screen: RefCell::new(None),
+                links: RefCell::new(BTreeMap::new()),
+            }),
+        }
+    }
+
+    /// Applies an offer, answer or candidate from `from`. Signals are handled one at a
+    /// time, in order, so a description is applied before the candidates that follow.
+    pub async fn signal(&self, from: ParticipantId, signal: Signal) {
+        let Some(link) = self.link(from) else {
+            warn!("signaling: {from} is not connected to us; ignored what it sent");
+            return;
+        };
+        match signal {
+            Signal::Offer(sdp) => link.remote_description(SdpKind::Offer, sdp).await,
+            Signal::Answer(sdp) => link.remote_description(SdpKind::Answer, sdp).await,
+            Signal::Candidate(c) => link.remote_candidate(c).await,
+        }
+    }
+
+    fn link(&self, id: ParticipantId) -> Option<Rc<PeerLink>> {
+        self.inner.links.borrow().get(&id).cloned()
+    }
+
+    fn links(&self) -> Vec<Rc<PeerLink>> {
+        self.inner.links.borrow().values().cloned().collect()
+    }
+
+    fn connect(&self, id: ParticipantId) -> Option<Rc<PeerLink>> {
+        let mesh = &self.inner;
+        let link = PeerLink::new(
+            mesh.me,
+            id,
+            &mesh.ice_servers.borrow(),
+            &mesh.local.borrow(),
+            &mesh.signaling,
+            mesh.events.clone(),
+        );
+        match link {
+            Ok(link) => {
+                if let Some(screen) = mesh.screen.borrow().clone() {
+                    link.set_screen(Some(screen));
+                }
+                Some(link)
+            }
+            Err(e) => {
+                warn!("peer {id}: could not create a connection: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl MediaTransport for MeshTransport {
+    fn set_peers(&self, peers: &[ParticipantId]) {
+        let mut links = self.inner.links.borrow_mut();
+        links.retain(|id, _| peers.contains(id));
+        for id in peers {
+            if *id != self.inner.me && !links.contains_key(id) {
+                if let Some(link) = self.connect(*id) {
+                    links.insert(*id, link);
+                }
+            }
+        }
+    }
+
+    fn publish(&self, local: &LocalMedia) {
+        *self.inner.local.borrow_mut() = local.clone();
+        for link in self.links() {
+            let local = local.clone();
+            spawn_local(async move { link.set_local(local).await });
+        }
+    }
+
+    fn publish_screen(&self, screen: Option<&ScreenTrack>) {
+        *self.inner.screen.borrow_mut() = screen.cloned();
+        for link in self.links() {
+            link.set_screen(screen.cloned());
+        }
+    }
+
+    fn want(&self, source: TileId, hint: ReceiverHint) -> bool {
+        // The mesh sender adapts its camera per link; a screen is always sent whole.
+        if source.is_screen() {
+            return true;
+        }
+        self.link(source.participant)
+            .is_some_and(|l| l.send_peer(&PeerMsg::view_hint(hint)))
+    }
+
+    fn send_to_all(&self, msg: &PeerMsg) -> usize {
+        self.links().iter().filter(|l| l.send_peer(msg)).count()
+    }
+
+    fn sample(&self) -> LocalBoxFuture<'static, Vec<LinkSample>> {
+        let links = self.links();
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(links.len());
+            for link in links {
+                out.push(link.sample().await);
+            }
+            out
+        })
+    }
+
+    fn apply_send(
+        &self,
+        peer: ParticipantId,
+        want: SendParams,
+        had: Option<SendParams>,
+    ) -> LocalBoxFuture<'static, bool> {
+        let link = self.link(peer);
+        Box::pin(async move {
+            match link {
+                Some(link) => link.apply_send(want, had).await,
+                None => false,
+            }
+        })
+    }
+
+    fn set_ice_servers(&self, servers: Vec<IceServer>) {
+        *self.inner.ice_servers.borrow_mut() = servers;
+    }
+
+    fn restart_ice(&self, peer: ParticipantId, relay_only: bool) {
+        if let Some(link) = self.link(peer) {
+            link.reconfigure_and_restart_ice(&self.inner.ice_servers.borrow(), relay_only);
+        }
+    }
+
+    fn close(&self) {
+        self.inner.links.borrow_mut().clear();
+    }
+}

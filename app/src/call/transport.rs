@@ -1,0 +1,66 @@
+//! The seam between the call and the way media travels. The call says what to publish
+//! and what it wants to receive; a transport carries it and reports what arrives. The
+//! mesh (`mesh/`: one `RTCPeerConnection` per remote participant) is the one transport
+//! today; a relayed one (an SFU) implements the same trait.
+
+use futures::future::LocalBoxFuture;
+use nonstop_core::adaptation::{ReceiverHint, SendParams};
+use nonstop_core::layout::TileId;
+use nonstop_core::peer_msg::PeerMsg;
+use nonstop_core::protocol::IceServer;
+use nonstop_core::recovery::LinkCondition;
+use nonstop_core::ParticipantId;
+
+use crate::platform::media::{LocalMedia, MediaStream};
+use crate::platform::screen::ScreenTrack;
+use crate::platform::stats::LinkReport;
+
+/// What a transport tells the call, in the order it happened.
+pub enum TransportEvent {
+    /// A remote source's media to play (`Some`, again whenever its tracks change), or
+    /// it ended (`None`).
+    RemoteMedia {
+        source: TileId,
+        stream: Option<MediaStream>,
+    },
+    /// A participant's message that travelled with the media (chat, receiver hints).
+    PeerMessage { from: ParticipantId, msg: PeerMsg },
+    /// A connection changed state: worth sampling now rather than at the next tick.
+    LinkChanged(ParticipantId),
+}
+
+/// One reading of the path to a participant: one `getStats()` per connection, shared
+/// by link recovery, adaptation and speaker detection.
+pub struct LinkSample {
+    pub peer: ParticipantId,
+    /// `None` once the connection is closed.
+    pub condition: Option<LinkCondition>,
+    /// `None` when the browser could not read it.
+    pub report: Option<LinkReport>,
+}
+
+pub trait MediaTransport {
+    /// The remote participants to exchange media with: connections are made for new
+    /// ones and closed for those no longer listed.
+    fn set_peers(&self, peers: &[ParticipantId]);
+    /// Publish our camera and microphone (again after a device switch).
+    fn publish(&self, local: &LocalMedia);
+    /// Publish our screen (`Some`) or stop (`None`).
+    fn publish_screen(&self, screen: Option<&ScreenTrack>);
+    /// "I want this source at this size, or not at all." False if it could not be
+    /// told yet (try again later).
+    fn want(&self, source: TileId, hint: ReceiverHint) -> bool;
+    /// Sends `msg` to everyone reachable; returns how many.
+    fn send_to_all(&self, msg: &PeerMsg) -> usize;
+    /// Reads every connection once.
+    fn sample(&self) -> LocalBoxFuture<'static, Vec<LinkSample>>;
+    /// The sending parameters toward one receiver (what the adaptation controller
+    /// decided); true once applied.
+    fn apply_send(&self, peer: ParticipantId, want: SendParams, had: Option<SendParams>) -> LocalBoxFuture<'static, bool>;
+    /// Fresh ICE servers (TURN credentials) for connections made or restarted from now on.
+    fn set_ice_servers(&self, servers: Vec<IceServer>);
+    /// Restarts ICE toward `peer`, through the relay only if `relay_only`.
+    fn restart_ice(&self, peer: ParticipantId, relay_only: bool);
+    /// Closes everything.
+    fn close(&self);
+}
