@@ -540,8 +540,6 @@ mod properties {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
-
         #[test]
         fn the_roster_tiles_and_links_stay_consistent(
             ops in proptest::collection::vec(op(), 1..120)

@@ -7,6 +7,14 @@
 //!   resume, and whether a participant whose signaling ended is gone (`vanish.rs`):
 //!   a killed browser disappears for the others as soon as its link goes quiet,
 //!   instead of after the server's resume grace.
+//!
+//!   Driving it from the app: one stats sampler per peer connection calls
+//!   [`CallState::observe_link`] (a few times a second; 250 ms is what the tests
+//!   simulate), and answers [`CallEffect::SampleNow`] with a reading at once; the
+//!   server's `joined`/`left`/`media`/`interrupted`/`back`/`resumed` go to the methods
+//!   of the same names; [`CallState::poll`] runs at [`CallState::next_deadline`].
+//!   After any input, the app holds a link to every [`CallState::wanted_links`] and
+//!   shows [`CallState::tiles`].
 //! - [`HintSender`] and [`hint_for`] (`hints.rs`): receiver hints from the layout.
 //! - [`EnergyMeter`] (`audio_level.rs`): audio levels from energy counters for
 //!   [`crate::speaker`].

@@ -279,7 +279,7 @@ impl CallState {
 
     /// The server says `id`'s signaling socket ended without a `leave`. Whether it is
     /// gone is judged from our link to it (see `vanish.rs`): this asks for a sample now
-    /// and, through [`poll`](Self::poll), about [`super::vanish::PACKET_WINDOW`] later.
+    /// and, through [`poll`](Self::poll), about [`super::PACKET_WINDOW`] later.
     pub fn interrupted(&mut self, now: Time, id: ParticipantId) -> Vec<CallEffect> {
         let mut effects = Vec::new();
         let Some(remote) = self.remotes.get_mut(&id) else {
@@ -331,8 +331,10 @@ impl CallState {
         }
     }
 
-    /// A reading of the link to `id` at `now` (from the one stats sampler of its peer
-    /// connection, or answering [`CallEffect::SampleNow`]).
+    /// A reading of the link to `id` (from the one stats sampler of its peer
+    /// connection, or answering [`CallEffect::SampleNow`]); `now` is when the stats were
+    /// read (when `getStats()` resolved), since the vanish decision compares readings
+    /// a few hundred milliseconds apart.
     pub fn observe_link(
         &mut self,
         now: Time,
@@ -398,7 +400,9 @@ impl CallState {
         for remote in self.remotes.values_mut() {
             remote.stalled = remote.stall.stalled(now);
             if let Some(watch) = &mut remote.watch {
-                if remote.member.presence == Presence::SignalingLost && watch.sample_due() <= now {
+                if remote.member.presence == Presence::SignalingLost
+                    && watch.sample_due().is_some_and(|due| due <= now)
+                {
                     watch.asked(now);
                     effects.push(CallEffect::SampleNow(remote.member.id));
                 }
@@ -414,7 +418,7 @@ impl CallState {
             .values()
             .filter_map(|remote| match remote.member.presence {
                 Presence::Present => remote.recovery.next_deadline(),
-                Presence::SignalingLost => remote.watch.as_ref().map(VanishWatch::sample_due),
+                Presence::SignalingLost => remote.watch.as_ref().and_then(VanishWatch::sample_due),
                 Presence::Vanished => None,
             })
             .chain(self.reconcile_due)

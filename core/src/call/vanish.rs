@@ -108,8 +108,10 @@ fn change(before: Option<u64>, now: Option<u64>) -> Change {
 pub(crate) struct VanishWatch {
     since: Time,
     anchor: Option<Anchor>,
+    /// A sample at or after `since` arrived.
+    sampled: bool,
     /// When a fresh sample was last asked for.
-    asked: Option<Time>,
+    asked: Time,
 }
 
 impl VanishWatch {
@@ -118,7 +120,8 @@ impl VanishWatch {
         VanishWatch {
             since,
             anchor: None,
-            asked: Some(since),
+            sampled: false,
+            asked: since,
         }
     }
 
@@ -133,6 +136,7 @@ impl VanishWatch {
         if now < self.since {
             return Verdict::Unsure;
         }
+        self.sampled = true;
         let fresh = |window| Anchor {
             at: now,
             packets,
@@ -169,20 +173,22 @@ impl VanishWatch {
     }
 
     /// When a fresh sample would settle the question: at the end of the window, or
-    /// (before the first sample) soon after the first request. Never earlier than
+    /// (while no sample came) again after the first request. Never earlier than
     /// [`ASK_AGAIN`] after the last request, so an unanswered one is not asked again
-    /// in a loop.
-    pub(crate) fn sample_due(&self) -> Time {
+    /// in a loop. `None` when the samples so far are no evidence: the regular ones
+    /// will tell if something starts flowing.
+    pub(crate) fn sample_due(&self) -> Option<Time> {
         let due = match self.anchor {
             Some(anchor) => anchor.at + anchor.window,
+            None if self.sampled => return None,
             None => self.since + PACKET_WINDOW,
         };
-        self.asked.map_or(due, |asked| due.max(asked + ASK_AGAIN))
+        Some(due.max(self.asked + ASK_AGAIN))
     }
 
     /// A sample was asked for at `now`.
     pub(crate) fn asked(&mut self, now: Time) {
-        self.asked = Some(now);
+        self.asked = now;
     }
 }
 
@@ -321,13 +327,17 @@ mod tests {
     #[test]
     fn samples_are_asked_for_at_the_end_of_the_window_but_not_in_a_loop() {
         let mut w = VanishWatch::new(t(5));
-        assert_eq!(w.sample_due(), t(205));
+        assert_eq!(w.sample_due(), Some(t(205)));
         let mut inbound = Inbound::default();
         inbound.packets.observe(t(0), Some(10));
         inbound.packets.observe(t(4), Some(20));
         w.observe(t(25), Some(20), None, &inbound);
-        assert_eq!(w.sample_due(), t(225));
+        assert_eq!(w.sample_due(), Some(t(225)));
         w.asked(t(225));
-        assert_eq!(w.sample_due(), t(425));
+        assert_eq!(w.sample_due(), Some(t(425)));
+        // No evidence: no more requests.
+        let mut w = VanishWatch::new(t(5));
+        w.observe(t(25), Some(0), Some(0), &Inbound::default());
+        assert_eq!(w.sample_due(), None);
     }
 }
