@@ -497,7 +497,7 @@ mod simulation {
 mod properties {
     use super::*;
     use proptest::prelude::*;
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
 
     #[derive(Debug, Clone)]
     enum Op {
@@ -509,24 +509,75 @@ mod properties {
         Observe(u64, u8, u64, u64),
         Media(u64, bool),
         Screen(u64, bool),
+        /// Its browser stops (true) or resumes (false) sending anything.
+        Silence(u64, bool),
         Poll,
         Wait(u64),
     }
 
     fn op() -> impl Strategy<Value = Op> {
-        let id = 1u64..8;
+        let id = 1u64..6;
         prop_oneof![
-            id.clone().prop_map(Op::Joined),
-            id.clone().prop_map(Op::Left),
-            id.clone().prop_map(Op::Interrupted),
-            id.clone().prop_map(Op::Back),
-            (any::<u8>(), any::<bool>()).prop_map(|(m, c)| Op::Resumed(m, c)),
-            (id.clone(), 0u8..5, 0u64..3, 0u64..3).prop_map(|(i, c, p, b)| Op::Observe(i, c, p, b)),
-            (id.clone(), any::<bool>()).prop_map(|(i, v)| Op::Media(i, v)),
-            (id, any::<bool>()).prop_map(|(i, s)| Op::Screen(i, s)),
-            Just(Op::Poll),
-            (0u64..3_000).prop_map(Op::Wait),
+            1 => id.clone().prop_map(Op::Joined),
+            1 => id.clone().prop_map(Op::Left),
+            1 => id.clone().prop_map(Op::Interrupted),
+            1 => id.clone().prop_map(Op::Back),
+            1 => (any::<u8>(), any::<bool>()).prop_map(|(m, c)| Op::Resumed(m, c)),
+            // Mostly connected, counters flat or rising: the vanish decision's inputs.
+            4 => (id.clone(), prop_oneof![3 => Just(1u8), 1 => 0u8..5], 0u64..3, 0u64..3)
+                .prop_map(|(i, c, p, b)| Op::Observe(i, c, p, b)),
+            1 => (id.clone(), any::<bool>()).prop_map(|(i, v)| Op::Media(i, v)),
+            1 => (id.clone(), any::<bool>()).prop_map(|(i, s)| Op::Screen(i, s)),
+            1 => (id, any::<bool>()).prop_map(|(i, s)| Op::Silence(i, s)),
+            1 => Just(Op::Poll),
+            2 => (0u64..600).prop_map(Op::Wait),
+            1 => (0u64..10_000).prop_map(Op::Wait),
         ]
+    }
+
+    /// The remote browsers' inbound counters as our links read them.
+    #[derive(Default)]
+    struct Browsers {
+        counters: BTreeMap<u64, (u64, u64)>,
+        /// Sending nothing (killed, or just quiet).
+        silent: BTreeSet<u64>,
+    }
+
+    impl Browsers {
+        fn reading(
+            &mut self,
+            n: u64,
+            condition: Option<LinkCondition>,
+            dp: u64,
+            db: u64,
+        ) -> LinkObservation {
+            let (dp, db) = if self.silent.contains(&n) {
+                (0, 0)
+            } else {
+                (dp, db)
+            };
+            let (p, b) = self.counters.entry(n).or_default();
+            *p += dp;
+            *b += db + dp;
+            obs(condition, *p, *b)
+        }
+
+        /// Answers the sample requests among `effects` (a connected link).
+        fn answer(
+            &mut self,
+            c: &mut CallState,
+            now: u64,
+            effects: &[CallEffect],
+        ) -> Vec<CallEffect> {
+            let mut more = Vec::new();
+            for e in effects {
+                if let CallEffect::SampleNow(p) = e {
+                    let o = self.reading(p.get(), Some(LinkCondition::Connected), 1, 1);
+                    more.extend(c.observe_link(t(now), *p, o));
+                }
+            }
+            more
+        }
     }
 
     fn condition(i: u8) -> Option<LinkCondition> {
@@ -547,7 +598,7 @@ mod properties {
             let me = ParticipantId::new(4);
             let mut c = CallState::new(me, "Me".into(), MediaState::default(), true, 9);
             let mut now = 0u64;
-            let mut counters: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+            let mut browsers = Browsers::default();
             for op in ops {
                 let before = c.wanted_links();
                 let unconfirmed_before: Vec<ParticipantId> =
@@ -561,10 +612,13 @@ mod properties {
                         allowed_to_go.push(id(n));
                         c.left(id(n));
                     }
-                    Op::Interrupted(n) => effects = c.interrupted(t(now), id(n)),
+                    Op::Interrupted(n) => {
+                        effects = c.interrupted(t(now), id(n));
+                        effects.extend(browsers.answer(&mut c, now, &effects));
+                    }
                     Op::Back(n) => c.back(t(now), person(id(n), "Q")),
                     Op::Resumed(mask, continued) => {
-                        let listed: Vec<Participant> = (1..8u64)
+                        let listed: Vec<Participant> = (1..6u64)
                             .filter(|n| mask & (1 << n) != 0)
                             .map(|n| person(id(n), "R"))
                             .collect();
@@ -576,24 +630,30 @@ mod properties {
                         c.resumed(t(now), listed, continued);
                     }
                     Op::Observe(n, cond, dp, db) => {
-                        let (p, b) = counters.entry(n).or_default();
-                        *p += dp;
-                        *b += db + dp;
-                        let o = obs(condition(cond), *p, *b);
+                        let o = browsers.reading(n, condition(cond), dp, db);
                         effects = c.observe_link(t(now), id(n), o);
                     }
                     Op::Media(n, video) => c.media_changed(id(n), MediaState { audio: true, video }),
                     Op::Screen(n, sharing) => c.set_screen(id(n), sharing),
+                    Op::Silence(n, true) => {
+                        browsers.silent.insert(n);
+                    }
+                    Op::Silence(n, false) => {
+                        browsers.silent.remove(&n);
+                    }
                     Op::Poll => {
                         effects = c.poll(t(now));
                         prop_assert!(c.next_deadline().is_none_or(|d| d > t(now)), "a deadline in the past after poll");
                     }
                     Op::Wait(ms) => {
-                        // The app polls at every deadline on the way.
+                        // The app polls at every deadline on the way, and answers
+                        // sample requests at once.
                         let end = now + ms;
                         while let Some(d) = c.next_deadline().filter(|d| *d <= t(end)) {
                             now = now.max(d.as_millis());
-                            for e in c.poll(t(now)) {
+                            let mut polled = c.poll(t(now));
+                            polled.extend(browsers.answer(&mut c, now, &polled));
+                            for e in polled {
                                 if let CallEffect::RestartIce { peer, .. } = e {
                                     prop_assert_eq!(presence(&c, peer), Some(Presence::Present));
                                 }
