@@ -11,8 +11,9 @@
 //!   Driving it from the app: one stats sampler per peer connection calls
 //!   [`CallState::observe_link`] (a few times a second; 250 ms is what the tests
 //!   simulate), and answers [`CallEffect::SampleNow`] with a reading at once; the
-//!   server's `joined`/`left`/`media`/`interrupted`/`back`/`resumed` go to the methods
-//!   of the same names; [`CallState::poll`] runs at [`CallState::next_deadline`].
+//!   server's `joined`, `left`, `interrupted`, `back` and our `resumed` go to the
+//!   methods of the same names, `media` to [`CallState::media_changed`];
+//!   [`CallState::poll`] runs at [`CallState::next_deadline`].
 //!   After any input, the app holds a link to every [`CallState::wanted_links`] and
 //!   shows [`CallState::tiles`].
 //! - [`HintSender`] and [`hint_for`] (`hints.rs`): receiver hints from the layout.

@@ -41,7 +41,9 @@ pub enum Presence {
     /// that is not known yet). Still shown.
     SignalingLost,
     /// Its signaling ended and its link went quiet: most likely its browser is gone.
-    /// Not shown; the link is kept (parked) in case it comes `back`, until it has `left`.
+    /// Not shown; the link is kept (parked) in case it comes `back`, until it has
+    /// `left`. Anything arriving on the link again makes it
+    /// [`SignalingLost`](Presence::SignalingLost) (shown): only a live browser sends.
     Vanished,
 }
 
