@@ -1,6 +1,7 @@
 //! Nonstop's core: everything about a call that is not browser or network I/O.
 //!
 //! - [`protocol`]: the signaling messages, shared by the server and the app.
+//! - [`call`]: one call's state: roster, sources, link states, who vanished, hints.
 //! - [`names`]: room and display name rules, and readable random room names.
 //! - [`chat`]: chat text split into text and links, for safe rendering.
 //! - [`devices`]: which camera, microphone or speaker to use (stored choice, default, first).
@@ -18,6 +19,7 @@
 //! Nothing here reads a clock or a random source: time and randomness are passed in.
 
 pub mod adaptation;
+pub mod call;
 pub mod chat;
 pub mod devices;
 pub mod ids;

@@ -2,7 +2,8 @@
 //! sampled for every participant: WebRTC's `audioLevel` (linear, 0.0 to 1.0) from
 //! `getStats()` (inbound-rtp for others, media-source for us), or the RMS level from
 //! two polls' energy counters: `sqrt(Δ totalAudioEnergy / Δ totalSamplesDuration)`,
-//! which also catches sounds shorter than the polling period.
+//! which also catches sounds shorter than the polling period
+//! ([`crate::call::EnergyMeter`] computes it from the counters).
 //!
 //! Per participant (see `voice.rs`): the level is smoothed (fast attack, slower release),
 //! compared with thresholds above that participant's own noise floor (the quietest

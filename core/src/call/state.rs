@@ -1,0 +1,537 @@
+//! [`CallState`]: one call as the local participant sees it. The roster and each
+//! remote participant's sources, the topology, every link's recovery and tile state,
+//! the reconcile after a resume, and whether an interrupted participant is gone.
+
+use std::collections::BTreeMap;
+
+use super::link_state::{decide_link_state, LinkFacts, LinkState};
+use super::vanish::{Inbound, VanishWatch, Verdict};
+use crate::ids::ParticipantId;
+use crate::negotiation::Role;
+use crate::protocol::{MediaState, Participant};
+use crate::recovery::{InboundWatch, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig};
+use crate::time::Time;
+
+/// How media travels between the participants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topology {
+    /// One peer connection per remote participant.
+    Mesh,
+}
+
+/// What a participant sends a video of.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum SourceKind {
+    Camera,
+    Screen,
+}
+
+/// One video source in the call: whose, and which.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct SourceKey {
+    pub participant: ParticipantId,
+    pub kind: SourceKind,
+}
+
+/// Whether a remote participant is there, as far as we can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Presence {
+    Present,
+    /// The server said its signaling socket ended; its link still shows it alive (or
+    /// that is not known yet). Still shown.
+    SignalingLost,
+    /// Its signaling ended and its link went quiet: most likely its browser is gone.
+    /// Not shown; the link is kept (parked) in case it comes `back`, until it has
+    /// `left`. Anything arriving on the link again makes it
+    /// [`SignalingLost`](Presence::SignalingLost) (shown): only a live browser sends.
+    Vanished,
+}
+
+/// A remote participant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub id: ParticipantId,
+    pub name: String,
+    pub media: MediaState,
+    /// Sharing a screen.
+    pub screen: bool,
+    pub presence: Presence,
+    /// Its link's state, as its tiles show it.
+    pub link: LinkState,
+}
+
+/// One tile of the stage, in display order from [`CallState::tiles`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileModel {
+    pub key: SourceKey,
+    pub name: String,
+    /// Ours.
+    pub local: bool,
+    pub media: MediaState,
+    /// Always [`LinkState::Connected`] for our own tiles.
+    pub link: LinkState,
+}
+
+/// One reading of a link, from its peer connection's state and `getStats()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkObservation {
+    /// `connectionState`; `None` once closed.
+    pub condition: Option<LinkCondition>,
+    /// Inbound RTP packets received, all kinds together (a counter).
+    pub packets_received: Option<u64>,
+    /// Bytes received on the link's transport, RTCP included (a counter).
+    pub bytes_received: Option<u64>,
+}
+
+/// What the app should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEffect {
+    /// Restart ICE on the link to `peer`; first switch it to the relay only if
+    /// `relay_only` (once switched, it stays so).
+    RestartIce {
+        peer: ParticipantId,
+        relay_only: bool,
+    },
+    /// Read this participant's link now and pass it to [`CallState::observe_link`]: an
+    /// interruption is being judged.
+    SampleNow(ParticipantId),
+    /// Something worth a line in the console.
+    Log(String),
+}
+
+#[derive(Debug, Clone)]
+struct Remote {
+    member: Member,
+    recovery: LinkRecovery,
+    stall: InboundWatch,
+    stalled: bool,
+    /// The last connection state read; a new link is connecting.
+    condition: Option<LinkCondition>,
+    ever_connected: bool,
+    inbound: Inbound,
+    /// While [`Presence::SignalingLost`] or [`Presence::Vanished`].
+    watch: Option<VanishWatch>,
+    /// Kept after a resume into a restarted server that did not list it: dropped once
+    /// its link stops working, unless it comes back first.
+    unconfirmed: bool,
+}
+
+impl Remote {
+    fn facts(&self) -> LinkFacts {
+        LinkFacts {
+            condition: self.condition,
+            recovering: self.recovery.recovering(),
+            gave_up: self.recovery.gave_up(),
+            stalled: self.stalled,
+            ever_connected: self.ever_connected,
+        }
+    }
+
+    fn refresh_link(&mut self) {
+        self.member.link = decide_link_state(&self.facts());
+    }
+
+    fn unconfirmed_and_broken(&self) -> bool {
+        self.unconfirmed && self.condition != Some(LinkCondition::Connected)
+    }
+
+    /// A closed or failed link while its signaling is gone: nobody will restart it.
+    fn link_dead(&self) -> bool {
+        matches!(self.condition, None | Some(LinkCondition::Failed))
+    }
+
+    fn set_present(&mut self, p: Participant) {
+        self.member.name = p.name;
+        self.member.media = p.media;
+        self.member.presence = Presence::Present;
+        self.watch = None;
+        self.unconfirmed = false;
+    }
+
+    fn vanish(&mut self, why: &str, effects: &mut Vec<CallEffect>) {
+        if self.member.presence != Presence::Vanished {
+            self.member.presence = Presence::Vanished;
+            effects.push(CallEffect::Log(format!(
+                "peer {}: gone ({why}); hidden, link parked",
+                self.member.id
+            )));
+        }
+    }
+}
+
+/// The call's state machine. Feed it the server's roster messages and each link's
+/// readings; read the members, tiles and wanted links after any input; perform the
+/// returned [`CallEffect`]s; call [`poll`](Self::poll) at
+/// [`next_deadline`](Self::next_deadline).
+///
+/// Deterministic: time is passed in, randomness comes from the seed.
+#[derive(Debug, Clone)]
+pub struct CallState {
+    me: ParticipantId,
+    my_name: String,
+    my_media: MediaState,
+    my_screen: bool,
+    relay_available: bool,
+    seed: u64,
+    topology: Topology,
+    remotes: BTreeMap<ParticipantId, Remote>,
+    /// After a resume into a restarted server: when to drop the unconfirmed members
+    /// whose link does not work (at the next poll, so that it is logged).
+    reconcile_due: Option<Time>,
+}
+
+impl CallState {
+    /// `relay_available`: TURN servers are configured (recovery may go relay-only).
+    /// `seed`: for the recovery backoffs' jitter.
+    pub fn new(
+        me: ParticipantId,
+        my_name: String,
+        my_media: MediaState,
+        relay_available: bool,
+        seed: u64,
+    ) -> Self {
+        CallState {
+            me,
+            my_name,
+            my_media,
+            my_screen: false,
+            relay_available,
+            seed,
+            topology: Topology::Mesh,
+            remotes: BTreeMap::new(),
+            reconcile_due: None,
+        }
+    }
+
+    pub fn me(&self) -> ParticipantId {
+        self.me
+    }
+
+    pub fn topology(&self) -> Topology {
+        self.topology
+    }
+
+    /// Someone joined (or is listed in a welcome). Someone already known is confirmed
+    /// and present, with this name and media. (`_now`: every roster input carries the
+    /// time, for decisions that will need it.)
+    pub fn joined(&mut self, _now: Time, p: Participant) {
+        if p.id == self.me {
+            return;
+        }
+        if let Some(remote) = self.remotes.get_mut(&p.id) {
+            remote.set_present(p);
+            return;
+        }
+        let initiator = Role::between(self.me, p.id).initiator;
+        // Distinct per link, so that two links' retries spread too.
+        let seed = self.seed ^ p.id.get().wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut remote = Remote {
+            member: Member {
+                id: p.id,
+                name: p.name,
+                media: p.media,
+                screen: false,
+                presence: Presence::Present,
+                link: LinkState::Connecting,
+            },
+            recovery: LinkRecovery::new(
+                RecoveryConfig::default(),
+                initiator,
+                self.relay_available,
+                seed,
+            ),
+            stall: InboundWatch::default(),
+            stalled: false,
+            condition: Some(LinkCondition::Connecting),
+            ever_connected: false,
+            inbound: Inbound::default(),
+            watch: None,
+            unconfirmed: false,
+        };
+        remote.refresh_link();
+        self.remotes.insert(p.id, remote);
+    }
+
+    /// Someone left (or its seat expired): its tiles and link go.
+    pub fn left(&mut self, id: ParticipantId) {
+        self.remotes.remove(&id);
+    }
+
+    /// A participant's microphone/camera state changed (ours too, `id == me`).
+    pub fn media_changed(&mut self, id: ParticipantId, media: MediaState) {
+        if id == self.me {
+            self.my_media = media;
+        } else if let Some(remote) = self.remotes.get_mut(&id) {
+            remote.member.media = media;
+        }
+    }
+
+    pub fn set_my_media(&mut self, media: MediaState) {
+        self.my_media = media;
+    }
+
+    /// A participant started or stopped sharing a screen (ours too, `id == me`).
+    pub fn set_screen(&mut self, id: ParticipantId, sharing: bool) {
+        if id == self.me {
+            self.my_screen = sharing;
+        } else if let Some(remote) = self.remotes.get_mut(&id) {
+            remote.member.screen = sharing;
+        }
+    }
+
+    /// The server says `id`'s signaling socket ended without a `leave`. Whether it is
+    /// gone is judged from our link to it (see `vanish.rs`): this asks for a sample now
+    /// and, through [`poll`](Self::poll), about [`super::PACKET_WINDOW`] later.
+    pub fn interrupted(&mut self, now: Time, id: ParticipantId) -> Vec<CallEffect> {
+        let mut effects = Vec::new();
+        let Some(remote) = self.remotes.get_mut(&id) else {
+            return effects;
+        };
+        if remote.member.presence != Presence::Present {
+            return effects;
+        }
+        remote.member.presence = Presence::SignalingLost;
+        remote.watch = Some(VanishWatch::new(now));
+        if remote.link_dead() {
+            remote.vanish("its link is down too", &mut effects);
+        } else {
+            effects.push(CallEffect::SampleNow(id));
+        }
+        effects
+    }
+
+    /// The participant resumed its session: present again, on the same link.
+    pub fn back(&mut self, now: Time, p: Participant) {
+        self.joined(now, p);
+    }
+
+    /// After our own signaling resumed: the room as the server sees it (we excluded or
+    /// not). `continued`: the server kept running, so whoever is not listed left
+    /// meanwhile. Otherwise the server restarted and forgot who was there: whoever is
+    /// not listed is kept while its link works, dropped as soon as it does not
+    /// (maybe it is still on its way back), and confirmed by a later `joined`/`back`.
+    pub fn resumed(&mut self, now: Time, participants: Vec<Participant>, continued: bool) {
+        let listed: Vec<ParticipantId> = participants.iter().map(|p| p.id).collect();
+        for p in participants {
+            self.joined(now, p);
+        }
+        if continued {
+            self.remotes.retain(|id, _| listed.contains(id));
+        } else {
+            for (id, remote) in &mut self.remotes {
+                remote.unconfirmed |= !listed.contains(id);
+            }
+            self.reconcile_due = Some(now);
+        }
+    }
+
+    /// Whether TURN servers are configured now (fresh ICE servers arrived).
+    pub fn set_relay_available(&mut self, available: bool) {
+        self.relay_available = available;
+        for remote in self.remotes.values_mut() {
+            remote.recovery.set_relay_available(available);
+        }
+    }
+
+    /// A reading of the link to `id` (from the one stats sampler of its peer
+    /// connection, or answering [`CallEffect::SampleNow`]); `now` is when the stats were
+    /// read (when `getStats()` resolved), since the vanish decision compares readings
+    /// a few hundred milliseconds apart.
+    pub fn observe_link(
+        &mut self,
+        now: Time,
+        id: ParticipantId,
+        obs: LinkObservation,
+    ) -> Vec<CallEffect> {
+        let mut effects = Vec::new();
+        let Some(remote) = self.remotes.get_mut(&id) else {
+            return effects;
+        };
+        remote.condition = obs.condition;
+        if let Some(condition) = obs.condition {
+            remote.ever_connected |= condition == LinkCondition::Connected;
+            remote.recovery.on_state(now, condition);
+        }
+        if let Some(packets) = obs.packets_received {
+            remote.stalled = remote.stall.observe(now, packets);
+        }
+        remote.inbound.packets.observe(now, obs.packets_received);
+        remote.inbound.bytes.observe(now, obs.bytes_received);
+        if remote.unconfirmed_and_broken() {
+            self.drop_unconfirmed(id, &mut effects);
+            return effects;
+        }
+        if let Some(watch) = &mut remote.watch {
+            let verdict = watch.observe(
+                now,
+                obs.packets_received,
+                obs.bytes_received,
+                &remote.inbound,
+            );
+            match verdict {
+                _ if remote.link_dead() => remote.vanish("its link is down too", &mut effects),
+                Verdict::Gone => remote.vanish("nothing arrives on its link", &mut effects),
+                Verdict::Alive if remote.member.presence == Presence::Vanished => {
+                    // Only a live browser sends: it lost its signaling, nothing more.
+                    remote.member.presence = Presence::SignalingLost;
+                    effects.push(CallEffect::Log(format!(
+                        "peer {id}: media arrives again; shown"
+                    )));
+                }
+                Verdict::Alive | Verdict::Unsure => {}
+            }
+        }
+        drive(remote, now, &mut effects);
+        effects
+    }
+
+    /// What is due at `now`: ICE restarts, and samples to judge interruptions.
+    pub fn poll(&mut self, now: Time) -> Vec<CallEffect> {
+        let mut effects = Vec::new();
+        if self.reconcile_due.take_if(|due| *due <= now).is_some() {
+            let broken: Vec<ParticipantId> = self
+                .remotes
+                .iter()
+                .filter(|(_, r)| r.unconfirmed_and_broken())
+                .map(|(id, _)| *id)
+                .collect();
+            for id in broken {
+                self.drop_unconfirmed(id, &mut effects);
+            }
+        }
+        for remote in self.remotes.values_mut() {
+            remote.stalled = remote.stall.stalled(now);
+            if let Some(watch) = &mut remote.watch {
+                if remote.member.presence == Presence::SignalingLost
+                    && watch.sample_due().is_some_and(|due| due <= now)
+                {
+                    watch.asked(now);
+                    effects.push(CallEffect::SampleNow(remote.member.id));
+                }
+            }
+            drive(remote, now, &mut effects);
+        }
+        effects
+    }
+
+    /// When [`poll`](Self::poll) next has something to do.
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.remotes
+            .values()
+            .filter_map(|remote| match remote.member.presence {
+                Presence::Present => remote.recovery.next_deadline(),
+                Presence::SignalingLost => remote.watch.as_ref().and_then(VanishWatch::sample_due),
+                Presence::Vanished => None,
+            })
+            .chain(self.reconcile_due)
+            .min()
+    }
+
+    fn drop_unconfirmed(&mut self, id: ParticipantId, effects: &mut Vec<CallEffect>) {
+        self.remotes.remove(&id);
+        effects.push(CallEffect::Log(format!(
+            "peer {id}: not back since the server restarted, and its link stopped working; dropping it"
+        )));
+    }
+
+    /// The remote participants to hold a link to: everyone in the roster, including
+    /// parked ([`Presence::Vanished`]) and unconfirmed ones. Sorted.
+    pub fn wanted_links(&self) -> Vec<ParticipantId> {
+        self.remotes.keys().copied().collect()
+    }
+
+    /// The remote participants (not us), by id.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.remotes.values().map(|r| &r.member)
+    }
+
+    /// A remote participant (`None` for us).
+    pub fn member(&self, id: ParticipantId) -> Option<&Member> {
+        self.remotes.get(&id).map(|r| &r.member)
+    }
+
+    /// Kept after a resume into a restarted server without being listed, not
+    /// confirmed since.
+    pub fn is_unconfirmed(&self, id: ParticipantId) -> bool {
+        self.remotes.get(&id).is_some_and(|r| r.unconfirmed)
+    }
+
+    /// The tiles to show, in order: our camera, then every remote participant that is
+    /// not [`Presence::Vanished`] by id (join order); each screen share right after
+    /// its owner's camera.
+    pub fn tiles(&self) -> Vec<TileModel> {
+        let mut tiles = Vec::with_capacity(2 * self.remotes.len() + 2);
+        let mine = TileModel {
+            key: SourceKey::camera(self.me),
+            name: self.my_name.clone(),
+            local: true,
+            media: self.my_media,
+            link: LinkState::Connected,
+        };
+        push_camera_and_screen(&mut tiles, mine, self.my_screen);
+        for m in self.members() {
+            if m.presence == Presence::Vanished {
+                continue;
+            }
+            let camera = TileModel {
+                key: SourceKey::camera(m.id),
+                name: m.name.clone(),
+                local: false,
+                media: m.media,
+                link: m.link,
+            };
+            push_camera_and_screen(&mut tiles, camera, m.screen);
+        }
+        tiles
+    }
+}
+
+impl SourceKey {
+    pub fn camera(participant: ParticipantId) -> Self {
+        SourceKey {
+            participant,
+            kind: SourceKind::Camera,
+        }
+    }
+
+    pub fn screen(participant: ParticipantId) -> Self {
+        SourceKey {
+            participant,
+            kind: SourceKind::Screen,
+        }
+    }
+}
+
+/// A camera tile, and its owner's screen tile right after it if sharing.
+fn push_camera_and_screen(tiles: &mut Vec<TileModel>, camera: TileModel, sharing: bool) {
+    let screen = sharing.then(|| TileModel {
+        key: SourceKey::screen(camera.key.participant),
+        ..camera.clone()
+    });
+    tiles.push(camera);
+    tiles.extend(screen);
+}
+
+/// Recovery actions due for one link, and its tile state. A link whose participant
+/// lost its signaling is not restarted (the restart's offer could not reach it); its
+/// recovery resumes when the participant is back.
+fn drive(remote: &mut Remote, now: Time, effects: &mut Vec<CallEffect>) {
+    if remote.member.presence == Presence::Present {
+        let peer = remote.member.id;
+        match remote.recovery.poll(now) {
+            Some(RecoveryAction::RestartIce) => effects.push(CallEffect::RestartIce {
+                peer,
+                relay_only: remote.recovery.relay_only(),
+            }),
+            Some(RecoveryAction::RestartIceRelayOnly) => effects.push(CallEffect::RestartIce {
+                peer,
+                relay_only: true,
+            }),
+            Some(RecoveryAction::GiveUp) => effects.push(CallEffect::Log(format!(
+                "peer {peer}: giving up on this connection"
+            ))),
+            None => {}
+        }
+    }
+    remote.refresh_link();
+}
