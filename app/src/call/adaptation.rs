@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use nonstop_core::adaptation::{
-    Bitrate, Config, Content, Controller, Framerate, Quality, ReceiverHint, Resolution,
-    SendParams, VideoSource,
+    Bitrate, Config, Content, Controller, Framerate, Quality, ReceiverHint, Resolution, SendParams,
+    VideoSource,
 };
 use nonstop_core::call::{hint_for, HintSender};
 use nonstop_core::layout::TileId;
@@ -75,11 +75,13 @@ impl Adaptation {
 
     /// Our camera's track (its size and frame rate are what the controller scales).
     pub fn set_camera(&mut self, track: Option<&MediaStreamTrack>) {
-        let source = track.and_then(track_settings).map(|(w, h, fps)| VideoSource {
-            resolution: Resolution::new(w, h),
-            framerate: Framerate::from_f64(fps),
-            content: Content::Camera,
-        });
+        let source = track
+            .and_then(track_settings)
+            .map(|(w, h, fps)| VideoSource {
+                resolution: Resolution::new(w, h),
+                framerate: Framerate::from_f64(fps),
+                content: Content::Camera,
+            });
         if let Some(source) = source {
             if self.source != Some(source) {
                 self.source = Some(source);

@@ -36,8 +36,7 @@ pub async fn open(hello: ClientMsg) -> Result<Accepted, Refused> {
         why,
         going_away: None,
     };
-    let (sender, mut receiver) =
-        signaling::connect(&signaling::endpoint()).map_err(unreachable)?;
+    let (sender, mut receiver) = signaling::connect(&signaling::endpoint()).map_err(unreachable)?;
     sender.send(hello);
     let mut before = Vec::new();
     let mut going_away = None;

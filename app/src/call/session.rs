@@ -137,7 +137,9 @@ impl Call {
         } = accepted.answer
         else {
             accepted.sender.close();
-            return Err(JoinError::Unreachable("the server resumed instead of joining".into()));
+            return Err(JoinError::Unreachable(
+                "the server resumed instead of joining".into(),
+            ));
         };
 
         debug_hook::set_you(Some(me));
@@ -376,7 +378,14 @@ impl Inner {
         for effect in effects {
             match effect {
                 CallEffect::RestartIce { peer, relay_only } => {
-                    warn!("peer {peer}: restarting ICE{}", if relay_only { " through the relay only" } else { "" });
+                    warn!(
+                        "peer {peer}: restarting ICE{}",
+                        if relay_only {
+                            " through the relay only"
+                        } else {
+                            ""
+                        }
+                    );
                     self.transport.restart_ice(peer, relay_only);
                 }
                 CallEffect::SampleNow(_) => {
@@ -514,7 +523,7 @@ impl Inner {
                 self.refresh();
             }
             TransportEvent::PeerMessage { from, msg } => self.peer_message(from, msg),
-            TransportEvent::LinkChanged(_) => {
+            TransportEvent::LinkChanged => {
                 self.sample_now.set(true);
                 let _after_leave_nobody_listens = self.wake.unbounded_send(());
             }

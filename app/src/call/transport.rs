@@ -26,7 +26,7 @@ pub enum TransportEvent {
     /// A participant's message that travelled with the media (chat, receiver hints).
     PeerMessage { from: ParticipantId, msg: PeerMsg },
     /// A connection changed state: worth sampling now rather than at the next tick.
-    LinkChanged(ParticipantId),
+    LinkChanged,
 }
 
 /// One reading of the path to a participant: one `getStats()` per connection, shared
@@ -56,7 +56,12 @@ pub trait MediaTransport {
     fn sample(&self) -> LocalBoxFuture<'static, Vec<LinkSample>>;
     /// The sending parameters toward one receiver (what the adaptation controller
     /// decided); true once applied.
-    fn apply_send(&self, peer: ParticipantId, want: SendParams, had: Option<SendParams>) -> LocalBoxFuture<'static, bool>;
+    fn apply_send(
+        &self,
+        peer: ParticipantId,
+        want: SendParams,
+        had: Option<SendParams>,
+    ) -> LocalBoxFuture<'static, bool>;
     /// Fresh ICE servers (TURN credentials) for connections made or restarted from now on.
     fn set_ice_servers(&self, servers: Vec<IceServer>);
     /// Restarts ICE toward `peer`, through the relay only if `relay_only`.

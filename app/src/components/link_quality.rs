@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use nonstop_core::adaptation::{Bitrate, QualityLevel, Resolution};
 use nonstop_core::ParticipantId;
 
-use crate::call::view::{reason_text, AdaptationView, LinkStats};
 use crate::call::view::CallView;
+use crate::call::view::{reason_text, AdaptationView, LinkStats};
 
 fn level_str(level: QualityLevel) -> &'static str {
     match level {

@@ -24,9 +24,7 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
     let id = tile.participant;
     let screen = tile.is_screen();
     let kind = if screen { "screen" } else { "camera" };
-    let tile_data = Memo::new(move |_| {
-        call.tile(TileId::camera(id))
-    });
+    let tile_data = Memo::new(move |_| call.tile(TileId::camera(id)));
     let tile_ = tile_data;
     let local = tile_.get_untracked().is_some_and(|t| t.local);
     let name = move || tile_.with(|t| t.as_ref().map(|t| t.name.clone()).unwrap_or_default());

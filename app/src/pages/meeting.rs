@@ -3,16 +3,15 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
-use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::layout::TileId;
+use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::MediaState;
 
 use crate::call::device_switch::DeviceControl;
-use crate::call::view::CallView;
-use crate::call::Call;
 use crate::call::screen_share;
 use crate::call::view::AdaptationView;
-use crate::platform::page;
+use crate::call::view::CallView;
+use crate::call::Call;
 use crate::components::chat::ChatPanel;
 use crate::components::controls::Controls;
 use crate::components::devices::DeviceSettings;
@@ -20,6 +19,7 @@ use crate::components::help::{use_shortcuts, HelpDialog, Shortcut};
 use crate::components::prejoin::PreJoin;
 use crate::components::stage::{LayoutSwitcher, Stage};
 use crate::platform::media::{self, LocalMedia};
+use crate::platform::page;
 
 const NAME_KEY: &str = "nonstop.name";
 
@@ -168,7 +168,16 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
         let state = media_state();
         let code = Some(passcode.get_untracked().trim().to_owned()).filter(|p| !p.is_empty());
         spawn_local(async move {
-            let result = Call::join(&room, &display_name, media, state, code, call_view, adaptation_view).await;
+            let result = Call::join(
+                &room,
+                &display_name,
+                media,
+                state,
+                code,
+                call_view,
+                adaptation_view,
+            )
+            .await;
             joining.try_set(false);
             match result {
                 Ok(c) => {
@@ -252,7 +261,11 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
     // Screen sharing, chat, help (issue 5).
     let sharing = Signal::derive(move || {
         let me = call.try_with_value(|c| c.as_ref().map(Call::me)).flatten();
-        me.is_some_and(|me| call_view.streams.with(|s| s.contains_key(&TileId::screen(me))))
+        me.is_some_and(|me| {
+            call_view
+                .streams
+                .with(|s| s.contains_key(&TileId::screen(me)))
+        })
     });
     let toggle_share = move || {
         let Some(c) = call.get_value() else { return };

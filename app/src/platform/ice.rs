@@ -57,12 +57,9 @@ pub(super) fn route_of(stats: &[JsValue]) -> Option<Route> {
                     && get(s, "selected").and_then(|v| v.as_bool()) == Some(true)
             })
         });
-    let Some(local) = pair
+    let local = pair
         .and_then(|p| text(p, "localCandidateId"))
-        .and_then(|id| by_id(&id))
-    else {
-        return None;
-    };
+        .and_then(|id| by_id(&id))?;
     if text(local, "candidateType").as_deref() == Some("relay") {
         // How we reach our relay: `relayProtocol` (udp, tcp, tls).
         return Some(match text(local, "relayProtocol").as_deref() {

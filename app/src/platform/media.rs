@@ -4,8 +4,8 @@
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-pub use web_sys::{MediaStream, MediaStreamTrack};
 use web_sys::MediaStreamConstraints;
+pub use web_sys::{MediaStream, MediaStreamTrack};
 
 use super::devices::{self, DeviceKind};
 use super::{js_error_name, js_error_text};

@@ -125,7 +125,11 @@ impl PeerConnection {
 
     /// Sets the ICE servers (fresh TURN credentials) and, with `relay_only`, the policy
     /// `relay`; the other settings stay as they are (changing them is an error).
-    pub fn reconfigure_ice(&self, ice_servers: &[IceServer], relay_only: bool) -> Result<(), String> {
+    pub fn reconfigure_ice(
+        &self,
+        ice_servers: &[IceServer],
+        relay_only: bool,
+    ) -> Result<(), String> {
         let config = self.pc.get_configuration();
         let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
         config.set_ice_servers(&servers);
@@ -155,7 +159,11 @@ impl PeerConnection {
 
     /// Puts `track` (or nothing) on the camera (`Kind::Video`) or microphone sender,
     /// without renegotiating. Nothing to do before that sender exists.
-    pub async fn replace_track(&self, kind: Kind, track: Option<&MediaStreamTrack>) -> Result<(), String> {
+    pub async fn replace_track(
+        &self,
+        kind: Kind,
+        track: Option<&MediaStreamTrack>,
+    ) -> Result<(), String> {
         let senders = self.senders();
         let slot = match kind {
             Kind::Audio => senders.audio,

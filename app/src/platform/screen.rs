@@ -84,7 +84,10 @@ pub fn add_transceiver(pc: &RtcPeerConnection, screen: &ScreenTrack) -> RtcRtpTr
         );
         // Firefox may not know the field: the share still works, at its default.
         if let Err(e) = JsFuture::from(sender.set_parameters_with_parameters(&params)).await {
-            leptos::logging::warn!("screen: degradationPreference not set: {}", js_error_text(&e));
+            leptos::logging::warn!(
+                "screen: degradationPreference not set: {}",
+                js_error_text(&e)
+            );
         }
     });
     t

@@ -71,11 +71,6 @@ impl Senders {
         }
         out
     }
-
-    /// The camera track being sent, if any.
-    pub fn video_track(&self) -> Option<MediaStreamTrack> {
-        self.video.as_ref().and_then(|(s, _)| s.track())
-    }
 }
 
 /// A track's settings: (width, height, frame rate).

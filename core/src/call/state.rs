@@ -19,19 +19,11 @@ pub enum Topology {
     Mesh,
 }
 
+/// One video source in the call: whose camera or screen. The layout's tile id, since
+/// every source has its tile.
+pub use crate::layout::TileId as SourceKey;
 /// What a participant sends a video of.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub enum SourceKind {
-    Camera,
-    Screen,
-}
-
-/// One video source in the call: whose, and which.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub struct SourceKey {
-    pub participant: ParticipantId,
-    pub kind: SourceKind,
-}
+pub use crate::layout::TileKind as SourceKind;
 
 /// Whether a remote participant is there, as far as we can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -483,22 +475,6 @@ impl CallState {
             push_camera_and_screen(&mut tiles, camera, m.screen);
         }
         tiles
-    }
-}
-
-impl SourceKey {
-    pub fn camera(participant: ParticipantId) -> Self {
-        SourceKey {
-            participant,
-            kind: SourceKind::Camera,
-        }
-    }
-
-    pub fn screen(participant: ParticipantId) -> Self {
-        SourceKey {
-            participant,
-            kind: SourceKind::Screen,
-        }
     }
 }
 

@@ -73,7 +73,7 @@ impl PeerLink {
             });
         });
         let state_events = events.clone();
-        pc.on_connection_state_change(move |_| state_events(TransportEvent::LinkChanged(remote)));
+        pc.on_connection_state_change(move |_| state_events(TransportEvent::LinkChanged));
 
         let link = Rc::new_cyclic(|weak: &Weak<PeerLink>| {
             let weak = weak.clone();
@@ -253,7 +253,10 @@ impl PeerLink {
 
     pub fn reconfigure_and_restart_ice(&self, ice_servers: &[IceServer], relay_only: bool) {
         if let Err(e) = self.pc.reconfigure_ice(ice_servers, relay_only) {
-            warn!("peer {}: could not update the ICE configuration: {e}", self.remote);
+            warn!(
+                "peer {}: could not update the ICE configuration: {e}",
+                self.remote
+            );
         }
         self.pc.restart_ice();
     }

@@ -56,7 +56,8 @@ impl CallView {
 
     /// The tile of `id`, if it is shown.
     pub fn tile(&self, id: TileId) -> Option<Tile> {
-        self.tiles.with(|ts| ts.iter().find(|t| t.key == id).cloned())
+        self.tiles
+            .with(|ts| ts.iter().find(|t| t.key == id).cloned())
     }
 
     /// A participant's name as their camera tile shows it.
@@ -85,17 +86,15 @@ impl CallView {
             self.set_stream(id, None);
             self.stage.forget(id);
         }
-        let present: Vec<ParticipantId> =
-            self.tiles.with_untracked(|ts| ts.iter().map(|t| t.key.participant).collect());
-        self.routes.update(|r| r.retain(|id, _| present.contains(id)));
+        let present: Vec<ParticipantId> = self
+            .tiles
+            .with_untracked(|ts| ts.iter().map(|t| t.key.participant).collect());
+        self.routes
+            .update(|r| r.retain(|id, _| present.contains(id)));
     }
 
     pub fn set_stream(&self, id: TileId, stream: Option<MediaStream>) {
-        let unchanged = self.streams.with_untracked(|s| match (&stream, s.get(&id)) {
-            (None, None) => true,
-            _ => false,
-        });
-        if unchanged {
+        if stream.is_none() && self.streams.with_untracked(|s| !s.contains_key(&id)) {
             return;
         }
         self.streams.update(|s| match stream {

@@ -40,9 +40,8 @@ impl StageView {
         let page = RwSignal::new(0);
         let size = RwSignal::new(Size::new(0.0, 0.0));
         let layout = Memo::new(move |_| {
-            let tiles = tiles.with(|ts| {
-                layout_tiles(ts, &aspects.get(), &speaking.get(), pinned.get())
-            });
+            let tiles =
+                tiles.with(|ts| layout_tiles(ts, &aspects.get(), &speaking.get(), pinned.get()));
             layout(&LayoutRequest {
                 container: size.get(),
                 tiles: &tiles,
