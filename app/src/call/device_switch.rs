@@ -4,11 +4,11 @@
 //! old track: no renegotiation), the speaker (`setSinkId`), and a device that goes away (its track
 //! ends: another device of that kind, or the default; if none, say so and send without it).
 
+use crate::platform::media::MediaStreamTrack;
 use leptos::logging::warn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use nonstop_core::devices;
-use web_sys::{MediaStream, MediaStreamTrack};
 
 use super::Call;
 use crate::platform::devices::{self as platform, DeviceKind, DeviceList};
@@ -70,11 +70,7 @@ impl DeviceControl {
 
     fn watch(self, media: Option<&LocalMedia>) {
         let mut listeners = Vec::new();
-        if let Some(devices) = web_sys::window().and_then(|w| w.navigator().media_devices().ok()) {
-            listeners.push(EventListener::new(&devices, "devicechange", move |_| {
-                self.refresh()
-            }));
-        }
+        listeners.extend(platform::on_change(move |_| self.refresh()));
         let tracks = media
             .map(|m| {
                 [
@@ -181,17 +177,8 @@ impl DeviceControl {
             DeviceKind::Microphone => (track.clone(), old.video.clone()),
             _ => (old.audio.clone(), track.clone()),
         };
-        // A new stream object, so every <video> showing it reloads.
-        let Ok(stream) = MediaStream::new() else {
+        let Some(media) = LocalMedia::from_tracks(audio, video) else {
             return;
-        };
-        for t in audio.iter().chain(video.iter()) {
-            stream.add_track(t);
-        }
-        let media = LocalMedia {
-            stream,
-            audio,
-            video,
         };
         if let Some(call) = self.call.try_get_value().flatten() {
             call.set_local(&media);

@@ -15,6 +15,9 @@ use crate::platform::media::{LocalMedia, MediaStream};
 use crate::platform::screen::ScreenTrack;
 use crate::platform::stats::LinkReport;
 
+/// Where a transport reports what happens, in order.
+pub type EventSink = std::rc::Rc<dyn Fn(TransportEvent)>;
+
 /// What a transport tells the call, in the order it happened.
 pub enum TransportEvent {
     /// A remote source's media to play (`Some`, again whenever its tracks change), or

@@ -148,6 +148,19 @@ pub async fn open(kind: DeviceKind, id: Option<&str>) -> Result<MediaStreamTrack
 }
 
 /// The device a track comes from (`getSettings().deviceId`).
+/// Calls `changed` whenever a device is plugged in or out; stops when the returned
+/// listener is dropped. `None` where the browser has no device list.
+pub fn on_change(
+    changed: impl FnMut(web_sys::Event) + 'static,
+) -> Option<super::listener::EventListener> {
+    let devices = web_sys::window()?.navigator().media_devices().ok()?;
+    Some(super::listener::EventListener::new(
+        &devices,
+        "devicechange",
+        changed,
+    ))
+}
+
 pub fn track_device_id(track: &MediaStreamTrack) -> Option<String> {
     let f: Function = Reflect::get(track, &"getSettings".into())
         .ok()?

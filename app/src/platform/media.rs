@@ -34,6 +34,22 @@ impl LocalMedia {
         }
     }
 
+    /// These tracks, in a new stream (so every `<video>` showing it reloads).
+    pub fn from_tracks(
+        audio: Option<MediaStreamTrack>,
+        video: Option<MediaStreamTrack>,
+    ) -> Option<Self> {
+        let stream = MediaStream::new().ok()?;
+        for t in audio.iter().chain(video.iter()) {
+            stream.add_track(t);
+        }
+        Some(Self {
+            stream,
+            audio,
+            video,
+        })
+    }
+
     /// No tracks at all: the receive-only case.
     pub fn empty() -> Self {
         // `new MediaStream()` only fails where WebRTC is missing altogether.

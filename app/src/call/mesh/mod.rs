@@ -20,13 +20,10 @@ use nonstop_core::protocol::{IceCandidate, IceServer};
 use nonstop_core::ParticipantId;
 
 use self::peer_link::PeerLink;
-use super::transport::{LinkSample, MediaTransport, TransportEvent};
+use super::transport::{EventSink as Events, LinkSample, MediaTransport, TransportEvent};
 use crate::platform::media::LocalMedia;
 use crate::platform::screen::ScreenTrack;
 use crate::platform::signaling::SignalingSender;
-
-/// Where a link reports what happens on it.
-type Events = Rc<dyn Fn(TransportEvent)>;
 
 /// A connection set-up message from a participant, relayed by the server.
 pub enum Signal {

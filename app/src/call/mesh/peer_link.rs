@@ -15,8 +15,7 @@ use nonstop_core::protocol::{ClientMsg, IceCandidate, IceServer};
 use nonstop_core::ParticipantId;
 
 use super::screen_link::ScreenLink;
-use super::Events;
-use crate::call::transport::{LinkSample, TransportEvent};
+use crate::call::transport::{EventSink as Events, LinkSample, TransportEvent};
 use crate::platform::data_channel::DataChannel;
 use crate::platform::media::{LocalMedia, RemoteStream};
 use crate::platform::peer_connection::{Kind, PeerConnection};

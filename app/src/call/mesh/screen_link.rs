@@ -18,8 +18,7 @@ use nonstop_core::layout::TileId;
 use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::ParticipantId;
 
-use super::Events;
-use crate::call::transport::TransportEvent;
+use crate::call::transport::{EventSink as Events, TransportEvent};
 use crate::platform::media::{MediaStreamTrack, RemoteStream};
 use crate::platform::peer_connection::{PeerConnection, ReceivedTrack, ScreenSender};
 use crate::platform::screen::{self, ScreenTrack};
