@@ -200,14 +200,10 @@ pub fn sink_supported() -> bool {
     .unwrap_or(false)
 }
 
-thread_local! {
-    /// The speaker remote audio plays on (None: the system default).
-    static SINK: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Plays `element` on the chosen speaker (a no-op without a choice or `setSinkId`).
+/// Plays `element` on the chosen speaker (the stored choice, see [`set_sink`]; a no-op
+/// without one or without `setSinkId`).
 pub fn apply_sink(element: &HtmlMediaElement) {
-    let Some(id) = SINK.with(|s| s.borrow().clone()) else {
+    let Some(id) = stored(DeviceKind::Speaker) else {
         return;
     };
     let Ok(f) = Reflect::get(element, &"setSinkId".into()).and_then(|f| f.dyn_into::<Function>())
@@ -225,9 +221,10 @@ pub fn apply_sink(element: &HtmlMediaElement) {
     }
 }
 
-/// Chooses the speaker for every remote `<video>`/`<audio>` now and later.
+/// Chooses the speaker for every remote `<video>`/`<audio>` now and later (later ones
+/// read the stored choice, so it is remembered first).
 pub fn set_sink(id: &str) {
-    SINK.with(|s| *s.borrow_mut() = Some(id.to_owned()));
+    store(DeviceKind::Speaker, id);
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
