@@ -347,6 +347,7 @@ impl Inner {
             }
             // From a newer server: nothing this app knows to do with it.
             ServerMsg::Unknown => {}
+            ServerMsg::Interrupted { .. } | ServerMsg::Back { .. } => {}
             ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
             // Taken by `resilience.heard` above (recovery.rs).
             ServerMsg::Session { .. } | ServerMsg::IceServers { .. } => {}
