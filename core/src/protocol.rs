@@ -114,6 +114,14 @@ pub enum ServerMsg {
         id: ParticipantId,
         reason: LeaveReason,
     },
+    /// Participant `id`'s signaling connection ended without `leave` (socket closed or
+    /// failed, or silent past the heartbeat timeout). The server holds its seat for
+    /// the resume grace: [`ServerMsg::Back`] follows if it resumes,
+    /// [`ServerMsg::Left`] if not. Its media links may still be up: each client judges
+    /// from its own link whether the participant is gone.
+    Interrupted { id: ParticipantId },
+    /// A participant that was [`ServerMsg::Interrupted`] resumed its seat (same id).
+    Back { participant: Participant },
     /// An SDP offer from participant `from`.
     Offer { from: ParticipantId, sdp: String },
     /// An SDP answer from participant `from`.
@@ -475,10 +483,16 @@ mod tests {
                 }],
                 heartbeat_interval_ms: Some(2_000),
             },
-            ServerMsg::Joined { participant: ada },
+            ServerMsg::Joined {
+                participant: ada.clone(),
+            },
             ServerMsg::Left {
                 id: pid(1),
                 reason: LeaveReason::TimedOut,
+            },
+            ServerMsg::Interrupted { id: pid(1) },
+            ServerMsg::Back {
+                participant: ada.clone(),
             },
             ServerMsg::Offer {
                 from: pid(1),
@@ -549,6 +563,21 @@ mod tests {
         assert_eq!(
             json,
             r#"{"type":"candidate","to":7,"candidate":{"candidate":"c","sdpMid":"1","sdpMLineIndex":1}}"#
+        );
+        assert_eq!(
+            ServerMsg::Interrupted { id: pid(7) }.to_json(),
+            r#"{"type":"interrupted","id":7}"#
+        );
+        assert_eq!(
+            ServerMsg::Back {
+                participant: Participant {
+                    id: pid(7),
+                    name: "Ada".into(),
+                    media: MediaState::default(),
+                },
+            }
+            .to_json(),
+            r#"{"type":"back","participant":{"id":7,"name":"Ada","media":{"audio":true,"video":true}}}"#
         );
         assert_eq!(
             ServerMsg::error(ErrorCode::RoomFull, "x").to_json(),

@@ -145,6 +145,8 @@ fn server_type(msg: &ServerMsg) -> &'static str {
         ServerMsg::Welcome { .. } => "welcome",
         ServerMsg::Joined { .. } => "joined",
         ServerMsg::Left { .. } => "left",
+        ServerMsg::Interrupted { .. } => "interrupted",
+        ServerMsg::Back { .. } => "back",
         ServerMsg::Offer { .. } => "offer",
         ServerMsg::Answer { .. } => "answer",
         ServerMsg::Candidate { .. } => "candidate",
@@ -231,6 +233,11 @@ fn every_message_type_has_an_example() {
         username_fragment: None,
     };
     let media = nonstop_core::protocol::MediaState::default();
+    let participant = nonstop_core::protocol::Participant {
+        id: to,
+        name: String::new(),
+        media,
+    };
     let client = [
         ClientMsg::Join {
             protocol: PROTOCOL_VERSION,
@@ -267,16 +274,14 @@ fn every_message_type_has_an_example() {
             heartbeat_interval_ms: None,
         },
         ServerMsg::Joined {
-            participant: nonstop_core::protocol::Participant {
-                id: to,
-                name: String::new(),
-                media,
-            },
+            participant: participant.clone(),
         },
         ServerMsg::Left {
             id: to,
             reason: nonstop_core::protocol::LeaveReason::Left,
         },
+        ServerMsg::Interrupted { id: to },
+        ServerMsg::Back { participant },
         ServerMsg::Offer {
             from: to,
             sdp: sdp(),

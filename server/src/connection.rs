@@ -630,11 +630,17 @@ impl Connection {
     }
 
     /// Takes the participant out of its room (at once, or after the resume grace if
-    /// its socket just died; not at all if the server is going away) and queues the
-    /// goodbye.
+    /// its socket just died, telling the room `interrupted` meanwhile; not at all if
+    /// the server is going away) and queues the goodbye.
     fn finish(&mut self, end: End) {
         if self.rejections.unlogged() > 0 {
             info!(participant = ?self.id, count = self.rejections.unlogged(), "more rejected messages, not logged one by one");
+        }
+        let held = end.held_for_resume() && !self.resume_grace.is_zero();
+        if let Some(id) = self.id.filter(|_| held) {
+            // Before the seat is free: a resume waiting for it is announced `back`
+            // only after the room heard `interrupted`.
+            self.hub.interrupt_conn(id, self.outbox.conn);
         }
         // From now on a resume may take this connection's seat.
         self.outbox.gone.cancel();
@@ -646,7 +652,7 @@ impl Connection {
             }));
         } else if let Some(id) = self.id.take() {
             let (hub, conn, reason) = (self.hub.clone(), self.outbox.conn, end.leave_reason());
-            if end.held_for_resume() && !self.resume_grace.is_zero() {
+            if held {
                 let grace = self.resume_grace;
                 debug!(participant = %id, ?grace, "socket gone: holding the session for a resume");
                 tokio::spawn(async move {
@@ -832,24 +838,29 @@ mod tests {
             panic!("welcome")
         };
         assert!(matches!(ada.recv().await, ServerMsg::Joined { .. }));
-        // Ada keeps answering; Bob goes quiet.
-        loop {
+        // Ada keeps answering; Bob goes quiet. She hears at once that his connection
+        // is interrupted, then after the resume grace that he left.
+        let mut next_for_ada = async || loop {
             match ada.recv_or_ping().await {
                 ServerMsg::Ping => ada.send(&ClientMsg::Pong).await,
-                msg => {
-                    assert_eq!(
-                        msg,
-                        ServerMsg::Left {
-                            id: bob_id,
-                            reason: LeaveReason::TimedOut
-                        }
-                    );
-                    break;
-                }
+                msg => return (msg, started.elapsed()),
             }
-        }
-        let waited = started.elapsed();
+        };
+        let (msg, waited) = next_for_ada().await;
+        assert_eq!(msg, ServerMsg::Interrupted { id: bob_id });
         assert!(waited >= settings.heartbeat_timeout, "{waited:?}");
+        let (msg, waited) = next_for_ada().await;
+        assert_eq!(
+            msg,
+            ServerMsg::Left {
+                id: bob_id,
+                reason: LeaveReason::TimedOut
+            }
+        );
+        assert!(
+            waited >= settings.heartbeat_timeout + settings.resume_grace,
+            "{waited:?}"
+        );
         assert_eq!(bob.recv_close().await, close_code::POLICY);
         bob.task.await.unwrap();
         assert_eq!(hub.counts(), (1, 1));

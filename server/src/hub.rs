@@ -349,15 +349,13 @@ impl Hub {
             if let Some(gone) = old_gone.filter(|g| !g.is_cancelled()) {
                 return Ok(ResumeStep::SeatBusy(gone));
             }
-            let Some((old, reply)) = rooms.rebind(id, &room, outbox) else {
+            let Some((old, mut deliveries)) = rooms.rebind(id, &room, media, outbox) else {
                 // room_of said it is there, under the same lock.
                 unreachable!("a member of the room rebinds");
             };
             old.kicked.cancel();
             info!(participant = %id, %room, "resumed");
-            let mut deliveries = vec![reply];
             self.complete_reply(&mut rooms, id, &mut deliveries);
-            deliveries.extend(rooms.set_media(id, media));
             deliver(&mut rooms, deliveries);
             return Ok(ResumeStep::Done);
         }
@@ -377,6 +375,22 @@ impl Hub {
         self.complete_reply(&mut rooms, id, &mut back.deliveries);
         deliver(&mut rooms, back.deliveries);
         Ok(ResumeStep::Done)
+    }
+
+    /// Tells `id`'s room that its connection `conn` ended without `leave` and its seat
+    /// is held for a resume (`interrupted`), unless it resumed elsewhere meanwhile or
+    /// the server is shutting down (everyone is away then, and comes back).
+    pub fn interrupt_conn(&self, id: ParticipantId, conn: u64) {
+        let mut rooms = self.lock();
+        if self.closing() || !rooms.outbox(id).is_some_and(|o| o.conn == conn) {
+            return;
+        }
+        let deliveries = rooms.interrupt(id);
+        if !deliveries.is_empty() {
+            info!(participant = %id, "interrupted: seat held for a resume");
+            crate::metrics::interrupted();
+        }
+        deliver(&mut rooms, deliveries);
     }
 
     /// Removes `id` if it is still reached through connection `conn` (it did not
@@ -610,6 +624,25 @@ mod tests {
         assert!(bob_rx.try_recv().is_err(), "nothing relayed after close");
         assert!(ada_rx.try_recv().is_err(), "nobody told anyone left");
         assert_eq!(hub.counts(), (1, 2), "the seats are kept");
+    }
+
+    #[test]
+    fn an_interruption_is_told_only_for_the_seat_s_own_connection_and_not_while_closing() {
+        let hub = Hub::new(10);
+        let (ada_box, mut ada_rx) = outbox(8);
+        let (bob_box, mut bob_rx) = outbox(8);
+        let ada = join(&hub, "Ada", ada_box);
+        let bob = join(&hub, "Bob", bob_box);
+        while ada_rx.try_recv().is_ok() {}
+        while bob_rx.try_recv().is_ok() {}
+        // Bob resumed on connection 1 before his old connection 0 ended.
+        hub.interrupt_conn(bob, 1);
+        assert!(ada_rx.try_recv().is_err(), "not his connection");
+        hub.interrupt_conn(bob, 0);
+        assert_eq!(next(&mut ada_rx), ServerMsg::Interrupted { id: bob });
+        hub.close();
+        hub.interrupt_conn(ada, 0);
+        assert!(bob_rx.try_recv().is_err(), "a shutdown interrupts nobody");
     }
 
     #[test]

@@ -111,6 +111,7 @@ struct Metrics {
     rejected: Labeled,
     refused: Labeled,
     queue_drops: AtomicU64,
+    interruptions: AtomicU64,
 }
 
 fn metrics() -> &'static Metrics {
@@ -157,6 +158,12 @@ pub fn refused(reason: &'static str) {
 /// A connection was dropped because its outbound queue was full.
 pub fn queue_drop() {
     metrics().queue_drops.fetch_add(1, Relaxed);
+}
+
+/// A participant's connection ended without `leave` and its room was told
+/// `interrupted` (its seat held for a resume).
+pub fn interrupted() {
+    metrics().interruptions.fetch_add(1, Relaxed);
 }
 
 /// The error code as it appears on the wire (`room_full`), as a label value.
@@ -277,6 +284,13 @@ pub fn render(rooms: usize, participants: usize) -> String {
          nonstop_queue_drops_total {}\n",
         m.queue_drops.load(Relaxed)
     );
+    let _ = write!(
+        out,
+        "# HELP nonstop_interruptions_total Participants whose connection ended without leave, announced to their room as interrupted.\n\
+         # TYPE nonstop_interruptions_total counter\n\
+         nonstop_interruptions_total {}\n",
+        m.interruptions.load(Relaxed)
+    );
     if let Some(rss) = resident_bytes() {
         gauge(
             &mut out,
@@ -340,6 +354,7 @@ mod tests {
             "nonstop_rejections_total{code=\"malformed\"}",
             "nonstop_refusals_total{reason=\"test_reason\"} 1",
             "nonstop_queue_drops_total",
+            "nonstop_interruptions_total",
         ] {
             assert!(text.contains(line), "{line} missing in\n{text}");
         }

@@ -3,8 +3,9 @@
 //! [`Rooms`] does no I/O. Each method changes the state and returns the messages it
 //! caused as [`Delivery`] values (recipient, message); the caller delivers them. That
 //! keeps every rule of the protocol (relay stays inside the room, capacity, ids grow
-//! with join order, empty rooms vanish) testable without sockets, and keeps the lock
-//! around it short (see `hub.rs`).
+//! with join order, empty rooms vanish, an interrupted seat is announced and its
+//! return too) testable without sockets, and keeps the lock around it short (see
+//! `hub.rs`).
 //!
 //! Each member carries an `O`, the handle the caller uses to reach it (a queue sender
 //! in the server, `()` in tests), so membership and "how to reach them" can never
@@ -52,7 +53,8 @@ impl Signal {
 #[derive(Debug)]
 pub struct Joined {
     pub id: ParticipantId,
-    /// The welcome for the joiner comes first, then one `joined` per other member.
+    /// The welcome (or `resumed`) for the joiner comes first, then an `interrupted`
+    /// for it about each member whose seat is held, then one `joined` per other member.
     pub deliveries: Vec<Delivery>,
 }
 
@@ -95,6 +97,30 @@ impl<O> Room<O> {
             passcode,
         }
     }
+
+    /// An `interrupted` for `to` about each other member whose seat is held: a
+    /// (re)joiner's list of participants does not say which of them are away.
+    fn held_seats(&self, to: ParticipantId) -> impl Iterator<Item = Delivery> + '_ {
+        self.members
+            .iter()
+            .filter(move |(id, m)| m.interrupted && **id != to)
+            .map(move |(&id, _)| Delivery {
+                to,
+                msg: ServerMsg::Interrupted { id },
+            })
+    }
+
+    /// `msg` for every member but `from`.
+    fn to_others(&self, from: ParticipantId, msg: ServerMsg) -> Vec<Delivery> {
+        self.members
+            .keys()
+            .filter(|&&other| other != from)
+            .map(|&other| Delivery {
+                to: other,
+                msg: msg.clone(),
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug)]
@@ -106,6 +132,9 @@ struct Member<O> {
     /// was replaced by a periodic refresh (the refresh may not have arrived). Only
     /// these resume the session; every resume rotates both.
     nonces: (String, Option<String>),
+    /// Its connection ended without `leave` and the seat is held for a resume: the
+    /// room was told `interrupted`, and is told `back` if it resumes.
+    interrupted: bool,
 }
 
 impl<O> Member<O> {
@@ -178,6 +207,7 @@ impl<O> Rooms<O> {
             media,
             outbox,
             nonces: (String::new(), None),
+            interrupted: false,
         };
         let participant = member.public(id);
         let mut deliveries = Vec::with_capacity(room.members.len() + 1);
@@ -193,6 +223,7 @@ impl<O> Rooms<O> {
                 heartbeat_interval_ms: None,
             },
         });
+        deliveries.extend(room.held_seats(id));
         deliveries.extend(room.members.keys().map(|&other| Delivery {
             to: other,
             msg: ServerMsg::Joined {
@@ -272,38 +303,38 @@ impl<O> Rooms<O> {
             return Vec::new();
         };
         member.media = media;
-        room.members
-            .keys()
-            .filter(|&&other| other != id)
-            .map(|&other| Delivery {
-                to: other,
-                msg: ServerMsg::Media { from: id, media },
-            })
-            .collect()
+        room.to_others(id, ServerMsg::Media { from: id, media })
     }
 
     /// Gives `id`, still a member of `room_name`, a new handle (its connection came
-    /// back): returns the old handle and the reply for it (`resumed`, continued).
-    /// `None` if `id` is not in that room.
+    /// back) with the microphone/camera state it resumed with. Returns the old handle
+    /// and the deliveries: first the reply for `id` (`resumed`, continued), then
+    /// `interrupted` for `id` about each other held seat, then for the rest of the
+    /// room `back` if `id` was interrupted (`media` otherwise). `None` if `id` is not
+    /// in that room.
     pub fn rebind(
         &mut self,
         id: ParticipantId,
         room_name: &RoomName,
+        media: MediaState,
         outbox: O,
-    ) -> Option<(O, Delivery)> {
+    ) -> Option<(O, Vec<Delivery>)> {
         if self.room_of.get(&id) != Some(room_name) {
             return None;
         }
         let room = self.rooms.get_mut(room_name)?;
+        let member = room.members.get_mut(&id)?;
+        let old = std::mem::replace(&mut member.outbox, outbox);
+        member.media = media;
+        let was_interrupted = std::mem::take(&mut member.interrupted);
+        let participant = member.public(id);
         let participants = room
             .members
             .iter()
             .filter(|(other, _)| **other != id)
             .map(|(other, m)| m.public(*other))
             .collect();
-        let member = room.members.get_mut(&id)?;
-        let old = std::mem::replace(&mut member.outbox, outbox);
-        let reply = Delivery {
+        let mut deliveries = vec![Delivery {
             to: id,
             msg: ServerMsg::Resumed {
                 you: id,
@@ -312,8 +343,32 @@ impl<O> Rooms<O> {
                 continued: true,
                 heartbeat_interval_ms: None,
             },
+        }];
+        deliveries.extend(room.held_seats(id));
+        deliveries.extend(room.to_others(
+            id,
+            if was_interrupted {
+                ServerMsg::Back { participant }
+            } else {
+                ServerMsg::Media { from: id, media }
+            },
+        ));
+        Some((old, deliveries))
+    }
+
+    /// `id`'s connection ended without `leave` and its seat is held for a resume:
+    /// tells the rest of the room `interrupted`. Nothing if `id` is in no room or was
+    /// told about already.
+    pub fn interrupt(&mut self, id: ParticipantId) -> Vec<Delivery> {
+        let Some(member) = self.member_mut(id) else {
+            return Vec::new();
         };
-        Some((old, reply))
+        if std::mem::replace(&mut member.interrupted, true) {
+            return Vec::new();
+        }
+        self.room(id)
+            .map(|room| room.to_others(id, ServerMsg::Interrupted { id }))
+            .unwrap_or_default()
     }
 
     /// Puts `id` back into `room_name` after the server lost its session (a restart):
@@ -359,6 +414,7 @@ impl<O> Rooms<O> {
             media,
             outbox,
             nonces: (String::new(), None),
+            interrupted: false,
         };
         let participant = member.public(id);
         let mut deliveries = vec![Delivery {
@@ -371,6 +427,9 @@ impl<O> Rooms<O> {
                 heartbeat_interval_ms: None,
             },
         }];
+        // A restarted server announces a returning participant as `joined` (it is new
+        // to this server); never `back`.
+        deliveries.extend(room.held_seats(id));
         deliveries.extend(room.members.keys().map(|&other| Delivery {
             to: other,
             msg: ServerMsg::Joined {
@@ -526,10 +585,10 @@ mod tests {
             .unwrap()
             .id;
         assert!(
-            rooms.rebind(ada, &room("busy-bee"), 3).is_none(),
+            rooms.rebind(ada, &room("busy-bee"), ON, 3).is_none(),
             "wrong room"
         );
-        let (old, reply) = rooms.rebind(ada, &room("calm-otter"), 3).unwrap();
+        let (old, deliveries) = rooms.rebind(ada, &room("calm-otter"), MUTED, 3).unwrap();
         assert_eq!(old, 1);
         assert_eq!(rooms.outbox(ada), Some(&3));
         let ServerMsg::Resumed {
@@ -537,12 +596,153 @@ mod tests {
             participants,
             continued,
             ..
-        } = reply.msg
+        } = &deliveries[0].msg
         else {
             panic!("resumed")
         };
-        assert_eq!((you, continued), (ada, true));
+        assert_eq!((*you, *continued), (ada, true));
         assert_eq!(participants.iter().map(|p| p.id).collect::<Vec<_>>(), [bob]);
+        // Never announced as interrupted: the room only hears its media state.
+        assert_eq!(
+            deliveries[1..],
+            [Delivery {
+                to: bob,
+                msg: ServerMsg::Media {
+                    from: ada,
+                    media: MUTED
+                }
+            }]
+        );
+    }
+
+    fn public(id: ParticipantId, name: &str, media: MediaState) -> Participant {
+        Participant {
+            id,
+            name: name.into(),
+            media,
+        }
+    }
+
+    #[test]
+    fn an_interrupted_seat_is_announced_once_and_its_resume_as_back() {
+        let mut rooms = Rooms::new(10);
+        let ada = join(&mut rooms, "calm-otter", "Ada").id;
+        let bob = join(&mut rooms, "calm-otter", "Bob").id;
+        let cy = join(&mut rooms, "calm-otter", "Cy").id;
+        join(&mut rooms, "other-room", "Dan");
+        let interrupted = rooms.interrupt(bob);
+        assert_eq!(
+            interrupted,
+            [ada, cy]
+                .map(|to| Delivery {
+                    to,
+                    msg: ServerMsg::Interrupted { id: bob }
+                })
+                .to_vec()
+        );
+        assert!(rooms.interrupt(bob).is_empty(), "told once");
+        assert_eq!(rooms.participant_count(), 4, "the seat is held");
+
+        let (_, deliveries) = rooms.rebind(bob, &room("calm-otter"), MUTED, ()).unwrap();
+        assert!(matches!(deliveries[0].msg, ServerMsg::Resumed { .. }));
+        assert_eq!(
+            deliveries[1..],
+            [ada, cy].map(|to| Delivery {
+                to,
+                msg: ServerMsg::Back {
+                    participant: public(bob, "Bob", MUTED)
+                }
+            })
+        );
+        // Back for good: a later interruption is announced again.
+        assert_eq!(recipients(&rooms.interrupt(bob)), [ada, cy]);
+    }
+
+    #[test]
+    fn an_interrupted_seat_not_resumed_ends_with_left() {
+        let mut rooms = Rooms::new(10);
+        let ada = join(&mut rooms, "calm-otter", "Ada").id;
+        let bob = join(&mut rooms, "calm-otter", "Bob").id;
+        assert_eq!(recipients(&rooms.interrupt(bob)), [ada]);
+        let removed = rooms.leave(bob, LeaveReason::Disconnected).unwrap();
+        assert_eq!(
+            removed.deliveries,
+            [Delivery {
+                to: ada,
+                msg: ServerMsg::Left {
+                    id: bob,
+                    reason: LeaveReason::Disconnected
+                }
+            }]
+        );
+        assert!(rooms.interrupt(bob).is_empty(), "gone: nothing to announce");
+        assert!(rooms.interrupt(pid(99)).is_empty(), "never here");
+        // The last one of a room: nobody to tell.
+        assert!(rooms.interrupt(ada).is_empty());
+    }
+
+    #[test]
+    fn a_newcomer_and_a_resumer_hear_which_seats_are_held() {
+        let mut rooms = Rooms::new(10);
+        let ada = join(&mut rooms, "calm-otter", "Ada").id;
+        let bob = join(&mut rooms, "calm-otter", "Bob").id;
+        rooms.interrupt(bob);
+        let cy = join(&mut rooms, "calm-otter", "Cy");
+        assert!(matches!(cy.deliveries[0].msg, ServerMsg::Welcome { .. }));
+        assert_eq!(
+            cy.deliveries[1],
+            Delivery {
+                to: cy.id,
+                msg: ServerMsg::Interrupted { id: bob }
+            }
+        );
+        assert_eq!(recipients(&cy.deliveries[2..]), [ada, bob]);
+
+        // Ada drops too; Bob, coming back, hears that she is away, and both others
+        // hear that he is back.
+        rooms.interrupt(ada);
+        let (_, deliveries) = rooms.rebind(bob, &room("calm-otter"), ON, ()).unwrap();
+        assert_eq!(
+            deliveries[1],
+            Delivery {
+                to: bob,
+                msg: ServerMsg::Interrupted { id: ada }
+            }
+        );
+        assert_eq!(recipients(&deliveries[2..]), [ada, cy.id]);
+        assert!(deliveries[2..]
+            .iter()
+            .all(|d| matches!(&d.msg, ServerMsg::Back { participant } if participant.id == bob)));
+    }
+
+    #[test]
+    fn a_restarted_server_announces_a_returning_participant_as_joined() {
+        let mut rooms = Rooms::with_ids(10, IdGen::sequential(1000));
+        let cy = join(&mut rooms, "calm-otter", "Cy").id;
+        let back = rooms
+            .readmit(pid(5), room("calm-otter"), name("Ada"), ON, None, ())
+            .unwrap();
+        assert_eq!(
+            back.deliveries[1..],
+            [Delivery {
+                to: cy,
+                msg: ServerMsg::Joined {
+                    participant: public(pid(5), "Ada", ON)
+                }
+            }]
+        );
+        // Cy's seat held: the returning Ada hears it after her `resumed`.
+        rooms.interrupt(cy);
+        let dan = rooms
+            .readmit(pid(6), room("calm-otter"), name("Dan"), ON, None, ())
+            .unwrap();
+        assert_eq!(
+            dan.deliveries[1],
+            Delivery {
+                to: pid(6),
+                msg: ServerMsg::Interrupted { id: cy }
+            }
+        );
     }
 
     #[test]

@@ -247,8 +247,9 @@ async fn the_room_hears_why_someone_left() {
         }
     );
 
-    // Gone without a close frame, like a crashed tab.
+    // Gone without a close frame, like a crashed tab: held for a resume meanwhile.
     drop(dan);
+    assert_eq!(ada.recv().await, ServerMsg::Interrupted { id: dan_id });
     assert_eq!(
         ada.recv().await,
         ServerMsg::Left {
@@ -323,6 +324,7 @@ async fn a_silent_connection_times_out_and_a_talking_one_does_not() {
     assert!(matches!(ada.recv().await, ServerMsg::Joined { .. }));
     // Bob now reads nothing and so answers nothing.
     let started = tokio::time::Instant::now();
+    assert_eq!(ada.recv().await, ServerMsg::Interrupted { id: bob_id });
     assert_eq!(
         ada.recv().await,
         ServerMsg::Left {

@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{join_msg, Client, TestServer, PATIENCE};
+use common::{join_msg, Client, TestServer};
 use nonstop_core::protocol::{
     ClientMsg, ErrorCode, LeaveReason, MediaState, ServerMsg, PROTOCOL_VERSION,
 };
@@ -34,25 +34,12 @@ fn resume_msg(room: &str, name: &str, id: ParticipantId, token: &str) -> ClientM
     }
 }
 
-/// Joins and waits for the resume token that follows the welcome.
 async fn joined_with_token(server: &TestServer, name: &str) -> (Client, ParticipantId, String) {
-    let (mut client, id) = server.joined("calm-otter", name).await;
-    // The token comes right after the welcome; a ping round makes sure it was read.
-    while client.token.is_none() {
-        client.send(&ClientMsg::Pong).await;
-        tokio::time::timeout(PATIENCE, async {
-            // Nothing else is expected; the session message is consumed by next_event.
-            let _ = tokio::time::timeout(Duration::from_millis(50), client.next_event()).await;
-        })
-        .await
-        .unwrap();
-    }
-    let token = client.token.clone().unwrap();
-    (client, id, token)
+    server.joined_with_token("calm-otter", name).await
 }
 
 #[tokio::test]
-async fn a_dropped_socket_resumes_within_the_grace_and_the_room_never_notices() {
+async fn a_dropped_socket_resumes_within_the_grace_and_the_room_is_not_told_left() {
     let server = TestServer::start(settings(2_000)).await;
     let (mut ada, ada_id, _) = joined_with_token(&server, "Ada").await;
     let (bob, bob_id, bob_token) = joined_with_token(&server, "Bob").await;
@@ -78,7 +65,8 @@ async fn a_dropped_socket_resumes_within_the_grace_and_the_room_never_notices() 
         [ada_id]
     );
 
-    // Relaying reaches Bob's new socket; Ada was told nothing but his (unchanged) media.
+    // Relaying reaches Bob's new socket; Ada was told only that he was interrupted and
+    // is back (tests/interruptions.rs).
     ada.send(&ClientMsg::Offer {
         to: bob_id,
         sdp: "v=0".into(),
@@ -95,8 +83,8 @@ async fn a_dropped_socket_resumes_within_the_grace_and_the_room_never_notices() 
     ada.send(&ClientMsg::Pong).await;
     loop {
         match tokio::time::timeout(Duration::from_millis(300), ada.recv()).await {
-            Ok(ServerMsg::Media { .. }) => continue,
-            Ok(other) => panic!("Ada should hear nothing of Bob's blip, got {other:?}"),
+            Ok(ServerMsg::Interrupted { .. } | ServerMsg::Back { .. }) => continue,
+            Ok(other) => panic!("Ada should not hear that Bob left, got {other:?}"),
             Err(_) => break,
         }
     }
@@ -110,6 +98,7 @@ async fn after_the_grace_the_room_is_told_and_the_session_cannot_be_resumed() {
     assert!(matches!(ada.recv().await, ServerMsg::Joined { .. }));
     let dropped = tokio::time::Instant::now();
     drop(bob);
+    assert_eq!(ada.recv().await, ServerMsg::Interrupted { id: bob_id });
     assert_eq!(
         ada.recv().await,
         ServerMsg::Left {

@@ -1,6 +1,7 @@
-//! Random sequences of joins, leaves, relays, media changes, rebinds and
-//! re-admissions: the state stays consistent, and nothing is ever delivered to
-//! someone outside the sender's room.
+//! Random sequences of joins, leaves, relays, media changes, interruptions, rebinds
+//! and re-admissions: the state stays consistent, nothing is ever delivered to
+//! someone outside the sender's room, and each recipient hears of a participant's
+//! interruption and return alternately.
 
 use proptest::prelude::*;
 
@@ -13,6 +14,7 @@ enum Op {
     Relay { from: u64, to: u64 },
     Media { id: u64, audio: bool },
     Rebind { id: u64, room: usize },
+    Interrupt { id: u64 },
     Readmit { id: u64, room: usize },
 }
 
@@ -27,6 +29,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (id.clone(), id.clone()).prop_map(|(from, to)| Op::Relay { from, to }),
         1 => (id.clone(), any::<bool>()).prop_map(|(id, audio)| Op::Media { id, audio }),
         1 => (id.clone(), 0..ROOMS.len()).prop_map(|(id, room)| Op::Rebind { id, room }),
+        1 => id.clone().prop_map(|id| Op::Interrupt { id }),
         1 => (id, 0..ROOMS.len()).prop_map(|(id, room)| Op::Readmit { id, room }),
     ]
 }
@@ -45,10 +48,49 @@ fn all_in(rooms: &Rooms<u64>, deliveries: &[Delivery], room: Option<&RoomName>) 
     }
 }
 
+/// What each recipient has been told about each other participant's seat: `true`
+/// while it is interrupted.
+#[derive(Default)]
+struct Heard(HashMap<(ParticipantId, ParticipantId), bool>);
+
+impl Heard {
+    /// Checks `deliveries` against what their recipients heard before: a `back` only
+    /// after an `interrupted`, never two `interrupted` in a row. A `welcome` or
+    /// `resumed` starts the recipient's view afresh.
+    fn observe(&mut self, deliveries: &[Delivery]) {
+        for d in deliveries {
+            match &d.msg {
+                ServerMsg::Welcome { .. } | ServerMsg::Resumed { .. } => {
+                    self.0.retain(|(to, _), _| *to != d.to);
+                }
+                ServerMsg::Interrupted { id } => {
+                    let was = self.0.insert((d.to, *id), true).unwrap_or(false);
+                    assert!(!was, "{} told twice that {id} is interrupted", d.to);
+                }
+                ServerMsg::Back { participant } => {
+                    let was = self.0.insert((d.to, participant.id), false);
+                    assert_eq!(
+                        was,
+                        Some(true),
+                        "{} told {} is back without an interruption",
+                        d.to,
+                        participant.id
+                    );
+                }
+                ServerMsg::Left { id, .. } => {
+                    self.0.remove(&(d.to, *id));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 proptest! {
     #[test]
     fn rooms_stay_consistent_and_separate(ops in proptest::collection::vec(op(), 1..120)) {
         let mut rooms = Rooms::<u64>::new(4);
+        let mut heard = Heard::default();
         for op in ops {
             match op {
                 Op::Join { room, name } => {
@@ -56,6 +98,7 @@ proptest! {
                     let name = DisplayName::parse(NAMES[name]).unwrap();
                     if let Ok(joined) = rooms.join(room_name.clone(), name, MediaState::default(), None, 0) {
                         all_in(&rooms, &joined.deliveries, Some(&room_name));
+                        heard.observe(&joined.deliveries);
                     }
                 }
                 Op::Leave { id } => {
@@ -63,6 +106,7 @@ proptest! {
                     let room = rooms.room_name_of(id).cloned();
                     if let Some(removed) = rooms.leave(id, LeaveReason::Left) {
                         all_in(&rooms, &removed.deliveries, room.as_ref());
+                        heard.observe(&removed.deliveries);
                         prop_assert!(rooms.room_name_of(id).is_none());
                     }
                 }
@@ -85,9 +129,19 @@ proptest! {
                 Op::Rebind { id, room } => {
                     let id = ParticipantId::new(id);
                     let room_name = RoomName::parse(ROOMS[room]).unwrap();
-                    if rooms.rebind(id, &room_name, 1).is_some() {
+                    if let Some((_, deliveries)) = rooms.rebind(id, &room_name, MediaState::default(), 1) {
                         prop_assert_eq!(rooms.room_name_of(id), Some(&room_name));
+                        all_in(&rooms, &deliveries, Some(&room_name));
+                        heard.observe(&deliveries);
                     }
+                }
+                Op::Interrupt { id } => {
+                    let id = ParticipantId::new(id);
+                    let room = rooms.room_name_of(id).cloned();
+                    let deliveries = rooms.interrupt(id);
+                    all_in(&rooms, &deliveries, room.as_ref());
+                    prop_assert!(deliveries.iter().all(|d| d.to != id));
+                    heard.observe(&deliveries);
                 }
                 Op::Readmit { id, room } => {
                     let room_name = RoomName::parse(ROOMS[room]).unwrap();
@@ -95,6 +149,7 @@ proptest! {
                     let id = ParticipantId::new(id);
                     if let Ok(back) = rooms.readmit(id, room_name.clone(), name, MediaState::default(), None, 2) {
                         all_in(&rooms, &back.deliveries, Some(&room_name));
+                        heard.observe(&back.deliveries);
                     }
                 }
             }

@@ -70,6 +70,28 @@ impl TestServer {
         (client, id)
     }
 
+    /// Like [`joined`](Self::joined), and waits for the resume token that follows the
+    /// welcome: (client, id, token).
+    pub async fn joined_with_token(
+        &self,
+        room: &str,
+        name: &str,
+    ) -> (Client, ParticipantId, String) {
+        let (mut client, id) = self.joined(room, name).await;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while client.token.is_none() {
+            assert!(tokio::time::Instant::now() < deadline, "no session token");
+            // Nothing else is expected; the session message is consumed by next_event.
+            if let Ok(event) =
+                tokio::time::timeout(Duration::from_millis(50), client.next_event()).await
+            {
+                panic!("expected only the token, got {event:?}");
+            }
+        }
+        let token = client.token.clone().unwrap();
+        (client, id, token)
+    }
+
     /// Stops the server as Ctrl-C would and waits until `serve` has returned.
     pub async fn shut_down(mut self) {
         self.stop.take().unwrap().send(()).unwrap();
