@@ -172,10 +172,6 @@ pub enum ServerMsg {
         #[serde(default = "default_back_within_ms")]
         back_within_ms: u64,
     },
-    /// STUB (server-vanish branch): a participant's signaling socket ended without `leave`.
-    Interrupted { id: ParticipantId },
-    /// STUB (server-vanish branch): that participant resumed.
-    Back { participant: Participant },
     /// A message of a `type` this client does not know (from a newer server): ignore it.
     #[serde(other)]
     Unknown,

@@ -438,7 +438,6 @@ impl Inner {
             ServerMsg::Session { .. } => {}
             // From a newer server: nothing this app knows to do with it.
             ServerMsg::Unknown => {}
-            ServerMsg::Interrupted { .. } | ServerMsg::Back { .. } => {}
             ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
             ServerMsg::Resumed { .. } => warn!("signaling: resumed without a resume, ignored"),
         }
