@@ -94,6 +94,8 @@ struct Inner {
     reconnecting: Cell<bool>,
     /// Wakes the ticker before its deadline; `sample_now` asks it to read the links.
     wake: mpsc::UnboundedSender<()>,
+    /// The transport's event channel, closed on leave (which ends its task).
+    events: mpsc::UnboundedSender<TransportEvent>,
     sample_now: Cell<bool>,
     /// Called instead of showing "lost the connection" when the server no longer
     /// knows our session (`resume_failed`): the page joins afresh.
@@ -161,13 +163,14 @@ impl Call {
         for p in participants {
             state.joined(now, p);
         }
+        let sink = events_tx.clone();
         let transport = MeshTransport::new(
             me,
             accepted.sender.clone(),
             ice_servers,
             local.clone(),
             move |event| {
-                let _after_leave_nobody_listens = events_tx.unbounded_send(event);
+                let _after_leave_nobody_listens = sink.unbounded_send(event);
             },
         );
         let adaptation = Adaptation::new(adaptation_view.enabled.get_untracked());
@@ -190,6 +193,7 @@ impl Call {
                 left: Cell::new(false),
                 reconnecting: Cell::new(false),
                 wake,
+                events: events_tx,
                 sample_now: Cell::new(false),
                 on_session_lost: RefCell::new(None),
             }),
@@ -287,6 +291,7 @@ impl Call {
         inner.signaling.close();
         inner.transport.close();
         inner.wake.close_channel();
+        inner.events.close_channel();
         inner.view.clear();
         debug_hook::set_you(None);
     }
@@ -349,7 +354,8 @@ impl Call {
             if inner.left.get() {
                 return;
             }
-            if now() >= next_sample || inner.sample_now.take() {
+            let asked = inner.sample_now.take();
+            if asked || now() >= next_sample {
                 inner.sample().await;
                 next_sample = now() + SAMPLE_EVERY;
             }
@@ -626,7 +632,9 @@ impl Inner {
             }
         }
         let panel = self.adaptation.borrow().panel();
-        self.adaptation_view.links.try_set(panel);
+        if self.adaptation_view.links.try_with_untracked(|l| *l != panel) == Some(true) {
+            self.adaptation_view.links.set(panel);
+        }
         if !self.reconnecting.get() && now >= self.watch.borrow().silence_deadline() {
             warn!("signaling: the server went silent; reconnecting");
             self.signaling.close();
