@@ -382,7 +382,7 @@ impl Hub {
     /// the server is shutting down (everyone is away then, and comes back).
     pub fn interrupt_conn(&self, id: ParticipantId, conn: u64) {
         let mut rooms = self.lock();
-        if self.closing() || !rooms.outbox(id).is_some_and(|o| o.conn == conn) {
+        if self.closing() || rooms.outbox(id).is_none_or(|o| o.conn != conn) {
             return;
         }
         let deliveries = rooms.interrupt(id);
