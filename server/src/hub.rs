@@ -161,7 +161,8 @@ impl Hub {
     }
 
     /// The server is shutting down: from now on nothing is relayed, no media state is
-    /// broadcast, and nobody is removed from a room, so nobody is told `left` (the
+    /// broadcast, nobody is announced `interrupted` and nobody is removed from a room,
+    /// so nobody is told `left` (the
     /// seats are kept for a `resume` into the restarted server). Everything relayed
     /// before this is already queued, so connections that now queue their goodbye
     /// send it after every message meant for them.
@@ -382,7 +383,7 @@ impl Hub {
     /// the server is shutting down (everyone is away then, and comes back).
     pub fn interrupt_conn(&self, id: ParticipantId, conn: u64) {
         let mut rooms = self.lock();
-        if self.closing() || !rooms.outbox(id).is_some_and(|o| o.conn == conn) {
+        if self.closing() || rooms.outbox(id).is_none_or(|o| o.conn != conn) {
             return;
         }
         let deliveries = rooms.interrupt(id);

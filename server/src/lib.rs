@@ -302,8 +302,9 @@ pub async fn serve(
 
 /// Runs `http` until `signal`, then shuts down without ending anyone's call: stops
 /// accepting, tells every WebSocket client `going_away` after what was relayed to it
-/// so far, closes it with 1001, and tells no room `left` (the seats are kept: with the
-/// same `--session-secret` the restarted server re-admits everyone on `resume`).
+/// so far, closes it with 1001, and tells no room `left` or `interrupted` (everyone is
+/// away at once and comes back; the seats are kept: with the same `--session-secret`
+/// the restarted server re-admits everyone on `resume`).
 /// Returns once everything is closed, or at the shutdown grace whatever is still open
 /// (a half-sent request, a silent TCP connection, a client that does not read).
 async fn shutdown_gracefully(
