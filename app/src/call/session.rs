@@ -14,7 +14,7 @@ use futures::StreamExt;
 use leptos::logging::warn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use nonstop_core::call::{CallEffect, CallState, LinkObservation};
+use nonstop_core::call::{CallEffect, CallState, LinkObservation, Presence};
 use nonstop_core::layout::TileId;
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::peer_msg::PeerMsg;
@@ -370,11 +370,16 @@ impl Inner {
         if self.left.get() {
             return;
         }
-        let (peers, tiles) = {
+        let (peers, parked, tiles) = {
             let state = self.state.borrow();
-            (state.wanted_links(), state.tiles())
+            let parked: Vec<ParticipantId> = state
+                .members()
+                .filter(|m| m.presence == Presence::Vanished)
+                .map(|m| m.id)
+                .collect();
+            (state.wanted_links(), parked, state.tiles())
         };
-        self.transport.set_peers(&peers);
+        self.transport.set_peers(&peers, &parked);
         self.adaptation.borrow_mut().set_peers(now(), &peers);
         self.speaking.borrow_mut().retain(&peers);
         self.view.set_tiles(tiles);

@@ -44,8 +44,10 @@ pub struct LinkSample {
 
 pub trait MediaTransport {
     /// The remote participants to exchange media with: connections are made for new
-    /// ones and closed for those no longer listed.
-    fn set_peers(&self, peers: &[ParticipantId]);
+    /// ones and closed for those no longer listed. `parked`: those among them who seem
+    /// gone (their signaling dropped and nothing arrives): kept in case they come back,
+    /// but not shown or counted.
+    fn set_peers(&self, peers: &[ParticipantId], parked: &[ParticipantId]);
     /// Publish our camera and microphone (again after a device switch).
     fn publish(&self, local: &LocalMedia);
     /// Publish our screen (`Some`) or stop (`None`).

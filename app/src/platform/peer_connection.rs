@@ -108,8 +108,16 @@ impl PeerConnection {
     /// Lets the end-to-end tests and the console read this connection's stats
     /// (`window.__nonstop.peers`, see debug_hook.rs) until it is dropped.
     pub fn expose_for_debugging(&self, remote: ParticipantId) {
-        debug_hook::add_peer(remote, &self.pc);
-        self.exposed_as.set(Some(remote));
+        if self.exposed_as.replace(Some(remote)).is_none() {
+            debug_hook::add_peer(remote, &self.pc);
+        }
+    }
+
+    /// Takes it out of the debug hook again.
+    pub fn hide_from_debugging(&self) {
+        if let Some(id) = self.exposed_as.take() {
+            debug_hook::remove_peer(id);
+        }
     }
 
     /// `connectionState`, as link recovery sees it; `None` once closed.

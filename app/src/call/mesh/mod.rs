@@ -116,7 +116,7 @@ impl MeshTransport {
 }
 
 impl MediaTransport for MeshTransport {
-    fn set_peers(&self, peers: &[ParticipantId]) {
+    fn set_peers(&self, peers: &[ParticipantId], parked: &[ParticipantId]) {
         let mut links = self.inner.links.borrow_mut();
         links.retain(|id, _| peers.contains(id));
         for id in peers {
@@ -125,6 +125,9 @@ impl MediaTransport for MeshTransport {
                     links.insert(*id, link);
                 }
             }
+        }
+        for (id, link) in links.iter() {
+            link.set_parked(parked.contains(id));
         }
     }
 

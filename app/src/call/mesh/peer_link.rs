@@ -94,7 +94,6 @@ impl PeerLink {
                 screen,
             }
         });
-        link.pc.expose_for_debugging(remote);
 
         if role.initiator {
             // Adding the channel and transceivers fires `negotiationneeded`, which sends
@@ -202,6 +201,16 @@ impl PeerLink {
             if let Err(e) = self.pc.replace_track(kind, track.as_ref()).await {
                 warn!("peer {}: replaceTrack ({kind:?}): {e}", self.remote);
             }
+        }
+    }
+
+    /// A parked link (its participant seems gone, see `MediaTransport::set_peers`) is
+    /// not listed in the debug hook, like a closed one.
+    pub fn set_parked(&self, parked: bool) {
+        if parked {
+            self.pc.hide_from_debugging();
+        } else {
+            self.pc.expose_for_debugging(self.remote);
         }
     }
 
