@@ -205,14 +205,14 @@ fn an_interrupted_participant_asks_for_samples_and_back_restores_it() {
     // Unknown participants, and a second notice, change nothing.
     assert!(c.interrupted(t(300), BOB).is_empty());
     assert!(c.interrupted(t(301), ADA).is_empty());
-    assert_eq!(c.next_deadline(), Some(t(500)));
+    assert_eq!(c.next_deadline(), Some(t(450)));
     c.observe_link(t(310), ADA, connected(30));
-    assert_eq!(c.next_deadline(), Some(t(510)));
-    assert!(c.poll(t(509)).is_empty());
-    assert_eq!(c.poll(t(510)), [CallEffect::SampleNow(ADA)]);
+    assert_eq!(c.next_deadline(), Some(t(460)));
+    assert!(c.poll(t(459)).is_empty());
+    assert_eq!(c.poll(t(460)), [CallEffect::SampleNow(ADA)]);
     // Unanswered: asked again, not in a loop.
     assert!(c.poll(t(600)).is_empty());
-    assert_eq!(c.next_deadline(), Some(t(710)));
+    assert_eq!(c.next_deadline(), Some(t(610)));
     let effects = c.observe_link(t(515), ADA, connected(30));
     assert!(matches!(effects[..], [CallEffect::Log(_)]), "{effects:?}");
     assert_eq!(presence(&c, ADA), Some(Presence::Vanished));

@@ -16,7 +16,7 @@ use crate::time::{Millis, Time};
 
 /// How long inbound RTP may stand still on a link that carried media before the
 /// interruption, before the participant counts as gone.
-pub const PACKET_WINDOW: Millis = Millis::from_millis(200);
+pub const PACKET_WINDOW: Millis = Millis::from_millis(150);
 
 /// The same for transport bytes (RTCP, feedback) on a link that carried no media.
 pub const BYTE_WINDOW: Millis = Millis::from_millis(2_500);
@@ -26,7 +26,7 @@ pub const BYTE_WINDOW: Millis = Millis::from_millis(2_500);
 const FLOWING_LOOKBACK: Millis = crate::recovery::STALL_AFTER;
 
 /// When no sample answered a request, how long before asking again.
-const ASK_AGAIN: Millis = Millis::from_millis(200);
+const ASK_AGAIN: Millis = Millis::from_millis(150);
 
 /// One inbound counter of a link, always kept (the watch needs its history from
 /// before the interruption).
@@ -224,12 +224,12 @@ mod tests {
                 (0, 100, 1_000),
                 (250, 110, 1_100),
                 (300, 110, 1_100),
-                (499, 110, 1_100),
-                (500, 110, 1_100),
+                (449, 110, 1_100),
+                (450, 110, 1_100),
             ],
             260,
         );
-        // Anchored at 300; flat for 199 ms is not yet enough, 200 ms is.
+        // Anchored at 300; flat for 149 ms is not yet enough, 150 ms is.
         assert_eq!(v, [Unsure, Unsure, Gone]);
     }
 
@@ -327,14 +327,14 @@ mod tests {
     #[test]
     fn samples_are_asked_for_at_the_end_of_the_window_but_not_in_a_loop() {
         let mut w = VanishWatch::new(t(5));
-        assert_eq!(w.sample_due(), Some(t(205)));
+        assert_eq!(w.sample_due(), Some(t(155)));
         let mut inbound = Inbound::default();
         inbound.packets.observe(t(0), Some(10));
         inbound.packets.observe(t(4), Some(20));
         w.observe(t(25), Some(20), None, &inbound);
-        assert_eq!(w.sample_due(), Some(t(225)));
-        w.asked(t(225));
-        assert_eq!(w.sample_due(), Some(t(425)));
+        assert_eq!(w.sample_due(), Some(t(175)));
+        w.asked(t(175));
+        assert_eq!(w.sample_due(), Some(t(325)));
         // No evidence: no more requests.
         let mut w = VanishWatch::new(t(5));
         w.observe(t(25), Some(0), Some(0), &Inbound::default());
