@@ -1,8 +1,18 @@
-import { chromium } from '@playwright/test';
-import { expect, test } from '../support/fixtures';
+import { chromium, type Browser } from '@playwright/test';
+import { expect, test as base } from '../support/fixtures';
 import { chromiumLaunchOptions } from '../support/browsers';
 import { expectMediaFlowing } from '../support/media';
 import { deviceCounts, keepOldTrack, localTrackId, oldTrackState, sentTracks, unplug } from '../support/devices';
+
+/** `twoCameras`: a Chromium with two fake cameras (support/browsers.ts); none in Firefox, which fakes one. */
+const test = base.extend<{ twoCameras: Browser | undefined }>({
+  twoCameras: async ({ browserName }, use) => {
+    if (browserName !== 'chromium') return use(undefined);
+    const browser = await chromium.launch(chromiumLaunchOptions({ cameras: 2 }));
+    await use(browser);
+    await browser.close();
+  },
+});
 
 test.describe('devices', () => {
   test('pre-join: the mic level meter moves with the (fake) microphone', async ({ participant, room, kind }) => {
@@ -58,8 +68,12 @@ test.describe('devices', () => {
   test('switching the camera mid-call: new track on every link, the remote side keeps decoding', async ({
     participant,
     room,
+    kind,
+    twoCameras,
   }) => {
-    const ada = await participant('Ada');
+    // Chromium: Ada has two cameras and switches to the other one. Firefox has one fake camera (see below):
+    // choosing it again still opens it anew and replaces the track.
+    const ada = await participant('Ada', { browser: twoCameras });
     const grace = await participant('Grace');
     const adaId = await ada.join(room);
     await grace.join(room);
@@ -77,7 +91,7 @@ test.describe('devices', () => {
     const camera = panel.getByRole('combobox', { name: 'Camera', exact: true });
     await expect(camera).toBeVisible();
     const values = await camera.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
-    // With one fake camera, choosing it again still opens it anew and replaces the track.
+    expect(values.length, 'cameras listed').toBe(kind === 'chromium' ? 2 : 1);
     const current = await camera.inputValue();
     const other = values.find((v) => v !== current) ?? current;
     await camera.selectOption(other);
@@ -132,32 +146,27 @@ test.describe('devices', () => {
   // have none (getUserMedia then fails with NotFoundError).
   const UNPLUG_IN_FIREFOX = 'Firefox delivers no script-dispatched `ended` to the app (see above)';
 
-  test('an unplugged camera falls back to the other camera', async ({ participant, room, kind }) => {
+  test('an unplugged camera falls back to the other camera', async ({ participant, room, kind, twoCameras }) => {
     test.skip(kind === 'firefox', UNPLUG_IN_FIREFOX);
-    const twoCameras = await chromium.launch(chromiumLaunchOptions({ cameras: 2 }));
-    try {
-      const ada = await participant('Ada', { browser: twoCameras });
-      const grace = await participant('Grace');
-      await ada.join(room);
-      await grace.join(room);
-      await expectMediaFlowing(grace, { remotes: 1 });
-      const graceId = String(await grace.id());
-      expect((await deviceCounts(ada.page)).cameras, "cameras in Ada's browser").toBe(2);
-      const before = (await sentTracks(ada.page, 'video'))[graceId];
+    const ada = await participant('Ada', { browser: twoCameras });
+    const grace = await participant('Grace');
+    await ada.join(room);
+    await grace.join(room);
+    await expectMediaFlowing(grace, { remotes: 1 });
+    const graceId = String(await grace.id());
+    expect((await deviceCounts(ada.page)).cameras, "cameras in Ada's browser").toBe(2);
+    const before = (await sentTracks(ada.page, 'video'))[graceId];
 
-      await unplug(ada.page, 'video');
+    await unplug(ada.page, 'video');
 
-      // The other camera takes over: a new live track on the link, no alert, Grace keeps decoding.
-      await expect
-        .poll(async () => (await sentTracks(ada.page, 'video'))[graceId], { message: 'camera sender track' })
-        .toMatchObject({ readyState: 'live', enabled: true });
-      await expect.poll(async () => (await sentTracks(ada.page, 'video'))[graceId].id).not.toBe(before.id);
-      await expect.poll(async () => (await sentTracks(ada.page, 'video'))[graceId].id).not.toBeNull();
-      await expect(ada.alerts.filter({ hasText: 'Your camera was disconnected' })).toHaveCount(0);
-      await expectMediaFlowing(grace, { remotes: 1 });
-    } finally {
-      await twoCameras.close();
-    }
+    // The other camera takes over: a new live track on the link, no alert, Grace keeps decoding.
+    await expect
+      .poll(async () => (await sentTracks(ada.page, 'video'))[graceId], { message: 'camera sender track' })
+      .toMatchObject({ readyState: 'live', enabled: true });
+    await expect.poll(async () => (await sentTracks(ada.page, 'video'))[graceId].id).not.toBe(before.id);
+    await expect.poll(async () => (await sentTracks(ada.page, 'video'))[graceId].id).not.toBeNull();
+    await expect(ada.alerts.filter({ hasText: 'Your camera was disconnected' })).toHaveCount(0);
+    await expectMediaFlowing(grace, { remotes: 1 });
   });
 
   test('an unplugged camera, the only one: says so and shows camera-off', async ({ participant, room, kind }) => {
