@@ -9,6 +9,8 @@ import type { Page } from '@playwright/test';
 
 export interface SignalingMessage {
   type: string;
+  /** When the page sent or received it (`Date.now()` in the page); not a protocol field. */
+  _at: number;
   [field: string]: unknown;
 }
 
@@ -25,7 +27,7 @@ export class SignalingLog {
       const record = (into: unknown[], data: unknown) => {
         if (typeof data !== 'string') return;
         try {
-          into.push(JSON.parse(data));
+          into.push({ ...JSON.parse(data), _at: Date.now() });
         } catch {
           // not a protocol message
         }

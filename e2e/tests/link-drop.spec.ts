@@ -25,28 +25,51 @@ const serverTimings = (t: { intervalMs: number; timeoutMs: number; resumeGraceMs
   String(t.resumeGraceMs),
 ];
 
-/** Ada and Bob in their own namespaces (the project's browser), media flowing both ways. */
-async function callOfTwo(net: Topology, room: string, kind: BrowserKind, testInfo: TestInfo, serverArgs: string[]) {
-  const turnArgs = await net.startCoturn({ dir: testInfo.outputPath('coturn') });
-  await net.startServer({ logFile: testInfo.outputPath('server.log'), extraArgs: [...turnArgs, ...serverArgs] });
-  const ada = await joinInNamespace(net, 0, 'Ada', room, { browser: kind });
-  const bob = await joinInNamespace(net, 1, 'Bob', room, { browser: kind });
-  await expectMediaFlowing(ada.p, { remotes: 1, timeout: 45_000 });
-  await expectMediaFlowing(bob.p, { remotes: 1, timeout: 20_000 });
-  return { ada, bob };
+type Participant = Awaited<ReturnType<typeof joinInNamespace>>;
+
+/**
+ * Ada and Bob in their own namespaces (the project's browser), media flowing both ways, then `scenario`.
+ * Should it fail: what each page logged and said on its signaling socket, and the server's log, are attached.
+ */
+async function inCallOfTwo(
+  { room, kind, testInfo, serverArgs }: { room: string; kind: BrowserKind; testInfo: TestInfo; serverArgs: string[] },
+  scenario: (net: Topology, ada: Participant, bob: Participant) => Promise<void>,
+) {
+  const net = await createTopology({ participants: 2 });
+  const people: [string, Participant][] = [];
+  try {
+    const turnArgs = await net.startCoturn({ dir: testInfo.outputPath('coturn') });
+    await net.startServer({ logFile: testInfo.outputPath('server.log'), extraArgs: [...turnArgs, ...serverArgs] });
+    const ada = await joinInNamespace(net, 0, 'Ada', room, { browser: kind });
+    people.push(['Ada', ada]);
+    const bob = await joinInNamespace(net, 1, 'Bob', room, { browser: kind });
+    people.push(['Bob', bob]);
+    await expectMediaFlowing(ada.p, { remotes: 1, timeout: 45_000 });
+    await expectMediaFlowing(bob.p, { remotes: 1, timeout: 20_000 });
+    await scenario(net, ada, bob);
+  } catch (e) {
+    for (const [name, x] of people) {
+      await testInfo.attach(`${name}-console.txt`, { body: x.p.consoleLines.join('\n') });
+      const said = async (d: 'sent' | 'received') => (await x.signaling.messages(d).catch(() => [])).map((m) => m.type).join(' ');
+      await testInfo.attach(`${name}-signaling.txt`, { body: `sent: ${await said('sent')}\nreceived: ${await said('received')}\n` });
+    }
+    await testInfo.attach('server.log', { path: testInfo.outputPath('server.log') }).catch(() => {});
+    throw e;
+  } finally {
+    await net.destroy();
+  }
 }
 
 test.describe('link drop', () => {
-  test.describe.configure({ timeout: 120_000 });
+  test.describe.configure({ timeout: 150_000 });
 
   test('a participant whose link is down for 6 s resumes its session without a reload', async ({ room, kind }, testInfo) => {
-    const net = await createTopology({ participants: 2 });
-    try {
-      // The server holds a silent participant for at least 1 s (since the last pong) short of 10 s, plus
-      // 3 s of grace: 12 s, twice the outage. The page gives up on its socket after 3 pings' silence plus
-      // 1 s (4 s), within the outage: it must reconnect and resume.
-      const { ada, bob } = await callOfTwo(net, room, kind, testInfo, serverTimings({ intervalMs: 1_000, timeoutMs: 10_000, resumeGraceMs: 3_000 }));
-
+    // The server holds a silent participant for at least 1 s (since the last pong) short of 60 s, plus
+    // 3 s of grace: 62 s, so the page has over 55 s after the link is back to resume (it has taken from 3
+    // to 24 s). The page gives up on its socket after 3 pings' silence plus 1 s (4 s), within the outage:
+    // it must reconnect and resume.
+    const serverArgs = serverTimings({ intervalMs: 1_000, timeoutMs: 60_000, resumeGraceMs: 3_000 });
+    await inCallOfTwo({ room, kind, testInfo, serverArgs }, async (net, ada, bob) => {
       // Watch, in Ada's page, whether Bob's tile says "Reconnecting…": the app notices media stopped
       // (about 2 s without packets), before the browser declares the link `disconnected`.
       await ada.p.page.evaluate((id) => {
@@ -74,15 +97,19 @@ test.describe('link drop', () => {
       await expectMediaFlowing(ada.p, { remotes: 1, timeout: 20_000 });
       await expectMediaFlowing(bob.p, { remotes: 1, timeout: Math.max(1_000, 20_000 - (Date.now() - upAt)) });
       console.log(`link-drop (${kind}): media flowing both ways ${((Date.now() - upAt) / 1000).toFixed(1)} s after the link came back`);
-      // Signaling settled: no "Reconnecting to the meeting server…" left on Bob's page.
-      await expect(bob.p.page.getByRole('alert')).toHaveCount(0, { timeout: 20_000 });
+      // Signaling comes back too (media may be back first: it needs no server): Bob's page resumes while
+      // the server still holds his session, then shows no "Reconnecting to the meeting server…".
+      await expect
+        .poll(async () => (await bob.signaling.of('received', 'resumed')).length, { message: '`resumed` received by Bob', timeout: 50_000 })
+        .toBeGreaterThan(0);
+      const resumed = await bob.signaling.of('received', 'resumed');
+      console.log(`link-drop (${kind}): Bob resumed ${((resumed[0]._at - upAt) / 1000).toFixed(1)} s after the link came back`);
+      await expect(bob.p.page.getByRole('alert')).toHaveCount(0, { timeout: 10_000 });
 
       // Resumed, not joined afresh: same id, the server said `resumed` (continued), one `join` ever.
       expect(await bob.p.id(), "Bob's participant id").toBe(bob.id);
+      expect(resumed, '`resumed` received by Bob').toContainEqual(expect.objectContaining({ you: bob.id, continued: true }));
       expect((await bob.signaling.of('sent', 'resume')).length, '`resume` sent by Bob').toBeGreaterThan(0);
-      expect(await bob.signaling.of('received', 'resumed'), '`resumed` received by Bob').toContainEqual(
-        expect.objectContaining({ you: bob.id, continued: true }),
-      );
       expect((await bob.signaling.of('sent', 'join')).length, '`join` sent by Bob').toBe(1);
       // For Ada, Bob never left.
       expect(await ada.signaling.of('received', 'left'), '`left` received by Ada').toEqual([]);
@@ -94,17 +121,13 @@ test.describe('link drop', () => {
       expect(await bob.p.page.evaluate(() => (window as any).__sameDocument)).toBe(true);
       await expectMediaFlowing(ada.p, { remotes: 1, timeout: 15_000 });
       await expectMediaFlowing(bob.p, { remotes: 1, timeout: 15_000 });
-    } finally {
-      await net.destroy();
-    }
+    });
   });
 
   test('a participant whose link is down longer than the server holds its session joins afresh by itself', async ({ room, kind }, testInfo) => {
-    const net = await createTopology({ participants: 2 });
-    try {
-      // The server drops a silent participant within 3 s (no pong) + 1 s (grace) of the link going down.
-      const { ada, bob } = await callOfTwo(net, room, kind, testInfo, serverTimings({ intervalMs: 1_000, timeoutMs: 3_000, resumeGraceMs: 1_000 }));
-
+    // The server drops a silent participant within 3 s (no pong) + 1 s (grace) of the link going down.
+    const serverArgs = serverTimings({ intervalMs: 1_000, timeoutMs: 3_000, resumeGraceMs: 1_000 });
+    await inCallOfTwo({ room, kind, testInfo, serverArgs }, async (net, ada, bob) => {
       net.setLinkUp(1, false);
       // The link stays down until the server has told Ada that Bob left.
       await expect(ada.p.tileOf(bob.id), 'the server told Ada that Bob left').toHaveCount(0, { timeout: 15_000 });
@@ -122,8 +145,6 @@ test.describe('link drop', () => {
       expect((await bob.signaling.of('sent', 'join')).length, '`join` sent by Bob: the first, then the fresh one').toBe(2);
       await expect(bob.p.page.getByRole('alert')).toHaveCount(0, { timeout: 10_000 });
       expect(await bob.p.page.evaluate(() => (window as any).__sameDocument)).toBe(true);
-    } finally {
-      await net.destroy();
-    }
+    });
   });
 });
