@@ -12,12 +12,23 @@ export const CACHE_DIR = path.resolve(__dirname, '..', '.cache');
 export const CHROMIUM_PATH = process.env.NONSTOP_CHROMIUM ?? '/usr/bin/chromium';
 export const FIREFOX_PATH = process.env.NONSTOP_FIREFOX ?? '/usr/bin/firefox-esr';
 
-/** Chromium flags; `fakeUi: false` leaves camera/microphone permission to the context (see no-permission test). */
-export function chromiumArgs({ fakeUi = true }: { fakeUi?: boolean } = {}): string[] {
+export interface ChromiumFlags {
+  /** false: camera/microphone permission is left to the context (see the no-permission test). */
+  fakeUi?: boolean;
+  /**
+   * Fake cameras. 1 (default): one camera playing the small y4m feed. More: Chromium's own generated
+   * cameras (`device-count=N`), since a y4m file is always a single camera. Either way Chromium lists three
+   * microphones (a default and two others).
+   */
+  cameras?: number;
+}
+
+export function chromiumArgs({ fakeUi = true, cameras = 1 }: ChromiumFlags = {}): string[] {
   return [
-    '--use-fake-device-for-media-stream',
+    ...(cameras === 1
+      ? ['--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${ensureFakeVideo(CACHE_DIR)}`]
+      : [`--use-fake-device-for-media-stream=device-count=${cameras}`]),
     ...(fakeUi ? ['--use-fake-ui-for-media-stream'] : []),
-    `--use-file-for-fake-video-capture=${ensureFakeVideo(CACHE_DIR)}`,
     // The tests run in a loopback-only network namespace: without this Chromium gathers no ICE candidates.
     '--allow-loopback-in-peer-connection',
     '--autoplay-policy=no-user-gesture-required',
@@ -42,7 +53,7 @@ export function chromiumArgs({ fakeUi = true }: { fakeUi?: boolean } = {}): stri
   ];
 }
 
-export function chromiumLaunchOptions(opts: { fakeUi?: boolean } = {}): LaunchOptions {
+export function chromiumLaunchOptions(opts: ChromiumFlags = {}): LaunchOptions {
   return { executablePath: CHROMIUM_PATH, args: chromiumArgs(opts) };
 }
 

@@ -43,6 +43,32 @@ export async function peerStats(page: Page): Promise<StatsByPeer> {
   });
 }
 
+/** What a tile shows: a participant's camera or their shared screen. */
+export type TileKind = 'camera' | 'screen';
+
+/**
+ * framesDecoded of the one inbound video stream that feeds the `kind` tile of participant `id` on this page:
+ * the tile's <video> track, the receiver of that participant's peer connection holding that track, and the
+ * inbound-rtp entry whose `trackIdentifier` names it. Not a sum over the link's video streams: a screen
+ * share counts only what the screen's own transceiver decodes. null while any of these is missing.
+ */
+export async function tileFramesDecoded(page: Page, id: number, kind: TileKind): Promise<number | null> {
+  return page.evaluate(
+    async ({ id, kind }) => {
+      const video = document.querySelector<HTMLVideoElement>(`[data-testid="tile"][data-kind="${kind}"][data-participant="${id}"] video`);
+      const track = (video?.srcObject as MediaStream | null | undefined)?.getVideoTracks()[0];
+      const pc = ((window as any).__nonstop?.peers as Map<number, RTCPeerConnection> | undefined)?.get(id);
+      if (!track || !pc || !pc.getReceivers().some((r) => r.track.id === track.id)) return null;
+      let frames: number | null = null;
+      (await pc.getStats()).forEach((r: any) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'video' && r.trackIdentifier === track.id) frames = r.framesDecoded ?? 0;
+      });
+      return frames;
+    },
+    { id, kind },
+  );
+}
+
 /** The participant id this page has in the call (from the debug hook), or null before joining. */
 export async function ownId(page: Page): Promise<number | null> {
   return page.evaluate(() => (window as any).__nonstop?.you ?? null);
@@ -117,4 +143,20 @@ export async function expectMediaFlowing(target: PageLike, { remotes, audio = tr
       { message: 'inbound media rising on every peer connection', timeout: remaining(), intervals: [0] },
     )
     .toEqual([]);
+}
+
+/** Asserts that the `kind` tile of participant `id` decodes frames of its own: its count rises over one second. */
+export async function expectTileDecoding(target: PageLike, id: number, kind: TileKind, { timeout = 20_000 } = {}) {
+  const page = pageOf(target);
+  await expect
+    .poll(
+      async () => {
+        const before = await tileFramesDecoded(page, id, kind);
+        await page.waitForTimeout(1_000);
+        const after = await tileFramesDecoded(page, id, kind);
+        return `${kind} of ${id}: framesDecoded ${before} -> ${after}${before !== null && after !== null && after > before ? ' (rising)' : ''}`;
+      },
+      { message: `frames decoded on the ${kind} track of ${id} itself`, timeout, intervals: [0] },
+    )
+    .toMatch(/\(rising\)$/);
 }

@@ -1,10 +1,13 @@
 /**
- * A call whose participants each run in their own namespace of a Topology (support/topology.ts): one
- * Chromium per participant, the server in the hub, everyone joined in order and media checked flowing.
+ * Calls whose participants each run in their own namespace of a Topology (support/topology.ts), the server
+ * in the hub: `startTopologyCall` (one Chromium per participant, everyone joined in order and media checked
+ * flowing) and `joinInNamespace` (one participant, Chromium or Firefox).
  */
 import { MeetingPage } from './meeting-page';
 import { expectMediaFlowing } from './media';
+import { SignalingLog } from './signaling';
 import type { Topology } from './topology';
+import { launchFirefox } from './topology-firefox';
 
 export interface TopologyCallOptions {
   /** The server's log file. */
@@ -50,15 +53,25 @@ export async function startTopologyCall(net: Topology, room: string, names: stri
 /** A small camera feed, for tests about routes and recovery rather than bit rates (2 cores, up to 3 browsers). */
 export const SMALL_VIDEO = { width: 320, height: 240, fps: 15, frames: 30 };
 
+export type NamespaceBrowser = 'chromium' | 'firefox';
+
 /**
- * Launches Chromium in participant `i`'s namespace and joins `room` as `name`. Marks the document once
- * joined (`window.__sameDocument`): still set at the end only if the page was never reloaded.
+ * Launches a browser (Chromium by default) in participant `i`'s namespace and joins `room` as `name`,
+ * recording the page's signaling from the start. Marks the document once joined (`window.__sameDocument`):
+ * still set at the end only if the page was never reloaded.
  */
-export async function joinInNamespace(net: Topology, i: number, name: string, room: string): Promise<{ p: MeetingPage; id: number }> {
-  const browser = await net.launchChromium(i, { video: SMALL_VIDEO });
-  const page = await (await browser.newContext({ viewport: { width: 640, height: 480 } })).newPage();
+export async function joinInNamespace(
+  net: Topology,
+  i: number,
+  name: string,
+  room: string,
+  { browser = 'chromium' }: { browser?: NamespaceBrowser } = {},
+): Promise<{ p: MeetingPage; id: number; signaling: SignalingLog }> {
+  const launched = browser === 'firefox' ? await launchFirefox(net, i) : await net.launchChromium(i, { video: SMALL_VIDEO });
+  const page = await (await launched.newContext({ viewport: { width: 640, height: 480 } })).newPage();
+  const signaling = await SignalingLog.attach(page);
   const p = new MeetingPage(page, net.url, name);
   const id = await p.join(room);
   await page.evaluate(() => ((window as any).__sameDocument = true));
-  return { p, id };
+  return { p, id, signaling };
 }

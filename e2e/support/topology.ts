@@ -10,7 +10,7 @@
  * which it does when `destroy()` closes its pipe or when this Node process dies for any reason.
  * Commands run inside with `nsenter -t PID -n`; Chromium runs inside through a wrapper script given to
  * Playwright as `executablePath` (Playwright talks to Chromium over a pipe, which nsenter keeps).
- * Firefox (BiDi over a TCP port) cannot be driven this way: tests using this are Chromium-only.
+ * Firefox (BiDi over a TCP port, which nsenter would hide) is launched by support/topology-firefox.ts.
  *
  *   const net = await createTopology({ participants: 3 });
  *   try {
@@ -75,7 +75,8 @@ export class Topology {
   readonly participants: Netns[];
   private readonly holders: ChildProcess[];
   private readonly tmp: string;
-  private readonly browsers: Browser[] = [];
+  /** Browsers running in the namespaces, closed by destroy() (launchFirefox adds its own). */
+  readonly browsers: Browser[] = [];
   private server?: { child: ChildProcess; exited: Promise<unknown> };
   private coturn?: { child: ChildProcess; exited: Promise<unknown> };
   private destroyed = false;

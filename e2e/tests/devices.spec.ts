@@ -1,6 +1,18 @@
-import { expect, test } from '../support/fixtures';
+import { chromium, type Browser } from '@playwright/test';
+import { expect, test as base } from '../support/fixtures';
+import { chromiumLaunchOptions } from '../support/browsers';
 import { expectMediaFlowing } from '../support/media';
 import { deviceCounts, keepOldTrack, localTrackId, oldTrackState, sentTracks, unplug } from '../support/devices';
+
+/** `twoCameras`: a Chromium with two fake cameras (support/browsers.ts); none in Firefox, which fakes one. */
+const test = base.extend<{ twoCameras: Browser | undefined }>({
+  twoCameras: async ({ browserName }, use) => {
+    if (browserName !== 'chromium') return use(undefined);
+    const browser = await chromium.launch(chromiumLaunchOptions({ cameras: 2 }));
+    await use(browser);
+    await browser.close();
+  },
+});
 
 test.describe('devices', () => {
   test('pre-join: the mic level meter moves with the (fake) microphone', async ({ participant, room, kind }) => {
@@ -56,8 +68,12 @@ test.describe('devices', () => {
   test('switching the camera mid-call: new track on every link, the remote side keeps decoding', async ({
     participant,
     room,
+    kind,
+    twoCameras,
   }) => {
-    const ada = await participant('Ada');
+    // Chromium: Ada has two cameras and switches to the other one. Firefox has one fake camera (see below):
+    // choosing it again still opens it anew and replaces the track.
+    const ada = await participant('Ada', { browser: twoCameras });
     const grace = await participant('Grace');
     const adaId = await ada.join(room);
     await grace.join(room);
@@ -75,7 +91,7 @@ test.describe('devices', () => {
     const camera = panel.getByRole('combobox', { name: 'Camera', exact: true });
     await expect(camera).toBeVisible();
     const values = await camera.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
-    // With one fake camera, choosing it again still opens it anew and replaces the track.
+    expect(values.length, 'cameras listed').toBe(kind === 'chromium' ? 2 : 1);
     const current = await camera.inputValue();
     const other = values.find((v) => v !== current) ?? current;
     await camera.selectOption(other);
@@ -120,57 +136,71 @@ test.describe('devices', () => {
     await expectMediaFlowing(grace, { remotes: 1, video: false });
   });
 
-  test('an unplugged camera falls back to another one, or says so and shows camera-off', async ({
-    participant,
-    room,
-    kind,
-  }) => {
-    test.fixme(kind === 'firefox', "Firefox: a synthetic `ended` on the local track does not reach the app's fallback yet (to investigate)");
+  // Unplugging is faked by an `ended` event on the local track (support/devices.ts `unplug`). Firefox cannot
+  // run these: a script-dispatched `ended` on a MediaStreamTrack reaches its `onended` handler but not the
+  // listeners added with addEventListener, which is how the app listens (checked in Firefox 153); its fake
+  // devices cannot be removed either, and `track.stop()` fires no `ended`. Nor can Firefox have a second
+  // fake device: `media.navigator.streams.fake` makes exactly one camera and one microphone,
+  // `media.getusermedia.fake-camera-name` only renames that camera, and `media.video_loopback_dev` /
+  // `media.audio_loopback_dev` pick a real (V4L2 / PulseAudio) device by name, of which the test machines
+  // have none (getUserMedia then fails with NotFoundError).
+  const UNPLUG_IN_FIREFOX = 'Firefox delivers no script-dispatched `ended` to the app (see above)';
+
+  test('an unplugged camera falls back to the other camera', async ({ participant, room, kind, twoCameras }) => {
+    test.skip(kind === 'firefox', UNPLUG_IN_FIREFOX);
+    const ada = await participant('Ada', { browser: twoCameras });
+    const grace = await participant('Grace');
+    await ada.join(room);
+    await grace.join(room);
+    await expectMediaFlowing(grace, { remotes: 1 });
+    const graceId = String(await grace.id());
+    expect((await deviceCounts(ada.page)).cameras, "cameras in Ada's browser").toBe(2);
+    const before = (await sentTracks(ada.page, 'video'))[graceId];
+
+    await unplug(ada.page, 'video');
+
+    // The other camera takes over: a new live track on the link, no alert, Grace keeps decoding.
+    await expect
+      .poll(async () => (await sentTracks(ada.page, 'video'))[graceId], { message: 'camera sender track' })
+      .toMatchObject({ readyState: 'live', enabled: true });
+    await expect.poll(async () => (await sentTracks(ada.page, 'video'))[graceId].id).not.toBe(before.id);
+    await expect.poll(async () => (await sentTracks(ada.page, 'video'))[graceId].id).not.toBeNull();
+    await expect(ada.alerts.filter({ hasText: 'Your camera was disconnected' })).toHaveCount(0);
+    await expectMediaFlowing(grace, { remotes: 1 });
+  });
+
+  test('an unplugged camera, the only one: says so and shows camera-off', async ({ participant, room, kind }) => {
+    test.skip(kind === 'firefox', UNPLUG_IN_FIREFOX);
     const ada = await participant('Ada');
     const grace = await participant('Grace');
     const adaId = await ada.join(room);
     await grace.join(room);
     await expectMediaFlowing(grace, { remotes: 1 });
     const graceId = String(await grace.id());
-    await ada.page.bringToFront();
-    const { cameras } = await deviceCounts(ada.page);
-    const before = (await sentTracks(ada.page, 'video'))[graceId];
+    expect((await deviceCounts(ada.page)).cameras, "cameras in Ada's browser").toBe(1);
 
     await unplug(ada.page, 'video');
 
-    const fellBack = async () => {
-      const now = (await sentTracks(ada.page, 'video'))[graceId];
-      return now.id !== null && now.id !== before.id && now.readyState === 'live';
-    };
-    if (cameras > 1) {
-      // Another camera takes over.
-      await expect.poll(fellBack).toBe(true);
-      await expectMediaFlowing(grace, { remotes: 1 });
-    } else {
-      await expect(ada.alerts.filter({ hasText: 'Your camera was disconnected' })).toBeVisible();
-      await expect(grace.tileOf(adaId).getByTestId('camera-off')).toBeVisible();
-      expect((await sentTracks(ada.page, 'video'))[graceId].id).toBeNull();
-      // Audio still flows.
-      await expectMediaFlowing(grace, { remotes: 1, video: false });
-    }
+    await expect(ada.alerts.filter({ hasText: 'Your camera was disconnected' })).toBeVisible();
+    await expect(grace.tileOf(adaId).getByTestId('camera-off')).toBeVisible();
+    expect((await sentTracks(ada.page, 'video'))[graceId].id).toBeNull();
+    // Audio still flows.
+    await expectMediaFlowing(grace, { remotes: 1, video: false });
   });
 
-  test('pre-join: an unplugged microphone falls back to another one, or says so', async ({ participant, room, kind }) => {
-    test.fixme(kind === 'firefox', "Firefox: a synthetic `ended` on the local track does not reach the app's fallback yet (to investigate)");
+  // Chromium always lists three fake microphones (`device-count` changes only the cameras), Firefox one: the
+  // "only microphone" case has no browser to run in; the camera test above covers that branch of the
+  // app's (shared) fallback.
+  test('pre-join: an unplugged microphone falls back to another one', async ({ participant, room, kind }) => {
+    test.skip(kind === 'firefox', UNPLUG_IN_FIREFOX);
     const ada = await participant('Ada');
     await ada.gotoRoom(room);
     await expect(ada.joinMeetingButton).toBeEnabled();
-    const { microphones } = await deviceCounts(ada.page);
+    expect((await deviceCounts(ada.page)).microphones, "microphones in Ada's browser").toBeGreaterThan(1);
     const before = await localTrackId(ada.page, 'audio');
     await unplug(ada.page, 'audio');
-    if (microphones > 1) {
-      // Another microphone takes over.
-      await expect.poll(() => localTrackId(ada.page, 'audio')).not.toBe(before);
-      await expect.poll(() => localTrackId(ada.page, 'audio')).not.toBeNull();
-      await expect(ada.mediaError).toHaveCount(0);
-    } else {
-      await expect(ada.mediaError).toContainText('Your microphone was disconnected');
-      await expect.poll(() => localTrackId(ada.page, 'audio')).toBeNull();
-    }
+    await expect.poll(() => localTrackId(ada.page, 'audio')).not.toBe(before);
+    await expect.poll(() => localTrackId(ada.page, 'audio')).not.toBeNull();
+    await expect(ada.mediaError).toHaveCount(0);
   });
 });

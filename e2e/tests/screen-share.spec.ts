@@ -1,4 +1,5 @@
 import { expect, test } from '../support/fixtures';
+import { expectTileDecoding } from '../support/media';
 
 const screenVideoWidth = (page: import('@playwright/test').Page, id: number) =>
   page.evaluate((id) => {
@@ -19,18 +20,22 @@ test('screen share: remote decodes a second tile, presentation layout, stopping 
   const screenTile = viewer.stage.locator(`[data-testid="tile"][data-kind="screen"][data-participant="${sharerId}"]`);
   await expect(screenTile).toHaveCount(1, { timeout: 20_000 });
   await expect.poll(() => screenVideoWidth(viewer.page, sharerId), { timeout: 20_000 }).toBeGreaterThan(0);
+  // The screen's own stream decodes (not only the camera beside it on the same link).
+  await expectTileDecoding(viewer, sharerId, 'screen');
   await expect(viewer.stage).toHaveAttribute('data-arrangement', 'presentation');
   // The camera keeps playing in its own tile.
   await expect(viewer.stage.locator(`[data-testid="tile"][data-kind="camera"][data-participant="${sharerId}"]`)).toHaveCount(1);
   const camWidth = await viewer.page.evaluate((id) =>
     document.querySelector<HTMLVideoElement>(`[data-testid="tile"][data-kind="camera"][data-participant="${id}"] video`)?.videoWidth ?? 0, sharerId);
   expect(camWidth).toBeGreaterThan(0);
+  await expectTileDecoding(viewer, sharerId, 'camera');
 
   // Someone joining while the screen is shared gets it too.
   const late = await participant('Late');
   await late.join(room);
   await expect(late.stage.locator(`[data-testid="tile"][data-kind="screen"][data-participant="${sharerId}"]`)).toHaveCount(1, { timeout: 30_000 });
   await expect.poll(() => screenVideoWidth(late.page, sharerId), { timeout: 20_000 }).toBeGreaterThan(0);
+  await expectTileDecoding(late, sharerId, 'screen');
 
   await sharer.button('Stop sharing').click();
   await expect(screenTile).toHaveCount(0, { timeout: 15_000 });

@@ -1,32 +1,19 @@
 /**
- * TURN fallback (issue 4) over real links: every participant is a Chromium in its own network namespace
- * (support/topology.ts); the signaling server and coturn (scripts/coturn-test, TURN REST credentials) run in
- * the hub. Firewalls are nft rules inside the participants' namespaces. Chromium only (Playwright reaches
- * Chromium over a pipe, which survives `nsenter`; Firefox's BiDi port would not).
+ * TURN fallback (issue 4) over real links: every participant runs the project's browser (Chromium, or
+ * Firefox through support/topology-firefox.ts) in its own network namespace (support/topology.ts); the
+ * signaling server and coturn (scripts/coturn-test, TURN REST credentials) run in the hub. Firewalls are nft
+ * rules inside the participants' namespaces.
  */
 import { test, expect, MeetingPage } from '../support/fixtures';
+import { joinInNamespace } from '../support/topology-call';
 import { createTopology, HUB_ADDR, type Topology } from '../support/topology';
 import { expectMediaFlowing } from '../support/media';
 import type { TestInfo } from '@playwright/test';
-
-/** A small camera feed: these tests are about routes and recovery, not bit rates (2 cores, up to 3 browsers). */
-const SMALL_VIDEO = { width: 320, height: 240, fps: 15, frames: 30 };
-
-test.skip(({ browserName }) => browserName !== 'chromium', 'participants in namespaces run Chromium only');
 
 /** Starts coturn and the server (with TURN credentials for it) in the hub. */
 async function startServers(net: Topology, testInfo: TestInfo) {
   const turnArgs = await net.startCoturn({ dir: testInfo.outputPath('coturn') });
   await net.startServer({ logFile: testInfo.outputPath('server.log'), extraArgs: turnArgs });
-}
-
-/** Opens a page for participant `i` (a Chromium in its namespace) and joins `room`. */
-async function joinAs(net: Topology, i: number, name: string, room: string): Promise<{ p: MeetingPage; id: number }> {
-  const browser = await net.launchChromium(i, { video: SMALL_VIDEO });
-  const page = await (await browser.newContext({ viewport: { width: 640, height: 480 } })).newPage();
-  const p = new MeetingPage(page, net.url, name);
-  const id = await p.join(room);
-  return { p, id };
 }
 
 /** The ICE servers every peer connection of the page was configured with (TURN URLs and credentials). */
@@ -56,15 +43,15 @@ function expectTurnServers(all: RTCIceServer[][]) {
 test.describe('TURN relay', () => {
   test.describe.configure({ timeout: 120_000 });
 
-  test('UDP blocked between two participants: the call relays over TURN/UDP', async ({ room }, testInfo) => {
+  test('UDP blocked between two participants: the call relays over TURN/UDP', async ({ room, kind }, testInfo) => {
     const net = await createTopology({ participants: 2 });
     try {
       await startServers(net, testInfo);
       // No UDP between the two (dropped on arrival in both namespaces); both still reach the hub, coturn
       // included, over UDP.
       net.blockBetween(0, 1, 'udp');
-      const ada = await joinAs(net, 0, 'Ada', room);
-      const bob = await joinAs(net, 1, 'Bob', room);
+      const ada = await joinInNamespace(net, 0, 'Ada', room, { browser: kind });
+      const bob = await joinInNamespace(net, 1, 'Bob', room, { browser: kind });
       const diag = async (e: unknown) => {
         for (const x of [ada, bob])
           console.log('DIAG', x.id, await x.p.page.evaluate(async () => {
@@ -94,15 +81,15 @@ test.describe('TURN relay', () => {
     }
   });
 
-  test('all UDP blocked for one participant: its links relay over TURN/TCP, the others stay direct', async ({ room }, testInfo) => {
+  test('all UDP blocked for one participant: its links relay over TURN/TCP, the others stay direct', async ({ room, kind }, testInfo) => {
     const net = await createTopology({ participants: 3 });
     try {
       await startServers(net, testInfo);
       // Ada's firewall: no UDP out at all, TCP only to the hub (signaling and TURN/TCP).
       net.blockUdp(0);
-      const ada = await joinAs(net, 0, 'Ada', room);
-      const bob = await joinAs(net, 1, 'Bob', room);
-      const cy = await joinAs(net, 2, 'Cy', room);
+      const ada = await joinInNamespace(net, 0, 'Ada', room, { browser: kind });
+      const bob = await joinInNamespace(net, 1, 'Bob', room, { browser: kind });
+      const cy = await joinInNamespace(net, 2, 'Cy', room, { browser: kind });
       await expectMediaFlowing(ada.p, { remotes: 2, timeout: 60_000 });
       await expectMediaFlowing(bob.p, { remotes: 2, timeout: 20_000 });
       await expectMediaFlowing(cy.p, { remotes: 2, timeout: 20_000 });
