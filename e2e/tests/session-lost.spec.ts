@@ -1,16 +1,14 @@
 /**
  * Signaling comes back but the server no longer knows the session (`resume_failed`: away longer than the
  * resume grace): the page joins afresh by itself, same room, name and media, instead of showing "lost the
- * connection". Participants in their own network namespaces (support/topology.ts); Chromium only.
+ * connection". Participants in their own network namespaces (support/topology.ts), in either browser.
  */
 import { test, expect } from '../support/fixtures';
 import { createTopology } from '../support/topology';
 import { joinInNamespace } from '../support/topology-call';
 import { expectMediaFlowing } from '../support/media';
 
-test.skip(({ browserName }) => browserName !== 'chromium', 'participants in namespaces run Chromium only');
-
-test('a participant whose session the server dropped joins again by itself', async ({ room }, testInfo) => {
+test('a participant whose session the server dropped joins again by itself', async ({ room, kind }, testInfo) => {
   test.setTimeout(90_000);
   const net = await createTopology({ participants: 2 });
   try {
@@ -19,8 +17,8 @@ test('a participant whose session the server dropped joins again by itself', asy
       logFile: testInfo.outputPath('server.log'),
       extraArgs: ['--heartbeat-interval-ms', '500', '--heartbeat-timeout-ms', '2000', '--resume-grace-ms', '500'],
     });
-    const ada = await joinInNamespace(net, 0, 'Ada', room);
-    const bob = await joinInNamespace(net, 1, 'Bob', room);
+    const ada = await joinInNamespace(net, 0, 'Ada', room, { browser: kind });
+    const bob = await joinInNamespace(net, 1, 'Bob', room, { browser: kind });
     await expectMediaFlowing(ada.p, { remotes: 1, timeout: 30_000 });
     await expectMediaFlowing(bob.p, { remotes: 1, timeout: 20_000 });
 
