@@ -7,6 +7,7 @@ pub mod debug_hook;
 pub mod devices;
 pub mod ice;
 pub mod listener;
+pub mod location;
 pub mod media;
 pub mod peer_connection;
 pub mod signaling;
