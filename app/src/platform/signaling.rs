@@ -181,10 +181,14 @@ pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String
     let (tx, mut rx) = mpsc::unbounded();
     let writer_socket = Rc::clone(&socket);
     spawn_local(async move {
-        let _ = settled.next().await;
+        // Waits for the socket only with something to send: a sender dropped while the
+        // socket is still connecting (an abandoned reconnect attempt) closes it at once.
         while let Some(out) = rx.next().await {
             match out {
                 Outgoing::Msg(msg) => {
+                    if writer_socket.ws.ready_state() == WebSocket::CONNECTING {
+                        let _ = settled.next().await;
+                    }
                     // Sending on a closed socket is a no-op: only a socket still
                     // connecting throws, and we waited for it.
                     if let Err(e) = writer_socket.ws.send_with_str(&msg.to_json()) {
