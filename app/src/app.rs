@@ -1,20 +1,44 @@
 //! Routes: `/` starts or finds a meeting, `/<room>` is the meeting itself.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 
 use crate::pages::home::Home;
 use crate::pages::meeting::Meeting;
+use crate::platform::location::Location;
+
+#[derive(Clone, PartialEq)]
+enum Route {
+    Home,
+    /// The path's one segment, percent-decoded (checked by the meeting page).
+    Meeting(String),
+    NotFound,
+}
+
+fn route(path: &str) -> Route {
+    match path.strip_prefix('/') {
+        Some("") => Route::Home,
+        Some(segment) if !segment.contains('/') => {
+            let decoded = js_sys::decode_uri_component(segment)
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_else(|| segment.to_string());
+            Route::Meeting(decoded)
+        }
+        _ => Route::NotFound,
+    }
+}
 
 #[component]
 pub fn App() -> impl IntoView {
-    view! {
-        <Router>
-            <Routes fallback=|| view! { <p role="alert">"Page not found."</p> <a href="/">"Start a meeting"</a> }>
-                <Route path=path!("/") view=Home/>
-                <Route path=path!("/:room") view=Meeting/>
-            </Routes>
-        </Router>
+    let path = Location::provide().path();
+    // A memo: a new address on the same route (none today) does not rebuild the page.
+    let current = Memo::new(move |_| route(&path.get()));
+    move || match current.get() {
+        Route::Home => view! { <Home/> }.into_any(),
+        Route::Meeting(room) => view! { <Meeting room=room/> }.into_any(),
+        Route::NotFound => {
+            view! { <p role="alert">"Page not found."</p> <a href="/">"Start a meeting"</a> }
+                .into_any()
+        }
     }
 }

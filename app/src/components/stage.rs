@@ -5,7 +5,7 @@
 
 use leptos::html::Div;
 use leptos::prelude::*;
-use nonstop_core::layout::{Mode, Size};
+use nonstop_core::layout::{Arrangement, Mode, Size};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -50,7 +50,7 @@ pub fn Stage(call: CallView) -> impl IntoView {
     });
     let pages = move || stage.layout.with(|l| (l.page, l.pages));
     view! {
-        <main class="stage" data-testid="stage" data-arrangement=move || stage.layout.with(|l| format!("{:?}", l.arrangement).to_lowercase())>
+        <main class="stage" data-testid="stage" data-arrangement=move || stage.layout.with(|l| arrangement_name(l.arrangement))>
             <div class="stage-area" node_ref=area data-testid="stage-area">
                 <For each=move || placed.get() key=|id| *id let:id>
                     <TileView tile=id call=call/>
@@ -73,6 +73,15 @@ pub fn Stage(call: CallView) -> impl IntoView {
 }
 
 /// Grid, speaker or automatic layout, as a group of toggle buttons.
+/// The stage's `data-arrangement` (what the tests and the style sheet read).
+fn arrangement_name(arrangement: Arrangement) -> &'static str {
+    match arrangement {
+        Arrangement::Grid => "grid",
+        Arrangement::Speaker => "speaker",
+        Arrangement::Presentation => "presentation",
+    }
+}
+
 #[component]
 pub fn LayoutSwitcher(call: CallView) -> impl IntoView {
     let mode = call.stage.mode;

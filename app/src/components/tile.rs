@@ -9,11 +9,14 @@ use super::video::VideoView;
 use crate::call::view::{CallView, LinkState};
 
 fn initials(name: &str) -> String {
-    name.split_whitespace()
+    let first_letters: String = name
+        .split_whitespace()
         .filter_map(|w| w.chars().next())
         .take(2)
-        .flat_map(char::to_uppercase)
-        .collect()
+        .collect();
+    // The browser's upper case (full Unicode, like `char::to_uppercase`): Rust's would
+    // bring its case tables (12 KB) into the wasm for two letters.
+    js_sys::JsString::from(first_letters).to_upper_case().into()
 }
 
 /// One tile on the stage, absolutely positioned at the rectangle the layout gave it.

@@ -1,9 +1,9 @@
 //! `/`: start a new meeting, or join one by its name.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 use nonstop_core::names::{random_room_name, RoomName};
+
+use crate::platform::location::Location;
 
 /// 53 random bits from the browser (`Math.random` is enough: room names are not secrets).
 fn entropy() -> u64 {
@@ -12,18 +12,12 @@ fn entropy() -> u64 {
 
 #[component]
 pub fn Home() -> impl IntoView {
-    let navigate = use_navigate();
+    let location = Location::get();
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
 
-    let go = {
-        let navigate = navigate.clone();
-        move |room: RoomName| navigate(&format!("/{room}"), NavigateOptions::default())
-    };
-    let new_meeting = {
-        let go = go.clone();
-        move |_| go(random_room_name(entropy()))
-    };
+    let go = move |room: RoomName| location.navigate(&format!("/{room}"));
+    let new_meeting = move |_| go(random_room_name(entropy()));
     let join = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         // Accept a pasted meeting link as well as a bare name.

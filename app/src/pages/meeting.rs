@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
 use nonstop_core::layout::TileId;
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::MediaState;
@@ -37,10 +36,8 @@ fn store_name(name: &str) {
 }
 
 #[component]
-pub fn Meeting() -> impl IntoView {
-    let params = use_params_map();
-    let room = Memo::new(move |_| params.with(|p| p.get("room").unwrap_or_default()));
-    move || match RoomName::parse(&room.get()) {
+pub fn Meeting(room: String) -> impl IntoView {
+    match RoomName::parse(&room) {
         Ok(room) => view! { <MeetingRoom room=room/> }.into_any(),
         Err(e) => view! {
             <main class="home">

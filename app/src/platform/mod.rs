@@ -8,6 +8,7 @@ pub mod debug_hook;
 pub mod devices;
 pub mod ice;
 pub mod listener;
+pub mod location;
 pub mod media;
 pub mod page;
 pub mod peer_connection;

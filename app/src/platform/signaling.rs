@@ -4,10 +4,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::channel::mpsc;
-use futures::{SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message};
+use futures::StreamExt;
 use leptos::task::spawn_local;
 use nonstop_core::protocol::{ClientMsg, ServerMsg};
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use super::js_error_text;
+use super::listener::EventListener;
 
 enum Outgoing {
     Msg(ClientMsg),
@@ -45,7 +49,29 @@ impl SignalingSender {
 
 /// Yields server messages until the socket closes.
 pub struct SignalingReceiver {
-    stream: futures::stream::SplitStream<WebSocket>,
+    incoming: mpsc::UnboundedReceiver<Incoming>,
+    _socket: Rc<Socket>,
+}
+
+/// What the socket's listeners pass on to the receiver, in the order they fired.
+enum Incoming {
+    Text(String),
+    Binary,
+    Failed,
+    Closed { code: u16, reason: String },
+}
+
+/// The socket and its listeners. The writer task and the receiver each hold it; when both
+/// are done with it, it closes.
+struct Socket {
+    ws: WebSocket,
+    _listeners: [EventListener; 4],
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let _closing_a_closed_socket_is_fine = self.ws.close();
+    }
 }
 
 /// Why a frame from the server could not be used.
@@ -60,13 +86,22 @@ pub enum ReceiveError {
 impl SignalingReceiver {
     /// The next message; `None` once the socket is closed for good.
     pub async fn next(&mut self) -> Option<Result<ServerMsg, ReceiveError>> {
-        match self.stream.next().await? {
-            Ok(Message::Text(text)) => Some(
+        match self.incoming.next().await? {
+            Incoming::Text(text) => Some(
                 ServerMsg::parse(&text)
                     .map_err(|e| ReceiveError::Unreadable(format!("{e}: {text}"))),
             ),
-            Ok(Message::Bytes(_)) => Some(Err(ReceiveError::Unreadable("binary frame".into()))),
-            Err(e) => Some(Err(ReceiveError::Closed(e.to_string()))),
+            Incoming::Binary => Some(Err(ReceiveError::Unreadable("binary frame".into()))),
+            Incoming::Failed => Some(Err(ReceiveError::Closed(
+                "WebSocket connection failed".into(),
+            ))),
+            Incoming::Closed { code, reason } => {
+                // Nothing comes after the close.
+                self.incoming.close();
+                Some(Err(ReceiveError::Closed(format!(
+                    "WebSocket Closed: code: {code}, reason: {reason}"
+                ))))
+            }
         }
     }
 }
@@ -103,14 +138,61 @@ pub fn endpoint() -> String {
 }
 
 pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String> {
-    let socket = WebSocket::open(url).map_err(|e| e.to_string())?;
-    let (mut sink, stream) = socket.split();
+    let ws = WebSocket::new(url).map_err(|e| js_error_text(&e))?;
+    let (incoming_tx, incoming) = mpsc::unbounded();
+    // Fires once the socket is open, or has failed: sending before that would throw.
+    let (settled_tx, mut settled) = mpsc::unbounded::<()>();
+    let on_open = {
+        let settled_tx = settled_tx.clone();
+        EventListener::new(&ws, "open", move |_| {
+            let _ = settled_tx.unbounded_send(());
+        })
+    };
+    let on_message = {
+        let incoming_tx = incoming_tx.clone();
+        EventListener::new(&ws, "message", move |ev| {
+            let data = ev.unchecked_into::<MessageEvent>().data();
+            let _ = incoming_tx.unbounded_send(match data.as_string() {
+                Some(text) => Incoming::Text(text),
+                None => Incoming::Binary,
+            });
+        })
+    };
+    let on_error = {
+        let (incoming_tx, settled_tx) = (incoming_tx.clone(), settled_tx.clone());
+        EventListener::new(&ws, "error", move |_| {
+            let _ = settled_tx.unbounded_send(());
+            let _ = incoming_tx.unbounded_send(Incoming::Failed);
+        })
+    };
+    let on_close = EventListener::new(&ws, "close", move |ev| {
+        let close = ev.unchecked_into::<CloseEvent>();
+        let _ = settled_tx.unbounded_send(());
+        let _ = incoming_tx.unbounded_send(Incoming::Closed {
+            code: close.code(),
+            reason: close.reason(),
+        });
+    });
+    let socket = Rc::new(Socket {
+        ws,
+        _listeners: [on_open, on_message, on_error, on_close],
+    });
+
     let (tx, mut rx) = mpsc::unbounded();
+    let writer_socket = Rc::clone(&socket);
     spawn_local(async move {
+        // Waits for the socket only with something to send: a sender dropped while the
+        // socket is still connecting (an abandoned reconnect attempt) closes it at once.
         while let Some(out) = rx.next().await {
             match out {
                 Outgoing::Msg(msg) => {
-                    if let Err(e) = sink.send(Message::Text(msg.to_json())).await {
+                    if writer_socket.ws.ready_state() == WebSocket::CONNECTING {
+                        let _ = settled.next().await;
+                    }
+                    // Sending on a closed socket is a no-op: only a socket still
+                    // connecting throws, and we waited for it.
+                    if let Err(e) = writer_socket.ws.send_with_str(&msg.to_json()) {
+                        let e = js_error_text(&e);
                         leptos::logging::warn!("signaling: send failed: {e}");
                         break;
                     }
@@ -118,12 +200,14 @@ pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String
                 Outgoing::Close => break,
             }
         }
-        let _closing_a_dead_socket_is_fine = sink.close().await;
     });
     Ok((
         SignalingSender {
             tx: Rc::new(RefCell::new(tx)),
         },
-        SignalingReceiver { stream },
+        SignalingReceiver {
+            incoming,
+            _socket: socket,
+        },
     ))
 }
