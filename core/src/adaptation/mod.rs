@@ -21,6 +21,8 @@
 //!   lower the others.
 //! - Under [`Config::video_min`] a link goes audio-only, and video returns only with
 //!   [`Config::video_resume`] held for a while (longer after each failed return).
+//!   Queueing delay and the browser's own estimate lower a link no further than thin
+//!   audio plus the lowest video: only loss takes a link below that and video off.
 //! - Down fast (multiplicative, from what got through), up slowly (additive near the
 //!   last congestion, after a hold); a camera gives up resolution before frame rate,
 //!   a screen the other way round.
