@@ -172,7 +172,7 @@ mod tests {
         };
         let u = off.update_from(&now, EncodingChanges::InPlace);
         assert_eq!((u.active, u.track), (Some(false), None));
-        assert!(!u.max_bitrate.is_some() && u.sets_parameters());
+        assert!(u.max_bitrate.is_none() && u.sets_parameters());
     }
 
     #[test]
