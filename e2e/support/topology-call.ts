@@ -1,6 +1,6 @@
 /**
  * A call whose participants each run in their own namespace of a Topology (support/topology.ts): one
- * Chromium per participant, the server in the hub, everyone joined in order and media checked flowing.
+ * Chromium (or Firefox) per participant, the server in the hub, everyone joined in order and media checked flowing.
  */
 import { MeetingPage } from './meeting-page';
 import { expectMediaFlowing } from './media';
@@ -16,13 +16,15 @@ export interface TopologyCallOptions {
   waitForMedia?: boolean;
   /** Also wait for video on every link (default false: on a starved machine the controller may hold video back). */
   requireVideo?: boolean;
+  /** The participants' browser (default Chromium). */
+  browser?: 'chromium' | 'firefox';
 }
 
 export async function startTopologyCall(net: Topology, room: string, names: string[], opts: TopologyCallOptions) {
   await net.startServer({ logFile: opts.logFile });
   const people: MeetingPage[] = [];
   for (let i = 0; i < names.length; i++) {
-    const browser = await net.launchChromium(i);
+    const browser = opts.browser === 'firefox' ? await net.launchFirefox(i) : await net.launchChromium(i);
     const context = await browser.newContext({ viewport: opts.viewport ?? { width: 800, height: 600 } });
     if (opts.adapt === false) await context.addInitScript(() => localStorage.setItem('nonstop.adapt', 'off'));
     const page = await context.newPage();

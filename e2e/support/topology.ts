@@ -35,8 +35,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from '@playwright/test';
-import { CACHE_DIR, CHROMIUM_PATH, chromiumArgs } from './browsers';
+import { chromium, firefox, type Browser } from '@playwright/test';
+import { CACHE_DIR, CHROMIUM_PATH, chromiumArgs, FIREFOX_CHANNEL, FIREFOX_PATH, firefoxLaunchOptions } from './browsers';
 import { ensureFakeVideo, type FakeVideoSpec } from './fake-video';
 import { SERVER_BIN, DIST_DIR, REPO_ROOT, type NonstopServer } from './server';
 
@@ -155,6 +155,61 @@ export class Topology {
         ...(opts.args ?? []),
       ]);
     const browser = await chromium.launch({ executablePath: wrapper, args });
+    this.browsers.push(browser);
+    return browser;
+  }
+
+  /**
+   * A Firefox running inside participant `i`'s namespace. Playwright drives Firefox over WebDriver BiDi, a
+   * WebSocket on the browser's loopback, which inside the namespace is not ours: the wrapper given as
+   * `executablePath` starts Firefox there, and when Firefox announces its port on stderr, listens on the same
+   * port of our own loopback (Firefox checks the Host header) before passing the line on, and carries each
+   * connection into the namespace (a Node process entered with nsenter connects to Firefox's port and pipes
+   * it through its stdio).
+   */
+  async launchFirefox(i: number): Promise<Browser> {
+    const ns = this.p(i);
+    const wrapper = path.join(this.tmp, `firefox-${ns.name}`);
+    fs.writeFileSync(
+      wrapper,
+      `#!${process.execPath}
+const { spawn } = require('node:child_process');
+const net = require('node:net');
+const readline = require('node:readline');
+const enter = (cmd, args, stdio) => spawn('nsenter', ['-t', '${ns.pid}', '-n', cmd, ...args], { stdio });
+const firefox = enter(${JSON.stringify(FIREFOX_PATH)}, process.argv.slice(2), ['ignore', 'inherit', 'pipe']);
+readline.createInterface({ input: firefox.stderr }).on('line', (line) => {
+  const m = line.match(/^WebDriver BiDi listening on ws:\\/\\/[^:/]+:(\\d+)/);
+  if (!m) return void process.stderr.write(line + '\\n');
+  const connect =
+    "const s = require('node:net').connect(" + m[1] + ", '127.0.0.1');" +
+    "process.stdin.pipe(s); s.pipe(process.stdout);" +
+    "s.on('close', () => process.exit(0)); s.on('error', () => process.exit(1));";
+  const server = net.createServer((socket) => {
+    const pipe = enter(process.execPath, ['-e', connect], ['pipe', 'pipe', 'ignore']);
+    socket.pipe(pipe.stdin);
+    pipe.stdout.pipe(socket);
+    socket.on('error', () => pipe.kill());
+    socket.on('close', () => pipe.kill());
+    pipe.on('exit', () => socket.destroy());
+  });
+  // The same port number: Firefox checks the Host header against its own.
+  server.listen(Number(m[1]), '127.0.0.1', () => process.stderr.write(line + '\\n'));
+  server.unref();
+});
+firefox.on('exit', (code) => process.exit(code ?? 1));
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => firefox.kill(sig));
+`,
+      { mode: 0o755 },
+    );
+    const options = firefoxLaunchOptions();
+    const browser = await firefox.launch({
+      ...options,
+      channel: FIREFOX_CHANNEL,
+      executablePath: wrapper,
+      // The app is served over plain http from the hub's address: let Firefox use the camera there anyway.
+      firefoxUserPrefs: { ...options.firefoxUserPrefs, 'media.devices.insecure.enabled': true, 'media.getusermedia.insecure.enabled': true },
+    });
     this.browsers.push(browser);
     return browser;
   }
