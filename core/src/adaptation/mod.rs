@@ -7,7 +7,10 @@
 //! [`StatsSample`] (from `getStats()`), and whenever the remote's layout changes a
 //! [`ReceiverHint`]; [`Controller::poll`] returns, for the links whose decision
 //! changed, the [`SendParams`] to apply with `RTCRtpSender.setParameters` and the
-//! [`Quality`] to show on the tile.
+//! [`Quality`] to show on the tile. [`VideoParams::update_from`] and
+//! [`AudioParams::update_from`] say which fields of a sender to change for that, per
+//! browser ([`EncodingChanges`]: Firefox restarts its receivers on video encoding
+//! changes, so there video only pauses and resumes, by taking the track off).
 //!
 //! The policy, each rule tested:
 //! - Audio is never starved: it is reserved first on every link and has no "off";
