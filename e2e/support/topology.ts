@@ -8,14 +8,15 @@
  * Namespaces are held by a small process each (`unshare -n`, then `read` on a pipe from this process), not
  * by `ip netns add`: no /run/netns mounts, unique by construction, and gone as soon as the holder exits,
  * which it does when `destroy()` closes its pipe or when this Node process dies for any reason.
- * Commands run inside with `nsenter -t PID -n`; Chromium runs inside through a wrapper script given to
- * Playwright as `executablePath` (Playwright talks to Chromium over a pipe, which nsenter keeps).
- * Firefox (BiDi over a TCP port) cannot be driven this way: tests using this are Chromium-only.
+ * Commands run inside with `nsenter -t PID -n`; browsers run inside through a wrapper script given to
+ * Playwright as `executablePath`: Chromium's pipe survives nsenter as it is, Firefox's WebDriver BiDi port
+ * (on the namespace's own loopback) is carried out by its wrapper (see launchFirefox).
  *
  *   const net = await createTopology({ participants: 3 });
  *   try {
  *     const server = await net.startServer({ logFile });
  *     const browser = await net.launchChromium(0);          // Chromium inside participant 0's namespace
+ *     const fox = await net.launchFirefox(1);               // Firefox inside participant 1's
  *     net.capUplink(0, 600);                                // tbf on participant 0's uplink, kbit/s
  *     net.capPath(0, 2, 150);                               // htb: only 0 <-> 2 traffic, both directions
  *     net.dropIncoming(1, 10);                              // nft: 10 % of packets into participant 1
