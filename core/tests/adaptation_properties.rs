@@ -243,28 +243,16 @@ proptest! {
     }
 }
 
-/// The case proptest found (see the `.proptest-regressions` file): a 50 kb/s link.
-/// It gets audio only, with probes for video that back off to the longest hold (each
-/// probe: video on, then off with audio at the floor, then audio back to thin). A
-/// probe at 178 s ends after 180 s: its changes are its own, not unexplained ones.
+/// The case proptest found (see the `.proptest-regressions` file): a link whose
+/// browser estimate says 50 kb/s. That estimate alone never switches video off (after a
+/// path is capped it dips far below what the path carries): with nothing lost, the
+/// link keeps the lowest video, and settles.
 #[test]
-fn a_50_kbps_link_settles_on_audio_with_rare_probes() {
+fn a_50_kbps_browser_estimate_without_loss_keeps_the_lowest_video() {
     let changes = constant_input(1, 10, 0.0, Some(Bitrate::kbps(50)), None);
     check_settled(&changes).unwrap();
-    let returns: Vec<u64> = changes[0].iter().filter(|c| c.1).map(|c| c.0).collect();
-    let gaps: Vec<u64> = returns.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(
-        gaps.windows(2).all(|g| g[1] >= g[0]),
-        "probes back off: {returns:?}"
-    );
-    assert!(
-        gaps.last().is_some_and(|g| *g >= 64),
-        "up to the longest hold: {returns:?}"
-    );
-    assert!(
-        returns
-            .iter()
-            .any(|r| (SETTLED_S - PROBE_S..SETTLED_S).contains(r)),
-        "{returns:?}"
+        changes[0].iter().all(|c| !c.1),
+        "video never went off: {changes:?}"
     );
 }

@@ -88,6 +88,7 @@ fn london_paris(browser_estimate: bool) -> (Scenario, [usize; 3]) {
             paths: vec![5_000_000.0, step(t, &US), 2_000_000.0],
         }),
         browser_estimate,
+        estimate_dip: None,
         seed: 7,
     };
     (scenario, [0, 1, 2])
@@ -188,6 +189,7 @@ fn check_shared_uplink(name: &str, offsets: [u64; 3]) {
             paths: vec![5_000_000.0; 3],
         }),
         browser_estimate: false,
+        estimate_dip: None,
         seed: 11,
     };
     let run = run(&scenario);
@@ -288,6 +290,7 @@ fn thin_link_goes_audio_only_without_flapping_and_comes_back() {
             paths: vec![2_000_000.0, step(t, &THIN)],
         }),
         browser_estimate: false,
+        estimate_dip: None,
         seed: 3,
     };
     let run = run(&scenario);
@@ -324,4 +327,59 @@ fn thin_link_goes_audio_only_without_flapping_and_comes_back() {
         "the thin link moved the good one"
     );
     let _ = ReceiverHint::Hidden;
+}
+
+const CAPPED_150: [(f64, f64); 2] = [(0.0, 1_000_000.0), (20.0, 150_000.0)];
+
+/// A path capped at 150 kb/s carries thin audio (24 kb/s and headers) and still more
+/// than the smallest video step: video must stay on there, at 10 fps or more, in
+/// Chromium (browser estimate) and Firefox (none), whatever the noise does.
+#[test]
+fn a_150_kbps_path_keeps_its_video() {
+    for browser_estimate in [true, false] {
+        for seed in 1..=6 {
+            let scenario = Scenario {
+                links: vec![
+                    LinkSpec::new("good", 30, (1280, 720)),
+                    LinkSpec::new("capped", 60, (1280, 720)),
+                ],
+                seconds: 200,
+                capacity: Box::new(|t| Capacities {
+                    uplink: 20_000_000.0,
+                    paths: vec![2_000_000.0, step(t, &CAPPED_150)],
+                }),
+                browser_estimate,
+                // Chromium's estimate right after the cap: down to 60 kb/s for 10 s.
+                estimate_dip: browser_estimate.then_some((1, 20.0, 30.0, 60_000.0)),
+                seed,
+            };
+            let run = run(&scenario);
+            let capped = &run.seconds[1];
+            let off: Vec<usize> = (20..200)
+                .filter(|&t| !capped[t].params.video.active)
+                .collect();
+            let slow: Vec<usize> = (20..200)
+                .filter(|&t| capped[t].params.video.max_framerate.get() < 10)
+                .collect();
+            let loss: f64 = capped[60..].iter().map(|s| s.loss).sum::<f64>() / 140.0;
+            let video: f64 = capped[60..]
+                .iter()
+                .map(|s| s.sent - s.audio_sent)
+                .sum::<f64>()
+                / 140.0;
+            println!(
+                "capped-150 estimate={browser_estimate} seed={seed}: video off {} s of 180, \
+                 below 10 fps {} s; from 60 s video {:.0} kb/s, loss {:.1} %",
+                off.len(),
+                slow.len(),
+                video / 1000.0,
+                loss * 100.0
+            );
+            assert!(
+                off.is_empty(),
+                "video off at {off:?} (estimate {browser_estimate}, seed {seed})"
+            );
+            assert!(slow.is_empty(), "below 10 fps at {slow:?}");
+        }
+    }
 }

@@ -19,13 +19,15 @@ export interface TopologyCallOptions {
   waitForMedia?: boolean;
   /** Also wait for video on every link (default false: on a starved machine the controller may hold video back). */
   requireVideo?: boolean;
+  /** The participants' browser (default Chromium). */
+  browser?: 'chromium' | 'firefox';
 }
 
 export async function startTopologyCall(net: Topology, room: string, names: string[], opts: TopologyCallOptions) {
   await net.startServer({ logFile: opts.logFile });
   const people: MeetingPage[] = [];
   for (let i = 0; i < names.length; i++) {
-    const browser = await net.launchChromium(i);
+    const browser = opts.browser === 'firefox' ? await launchFirefox(net, i) : await net.launchChromium(i);
     const context = await browser.newContext({ viewport: opts.viewport ?? { width: 800, height: 600 } });
     if (opts.adapt === false) await context.addInitScript(() => localStorage.setItem('nonstop.adapt', 'off'));
     const page = await context.newPage();

@@ -1,6 +1,7 @@
 //! One `getStats()` reading of a link, turned into the core's [`StatsSample`] plus what
 //! the stats panel shows that the controller does not need (receive side, route), and
-//! the `setParameters` calls that apply the controller's decisions.
+//! the `setParameters` (and, on Firefox, `replaceTrack`) calls that apply the
+//! controller's decisions.
 //!
 //! Chromium and Firefox differ: Firefox has no `availableOutgoingBitrate`, marks the
 //! selected pair with `selected`, and has no `mid` on `outbound-rtp`; every field is
@@ -8,7 +9,8 @@
 
 use js_sys::{Array, Map, Promise, Reflect};
 use nonstop_core::adaptation::{
-    AudioParams, Bitrate, QualityLimitation, Resolution, StatsSample, VideoParams,
+    AudioEncoding, AudioParams, Bitrate, EncodingChanges, Priority, QualityLimitation, Resolution,
+    StatsSample, VideoEncoding, VideoParams,
 };
 use nonstop_core::time::Millis;
 use wasm_bindgen::prelude::*;
@@ -256,46 +258,126 @@ pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkRepor
     Ok(out)
 }
 
-/// Applies video parameters to the camera sender: mutates the object
-/// `getParameters()` returned (Chromium refuses a fresh one) and passes it back.
-pub async fn apply_video(sender: &RtcRtpSender, p: &VideoParams) -> Result<bool, String> {
-    apply(sender, |enc| {
-        set(enc, "active", &JsValue::from_bool(p.active))?;
-        set(
-            enc,
-            "maxBitrate",
-            &JsValue::from_f64(p.max_bitrate.as_bps() as f64),
-        )?;
-        set(
-            enc,
-            "scaleResolutionDownBy",
-            &JsValue::from_f64(p.scale_resolution_down_by.max(1.0)),
-        )?;
-        set(
-            enc,
-            "maxFramerate",
-            &JsValue::from_f64(f64::from(p.max_framerate.get())),
-        )
-    })
-    .await
+/// How this browser takes changes of a video encoding: Firefox restarts the receive
+/// side of the same transceiver on each (see `nonstop_core::adaptation::EncodingChanges`).
+/// No feature test shows it, so the user agent says which browser this is.
+pub fn encoding_changes() -> EncodingChanges {
+    let firefox = web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .is_some_and(|ua| ua.contains("Firefox/"));
+    if firefox {
+        EncodingChanges::RestartReceiver
+    } else {
+        EncodingChanges::InPlace
+    }
 }
 
-/// Applies audio parameters to the microphone sender.
+/// Where a paused sender keeps the camera track it had (see [`apply_video`]).
+const PAUSED_TRACK: &str = "__nonstopPausedTrack";
+
+/// Applies video parameters to the camera sender: sets only the fields that differ
+/// from what `getParameters()` reports, on the object it returned (Chromium refuses a
+/// fresh one), and no `setParameters` at all if none does. Where encoding changes
+/// restart receivers (Firefox), pauses and resumes by taking the track off the sender
+/// and putting it back instead. `Ok(false)`: nothing to apply to yet.
+pub async fn apply_video(sender: &RtcRtpSender, p: &VideoParams) -> Result<bool, String> {
+    let ext: &SenderExt = sender.unchecked_ref();
+    let params = ext.get_parameters_raw();
+    let Some(encoding) = first_encoding(&params) else {
+        return Ok(false);
+    };
+    let current = VideoEncoding {
+        active: field(&encoding, "active").and_then(|v| v.as_bool()),
+        max_bitrate: num(&encoding, "maxBitrate").map(Bitrate::from_bps_f64),
+        scale_resolution_down_by: num(&encoding, "scaleResolutionDownBy"),
+        max_framerate: num(&encoding, "maxFramerate"),
+        has_track: sender.track().is_some(),
+    };
+    let update = p.update_from(&current, encoding_changes());
+    if update.sets_parameters() {
+        if let Some(active) = update.active {
+            set(&encoding, "active", &JsValue::from_bool(active))?;
+        }
+        if let Some(b) = update.max_bitrate {
+            set(
+                &encoding,
+                "maxBitrate",
+                &JsValue::from_f64(b.as_bps() as f64),
+            )?;
+        }
+        if let Some(scale) = update.scale_resolution_down_by {
+            set(
+                &encoding,
+                "scaleResolutionDownBy",
+                &JsValue::from_f64(scale),
+            )?;
+        }
+        if let Some(fps) = update.max_framerate {
+            set(
+                &encoding,
+                "maxFramerate",
+                &JsValue::from_f64(f64::from(fps.get())),
+            )?;
+        }
+        set_parameters(ext, &params).await?;
+    }
+    match update.track {
+        Some(false) => {
+            if let Some(track) = sender.track() {
+                set(sender, PAUSED_TRACK, &track)?;
+                replace_track(sender, None).await?;
+            }
+        }
+        Some(true) => {
+            // Only the track this sender had: if another was put on meanwhile (a camera
+            // switch), `has_track` was true and this is not reached.
+            let paused = field(sender, PAUSED_TRACK)
+                .and_then(|t| t.dyn_into::<MediaStreamTrack>().ok())
+                .filter(|t| t.ready_state() == web_sys::MediaStreamTrackState::Live);
+            if let Some(track) = paused {
+                replace_track(sender, Some(&track)).await?;
+            }
+            let _gone_either_way = Reflect::delete_property(
+                sender.unchecked_ref::<js_sys::Object>(),
+                &PAUSED_TRACK.into(),
+            );
+        }
+        None => {}
+    }
+    Ok(true)
+}
+
+/// Applies audio parameters to the microphone sender, only the fields that differ.
 pub async fn apply_audio(sender: &RtcRtpSender, p: &AudioParams) -> Result<bool, String> {
-    apply(sender, |enc| {
+    let ext: &SenderExt = sender.unchecked_ref();
+    let params = ext.get_parameters_raw();
+    let Some(encoding) = first_encoding(&params) else {
+        return Ok(false);
+    };
+    let priority = |key: &str| text(&encoding, key).as_deref().and_then(Priority::from_js);
+    let current = AudioEncoding {
+        max_bitrate: num(&encoding, "maxBitrate").map(Bitrate::from_bps_f64),
+        priority: priority("priority"),
+        network_priority: priority("networkPriority"),
+    };
+    let update = p.update_from(&current);
+    if update.is_empty() {
+        return Ok(true);
+    }
+    if let Some(b) = update.max_bitrate {
         set(
-            enc,
+            &encoding,
             "maxBitrate",
-            &JsValue::from_f64(p.max_bitrate.as_bps() as f64),
+            &JsValue::from_f64(b.as_bps() as f64),
         )?;
-        set(enc, "priority", &JsValue::from_str(p.priority.as_str()))?;
-        set(
-            enc,
-            "networkPriority",
-            &JsValue::from_str(p.priority.as_str()),
-        )
-    })
-    .await
+    }
+    if let Some(p) = update.priority {
+        set(&encoding, "priority", &JsValue::from_str(p.as_str()))?;
+    }
+    if let Some(p) = update.network_priority {
+        set(&encoding, "networkPriority", &JsValue::from_str(p.as_str()))?;
+    }
+    set_parameters(ext, &params).await.map(|()| true)
 }
 
 fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), String> {
@@ -304,22 +386,25 @@ fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), String> {
         .map_err(|e| js_error_text(&e))
 }
 
-/// `Ok(false)`: nothing to apply to yet (no encodings before negotiation).
-async fn apply(
-    sender: &RtcRtpSender,
-    change: impl Fn(&JsValue) -> Result<(), String>,
-) -> Result<bool, String> {
-    let sender: &SenderExt = sender.unchecked_ref();
-    let params = sender.get_parameters_raw();
-    let Some(encodings) = field(&params, "encodings").map(|e| e.unchecked_into::<Array>()) else {
-        return Ok(false);
-    };
-    if encodings.length() == 0 {
-        return Ok(false);
-    }
-    change(&encodings.get(0))?;
-    JsFuture::from(sender.set_parameters_raw(&params))
+/// The first encoding of a `getParameters()` result; none before negotiation.
+fn first_encoding(params: &JsValue) -> Option<JsValue> {
+    let encodings: Array = field(params, "encodings")?.unchecked_into();
+    (encodings.length() > 0).then(|| encodings.get(0))
+}
+
+async fn set_parameters(sender: &SenderExt, params: &JsValue) -> Result<(), String> {
+    JsFuture::from(sender.set_parameters_raw(params))
         .await
-        .map(|_| true)
+        .map(drop)
+        .map_err(|e| js_error_text(&e))
+}
+
+async fn replace_track(
+    sender: &RtcRtpSender,
+    track: Option<&MediaStreamTrack>,
+) -> Result<(), String> {
+    JsFuture::from(sender.replace_track(track))
+        .await
+        .map(drop)
         .map_err(|e| js_error_text(&e))
 }

@@ -155,7 +155,12 @@ impl<L: Copy + Ord> Controller<L> {
             let sends_video = link.sends_video();
             match congestion {
                 _ if shared => link.estimate.hold(now),
-                Congestion::Congested(Cause::Rtt) => {
+                // Queueing delay, or the browser's estimate below what we send: down,
+                // but not below the delay floor. Neither switches video off by itself:
+                // delay is often the browser's own queue on a busy CPU, and after a path
+                // is capped GCC's estimate dips for seconds far below what the path
+                // carries (a 150 kb/s path lost its video that way, issue 8). Loss does.
+                Congestion::Congested(Cause::Rtt | Cause::Bandwidth) => {
                     let floor = config.delay_floor();
                     link.estimate.decrease_to(now, m.delivered(), floor, config);
                 }
@@ -183,9 +188,12 @@ impl<L: Copy + Ord> Controller<L> {
             if sends_video {
                 // The browser's estimate bounds a link that sends video; without video
                 // it has little to measure and would keep video off for good. (It is
-                // already dropped while it settles after video resumed.)
+                // already dropped while it settles after video resumed.) Not below the
+                // delay floor either (see above): our own loss signal decides whether
+                // video fits.
                 if let Some(available) = m.sample.available_outgoing_bitrate {
-                    link.estimate.limit_to(available, config);
+                    link.estimate
+                        .limit_to(available.max(config.delay_floor()), config);
                 }
                 // An encoder held back by the CPU gets no more than it can use, so the
                 // ladder lowers the resolution and eases the CPU; video stays on.

@@ -24,6 +24,18 @@ impl Priority {
             Priority::High => "high",
         }
     }
+
+    /// From the browser's string; `None` for anything else.
+    pub fn from_js(s: &str) -> Option<Priority> {
+        [
+            Priority::VeryLow,
+            Priority::Low,
+            Priority::Medium,
+            Priority::High,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
 }
 
 /// The video sender's single encoding.

@@ -7,7 +7,10 @@
 //! [`StatsSample`] (from `getStats()`), and whenever the remote's layout changes a
 //! [`ReceiverHint`]; [`Controller::poll`] returns, for the links whose decision
 //! changed, the [`SendParams`] to apply with `RTCRtpSender.setParameters` and the
-//! [`Quality`] to show on the tile.
+//! [`Quality`] to show on the tile. [`VideoParams::update_from`] and
+//! [`AudioParams::update_from`] say which fields of a sender to change for that, per
+//! browser ([`EncodingChanges`]: Firefox restarts its receivers on video encoding
+//! changes, so there video only pauses and resumes, by taking the track off).
 //!
 //! The policy, each rule tested:
 //! - Audio is never starved: it is reserved first on every link and has no "off";
@@ -21,6 +24,8 @@
 //!   lower the others.
 //! - Under [`Config::video_min`] a link goes audio-only, and video returns only with
 //!   [`Config::video_resume`] held for a while (longer after each failed return).
+//!   Queueing delay and the browser's own estimate lower a link no further than thin
+//!   audio plus the lowest video: only loss takes a link below that and video off.
 //! - Down fast (multiplicative, from what got through), up slowly (additive near the
 //!   last congestion, after a hold); a camera gives up resolution before frame rate,
 //!   a screen the other way round.
@@ -39,6 +44,7 @@ mod ladder;
 mod link;
 mod quality;
 mod sample;
+mod sender_update;
 mod share;
 mod signal;
 mod units;
@@ -49,4 +55,5 @@ pub use controller::Controller;
 pub use decision::{AudioParams, LinkDecision, LinkStatus, Priority, SendParams, VideoParams};
 pub use quality::{Quality, QualityLevel, QualityReason};
 pub use sample::{Content, QualityLimitation, ReceiverHint, Resolution, StatsSample, VideoSource};
+pub use sender_update::{AudioEncoding, AudioUpdate, EncodingChanges, VideoEncoding, VideoUpdate};
 pub use units::{Bitrate, Framerate};

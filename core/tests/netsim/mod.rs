@@ -112,6 +112,10 @@ pub struct Scenario {
     pub capacity: Box<dyn Fn(f64) -> Capacities>,
     /// Model Chromium's `availableOutgoingBitrate` (Firefox reports none).
     pub browser_estimate: bool,
+    /// (link, from, to, bits per second): meanwhile that link's browser estimate reads
+    /// at most this, as GCC's loss-based estimate does for a while after a path is
+    /// suddenly capped.
+    pub estimate_dip: Option<(usize, f64, f64, f64)>,
     pub seed: u64,
 }
 
@@ -246,8 +250,14 @@ pub fn run(scenario: &Scenario) -> Run {
                 available_outgoing_bitrate: scenario.browser_estimate.then(|| {
                     let share = caps.paths[i].min(caps.uplink / n as f64);
                     let sent_rate = s.interval_offered; // bits in the last second
+                    let dip = match scenario.estimate_dip {
+                        Some((link, from, to, bps)) if link == i && (from..to).contains(&t) => bps,
+                        _ => f64::INFINITY,
+                    };
                     Bitrate::from_bps_f64(
-                        (1.5 * sent_rate + 10_000.0).min(share * (0.9 + 0.1 * rng.unit())),
+                        (1.5 * sent_rate + 10_000.0)
+                            .min(share * (0.9 + 0.1 * rng.unit()))
+                            .min(dip),
                     )
                 }),
                 rtt: Some(Millis::from_millis_f64(rtt_ms)),
