@@ -1,6 +1,7 @@
 //! The signaling WebSocket: [`ClientMsg`]s out, [`ServerMsg`]s in.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use futures::channel::mpsc;
@@ -18,32 +19,65 @@ enum Outgoing {
     Close,
 }
 
-/// Sends on the socket; cheap to clone. Sending after the socket closed is a no-op
-/// (the call notices the close on the receiving side). After a reconnect, every clone
-/// sends on the new socket ([`SignalingSender::switch_to`]).
+/// Most messages held back while the socket is down (the oldest go first): an outage
+/// of a minute produces a few hundred at most (ICE candidates of restarts).
+const HOLD_AT_MOST: usize = 500;
+
+/// Sends on the socket; cheap to clone. After a reconnect, every clone sends on the
+/// new socket ([`SignalingSender::switch_to`]). What is sent while the socket is down
+/// (an ICE restart's offer and candidates, a media change) is held and goes out on the
+/// next socket, in order: dropping it would leave a negotiation waiting for an answer
+/// that never comes.
 #[derive(Clone)]
 pub struct SignalingSender {
+    link: Rc<RefCell<Link>>,
+}
+
+/// One socket's writer, and where it puts back what it could not send.
+#[derive(Clone)]
+struct Link {
     // Unbounded: the app produces a handful of messages per peer and second at most,
     // and the writer drains them as fast as the socket takes them.
-    tx: Rc<RefCell<mpsc::UnboundedSender<Outgoing>>>,
+    tx: mpsc::UnboundedSender<Outgoing>,
+    held: Rc<RefCell<VecDeque<ClientMsg>>>,
+}
+
+fn hold(held: &RefCell<VecDeque<ClientMsg>>, msg: ClientMsg) {
+    // A pong answers one ping of one socket: nothing to send later.
+    if matches!(msg, ClientMsg::Pong) {
+        return;
+    }
+    let mut held = held.borrow_mut();
+    if held.len() == HOLD_AT_MOST {
+        held.pop_front();
+    }
+    held.push_back(msg);
 }
 
 impl SignalingSender {
     pub fn send(&self, msg: ClientMsg) {
-        if self.tx.borrow().unbounded_send(Outgoing::Msg(msg)).is_err() {
-            leptos::logging::warn!("signaling: dropped a message, the socket is closed");
+        let link = self.link.borrow();
+        if let Err(e) = link.tx.unbounded_send(Outgoing::Msg(msg)) {
+            if let Outgoing::Msg(msg) = e.into_inner() {
+                hold(&link.held, msg);
+            }
         }
     }
 
     /// Sends what is queued, then closes the socket.
     pub fn close(&self) {
-        let _already_closed_is_fine = self.tx.borrow().unbounded_send(Outgoing::Close);
+        let _already_closed_is_fine = self.link.borrow().tx.unbounded_send(Outgoing::Close);
     }
 
-    /// From now on this sender and all its clones send on `other`'s socket.
+    /// From now on this sender and all its clones send on `other`'s socket, starting
+    /// with what was held back while this one was down.
     pub fn switch_to(&self, other: &SignalingSender) {
-        let next = other.tx.borrow().clone();
-        *self.tx.borrow_mut() = next;
+        let next = other.link.borrow().clone();
+        let old = self.link.replace(next);
+        let held: Vec<ClientMsg> = old.held.borrow_mut().drain(..).collect();
+        for msg in held {
+            self.send(msg);
+        }
     }
 }
 
@@ -179,6 +213,8 @@ pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String
     });
 
     let (tx, mut rx) = mpsc::unbounded();
+    let held: Rc<RefCell<VecDeque<ClientMsg>>> = Rc::default();
+    let writer_held = Rc::clone(&held);
     let writer_socket = Rc::clone(&socket);
     spawn_local(async move {
         // Waits for the socket only with something to send: a sender dropped while the
@@ -189,8 +225,12 @@ pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String
                     if writer_socket.ws.ready_state() == WebSocket::CONNECTING {
                         let _ = settled.next().await;
                     }
-                    // Sending on a closed socket is a no-op: only a socket still
-                    // connecting throws, and we waited for it.
+                    // The browser drops what is sent on a closing or closed socket:
+                    // held for the next one instead.
+                    if writer_socket.ws.ready_state() != WebSocket::OPEN {
+                        hold(&writer_held, msg);
+                        continue;
+                    }
                     if let Err(e) = writer_socket.ws.send_with_str(&msg.to_json()) {
                         let e = js_error_text(&e);
                         leptos::logging::warn!("signaling: send failed: {e}");
@@ -203,7 +243,7 @@ pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String
     });
     Ok((
         SignalingSender {
-            tx: Rc::new(RefCell::new(tx)),
+            link: Rc::new(RefCell::new(Link { tx, held })),
         },
         SignalingReceiver {
             incoming,
