@@ -171,6 +171,15 @@ impl Adaptation {
             .collect()
     }
 
+    /// The senders changed under the controller (a new camera track): everything is
+    /// applied again on the next decision (on Firefox a paused link takes the new track
+    /// off again).
+    pub fn reapply(&mut self) {
+        for link in self.links.values_mut() {
+            link.applied = None;
+        }
+    }
+
     /// `params` took effect on the link to `id`.
     pub fn applied(&mut self, id: ParticipantId, params: SendParams) {
         if let Some(link) = self.links.get_mut(&id) {

@@ -223,6 +223,7 @@ impl Call {
         let inner = &self.inner;
         *inner.local.borrow_mut() = local.clone();
         inner.transport.publish(local);
+        inner.adaptation.borrow_mut().reapply();
         inner
             .view
             .set_stream(TileId::camera(inner.me), Some(Clone::clone(&local.stream)));
