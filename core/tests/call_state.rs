@@ -205,14 +205,14 @@ fn an_interrupted_participant_asks_for_samples_and_back_restores_it() {
     // Unknown participants, and a second notice, change nothing.
     assert!(c.interrupted(t(300), BOB).is_empty());
     assert!(c.interrupted(t(301), ADA).is_empty());
-    assert_eq!(c.next_deadline(), Some(t(450)));
+    assert_eq!(c.next_deadline(), Some(t(400)));
     c.observe_link(t(310), ADA, connected(30));
-    assert_eq!(c.next_deadline(), Some(t(460)));
-    assert!(c.poll(t(459)).is_empty());
-    assert_eq!(c.poll(t(460)), [CallEffect::SampleNow(ADA)]);
+    assert_eq!(c.next_deadline(), Some(t(410)));
+    assert!(c.poll(t(409)).is_empty());
+    assert_eq!(c.poll(t(410)), [CallEffect::SampleNow(ADA)]);
     // Unanswered: asked again, not in a loop.
-    assert!(c.poll(t(600)).is_empty());
-    assert_eq!(c.next_deadline(), Some(t(610)));
+    assert!(c.poll(t(500)).is_empty());
+    assert_eq!(c.next_deadline(), Some(t(510)));
     let effects = c.observe_link(t(515), ADA, connected(30));
     assert!(matches!(effects[..], [CallEffect::Log(_)]), "{effects:?}");
     assert_eq!(presence(&c, ADA), Some(Presence::Vanished));

@@ -92,11 +92,12 @@ struct Inner {
     screen: RefCell<Option<(ScreenTrack, EventListener)>>,
     left: Cell<bool>,
     reconnecting: Cell<bool>,
-    /// Wakes the ticker before its deadline; `sample_now` asks it to read the links.
+    /// Wakes the ticker before its deadline; `sample_now`: the links it should read at
+    /// once (only those, when a full round is not due).
     wake: mpsc::UnboundedSender<()>,
     /// The transport's event channel, closed on leave (which ends its task).
     events: mpsc::UnboundedSender<TransportEvent>,
-    sample_now: Cell<bool>,
+    sample_now: RefCell<Vec<ParticipantId>>,
     /// Called instead of showing "lost the connection" when the server no longer
     /// knows our session (`resume_failed`): the page joins afresh.
     on_session_lost: RefCell<Option<Box<dyn Fn()>>>,
@@ -194,7 +195,7 @@ impl Call {
                 reconnecting: Cell::new(false),
                 wake,
                 events: events_tx,
-                sample_now: Cell::new(false),
+                sample_now: RefCell::new(Vec::new()),
                 on_session_lost: RefCell::new(None),
             }),
         };
@@ -356,9 +357,12 @@ impl Call {
                 return;
             }
             let asked = inner.sample_now.take();
-            if asked || now() >= next_sample {
-                inner.sample().await;
+            if now() >= next_sample {
+                inner.sample(None).await;
                 next_sample = now() + SAMPLE_EVERY;
+            } else if !asked.is_empty() {
+                // Deciding whether a participant is gone waits on these readings.
+                inner.sample(Some(asked)).await;
             }
             inner.step().await;
         }
@@ -400,10 +404,7 @@ impl Inner {
                     );
                     self.transport.restart_ice(peer, relay_only);
                 }
-                CallEffect::SampleNow(_) => {
-                    self.sample_now.set(true);
-                    let _after_leave_nobody_listens = self.wake.unbounded_send(());
-                }
+                CallEffect::SampleNow(peer) => self.sample_soon(peer),
                 CallEffect::Log(text) => warn!("{text}"),
             }
         }
@@ -535,11 +536,17 @@ impl Inner {
                 self.refresh();
             }
             TransportEvent::PeerMessage { from, msg } => self.peer_message(from, msg),
-            TransportEvent::LinkChanged => {
-                self.sample_now.set(true);
-                let _after_leave_nobody_listens = self.wake.unbounded_send(());
-            }
+            TransportEvent::LinkChanged(peer) => self.sample_soon(peer),
         }
+    }
+
+    /// Has the ticker read the link to `peer` now.
+    fn sample_soon(&self, peer: ParticipantId) {
+        let mut asked = self.sample_now.borrow_mut();
+        if !asked.contains(&peer) {
+            asked.push(peer);
+        }
+        let _after_leave_nobody_listens = self.wake.unbounded_send(());
     }
 
     /// A message from participant `from` that came with the media.
@@ -582,8 +589,8 @@ impl Inner {
 
     /// Reads every connection once and hands the readings to link recovery, speaker
     /// detection and adaptation.
-    async fn sample(&self) {
-        let samples = self.transport.sample().await;
+    async fn sample(&self, only: Option<Vec<ParticipantId>>) {
+        let samples = self.transport.sample(only).await;
         if self.left.get() {
             return;
         }
@@ -638,7 +645,12 @@ impl Inner {
             }
         }
         let panel = self.adaptation.borrow().panel();
-        if self.adaptation_view.links.try_with_untracked(|l| *l != panel) == Some(true) {
+        if self
+            .adaptation_view
+            .links
+            .try_with_untracked(|l| *l != panel)
+            == Some(true)
+        {
             self.adaptation_view.links.set(panel);
         }
         if !self.reconnecting.get() && now >= self.watch.borrow().silence_deadline() {

@@ -28,8 +28,9 @@ pub enum TransportEvent {
     },
     /// A participant's message that travelled with the media (chat, receiver hints).
     PeerMessage { from: ParticipantId, msg: PeerMsg },
-    /// A connection changed state: worth sampling now rather than at the next tick.
-    LinkChanged,
+    /// The connection to a participant changed state: worth reading now rather than at
+    /// the next round.
+    LinkChanged(ParticipantId),
 }
 
 /// One reading of the path to a participant: one `getStats()` per connection, shared
@@ -57,8 +58,8 @@ pub trait MediaTransport {
     fn want(&self, source: TileId, hint: ReceiverHint) -> bool;
     /// Sends `msg` to everyone reachable; returns how many.
     fn send_to_all(&self, msg: &PeerMsg) -> usize;
-    /// Reads every connection once.
-    fn sample(&self) -> LocalBoxFuture<'static, Vec<LinkSample>>;
+    /// Reads every connection once, or only those to `only`.
+    fn sample(&self, only: Option<Vec<ParticipantId>>) -> LocalBoxFuture<'static, Vec<LinkSample>>;
     /// The sending parameters toward one receiver (what the adaptation controller
     /// decided); true once applied.
     fn apply_send(

@@ -15,8 +15,10 @@
 use crate::time::{Millis, Time};
 
 /// How long inbound RTP may stand still on a link that carried media before the
-/// interruption, before the participant counts as gone.
-pub const PACKET_WINDOW: Millis = Millis::from_millis(150);
+/// interruption, before the participant counts as gone. Audio alone comes every 20 ms,
+/// so a live sender fills this five times over; a rare longer gap on a bad network
+/// only hides the tile until the next packet (which shows it again).
+pub const PACKET_WINDOW: Millis = Millis::from_millis(100);
 
 /// The same for transport bytes (RTCP, feedback) on a link that carried no media.
 pub const BYTE_WINDOW: Millis = Millis::from_millis(2_500);
@@ -26,7 +28,7 @@ pub const BYTE_WINDOW: Millis = Millis::from_millis(2_500);
 const FLOWING_LOOKBACK: Millis = crate::recovery::STALL_AFTER;
 
 /// When no sample answered a request, how long before asking again.
-const ASK_AGAIN: Millis = Millis::from_millis(150);
+const ASK_AGAIN: Millis = Millis::from_millis(100);
 
 /// One inbound counter of a link, always kept (the watch needs its history from
 /// before the interruption).
@@ -224,12 +226,12 @@ mod tests {
                 (0, 100, 1_000),
                 (250, 110, 1_100),
                 (300, 110, 1_100),
-                (449, 110, 1_100),
-                (450, 110, 1_100),
+                (399, 110, 1_100),
+                (400, 110, 1_100),
             ],
             260,
         );
-        // Anchored at 300; flat for 149 ms is not yet enough, 150 ms is.
+        // Anchored at 300; flat for 99 ms is not yet enough, 100 ms is.
         assert_eq!(v, [Unsure, Unsure, Gone]);
     }
 
@@ -316,7 +318,7 @@ mod tests {
                 (250, 110, 0),
                 (260, 110, 0),
                 (400, 40, 0),
-                (500, 40, 0),
+                (480, 40, 0),
                 (600, 40, 0),
             ],
             255,
@@ -327,14 +329,14 @@ mod tests {
     #[test]
     fn samples_are_asked_for_at_the_end_of_the_window_but_not_in_a_loop() {
         let mut w = VanishWatch::new(t(5));
-        assert_eq!(w.sample_due(), Some(t(155)));
+        assert_eq!(w.sample_due(), Some(t(105)));
         let mut inbound = Inbound::default();
         inbound.packets.observe(t(0), Some(10));
         inbound.packets.observe(t(4), Some(20));
         w.observe(t(25), Some(20), None, &inbound);
-        assert_eq!(w.sample_due(), Some(t(175)));
-        w.asked(t(175));
-        assert_eq!(w.sample_due(), Some(t(325)));
+        assert_eq!(w.sample_due(), Some(t(125)));
+        w.asked(t(125));
+        assert_eq!(w.sample_due(), Some(t(225)));
         // No evidence: no more requests.
         let mut w = VanishWatch::new(t(5));
         w.observe(t(25), Some(0), Some(0), &Inbound::default());

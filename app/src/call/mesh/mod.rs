@@ -159,8 +159,11 @@ impl MediaTransport for MeshTransport {
         self.links().iter().filter(|l| l.send_peer(msg)).count()
     }
 
-    fn sample(&self) -> LocalBoxFuture<'static, Vec<LinkSample>> {
-        let links = self.links();
+    fn sample(&self, only: Option<Vec<ParticipantId>>) -> LocalBoxFuture<'static, Vec<LinkSample>> {
+        let links: Vec<Rc<PeerLink>> = match only {
+            Some(ids) => ids.into_iter().filter_map(|id| self.link(id)).collect(),
+            None => self.links(),
+        };
         Box::pin(async move {
             let mut out = Vec::with_capacity(links.len());
             for link in links {

@@ -72,7 +72,7 @@ impl PeerLink {
             });
         });
         let state_events = events.clone();
-        pc.on_connection_state_change(move |_| state_events(TransportEvent::LinkChanged));
+        pc.on_connection_state_change(move |_| state_events(TransportEvent::LinkChanged(remote)));
 
         let link = Rc::new_cyclic(|weak: &Weak<PeerLink>| {
             let weak = weak.clone();
