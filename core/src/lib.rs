@@ -31,6 +31,7 @@ pub mod protocol;
 pub mod reconnect;
 pub mod recovery;
 pub mod speaker;
+mod tagged;
 pub mod time;
 
 pub use ids::ParticipantId;

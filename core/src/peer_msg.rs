@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::adaptation::{ReceiverHint, Resolution};
+use crate::tagged::{self, tagged_enum};
 
 /// Largest peer message we send or accept, in bytes. Well under the 16 KiB that every
 /// browser delivers as one SCTP message.
@@ -17,6 +18,7 @@ pub const MAX_CHAT_CHARS: usize = 2000;
 pub const CHANNEL_LABEL: &str = "nonstop";
 pub const CHANNEL_ID: u16 = 0;
 
+tagged_enum! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PeerMsg {
@@ -41,6 +43,11 @@ pub enum PeerMsg {
     },
 }
 
+    /// [`PeerMsg`] read by [`tagged::parse`].
+    #[serde(remote = "PeerMsg", rename_all = "snake_case")]
+    enum PeerMsgByTag;
+}
+
 /// Largest tile side a [`PeerMsg::ViewHint`] may name, in device pixels (an 8K screen).
 pub const MAX_VIEW_SIDE: u32 = 8192;
 
@@ -58,8 +65,8 @@ impl PeerMsg {
         if text.len() > MAX_PEER_MSG_BYTES {
             return Err(PeerMsgError::TooLarge(text.len()));
         }
-        let msg: PeerMsg =
-            serde_json::from_str(text).map_err(|e| PeerMsgError::Malformed(e.to_string()))?;
+        let msg = tagged::parse(text, PeerMsgByTag::deserialize)
+            .map_err(|e| PeerMsgError::Malformed(e.to_string()))?;
         msg.validate()?;
         Ok(msg)
     }

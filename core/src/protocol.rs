@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::ParticipantId;
+use crate::tagged::{self, tagged_enum};
 
 /// Version of this protocol. A client states it in [`ClientMsg::Join`]; the server
 /// refuses other versions with [`ErrorCode::UnsupportedVersion`].
@@ -82,6 +83,7 @@ pub enum ClientMsg {
     },
 }
 
+tagged_enum! {
 /// Messages from the signaling server to a browser.
 ///
 /// Unlike [`ClientMsg`], this is lenient, so that an older client survives a newer
@@ -175,6 +177,11 @@ pub enum ServerMsg {
     /// A message of a `type` this client does not know (from a newer server): ignore it.
     #[serde(other)]
     Unknown,
+}
+
+    /// [`ServerMsg`] read by [`tagged::parse`].
+    #[serde(remote = "ServerMsg", rename_all = "snake_case")]
+    enum ServerMsgByTag;
 }
 
 fn default_reconnect_after_ms() -> u64 {
@@ -338,7 +345,7 @@ impl ClientMsg {
 
 impl ServerMsg {
     pub fn parse(text: &str) -> Result<ServerMsg, serde_json::Error> {
-        serde_json::from_str(text)
+        tagged::parse(text, ServerMsgByTag::deserialize)
     }
 
     pub fn to_json(&self) -> String {
@@ -675,6 +682,31 @@ mod tests {
                 .code,
             ErrorCode::Malformed
         );
+    }
+
+    #[test]
+    fn parsing_by_tag_agrees_with_the_derived_internally_tagged_reader() {
+        for text in [
+            r#"{"type":"ping"}"#,
+            r#"{"type":"ping","extra":[1,{"a":2}]}"#,
+            r#"{"extra":1,"type":"interrupted","id":4}"#,
+            r#"{"type":"left","id":4,"reason":"timed_out"}"#,
+            r#"{"type":"left","id":4,"reason":"gone"}"#,
+            r#"{"type":"offer","from":1}"#,
+            r#"{"type":"offer","from":"x","sdp":""}"#,
+            r#"{"type":"raise_hand","up":true}"#,
+            r#"{"type":7}"#,
+            r#"{"code":"x"}"#,
+            r#"{"type":"ping"} x"#,
+            "[]",
+            "",
+        ] {
+            assert_eq!(
+                ServerMsg::parse(text).ok(),
+                serde_json::from_str::<ServerMsg>(text).ok(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

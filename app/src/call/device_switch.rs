@@ -127,7 +127,7 @@ impl DeviceControl {
                         warn!("switching {kind:?} to {id}: {cause:?}");
                         self.on_lost.run(format!(
                             "Could not switch the {}: {}",
-                            kind.label().to_lowercase(),
+                            kind.label().to_ascii_lowercase(),
                             match cause {
                                 Cause::Blocked => "access is blocked",
                                 Cause::Missing => "the device is not there any more",
