@@ -52,21 +52,22 @@ async function inboundFrames(page: Page): Promise<Record<string, number>> {
   });
 }
 
-/** Makes the Chromium participant's tile of `id` change size, vanish and come back: new hints for `id`. */
-async function stirLayout(viewer: MeetingPage, id: number, round: number) {
+/**
+ * Makes the Chromium participant's tile of `id` change size, and every fourth round hides the whole page (as
+ * another tab in front would: `document.hidden`) and shows it again: new hints for `id`, and with the page
+ * hidden a hint that pauses the Firefox sender's video on that link.
+ */
+async function stirLayout(viewer: MeetingPage, round: number) {
   const sizes = [
     { width: 800, height: 600 },
     { width: 400, height: 300 },
     { width: 1000, height: 700 },
   ];
   await viewer.page.setViewportSize(sizes[round % sizes.length]);
-  await viewer.page.evaluate(
-    ([id, hide]) => {
-      const video = document.querySelector<HTMLElement>(`[data-testid="tile"][data-participant="${id}"] video`);
-      if (video) video.style.display = hide ? 'none' : '';
-    },
-    [id, round % 4 === 3] as const,
-  );
+  await viewer.page.evaluate((hide) => {
+    if (hide) Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+    else delete (document as any).hidden;
+  }, round % 4 === 3);
 }
 
 test("a Firefox page's receivers keep decoding while its controller acts", async ({ participant, firefoxBrowser, room }) => {
@@ -77,7 +78,7 @@ test("a Firefox page's receivers keep decoding while its controller acts", async
   await fox.page.addInitScript(countSenderChanges);
   await ann.join(room);
   await bob.join(room);
-  const foxId = await fox.join(room);
+  await fox.join(room);
   for (const p of [ann, bob, fox]) await expectMediaFlowing(p, { remotes: 2, timeout: 60_000 });
 
   const before = await senderChanges(fox.page);
@@ -93,7 +94,7 @@ test("a Firefox page's receivers keep decoding while its controller acts", async
   let nextStir = Date.now();
   while (Date.now() < end) {
     if (Date.now() >= nextStir) {
-      await stirLayout(round % 2 ? bob : ann, foxId, round);
+      await stirLayout(round % 2 ? bob : ann, round);
       round++;
       nextStir += 3_000;
     }
