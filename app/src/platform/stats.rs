@@ -299,11 +299,7 @@ pub async fn apply_video(sender: &RtcRtpSender, p: &VideoParams) -> Result<bool,
             set(&encoding, "active", &JsValue::from_bool(active))?;
         }
         if let Some(b) = update.max_bitrate {
-            set(
-                &encoding,
-                "maxBitrate",
-                &JsValue::from_f64(b.as_bps() as f64),
-            )?;
+            set_max_bitrate(&encoding, b)?;
         }
         if let Some(scale) = update.scale_resolution_down_by {
             set(
@@ -365,11 +361,7 @@ pub async fn apply_audio(sender: &RtcRtpSender, p: &AudioParams) -> Result<bool,
         return Ok(true);
     }
     if let Some(b) = update.max_bitrate {
-        set(
-            &encoding,
-            "maxBitrate",
-            &JsValue::from_f64(b.as_bps() as f64),
-        )?;
+        set_max_bitrate(&encoding, b)?;
     }
     if let Some(p) = update.priority {
         set(&encoding, "priority", &JsValue::from_str(p.as_str()))?;
@@ -378,6 +370,15 @@ pub async fn apply_audio(sender: &RtcRtpSender, p: &AudioParams) -> Result<bool,
         set(&encoding, "networkPriority", &JsValue::from_str(p.as_str()))?;
     }
     set_parameters(ext, &params).await.map(|()| true)
+}
+
+/// An encoding's `maxBitrate`, in bits per second as the browser takes it.
+fn set_max_bitrate(encoding: &JsValue, b: Bitrate) -> Result<(), String> {
+    set(
+        encoding,
+        "maxBitrate",
+        &JsValue::from_f64(b.as_bps() as f64),
+    )
 }
 
 fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), String> {
