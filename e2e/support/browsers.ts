@@ -17,8 +17,9 @@ export interface ChromiumFlags {
   fakeUi?: boolean;
   /**
    * Fake cameras. 1 (default): one camera playing the small y4m feed. More: Chromium's own generated
-   * cameras (`device-count=N`), since a y4m file is always a single camera. Either way Chromium lists three
-   * microphones (a default and two others).
+   * cameras (`device-count=N`), since a y4m file is always a single camera; the second of those is a depth
+   * camera that sends nothing (see devices.spec.ts). Either way Chromium lists three microphones (a default
+   * and two others).
    */
   cameras?: number;
 }
