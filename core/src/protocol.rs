@@ -84,6 +84,9 @@ pub enum ClientMsg {
     /// This client receives everyone on the `mode` path it was told to prepare
     /// ([`ServerMsg::Topology`] with [`SwitchPhase::Prepare`]): the server may commit.
     TopologyReady { mode: TopologyMode },
+    /// What this client's uplink can carry now, in bits per second (all its links
+    /// together). The server relays a call whose mesh an uplink cannot carry.
+    Uplink { bps: u64 },
 }
 
 tagged_enum! {
@@ -523,6 +526,7 @@ mod tests {
             ClientMsg::TopologyReady {
                 mode: TopologyMode::Relayed,
             },
+            ClientMsg::Uplink { bps: 350_000 },
         ];
         for m in msgs {
             assert_eq!(
