@@ -452,6 +452,14 @@ impl Connection {
                 }
                 Ok(())
             }
+            ClientMsg::TopologyReady { mode } => {
+                self.hub.topology_ready(me, mode);
+                Ok(())
+            }
+            ClientMsg::Uplink { bps } => {
+                self.hub.uplink(me, bps);
+                Ok(())
+            }
             ClientMsg::Pong => Ok(()),
             ClientMsg::Leave => return Ok(Step::End(End::Left)),
         }
@@ -525,7 +533,9 @@ impl Connection {
             ClientMsg::Offer { .. }
             | ClientMsg::Answer { .. }
             | ClientMsg::Candidate { .. }
-            | ClientMsg::Media { .. } => Err(ProtocolError::new(
+            | ClientMsg::Media { .. }
+            | ClientMsg::TopologyReady { .. }
+            | ClientMsg::Uplink { .. } => Err(ProtocolError::new(
                 ErrorCode::NotJoined,
                 "join a meeting before sending anything else",
             )),
