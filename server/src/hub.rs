@@ -49,12 +49,17 @@ pub const TURN_RETRY: Duration = Duration::from_secs(60);
 /// One item of a connection's outbound queue.
 #[derive(Debug)]
 pub enum Outgoing {
-    Msg(ServerMsg),
+    /// Boxed: queue slots stay small (a `topology` with its grant is large), and
+    /// every idle connection's queue holds blocks of them.
+    Msg(Box<ServerMsg>),
     /// Send a close frame and stop writing.
-    Close {
-        code: u16,
-        reason: &'static str,
-    },
+    Close { code: u16, reason: &'static str },
+}
+
+impl Outgoing {
+    pub fn msg(msg: ServerMsg) -> Outgoing {
+        Outgoing::Msg(Box::new(msg))
+    }
 }
 
 /// How the hub reaches one connection.
@@ -684,7 +689,7 @@ fn deliver(rooms: &mut Rooms<Outbox>, deliveries: Vec<Delivery>) {
         let Some(outbox) = rooms.outbox(to) else {
             continue;
         };
-        match outbox.queue.try_send(Outgoing::Msg(msg)) {
+        match outbox.queue.try_send(Outgoing::msg(msg)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 warn!(participant = %to, "outbound queue full: dropping the slow connection");
@@ -727,7 +732,7 @@ mod tests {
 
     fn next(rx: &mut OutQueueRx) -> ServerMsg {
         match rx.try_recv() {
-            Ok(Outgoing::Msg(msg)) => msg,
+            Ok(Outgoing::Msg(msg)) => *msg,
             other => panic!("expected a message, got {other:?}"),
         }
     }

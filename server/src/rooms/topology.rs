@@ -258,3 +258,134 @@ fn grant<O>(
     );
     Some(grant)
 }
+
+#[cfg(test)]
+mod tests {
+    use nonstop_core::names::DisplayName;
+    use nonstop_core::protocol::{LeaveReason, MediaState, SfuGrant, SwitchPhase};
+
+    use super::*;
+    use crate::sfu::SfuFuture;
+
+    /// Grants only: the rooms never call the async methods themselves.
+    struct GrantsOnly;
+
+    impl SfuRooms for GrantsOnly {
+        fn create(&self, _: usize) -> SfuFuture<'_, Result<SfuRoom, SfuError>> {
+            unreachable!("the hub creates rooms")
+        }
+        fn destroy(&self, _: SfuRoom) -> SfuFuture<'_, ()> {
+            unreachable!("the hub destroys rooms")
+        }
+        fn grant(&self, room: &SfuRoom, participant: ParticipantId) -> SfuGrant {
+            SfuGrant {
+                path: "/janus".into(),
+                room: room.id.clone(),
+                pin: room.pin.clone(),
+                token: participant.to_string(),
+                room_token: String::new(),
+                expires_in: 60,
+            }
+        }
+    }
+
+    fn sfu_room(id: &str) -> SfuRoom {
+        SfuRoom {
+            id: id.into(),
+            pin: "1234".into(),
+            secret: "s3cret".into(),
+            instance: 0,
+        }
+    }
+
+    fn rooms() -> Rooms<()> {
+        Rooms::new(200).with_topology(TopologySetup {
+            sfu: Some(Arc::new(GrantsOnly)),
+            ..TopologySetup::default()
+        })
+    }
+
+    fn join(rooms: &mut Rooms<()>, room: &str, n: usize) -> (ParticipantId, Vec<Delivery>) {
+        let joined = rooms
+            .join(
+                RoomName::parse(room).unwrap(),
+                DisplayName::parse(&format!("P{n}")).unwrap(),
+                MediaState::default(),
+                None,
+                (),
+            )
+            .unwrap();
+        (joined.id, joined.deliveries)
+    }
+
+    /// A room of six whose SFU room was made: (ids, generation).
+    fn relayed_room(rooms: &mut Rooms<()>) -> (Vec<ParticipantId>, u64) {
+        let ids: Vec<_> = (0..6).map(|n| join(rooms, "big-call", n).0).collect();
+        let jobs = rooms.take_sfu_jobs();
+        let [SfuJob::Create {
+            generation,
+            capacity: 200,
+            ..
+        }] = jobs[..]
+        else {
+            panic!("one room to create: {jobs:?}");
+        };
+        let name = RoomName::parse("big-call").unwrap();
+        let prepared = rooms.sfu_room_created(&name, generation, Ok(sfu_room("vr-1")));
+        assert_eq!(prepared.len(), 6);
+        for (d, id) in prepared.iter().zip(&ids) {
+            let ServerMsg::Topology {
+                mode: TopologyMode::Relayed,
+                phase: SwitchPhase::Prepare,
+                sfu: Some(grant),
+            } = &d.msg
+            else {
+                panic!("prepare with a grant: {:?}", d.msg);
+            };
+            assert_eq!((d.to, grant.room.as_str()), (*id, "vr-1"));
+            assert_eq!(grant.token, id.to_string(), "each its own grant");
+        }
+        (ids, generation)
+    }
+
+    #[test]
+    fn the_topology_comes_after_the_welcome_and_the_roster_news() {
+        let mut rooms = rooms();
+        let (ids, _) = relayed_room(&mut rooms);
+        let (zed, deliveries) = join(&mut rooms, "big-call", 7);
+        assert!(matches!(deliveries[0].msg, ServerMsg::Welcome { .. }));
+        let (news, topology) = deliveries[1..].split_at(ids.len());
+        assert!(news
+            .iter()
+            .all(|d| matches!(d.msg, ServerMsg::Joined { .. })));
+        assert_eq!(topology.len(), 1, "mid-switch: prepare only");
+        assert_eq!(topology[0].to, zed);
+    }
+
+    #[test]
+    fn an_emptied_room_destroys_its_sfu_room_and_a_late_one_is_destroyed_too() {
+        let mut rooms = rooms();
+        let (ids, generation) = relayed_room(&mut rooms);
+        rooms.take_sfu_jobs();
+        for id in ids {
+            rooms.leave(id, LeaveReason::Left);
+        }
+        let jobs = rooms.take_sfu_jobs();
+        assert!(
+            matches!(&jobs[..], [SfuJob::Destroy(r)] if r.id == "vr-1"),
+            "{jobs:?}"
+        );
+        // A result for that room, or a new room of the same name, comes late.
+        join(&mut rooms, "big-call", 9);
+        let name = RoomName::parse("big-call").unwrap();
+        assert!(rooms
+            .sfu_room_created(&name, generation, Ok(sfu_room("vr-2")))
+            .is_empty());
+        let jobs = rooms.take_sfu_jobs();
+        assert!(
+            matches!(&jobs[..], [SfuJob::Destroy(r)] if r.id == "vr-2"),
+            "{jobs:?}"
+        );
+        assert!(rooms.poll_topology(&name, generation).is_empty());
+    }
+}
