@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::fake_sfu::FakeSfu;
-use common::{join_msg, Client, TestServer, PATIENCE};
+use common::{http_get, join_msg, Client, TestServer, PATIENCE};
 use nonstop_core::protocol::{
     ClientMsg, ErrorCode, LeaveReason, ServerMsg, SfuGrant, SwitchPhase, TopologyMode,
 };
@@ -147,6 +147,38 @@ async fn the_sixth_joiner_relays_the_call_and_it_returns_to_mesh_after_the_hold(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(record.lock().unwrap().destroyed, ["room-1"]);
+
+    let (status, _, body) = http_get(server.addr, "/metrics", &[]).await;
+    let body = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200);
+    for mode in ["relayed", "mesh"] {
+        assert!(
+            body.contains(&format!(
+                "nonstop_topology_switches_total{{mode=\"{mode}\"}}"
+            )),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_sfu_room_keeps_the_mesh_and_is_tried_again() {
+    let mut sfu = FakeSfu::new(300);
+    sfu.fail_first = 1;
+    let record = sfu.record.clone();
+    let server = TestServer::start_with_sfu(settings(30_000), Some(Arc::new(sfu))).await;
+    let mut clients = Vec::new();
+    for n in 0..6 {
+        clients.push(server.joined(ROOM, &format!("P{n}")).await);
+    }
+    // The first attempt fails at once; the retry comes 2 to 3 s later.
+    let started = tokio::time::Instant::now();
+    let (mode, phase, grant) = next_topology(&mut clients[0].0).await;
+    assert_eq!((mode, phase), (TopologyMode::Relayed, SwitchPhase::Prepare));
+    assert_eq!(grant.unwrap().room, "room-1");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(1_800), "{waited:?}");
+    assert_eq!(record.lock().unwrap().failed, 1);
 }
 
 #[tokio::test]
