@@ -13,6 +13,7 @@
 //! - [`recovery`]: when to restart ICE, go relay-only or give up on a link; backoff with jitter.
 //! - [`reconnect`]: when the signaling socket counts as dead, and when to reconnect it.
 //! - [`time`]: the caller's clock as a type ([`time::Time`], [`time::Millis`]).
+//! - [`topology`]: mesh or relayed through an SFU, and switching between them (the server's decision).
 //!
 //! Error policy: bad input (a malformed message, an invalid name, an unexpected
 //! signaling event) gives an error value or a "drop this" decision; a panic is a bug.
@@ -33,5 +34,6 @@ pub mod recovery;
 pub mod speaker;
 mod tagged;
 pub mod time;
+pub mod topology;
 
 pub use ids::ParticipantId;

@@ -81,6 +81,12 @@ pub enum ClientMsg {
         id: ParticipantId,
         token: String,
     },
+    /// This client receives everyone on the `mode` path it was told to prepare
+    /// ([`ServerMsg::Topology`] with [`SwitchPhase::Prepare`]): the server may commit.
+    TopologyReady { mode: TopologyMode },
+    /// What this client's uplink can carry now, in bits per second (all its links
+    /// together). The server relays a call whose mesh an uplink cannot carry.
+    Uplink { bps: u64 },
 }
 
 tagged_enum! {
@@ -174,6 +180,17 @@ pub enum ServerMsg {
         #[serde(default = "default_back_within_ms")]
         back_within_ms: u64,
     },
+    /// Which way media travels in this call, and which step of a switch this is (see
+    /// "Topology" in docs/protocol.md). `sfu` is this participant's grant whenever
+    /// `mode` is [`TopologyMode::Relayed`], `None` otherwise.
+    Topology {
+        mode: TopologyMode,
+        phase: SwitchPhase,
+        #[serde(default)]
+        sfu: Option<SfuGrant>,
+    },
+    /// A fresh grant for the call's SFU room, sent before the previous one expires.
+    SfuGrant { sfu: SfuGrant },
     /// A message of a `type` this client does not know (from a newer server): ignore it.
     #[serde(other)]
     Unknown,
@@ -190,6 +207,43 @@ fn default_reconnect_after_ms() -> u64 {
 
 fn default_back_within_ms() -> u64 {
     GOING_AWAY_BACK_WITHIN_MS
+}
+
+/// Which way media travels in a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopologyMode {
+    /// Every two participants share a peer connection.
+    Mesh,
+    /// Every participant publishes once to the call's SFU room and subscribes there.
+    Relayed,
+}
+
+/// Make before break: `Prepare` = build the new path while the old one keeps carrying media;
+/// `Commit` = the new path is the one, tear the old one down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchPhase {
+    Prepare,
+    Commit,
+}
+
+/// What a browser needs to use the call's SFU room (Janus VideoRoom). Never the admin key,
+/// the room secret or Janus's admin secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SfuGrant {
+    /// Path on the signaling server's own origin where Janus's WebSocket is proxied: "/janus".
+    pub path: String,
+    /// The VideoRoom's (random, unguessable) string id.
+    pub room: String,
+    /// The room's pin.
+    pub pin: String,
+    /// Janus core signed token (token_auth): sent as `token` in every Janus request.
+    pub token: String,
+    /// VideoRoom signed token for this room only (`signed_tokens`): sent as `token` in `join`.
+    pub room_token: String,
+    /// Seconds until `token`/`room_token` expire; the server sends a fresh grant before then.
+    pub expires_in: u64,
 }
 
 /// A participant as others see it.
@@ -287,6 +341,8 @@ pub enum ErrorCode {
     PasscodeRequired,
     /// The join carried a passcode that is not the room's (or not a valid one).
     WrongPasscode,
+    /// No SFU is reachable and the room is at the mesh limit.
+    MeshLimit,
     /// A code this client does not know (from a newer server); the message says what
     /// happened. Not fatal as far as the client can tell.
     #[serde(other)]
@@ -306,6 +362,7 @@ impl ErrorCode {
                 | ErrorCode::Overloaded
                 | ErrorCode::PasscodeRequired
                 | ErrorCode::WrongPasscode
+                | ErrorCode::MeshLimit
         )
     }
 }
@@ -402,6 +459,17 @@ mod tests {
         ParticipantId::new(n)
     }
 
+    fn grant() -> SfuGrant {
+        SfuGrant {
+            path: "/janus".into(),
+            room: "k3Jd9".into(),
+            pin: "p1n".into(),
+            token: "t0k".into(),
+            room_token: "r00m".into(),
+            expires_in: 300,
+        }
+    }
+
     #[test]
     fn every_client_message_round_trips() {
         let msgs = vec![
@@ -455,6 +523,10 @@ mod tests {
                 id: pid(7),
                 token: "dG9rZW4".into(),
             },
+            ClientMsg::TopologyReady {
+                mode: TopologyMode::Relayed,
+            },
+            ClientMsg::Uplink { bps: 350_000 },
         ];
         for m in msgs {
             assert_eq!(
@@ -540,6 +612,17 @@ mod tests {
                 reconnect_after_ms: 250,
                 back_within_ms: 15_000,
             },
+            ServerMsg::Topology {
+                mode: TopologyMode::Relayed,
+                phase: SwitchPhase::Prepare,
+                sfu: Some(grant()),
+            },
+            ServerMsg::Topology {
+                mode: TopologyMode::Mesh,
+                phase: SwitchPhase::Commit,
+                sfu: None,
+            },
+            ServerMsg::SfuGrant { sfu: grant() },
         ];
         for m in msgs {
             assert_eq!(
@@ -710,7 +793,41 @@ mod tests {
     }
 
     #[test]
+    fn topology_messages_have_the_shared_wire_shape() {
+        assert_eq!(
+            ServerMsg::Topology {
+                mode: TopologyMode::Mesh,
+                phase: SwitchPhase::Prepare,
+                sfu: None,
+            }
+            .to_json(),
+            r#"{"type":"topology","mode":"mesh","phase":"prepare","sfu":null}"#
+        );
+        // A grant may be left out when there is none.
+        assert_eq!(
+            ServerMsg::parse(r#"{"type":"topology","mode":"mesh","phase":"commit"}"#).unwrap(),
+            ServerMsg::Topology {
+                mode: TopologyMode::Mesh,
+                phase: SwitchPhase::Commit,
+                sfu: None,
+            }
+        );
+        assert_eq!(
+            ClientMsg::TopologyReady {
+                mode: TopologyMode::Relayed
+            }
+            .to_json(),
+            r#"{"type":"topology_ready","mode":"relayed"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::MeshLimit).unwrap(),
+            r#""mesh_limit""#
+        );
+    }
+
+    #[test]
     fn fatal_errors_are_the_ones_that_end_a_session() {
+        assert!(ErrorCode::MeshLimit.is_fatal());
         assert!(ErrorCode::RoomFull.is_fatal());
         assert!(!ErrorCode::Malformed.is_fatal());
         assert!(!ErrorCode::UnknownParticipant.is_fatal());

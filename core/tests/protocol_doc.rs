@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use nonstop_core::names::{MAX_DISPLAY_NAME_CHARS, MAX_ROOM_LEN, MIN_ROOM_LEN};
 use nonstop_core::peer_msg::{PeerMsg, MAX_CHAT_CHARS, MAX_PEER_MSG_BYTES, MAX_VIEW_SIDE};
 use nonstop_core::protocol::{
-    ClientMsg, ErrorCode, ServerMsg, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
-    MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, ServerMsg, SfuGrant, SwitchPhase, TopologyMode, HEARTBEAT_INTERVAL_MS,
+    HEARTBEAT_TIMEOUT_MS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
 use serde_json::Value;
 
@@ -137,6 +137,8 @@ fn client_type(msg: &ClientMsg) -> &'static str {
         ClientMsg::Pong => "pong",
         ClientMsg::Leave => "leave",
         ClientMsg::Resume { .. } => "resume",
+        ClientMsg::TopologyReady { .. } => "topology_ready",
+        ClientMsg::Uplink { .. } => "uplink",
     }
 }
 
@@ -157,12 +159,14 @@ fn server_type(msg: &ServerMsg) -> &'static str {
         ServerMsg::IceServers { .. } => "ice_servers",
         ServerMsg::Error { .. } => "error",
         ServerMsg::GoingAway { .. } => "going_away",
+        ServerMsg::Topology { .. } => "topology",
+        ServerMsg::SfuGrant { .. } => "sfu_grant",
         // The client's catch-all; the server never sends it.
         ServerMsg::Unknown => "unknown",
     }
 }
 
-const ALL_CODES: [ErrorCode; 15] = [
+const ALL_CODES: [ErrorCode; 16] = [
     ErrorCode::Malformed,
     ErrorCode::TooLarge,
     ErrorCode::UnsupportedVersion,
@@ -178,6 +182,7 @@ const ALL_CODES: [ErrorCode; 15] = [
     ErrorCode::RateLimited,
     ErrorCode::PasscodeRequired,
     ErrorCode::WrongPasscode,
+    ErrorCode::MeshLimit,
 ];
 
 /// Fails to compile when a code is added, as a reminder to extend [`ALL_CODES`].
@@ -198,7 +203,8 @@ fn all_codes_is_complete(code: ErrorCode) {
         | ErrorCode::BinaryFrame
         | ErrorCode::RateLimited
         | ErrorCode::PasscodeRequired
-        | ErrorCode::WrongPasscode => {}
+        | ErrorCode::WrongPasscode
+        | ErrorCode::MeshLimit => {}
         // The client's catch-all for codes of a newer server; never sent.
         ErrorCode::Unknown => {}
     }
@@ -263,6 +269,10 @@ fn every_message_type_has_an_example() {
             id: to,
             token: String::new(),
         },
+        ClientMsg::TopologyReady {
+            mode: TopologyMode::Mesh,
+        },
+        ClientMsg::Uplink { bps: 0 },
     ];
     let server = [
         ServerMsg::Welcome {
@@ -313,6 +323,21 @@ fn every_message_type_has_an_example() {
         ServerMsg::GoingAway {
             reconnect_after_ms: 0,
             back_within_ms: 0,
+        },
+        ServerMsg::Topology {
+            mode: TopologyMode::Mesh,
+            phase: SwitchPhase::Commit,
+            sfu: None,
+        },
+        ServerMsg::SfuGrant {
+            sfu: SfuGrant {
+                path: String::new(),
+                room: String::new(),
+                pin: String::new(),
+                token: String::new(),
+                room_token: String::new(),
+                expires_in: 0,
+            },
         },
     ];
     let expected: BTreeSet<(Direction, String)> = client

@@ -18,6 +18,7 @@ use crate::out_queue::DEFAULT_SEND_QUEUE_BYTES;
 use crate::resume::TOKEN_TTL;
 use crate::turn::{Turn, DEFAULT_TURN_TTL};
 use nonstop_core::protocol::{HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS};
+use nonstop_core::topology::{TopologyConfig, DEFAULT_MESH_LIMIT, DEFAULT_RELAY_ABOVE};
 
 /// Most participants in one meeting unless `--capacity` says otherwise.
 pub const DEFAULT_CAPACITY: usize = 200;
@@ -272,6 +273,27 @@ pub struct Args {
     /// this long the server exits whatever is still open.
     #[arg(long, env = "NONSTOP_SHUTDOWN_GRACE_MS", default_value_t = DEFAULT_SHUTDOWN_GRACE_MS)]
     pub shutdown_grace_ms: u64,
+
+    // Topology: mesh or relayed through the SFU.
+    /// A call of more participants than this is relayed through the SFU (when there
+    /// is one); it goes back to mesh after 30 s at or under it.
+    #[arg(
+        long,
+        env = "NONSTOP_RELAY_ABOVE",
+        default_value_t = DEFAULT_RELAY_ABOVE,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub relay_above: usize,
+
+    /// Without an SFU, the most participants in one call (a full mesh); one more is
+    /// told the call is at its limit.
+    #[arg(
+        long,
+        env = "NONSTOP_MESH_LIMIT",
+        default_value_t = DEFAULT_MESH_LIMIT,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub mesh_limit: usize,
 }
 
 impl Args {
@@ -345,6 +367,11 @@ impl Args {
             turn_per_address_per_minute: self.turn_per_address_per_minute,
             metrics_addr: self.metrics_addr,
             shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
+            topology: TopologyConfig {
+                relay_above: self.relay_above,
+                mesh_limit: self.mesh_limit,
+                ..TopologyConfig::default()
+            },
         })
     }
 }
@@ -387,6 +414,8 @@ pub struct Settings {
     pub metrics_addr: Option<SocketAddr>,
     /// Longest a shutdown takes, whatever the open connections.
     pub shutdown_grace: Duration,
+    /// When calls are relayed, and the mesh limit without an SFU.
+    pub topology: TopologyConfig,
 }
 
 impl Default for Settings {
@@ -413,6 +442,7 @@ impl Default for Settings {
             turn_per_address_per_minute: DEFAULT_TURN_PER_ADDRESS,
             metrics_addr: None,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
+            topology: TopologyConfig::default(),
         }
     }
 }
@@ -477,6 +507,21 @@ mod tests {
         assert_eq!(s.rate_limits, RateLimits::new(10, 1000));
         assert_eq!(s.media_interval, Duration::from_millis(50));
         assert_eq!(s.shutdown_grace, Duration::from_millis(1_500));
+    }
+
+    #[test]
+    fn topology_flags_set_the_threshold_and_the_mesh_limit() {
+        let s = Args::try_parse_from(["nonstop-server"])
+            .unwrap()
+            .settings()
+            .unwrap();
+        assert_eq!((s.topology.relay_above, s.topology.mesh_limit), (5, 8));
+        let args =
+            Args::try_parse_from(["nonstop-server", "--relay-above", "3", "--mesh-limit", "12"])
+                .unwrap();
+        let s = args.settings().unwrap();
+        assert_eq!((s.topology.relay_above, s.topology.mesh_limit), (3, 12));
+        assert!(Args::try_parse_from(["nonstop-server", "--mesh-limit", "0"]).is_err());
     }
 
     #[test]

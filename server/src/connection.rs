@@ -452,6 +452,14 @@ impl Connection {
                 }
                 Ok(())
             }
+            ClientMsg::TopologyReady { mode } => {
+                self.hub.topology_ready(me, mode);
+                Ok(())
+            }
+            ClientMsg::Uplink { bps } => {
+                self.hub.uplink(me, bps);
+                Ok(())
+            }
             ClientMsg::Pong => Ok(()),
             ClientMsg::Leave => return Ok(Step::End(End::Left)),
         }
@@ -525,7 +533,9 @@ impl Connection {
             ClientMsg::Offer { .. }
             | ClientMsg::Answer { .. }
             | ClientMsg::Candidate { .. }
-            | ClientMsg::Media { .. } => Err(ProtocolError::new(
+            | ClientMsg::Media { .. }
+            | ClientMsg::TopologyReady { .. }
+            | ClientMsg::Uplink { .. } => Err(ProtocolError::new(
                 ErrorCode::NotJoined,
                 "join a meeting before sending anything else",
             )),
@@ -582,7 +592,7 @@ impl Connection {
         if verdict == Verdict::Close {
             warn!(participant = ?self.id, "kept sending over the rate limit: closing");
             metrics::rejected(ErrorCode::RateLimited);
-            self.try_queue(Outgoing::Msg(ServerMsg::error(
+            self.try_queue(Outgoing::msg(ServerMsg::error(
                 ErrorCode::RateLimited,
                 format!("{what}: kept sending over the limit; closing the connection"),
             )));
@@ -597,7 +607,7 @@ impl Connection {
     /// The join deadline passed before any `join` or `resume`.
     fn no_join(&mut self, deadline: Duration) -> Step {
         metrics::rejected(ErrorCode::NotJoined);
-        self.try_queue(Outgoing::Msg(ServerMsg::error(
+        self.try_queue(Outgoing::msg(ServerMsg::error(
             ErrorCode::NotJoined,
             format!(
                 "no join within {} s of connecting; closing the connection",
@@ -617,7 +627,7 @@ impl Connection {
     /// Queues a message for this client without waiting: a client whose queue is
     /// full is not reading and gets dropped.
     fn send(&mut self, msg: ServerMsg) -> Step {
-        match self.outbox.queue.try_send(Outgoing::Msg(msg)) {
+        match self.outbox.queue.try_send(Outgoing::msg(msg)) {
             Ok(()) => Step::Continue,
             Err(TrySendError::Full(_)) => {
                 warn!(participant = ?self.id, "outbound queue full: dropping the slow connection");
@@ -646,7 +656,7 @@ impl Connection {
         self.outbox.gone.cancel();
         if end.keeps_the_seat() {
             // Whatever the hub queued for this client so far goes out first.
-            self.try_queue(Outgoing::Msg(ServerMsg::GoingAway {
+            self.try_queue(Outgoing::msg(ServerMsg::GoingAway {
                 reconnect_after_ms: GOING_AWAY_RECONNECT_AFTER_MS,
                 back_within_ms: GOING_AWAY_BACK_WITHIN_MS,
             }));
@@ -667,7 +677,7 @@ impl Connection {
         }
         if end == End::Overloaded {
             // Usually no room for it, but a client that has just caught up gets told.
-            self.try_queue(Outgoing::Msg(ServerMsg::error(
+            self.try_queue(Outgoing::msg(ServerMsg::error(
                 ErrorCode::Overloaded,
                 "the connection fell too far behind and was closed",
             )));

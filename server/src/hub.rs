@@ -10,13 +10,16 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::{
-    ErrorCode, LeaveReason, MediaState, ProtocolError, ServerMsg, HEARTBEAT_INTERVAL_MS,
+    ErrorCode, LeaveReason, MediaState, ProtocolError, ServerMsg, TopologyMode,
+    HEARTBEAT_INTERVAL_MS,
 };
+use nonstop_core::time::Time;
+use nonstop_core::topology::TopologyConfig;
 use nonstop_core::ParticipantId;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
@@ -27,7 +30,8 @@ use crate::out_queue::OutQueue;
 use crate::passcode::PasscodeDigest;
 use crate::per_address::PerAddress;
 use crate::resume::{random_nonce, Claims, SessionKey, TokenError, TOKEN_TTL};
-use crate::rooms::{Delivery, Rooms, Signal};
+use crate::rooms::{Delivery, Rooms, SfuJob, Signal, TopologySetup};
+use crate::sfu::SfuRooms;
 use crate::turn::{unix_now, Turn};
 
 /// TURN credential sets handed out per address per minute unless
@@ -45,12 +49,17 @@ pub const TURN_RETRY: Duration = Duration::from_secs(60);
 /// One item of a connection's outbound queue.
 #[derive(Debug)]
 pub enum Outgoing {
-    Msg(ServerMsg),
+    /// Boxed: queue slots stay small (a `topology` with its grant is large), and
+    /// every idle connection's queue holds blocks of them.
+    Msg(Box<ServerMsg>),
     /// Send a close frame and stop writing.
-    Close {
-        code: u16,
-        reason: &'static str,
-    },
+    Close { code: u16, reason: &'static str },
+}
+
+impl Outgoing {
+    pub fn msg(msg: ServerMsg) -> Outgoing {
+        Outgoing::Msg(Box::new(msg))
+    }
 }
 
 /// How the hub reaches one connection.
@@ -97,6 +106,19 @@ pub enum ResumeStep {
     SeatBusy(CancellationToken),
 }
 
+/// The SFU, and the hub for tasks that report back to it.
+#[derive(Clone)]
+struct SfuLink {
+    sfu: Arc<dyn SfuRooms>,
+    hub: Weak<Hub>,
+}
+
+impl std::fmt::Debug for SfuLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SfuLink")
+    }
+}
+
 /// Room state shared by all connections.
 #[derive(Debug)]
 pub struct Hub {
@@ -116,6 +138,11 @@ pub struct Hub {
     /// Set (under the lock) when the server starts shutting down: from then on nothing
     /// is relayed and nobody is removed (see [`Hub::close`]).
     closing: AtomicBool,
+    /// Where relayed calls go, and this hub itself for the tasks that create and
+    /// destroy SFU rooms and wake rooms at their deadlines; `None` without an SFU.
+    sfu: Option<SfuLink>,
+    /// Time zero of the rooms' topology clock.
+    epoch: tokio::time::Instant,
 }
 
 impl Hub {
@@ -134,7 +161,30 @@ impl Hub {
             passcode_guesses: Mutex::new(PerAddress::new(PASSCODE_GUESSES_PER_ADDRESS)),
             heartbeat_interval: Duration::from_millis(HEARTBEAT_INTERVAL_MS),
             closing: AtomicBool::new(false),
+            sfu: None,
+            epoch: tokio::time::Instant::now(),
         }
+    }
+
+    /// Calls decide their topology by `config`, relayed through `sfu` when there is
+    /// one. `this` is the `Arc` the hub is about to live in (`Arc::new_cyclic`): the
+    /// tasks that talk to the SFU report back to it.
+    pub fn with_topology(
+        mut self,
+        config: TopologyConfig,
+        sfu: Option<Arc<dyn SfuRooms>>,
+        this: Weak<Hub>,
+    ) -> Self {
+        let epoch = self.epoch;
+        let setup = TopologySetup {
+            config,
+            sfu: sfu.clone(),
+            clock: Box::new(move || Time::from_millis(epoch.elapsed().as_millis() as u64)),
+        };
+        let rooms = self.rooms.get_mut().unwrap_or_else(PoisonError::into_inner);
+        *rooms = std::mem::replace(rooms, Rooms::new(1)).with_topology(setup);
+        self.sfu = sfu.map(|sfu| SfuLink { sfu, hub: this });
+        self
     }
 
     /// Resume tokens valid for `ttl` (at least one second).
@@ -357,7 +407,7 @@ impl Hub {
             old.kicked.cancel();
             info!(participant = %id, %room, "resumed");
             self.complete_reply(&mut rooms, id, &mut deliveries);
-            deliver(&mut rooms, deliveries);
+            self.deliver(&mut rooms, deliveries);
             return Ok(ResumeStep::Done);
         }
         // Signed by us: the name parses, and a passcode digest is ours or absent.
@@ -374,7 +424,7 @@ impl Hub {
         let mut back = rooms.readmit(id, room.clone(), name, media, passcode, outbox)?;
         info!(participant = %id, %room, "re-admitted");
         self.complete_reply(&mut rooms, id, &mut back.deliveries);
-        deliver(&mut rooms, back.deliveries);
+        self.deliver(&mut rooms, back.deliveries);
         Ok(ResumeStep::Done)
     }
 
@@ -391,7 +441,7 @@ impl Hub {
             info!(participant = %id, "interrupted: seat held for a resume");
             crate::metrics::interrupted();
         }
-        deliver(&mut rooms, deliveries);
+        self.deliver(&mut rooms, deliveries);
     }
 
     /// Removes `id` if it is still reached through connection `conn` (it did not
@@ -404,7 +454,7 @@ impl Hub {
         if rooms.outbox(id).is_some_and(|o| o.conn == conn) {
             if let Some(removed) = rooms.leave(id, reason) {
                 info!(participant = %id, ?reason, "left");
-                deliver(&mut rooms, removed.deliveries);
+                self.deliver(&mut rooms, removed.deliveries);
             }
         }
     }
@@ -444,7 +494,7 @@ impl Hub {
         };
         info!(participant = %joined.id, %room, others = joined.deliveries.len() - 1, "joined");
         self.complete_reply(&mut rooms, joined.id, &mut joined.deliveries);
-        deliver(&mut rooms, joined.deliveries);
+        self.deliver(&mut rooms, joined.deliveries);
         Ok(joined.id)
     }
 
@@ -461,7 +511,7 @@ impl Hub {
             return Ok(());
         }
         let delivery = rooms.relay(from, to, signal)?;
-        deliver(&mut rooms, vec![delivery]);
+        self.deliver(&mut rooms, vec![delivery]);
         Ok(())
     }
 
@@ -471,7 +521,7 @@ impl Hub {
             return;
         }
         let deliveries = rooms.set_media(id, media);
-        deliver(&mut rooms, deliveries);
+        self.deliver(&mut rooms, deliveries);
     }
 
     /// Removes `id` and tells its room. A no-op for someone already gone (for
@@ -483,11 +533,127 @@ impl Hub {
         }
         if let Some(removed) = rooms.leave(id, reason) {
             info!(participant = %id, ?reason, "left");
-            deliver(&mut rooms, removed.deliveries);
+            self.deliver(&mut rooms, removed.deliveries);
         }
     }
 
-    /// (rooms, participants), for logs and tests.
+    /// `id` receives everyone on `mode` (`topology_ready`).
+    pub fn topology_ready(&self, id: ParticipantId, mode: TopologyMode) {
+        let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
+        let deliveries = rooms.topology_ready(id, mode);
+        self.deliver(&mut rooms, deliveries);
+    }
+
+    /// `id` reports what its uplink carries (`uplink`).
+    pub fn uplink(&self, id: ParticipantId, bps: u64) {
+        let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
+        let deliveries = rooms.uplink(id, bps);
+        self.deliver(&mut rooms, deliveries);
+    }
+
+    /// Queues `deliveries` (see [`deliver`]), then starts what the rooms' topology
+    /// asked for meanwhile.
+    fn deliver(&self, rooms: &mut Rooms<Outbox>, deliveries: Vec<Delivery>) {
+        deliver(rooms, deliveries);
+        for job in rooms.take_sfu_jobs() {
+            self.start(job);
+        }
+    }
+
+    /// Runs one of the rooms' [`SfuJob`]s: SFU calls and wake-ups in their own task,
+    /// reporting back to the hub.
+    fn start(&self, job: SfuJob) {
+        if let SfuJob::Switched { room, mode } = &job {
+            let mode = match mode {
+                TopologyMode::Mesh => "mesh",
+                TopologyMode::Relayed => "relayed",
+            };
+            info!(%room, mode, "topology switched");
+            crate::metrics::switched(mode);
+            return;
+        }
+        let Some(SfuLink { sfu, hub }) = self.sfu.clone() else {
+            // Without an SFU a call never leaves the mesh: no room to make, no deadline.
+            warn!("an SFU job without an SFU");
+            return;
+        };
+        match job {
+            SfuJob::Create {
+                room,
+                generation,
+                capacity,
+            } => {
+                tokio::spawn(async move {
+                    let result = sfu.create(capacity).await;
+                    match &result {
+                        Ok(_) => info!(%room, "SFU room created"),
+                        Err(e) => {
+                            warn!(%room, error = %e, "no SFU room: the call stays in mesh and tries again later");
+                            crate::metrics::sfu_room_failed();
+                        }
+                    }
+                    let refused = match hub.upgrade() {
+                        Some(hub) => hub.sfu_room_created(&room, generation, result),
+                        None => result.ok(),
+                    };
+                    if let Some(made) = refused {
+                        sfu.destroy(made).await;
+                    }
+                });
+            }
+            SfuJob::Destroy(made) => {
+                tokio::spawn(async move { sfu.destroy(made).await });
+            }
+            SfuJob::Wake {
+                room,
+                generation,
+                at,
+            } => {
+                let when = self.epoch + Duration::from_millis(at.as_millis());
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(when).await;
+                    if let Some(hub) = hub.upgrade() {
+                        hub.poll_topology(&room, generation);
+                    }
+                });
+            }
+            SfuJob::Switched { .. } => unreachable!("handled above"),
+        }
+    }
+
+    /// The SFU room for `room` (its instance `generation`) was made, or not. Returns
+    /// one that is not wanted (the server is closing) for the caller to destroy.
+    fn sfu_room_created(
+        &self,
+        room: &RoomName,
+        generation: u64,
+        result: Result<crate::sfu::SfuRoom, crate::sfu::SfuError>,
+    ) -> Option<crate::sfu::SfuRoom> {
+        let mut rooms = self.lock();
+        if self.closing() {
+            return result.ok();
+        }
+        let deliveries = rooms.sfu_room_created(room, generation, result);
+        self.deliver(&mut rooms, deliveries);
+        None
+    }
+
+    /// A room's topology deadline came.
+    fn poll_topology(&self, room: &RoomName, generation: u64) {
+        let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
+        let deliveries = rooms.poll_topology(room, generation);
+        self.deliver(&mut rooms, deliveries);
+    }
+
     pub fn counts(&self) -> (usize, usize) {
         let rooms = self.lock();
         (rooms.room_count(), rooms.participant_count())
@@ -523,7 +689,7 @@ fn deliver(rooms: &mut Rooms<Outbox>, deliveries: Vec<Delivery>) {
         let Some(outbox) = rooms.outbox(to) else {
             continue;
         };
-        match outbox.queue.try_send(Outgoing::Msg(msg)) {
+        match outbox.queue.try_send(Outgoing::msg(msg)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 warn!(participant = %to, "outbound queue full: dropping the slow connection");
@@ -566,7 +732,7 @@ mod tests {
 
     fn next(rx: &mut OutQueueRx) -> ServerMsg {
         match rx.try_recv() {
-            Ok(Outgoing::Msg(msg)) => msg,
+            Ok(Outgoing::Msg(msg)) => *msg,
             other => panic!("expected a message, got {other:?}"),
         }
     }

@@ -5,7 +5,8 @@
 //! peer. Every other path serves the built app. The protocol is defined in
 //! `nonstop_core::protocol` and described in `docs/protocol.md`.
 //!
-//! - [`rooms`]: who is in which room, as a sans-IO state machine.
+//! - [`rooms`]: who is in which room, and each call's topology, as a sans-IO state machine.
+//! - [`sfu`]: the SFU that relays large calls, as the rooms see it.
 //! - [`hub`]: that state behind one lock, delivering to per-connection queues.
 //! - [`connection`]: one WebSocket, from upgrade to close.
 //! - [`out_queue`]: a connection's outbound queue, bounded in messages and bytes.
@@ -35,6 +36,7 @@ pub mod passcode;
 pub mod per_address;
 pub mod resume;
 pub mod rooms;
+pub mod sfu;
 pub mod static_files;
 pub mod turn;
 
@@ -62,6 +64,7 @@ pub use config::{Args, Settings};
 use http_server::Admission;
 use hub::Hub;
 use limits::ConnectionCaps;
+use sfu::SfuRooms;
 
 /// Largest WebSocket message the library accepts before we see it; a larger one
 /// closes the connection with 1009. Twice the protocol's own limit
@@ -107,6 +110,12 @@ impl AppState {
 
     /// Like [`new`](Self::new), with ids from `ids`.
     pub fn with_ids(settings: Settings, ids: ids::IdGen) -> Self {
+        AppState::with_sfu(settings, ids, None)
+    }
+
+    /// Like [`with_ids`](Self::with_ids), relaying large calls through `sfu` (`None`:
+    /// every call stays in mesh, up to the mesh limit).
+    pub fn with_sfu(settings: Settings, ids: ids::IdGen, sfu: Option<Arc<dyn SfuRooms>>) -> Self {
         let key = match &settings.session_secret {
             Some(secret) => resume::SessionKey::from_secret(secret),
             None => resume::SessionKey::random(),
@@ -118,12 +127,13 @@ impl AppState {
         );
         AppState {
             caps,
-            hub: Arc::new(
+            hub: Arc::new_cyclic(|this| {
                 Hub::configured(settings.capacity, ids, settings.turn.clone(), key)
                     .with_token_ttl(settings.session_ttl)
                     .with_turn_limit(settings.turn_per_address_per_minute)
-                    .with_heartbeat_interval(settings.heartbeat_interval),
-            ),
+                    .with_heartbeat_interval(settings.heartbeat_interval)
+                    .with_topology(settings.topology.clone(), sfu, this.clone())
+            }),
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
@@ -253,10 +263,21 @@ async fn ws_upgrade(
 }
 
 /// Serves until `shutdown` completes, then shuts down gracefully (see
-/// [`shutdown_gracefully`]) and returns within the shutdown grace.
+/// [`shutdown_gracefully`]) and returns within the shutdown grace. Every call stays
+/// in mesh: see [`serve_with_sfu`].
 pub async fn serve(
     listener: TcpListener,
     settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_with_sfu(listener, settings, None, shutdown).await
+}
+
+/// Like [`serve`], relaying large calls through `sfu`.
+pub async fn serve_with_sfu(
+    listener: TcpListener,
+    settings: Settings,
+    sfu: Option<Arc<dyn SfuRooms>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     if !settings.static_dir.join("index.html").is_file() {
@@ -266,15 +287,23 @@ pub async fn serve(
         addr = %listener.local_addr()?,
         static_dir = %settings.static_dir.display(),
         capacity = settings.capacity,
+        relay_above = settings.topology.relay_above,
+        sfu = sfu.is_some(),
         "listening"
     );
+    if sfu.is_none() {
+        info!(
+            mesh_limit = settings.topology.mesh_limit,
+            "no SFU: every call stays in mesh, up to the mesh limit"
+        );
+    }
     let metrics_addr = settings.metrics_addr;
     let header_timeout = settings.header_timeout;
     let ids = ids::IdGen::for_this_run();
     // No id before this run's start tick is over: a later run then has a later epoch
     // than every id handed out here (ids.rs). Connections wait in the backlog.
     tokio::time::sleep(ids.ready_in()).await;
-    let state = AppState::with_ids(settings, ids);
+    let state = AppState::with_sfu(settings, ids, sfu);
     if let Some(addr) = metrics_addr {
         let metrics_listener = TcpListener::bind(addr).await?;
         info!(addr = %metrics_listener.local_addr()?, "metrics at /metrics");

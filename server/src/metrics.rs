@@ -112,6 +112,8 @@ struct Metrics {
     refused: Labeled,
     queue_drops: AtomicU64,
     interruptions: AtomicU64,
+    switches: Labeled,
+    sfu_room_failures: AtomicU64,
 }
 
 fn metrics() -> &'static Metrics {
@@ -164,6 +166,15 @@ pub fn queue_drop() {
 /// `interrupted` (its seat held for a resume).
 pub fn interrupted() {
     metrics().interruptions.fetch_add(1, Relaxed);
+}
+
+/// A call committed to `mode` (`"mesh"` or `"relayed"`).
+pub fn switched(mode: &'static str) {
+    metrics().switches.inc(mode);
+}
+
+pub fn sfu_room_failed() {
+    metrics().sfu_room_failures.fetch_add(1, Relaxed);
 }
 
 /// The error code as it appears on the wire (`room_full`), as a label value.
@@ -290,6 +301,20 @@ pub fn render(rooms: usize, participants: usize) -> String {
          # TYPE nonstop_interruptions_total counter\n\
          nonstop_interruptions_total {}\n",
         m.interruptions.load(Relaxed)
+    );
+    labeled(
+        &mut out,
+        "nonstop_topology_switches_total",
+        "Calls that committed a switch of topology, by the mode switched to.",
+        "mode",
+        &m.switches,
+    );
+    let _ = write!(
+        out,
+        "# HELP nonstop_sfu_room_failures_total SFU rooms that could not be created (the call stayed in mesh).\n\
+         # TYPE nonstop_sfu_room_failures_total counter\n\
+         nonstop_sfu_room_failures_total {}\n",
+        m.sfu_room_failures.load(Relaxed)
     );
     if let Some(rss) = resident_bytes() {
         gauge(

@@ -123,7 +123,7 @@ mod tests {
     use nonstop_core::ParticipantId;
 
     fn offer(len: usize) -> Outgoing {
-        Outgoing::Msg(ServerMsg::Offer {
+        Outgoing::msg(ServerMsg::Offer {
             from: ParticipantId::new(1),
             sdp: "a".repeat(len),
         })

@@ -7,6 +7,10 @@
 //! return too) testable without sockets, and keeps the lock around it short (see
 //! `hub.rs`).
 //!
+//! Each room also decides its call's topology (mesh or relayed through an SFU room,
+//! `topology.rs`): the deliveries it causes come back with the others, and what takes
+//! time (making an SFU room, a deadline) as [`SfuJob`]s for the caller to run.
+//!
 //! Each member carries an `O`, the handle the caller uses to reach it (a queue sender
 //! in the server, `()` in tests), so membership and "how to reach them" can never
 //! disagree.
@@ -22,6 +26,11 @@ use nonstop_core::ParticipantId;
 
 use crate::ids::IdGen;
 use crate::passcode::PasscodeDigest;
+
+mod topology;
+
+use topology::RoomSfu;
+pub use topology::{SfuJob, TopologySetup};
 
 /// One message for one participant.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +89,12 @@ pub struct Rooms<O> {
     /// Everyone whose room was told `left`: such a session cannot be resumed (the
     /// others have dropped their links to it), only joined afresh.
     ended: HashSet<ParticipantId>,
+    /// How rooms decide their topology.
+    topology: TopologySetup,
+    /// Rooms made so far: each room's generation.
+    generations: u64,
+    /// Decided and not yet taken by [`take_sfu_jobs`](Self::take_sfu_jobs).
+    sfu_jobs: Vec<SfuJob>,
 }
 
 #[derive(Debug)]
@@ -88,13 +103,15 @@ struct Room<O> {
     members: BTreeMap<ParticipantId, Member<O>>,
     /// Set by whoever created the room; joiners must match it.
     passcode: Option<PasscodeDigest>,
+    sfu: RoomSfu,
 }
 
 impl<O> Room<O> {
-    fn new(passcode: Option<PasscodeDigest>) -> Self {
+    fn new(passcode: Option<PasscodeDigest>, sfu: RoomSfu) -> Self {
         Room {
             members: BTreeMap::new(),
             passcode,
+            sfu,
         }
     }
 
@@ -163,7 +180,27 @@ impl<O> Rooms<O> {
             rooms: HashMap::new(),
             room_of: HashMap::new(),
             ended: HashSet::new(),
+            topology: TopologySetup::default(),
+            generations: 0,
+            sfu_jobs: Vec::new(),
         }
+    }
+
+    /// Topology decided with `setup` (without: no SFU, every call in mesh up to the
+    /// mesh limit).
+    pub fn with_topology(mut self, setup: TopologySetup) -> Self {
+        self.topology = setup;
+        self
+    }
+
+    /// A new, empty room.
+    fn new_room(
+        topology: &TopologySetup,
+        generations: &mut u64,
+        passcode: Option<PasscodeDigest>,
+    ) -> Room<O> {
+        *generations += 1;
+        Room::new(passcode, RoomSfu::new(topology, *generations))
     }
 
     /// Puts a new participant into `room` (created if needed, protected by
@@ -185,10 +222,11 @@ impl<O> Rooms<O> {
                 required.admits(passcode.as_ref())?;
             }
         }
+        let (topology, generations) = (&self.topology, &mut self.generations);
         let room = self
             .rooms
             .entry(room_name.clone())
-            .or_insert_with(|| Room::new(passcode));
+            .or_insert_with(|| Rooms::new_room(topology, generations, passcode));
         if room.members.len() >= capacity {
             // An empty room cannot be full (capacity >= 1), so nothing was created here.
             return Err(ProtocolError::new(
@@ -199,6 +237,8 @@ impl<O> Rooms<O> {
                 ),
             ));
         }
+        // Nor is an empty room at the mesh limit (at least one).
+        room.sfu.topology.admits()?;
 
         let id = ParticipantId::new(self.ids.next_id());
 
@@ -232,6 +272,8 @@ impl<O> Rooms<O> {
         }));
         room.members.insert(id, member);
         self.room_of.insert(id, room_name);
+        let now = self.now();
+        deliveries.extend(self.with_topology_of(id, |t| t.joined(now, id)));
         Ok(Joined { id, deliveries })
     }
 
@@ -239,6 +281,7 @@ impl<O> Rooms<O> {
     /// room (never joined, or already removed), which makes leaving idempotent.
     pub fn leave(&mut self, id: ParticipantId, reason: LeaveReason) -> Option<Removed<O>> {
         let room_name = self.room_of.remove(&id)?;
+        let now = self.now();
         let room = self
             .rooms
             .get_mut(&room_name)
@@ -247,7 +290,7 @@ impl<O> Rooms<O> {
             .members
             .remove(&id)
             .expect("room_of and the room's members agree");
-        let deliveries = room
+        let mut deliveries: Vec<Delivery> = room
             .members
             .keys()
             .map(|&other| Delivery {
@@ -256,7 +299,13 @@ impl<O> Rooms<O> {
             })
             .collect();
         if room.members.is_empty() {
+            if let Some(made) = room.sfu.take_room() {
+                self.sfu_jobs.push(SfuJob::Destroy(made));
+            }
             self.rooms.remove(&room_name);
+        } else {
+            let effects = room.sfu.topology.left(now, id);
+            deliveries.extend(self.apply_topology(room_name, effects));
         }
         self.ended.insert(id);
         Some(Removed {
@@ -353,6 +402,9 @@ impl<O> Rooms<O> {
                 ServerMsg::Media { from: id, media }
             },
         ));
+        // The old connection may have lost what was last sent about the topology.
+        let now = self.now();
+        deliveries.extend(self.with_topology_of(id, |t| t.back(now, id)));
         Some((old, deliveries))
     }
 
@@ -366,9 +418,13 @@ impl<O> Rooms<O> {
         if std::mem::replace(&mut member.interrupted, true) {
             return Vec::new();
         }
-        self.room(id)
+        let mut deliveries = self
+            .room(id)
             .map(|room| room.to_others(id, ServerMsg::Interrupted { id }))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let now = self.now();
+        deliveries.extend(self.with_topology_of(id, |t| t.interrupted(now, id)));
+        deliveries
     }
 
     /// Puts `id` back into `room_name` after the server lost its session (a restart):
@@ -392,16 +448,18 @@ impl<O> Rooms<O> {
             ));
         }
         let capacity = self.capacity;
+        let (topology, generations) = (&self.topology, &mut self.generations);
         let room = self
             .rooms
             .entry(room_name.clone())
-            .or_insert_with(|| Room::new(passcode.clone()));
+            .or_insert_with(|| Rooms::new_room(topology, generations, passcode.clone()));
         if room.members.len() >= capacity {
             return Err(ProtocolError::new(
                 ErrorCode::RoomFull,
                 format!("This meeting is full ({capacity} of {capacity} people)."),
             ));
         }
+        room.sfu.topology.admits()?;
         // Someone joined afresh before the room's members came back: the room gets
         // its passcode back with them.
         if room.passcode.is_none() {
@@ -438,6 +496,8 @@ impl<O> Rooms<O> {
         }));
         room.members.insert(id, member);
         self.room_of.insert(id, room_name);
+        let now = self.now();
+        deliveries.extend(self.with_topology_of(id, |t| t.joined(now, id)));
         Ok(Joined { id, deliveries })
     }
 

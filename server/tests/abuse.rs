@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use common::raw::{self, CLOSE, PING};
 use common::{http_get, Client, Event, TestServer, PATIENCE};
 use nonstop_core::protocol::{ClientMsg, ErrorCode, MediaState, ServerMsg};
+use nonstop_core::topology::TopologyConfig;
 use nonstop_core::ParticipantId;
 use nonstop_server::client_addr::TrustedProxies;
 use nonstop_server::Settings;
@@ -19,6 +20,12 @@ use tokio_tungstenite::tungstenite::Message;
 fn settings() -> Settings {
     Settings {
         static_dir: PathBuf::from("/nonexistent/nonstop-test"),
+        // Rooms here are larger than a mesh without an SFU may be; that limit is
+        // tested in topology.rs.
+        topology: TopologyConfig {
+            mesh_limit: 200,
+            ..TopologyConfig::default()
+        },
         ..Settings::default()
     }
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use common::raw::{self, PING, TEXT};
 use common::{join_msg, TestServer, PATIENCE};
 use nonstop_core::protocol::{ClientMsg, ServerMsg};
+use nonstop_core::topology::TopologyConfig;
 use nonstop_server::limits::RateLimits;
 use nonstop_server::Settings;
 use tokio::io::AsyncWriteExt;
@@ -26,6 +27,12 @@ fn settings() -> Settings {
         // Every attacker here is on 127.0.0.1; the caps have their own tests.
         max_connections_per_ip: 0,
         join_timeout: Duration::from_secs(60),
+        // Rooms here are larger than a mesh without an SFU may be; that limit is
+        // tested in topology.rs.
+        topology: TopologyConfig {
+            mesh_limit: 200,
+            ..TopologyConfig::default()
+        },
         ..Settings::default()
     }
 }

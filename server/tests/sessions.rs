@@ -13,6 +13,7 @@ use common::{http_get, Client, Event, TestServer, PATIENCE};
 use nonstop_core::protocol::{
     ClientMsg, ErrorCode, LeaveReason, MediaState, ServerMsg, PROTOCOL_VERSION,
 };
+use nonstop_core::topology::TopologyConfig;
 use nonstop_core::ParticipantId;
 use nonstop_server::origin::AllowedOrigins;
 use nonstop_server::turn::Turn;
@@ -29,6 +30,12 @@ fn settings() -> Settings {
         // Quick heartbeats: a resume waits for a live seat at most timeout + 1 s.
         heartbeat_interval: Duration::from_millis(200),
         heartbeat_timeout: Duration::from_millis(1_000),
+        // Rooms here are larger than a mesh without an SFU may be; that limit is
+        // tested in topology.rs.
+        topology: TopologyConfig {
+            mesh_limit: 200,
+            ..TopologyConfig::default()
+        },
         ..Settings::default()
     }
 }

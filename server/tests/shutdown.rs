@@ -12,6 +12,7 @@ use nonstop_core::protocol::{
     ClientMsg, ErrorCode, MediaState, ServerMsg, GOING_AWAY_BACK_WITHIN_MS,
     GOING_AWAY_RECONNECT_AFTER_MS, PROTOCOL_VERSION,
 };
+use nonstop_core::topology::TopologyConfig;
 use nonstop_core::ParticipantId;
 use nonstop_server::limits::RateLimits;
 use nonstop_server::Settings;
@@ -22,6 +23,12 @@ fn settings() -> Settings {
     Settings {
         static_dir: PathBuf::from("/nonexistent/nonstop-test"),
         session_secret: Some("shutdown-test-secret".into()),
+        // Rooms here are larger than a mesh without an SFU may be; that limit is
+        // tested in topology.rs.
+        topology: TopologyConfig {
+            mesh_limit: 200,
+            ..TopologyConfig::default()
+        },
         ..Settings::default()
     }
 }

@@ -451,6 +451,12 @@ impl Inner {
             ServerMsg::Session { .. } => {}
             // From a newer server: nothing this app knows to do with it.
             ServerMsg::Unknown => {}
+            // Relayed mode needs the app's SFU client, which does not exist yet: the app
+            // stays in the mesh, as an older app would.
+            ServerMsg::Topology { mode, phase, .. } => {
+                warn!("signaling: topology {mode:?} ({phase:?}) ignored: this app only meshes")
+            }
+            ServerMsg::SfuGrant { .. } => {}
             ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
             ServerMsg::Resumed { .. } => warn!("signaling: resumed without a resume, ignored"),
         }

@@ -119,7 +119,7 @@ proptest! {
                 let me = peer.conn.id;
                 while let Ok(item) = peer.rx.try_recv() {
                     let Outgoing::Msg(msg) = item else { continue };
-                    let from = match &msg {
+                    let from = match msg.as_ref() {
                         ServerMsg::Offer { from, .. }
                         | ServerMsg::Answer { from, .. }
                         | ServerMsg::Candidate { from, .. }

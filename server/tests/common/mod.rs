@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod fake_sfu;
 pub mod raw;
 
 /// Longest any single expected event may take before the test fails (instead of
@@ -33,13 +34,26 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(settings: Settings) -> TestServer {
+        TestServer::start_with_sfu(settings, None).await
+    }
+
+    /// Relaying large calls through `sfu`.
+    pub async fn start_with_sfu(
+        settings: Settings,
+        sfu: Option<std::sync::Arc<dyn nonstop_server::sfu::SfuRooms>>,
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(nonstop_server::serve(listener, settings, async {
-            // A dropped sender (test over) stops the server as well.
-            stopped.await.ok();
-        }));
+        let task = tokio::spawn(nonstop_server::serve_with_sfu(
+            listener,
+            settings,
+            sfu,
+            async {
+                // A dropped sender (test over) stops the server as well.
+                stopped.await.ok();
+            },
+        ));
         TestServer {
             addr,
             stop: Some(stop),
