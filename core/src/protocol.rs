@@ -239,6 +239,24 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
+/// What a browser needs to use the call's SFU room (Janus VideoRoom). Never the admin key,
+/// the room secret or Janus's admin secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SfuGrant {
+    /// Path on the signaling server's own origin where Janus's WebSocket is proxied: "/janus".
+    pub path: String,
+    /// The VideoRoom's (random, unguessable) string id.
+    pub room: String,
+    /// The room's pin.
+    pub pin: String,
+    /// Janus core signed token (token_auth): sent as `token` in every Janus request.
+    pub token: String,
+    /// VideoRoom signed token for this room only (`signed_tokens`): sent as `token` in `join`.
+    pub room_token: String,
+    /// Seconds until `token`/`room_token` expire; the server sends a fresh grant before then.
+    pub expires_in: u64,
+}
+
 /// Why a participant left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -15,6 +15,8 @@
 //! - [`static_files`]: the app, with a fallback to `index.html`.
 //! - [`metrics`]: counters for `/metrics` (Prometheus text format).
 //! - [`config`]: flags and settings.
+//! - [`sfu`]: rooms on the SFU of relayed calls; [`janus`] implements it for Janus and
+//!   proxies browsers' Janus WebSockets at `/janus`.
 //!
 //! Error policy: a bad message gets an error reply (and, if fatal, a closed socket);
 //! it never takes the server down. A panic is a bug.
@@ -25,6 +27,7 @@ pub mod connection;
 pub mod http_server;
 pub mod hub;
 pub mod ids;
+pub mod janus;
 pub mod limits;
 pub mod log_text;
 pub mod metrics;
@@ -35,6 +38,7 @@ pub mod passcode;
 pub mod per_address;
 pub mod resume;
 pub mod rooms;
+pub mod sfu;
 pub mod static_files;
 pub mod turn;
 
@@ -95,6 +99,9 @@ pub struct AppState {
     connections: TaskTracker,
     /// Open connections, in total and per client address.
     caps: Arc<ConnectionCaps>,
+    /// Where relayed calls go: `None` without Janus flags, or when Janus did not answer
+    /// at start.
+    sfu: Option<Arc<dyn sfu::SfuRooms>>,
 }
 
 impl AppState {
@@ -127,15 +134,93 @@ impl AppState {
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
+            sfu: None,
         }
+    }
+
+    /// With `sfu` for relayed calls.
+    pub fn with_sfu(mut self, sfu: Option<Arc<dyn sfu::SfuRooms>>) -> Self {
+        self.sfu = sfu;
+        self
     }
 
     pub fn hub(&self) -> &Hub {
         &self.hub
     }
+
+    pub fn sfu(&self) -> Option<&Arc<dyn sfu::SfuRooms>> {
+        self.sfu.as_ref()
+    }
+
+    /// The checks every WebSocket handshake passes (`/ws`, `/janus`): not shutting
+    /// down, an allowed origin, and the connection caps, counting the client a trusted
+    /// proxy names. `Err`: the response that refuses it.
+    fn admit_websocket(
+        &self,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Result<AdmittedSocket, Box<Response>> {
+        if self.shutdown.is_cancelled() {
+            // A request that slipped in on a kept-alive connection: come back to the next process.
+            return Err(Box::new(
+                (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response(),
+            ));
+        }
+        if let Err(origin) = self.settings.allowed_origins.check(headers) {
+            let origin: String = origin.chars().take(200).collect();
+            // Debug only: anyone can send such handshakes by the thousand; `/metrics` counts them.
+            tracing::debug!(origin = ?origin, "WebSocket refused: origin not allowed");
+            metrics::refused("origin");
+            return Err(Box::new(
+                (
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "WebSocket refused: pages from origin {origin:?} may not use this server \
+                     (the server allows its own origin and those given with --allowed-origin)\n"
+                    ),
+                )
+                    .into_response(),
+            ));
+        }
+        // The WebSocket outlives the HTTP request; it keeps the connection's slot.
+        let slot = match extensions.get::<Admission>() {
+            Some(Admission::Admitted(slot)) => Some(slot.clone()),
+            _ => None,
+        };
+        // Set by `http_server` (the accepted socket's peer); without it (a router driven
+        // directly, in tests) all connections share one address for per-address limits.
+        let socket_peer = extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        // Behind a trusted reverse proxy, the client it names; it is capped like a
+        // direct client (the proxy's own connection was only counted in the total).
+        let peer = self.settings.trusted_proxies.client(socket_peer, headers);
+        let forwarded_slot = match self.caps.admit_forwarded(socket_peer, peer) {
+            None => None,
+            Some(Ok(slot)) => Some(slot),
+            Some(Err(refusal)) => {
+                metrics::refused(refusal.label());
+                let (status, text) = refusal.response();
+                return Err(Box::new(
+                    (status, [(CONNECTION, "close")], text).into_response(),
+                ));
+            }
+        };
+        Ok(AdmittedSocket {
+            peer,
+            _slots: (slot, forwarded_slot),
+        })
+    }
 }
 
-/// The HTTP routes: `/ws`, `/healthz`, `/metrics` (unless it has its own address),
+/// A WebSocket past [`AppState::admit_websocket`]: its client, and the connection-cap
+/// slots it holds until dropped.
+struct AdmittedSocket {
+    peer: IpAddr,
+    _slots: (Option<Arc<limits::Slot>>, Option<limits::Slot>),
+}
+
+/// The HTTP routes: `/ws`, `/janus`, `/healthz`, `/metrics` (unless it has its own address),
 /// and the app for everything else.
 pub fn app(state: AppState) -> Router {
     let metrics_here = state.settings.metrics_addr.is_none();
@@ -161,6 +246,7 @@ pub fn app(state: AppState) -> Router {
     // an upgrade response has no body to compress.
     pages
         .route("/ws", get(ws_upgrade))
+        .route(janus::PROXY_PATH, get(janus::proxy::upgrade))
         .layer(axum::middleware::from_fn(http_server::refuse_over_cap))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -191,45 +277,9 @@ async fn ws_upgrade(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    if state.shutdown.is_cancelled() {
-        // A request that slipped in on a kept-alive connection: come back to the next process.
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
-    }
-    if let Err(origin) = state.settings.allowed_origins.check(&headers) {
-        let origin: String = origin.chars().take(200).collect();
-        // Debug only: anyone can send such handshakes by the thousand; `/metrics` counts them.
-        tracing::debug!(origin = ?origin, "WebSocket refused: origin not allowed");
-        metrics::refused("origin");
-        return (
-            StatusCode::FORBIDDEN,
-            format!(
-                "WebSocket refused: pages from origin {origin:?} may not use this server \
-                 (the server allows its own origin and those given with --allowed-origin)\n"
-            ),
-        )
-            .into_response();
-    }
-    // The WebSocket outlives the HTTP request; it keeps the connection's slot.
-    let slot = match extensions.get::<Admission>() {
-        Some(Admission::Admitted(slot)) => Some(slot.clone()),
-        _ => None,
-    };
-    // Set by `http_server` (the accepted socket's peer); without it (a router driven
-    // directly, in tests) all connections share one address for per-address limits.
-    let socket_peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    // Behind a trusted reverse proxy, the client it names; it is capped like a
-    // direct client (the proxy's own connection was only counted in the total).
-    let peer = state.settings.trusted_proxies.client(socket_peer, &headers);
-    let forwarded_slot = match state.caps.admit_forwarded(socket_peer, peer) {
-        None => None,
-        Some(Ok(slot)) => Some(slot),
-        Some(Err(refusal)) => {
-            metrics::refused(refusal.label());
-            let (status, text) = refusal.response();
-            return (status, [(CONNECTION, "close")], text).into_response();
-        }
+    let admitted = match state.admit_websocket(&headers, &extensions) {
+        Ok(admitted) => admitted,
+        Err(refusal) => return *refusal,
     };
     ws.max_message_size(WS_LIBRARY_MAX_BYTES)
         .max_frame_size(WS_LIBRARY_MAX_BYTES)
@@ -246,10 +296,30 @@ async fn ws_upgrade(
                 ..
             } = state;
             connections.track_future(async move {
-                connection::run(sink, stream, hub, settings, shutdown, peer).await;
-                drop((slot, forwarded_slot));
+                connection::run(sink, stream, hub, settings, shutdown, admitted.peer).await;
+                drop(admitted);
             })
         })
+}
+
+/// The SFU for relayed calls, if Janus is configured and answers now (said in the log
+/// either way: without it, rooms stay in mesh).
+async fn sfu_at_start(settings: &Settings) -> Option<Arc<dyn sfu::SfuRooms>> {
+    let config = settings.janus.as_ref()?;
+    let janus = janus::Janus::new(config);
+    match janus.check().await {
+        Ok(()) => {
+            info!("SFU: Janus at {} reachable", janus.admin_url());
+            Some(Arc::new(janus))
+        }
+        Err(why) => {
+            warn!(
+                "SFU: Janus at {} not reachable: {why}; rooms stay in mesh",
+                janus.admin_url()
+            );
+            None
+        }
+    }
 }
 
 /// Serves until `shutdown` completes, then shuts down gracefully (see
@@ -274,7 +344,8 @@ pub async fn serve(
     // No id before this run's start tick is over: a later run then has a later epoch
     // than every id handed out here (ids.rs). Connections wait in the backlog.
     tokio::time::sleep(ids.ready_in()).await;
-    let state = AppState::with_ids(settings, ids);
+    let sfu = sfu_at_start(&settings).await;
+    let state = AppState::with_ids(settings, ids).with_sfu(sfu);
     if let Some(addr) = metrics_addr {
         let metrics_listener = TcpListener::bind(addr).await?;
         info!(addr = %metrics_listener.local_addr()?, "metrics at /metrics");
