@@ -585,6 +585,20 @@ fn the_proxy_passes_messages_through_and_measures_its_cost() {
                 other => panic!("a foreign origin was not refused: {other:?}"),
             }
             s.sfu.destroy(room).await;
+            // A server shutdown tells /janus clients to come back (1001), like /ws clients.
+            let mut open = s.browser().await;
+            s.server.shut_down().await;
+            let close = loop {
+                match tokio::time::timeout(Duration::from_secs(5), open.ws.next())
+                    .await
+                    .unwrap()
+                {
+                    Some(Ok(Message::Close(frame))) => break frame.unwrap(),
+                    Some(Ok(_)) => continue,
+                    other => panic!("expected a close frame, got {other:?}"),
+                }
+            };
+            assert_eq!(u16::from(close.code), 1001);
         },
     );
 }

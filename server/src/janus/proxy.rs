@@ -24,9 +24,15 @@ use crate::AppState;
 /// Janus's WebSocket subprotocol, which browsers ask for and Janus requires.
 pub const SUBPROTOCOL: &str = "janus-protocol";
 
-/// Largest message either way. A subscriber's offer for a page of 25 publishers with
-/// audio is tens of kilobytes; Janus's own limit is far above this.
+/// Largest message either way. A multistream subscriber's SDP grows by about a
+/// kilobyte per stream: a page of 25 videos plus the speakers' audio stays far below.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// Longest wait for Janus's WebSocket to open (it is on loopback: milliseconds).
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Longest wait for the close frames to go out when a connection ends.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -84,10 +90,13 @@ async fn connect(url: &str) -> Result<Upstream, String> {
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES));
     let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
-    match tokio::time::timeout(std::time::Duration::from_secs(3), connecting).await {
+    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Ok(Ok((upstream, _))) => Ok(upstream),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no WebSocket within 3 s".into()),
+        Err(_) => Err(format!(
+            "no WebSocket within {} s",
+            CONNECT_TIMEOUT.as_secs()
+        )),
     }
 }
 
@@ -143,7 +152,13 @@ async fn pipe(browser: WebSocket, janus: Upstream, shutdown: CancellationToken) 
             }
         }
     }
-    let _ = to_janus.close().await;
+    // Completes the close handshakes (each library has queued its reply to a close it
+    // received) without waiting long for a side that stopped reading.
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        let _ = to_browser.close().await;
+        let _ = to_janus.close().await;
+    })
+    .await;
 }
 
 /// A browser's message as Janus gets it; `None` for pings and pongs (hop by hop).
