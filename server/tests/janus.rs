@@ -118,7 +118,6 @@ where
             .await;
         });
     drop(janus);
-    let _ = std::fs::remove_dir_all(&run_dir);
 }
 
 struct Setup {
@@ -139,8 +138,9 @@ impl Setup {
     }
 }
 
-/// Janus, started by scripts/janus-start; killed when dropped.
-struct JanusProcess(Child);
+/// Janus, started by scripts/janus-start; killed, and its run folder removed, when
+/// dropped (also when the test fails).
+struct JanusProcess(Child, PathBuf);
 
 impl JanusProcess {
     fn start(run_dir: &Path) -> JanusProcess {
@@ -148,7 +148,7 @@ impl JanusProcess {
             .arg(run_dir)
             .spawn()
             .expect("scripts/janus-start");
-        JanusProcess(child)
+        JanusProcess(child, run_dir.to_owned())
     }
 }
 
@@ -156,6 +156,7 @@ impl Drop for JanusProcess {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
     }
 }
 
