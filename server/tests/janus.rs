@@ -203,7 +203,10 @@ impl JanusClient {
                 continue;
             };
             let answer: Value = serde_json::from_str(&text).unwrap();
-            if answer["transaction"] == transaction.as_str() && answer["janus"] != "ack" {
+            // A plugin message may be acknowledged first and answered later; for other
+            // requests (keepalive) the `ack` is the answer.
+            let acked_only = answer["janus"] == "ack" && request["janus"] == "message";
+            if answer["transaction"] == transaction.as_str() && !acked_only {
                 return answer;
             }
         }
@@ -365,6 +368,22 @@ fn janus_refuses_requests_without_a_valid_core_token() {
                 core_error(&attached)
             );
             assert_eq!(core_error(&attached), JANUS_ERROR_UNAUTHORIZED_PLUGIN);
+            // Every request is checked, keepalives too: an open session needs the token
+            // of the latest grant, an expired one is refused (and the session would time out).
+            let keepalive = |token: String| json!({"janus": "keepalive", "session_id": session, "token": token});
+            let fresh = browser.request(keepalive(bare.clone())).await;
+            assert_eq!(fresh["janus"], "ack", "{fresh}");
+            let stale = browser
+                .request(keepalive(tokens::session_token(
+                    s.token_secret(),
+                    in_ten_minutes - 660,
+                )))
+                .await;
+            println!(
+                "measured: keepalive with an expired token: error {}",
+                core_error(&stale)
+            );
+            assert_eq!(core_error(&stale), JANUS_ERROR_UNAUTHORIZED);
             s.sfu.destroy(room).await;
         },
     );
