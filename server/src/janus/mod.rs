@@ -22,9 +22,10 @@ pub use admin::{AdminClient, AdminError};
 use crate::sfu::{SfuError, SfuFuture, SfuRoom, SfuRooms};
 use crate::turn::unix_now;
 
-/// Lifetime of a grant's tokens: a leaked one soon dies. Janus checks them on each
-/// request (and `join`), so a grant is refreshed at half of it (like TURN credentials)
-/// for clients that reconnect or rejoin later in the call.
+/// Lifetime of a grant's tokens: a leaked one soon dies. Janus checks the core token
+/// on every request (keepalives too) and the room token on `join`, so a client moves to
+/// each fresh grant, which it gets before expiry (`expires_in`; refreshed at half of
+/// it, like TURN credentials).
 pub const GRANT_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// Where browsers reach Janus's WebSocket on the server's own origin.
