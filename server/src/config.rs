@@ -9,6 +9,7 @@ use clap::{value_parser, Parser};
 
 use crate::client_addr::TrustedProxies;
 use crate::hub::DEFAULT_TURN_PER_ADDRESS;
+use crate::janus::{JanusConfig, JanusSecrets};
 use crate::limits::connection_caps::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP};
 use crate::limits::media_coalescer::DEFAULT_MEDIA_INTERVAL;
 use crate::limits::message_budget::{DEFAULT_BYTE_RATE, DEFAULT_MESSAGE_RATE};
@@ -294,6 +295,24 @@ pub struct Args {
         value_parser = RangedU64ValueParser::<usize>::new().range(1..)
     )]
     pub mesh_limit: usize,
+
+    // Janus, the SFU of relayed calls (all three flags, or none: no SFU).
+    /// Janus's client API WebSocket, on loopback (e.g. ws://127.0.0.1:8188), which
+    /// browsers reach through this server at /janus. With --janus-admin-ws and
+    /// --janus-secrets-file, calls can go through Janus (relayed mode).
+    #[arg(long, env = "NONSTOP_JANUS_WS", requires_all = ["janus_admin_ws", "janus_secrets_file"])]
+    pub janus_ws: Option<String>,
+
+    /// Janus's Admin API WebSocket, on loopback (e.g. ws://127.0.0.1:7188): the server
+    /// creates and destroys VideoRooms through it.
+    #[arg(long, env = "NONSTOP_JANUS_ADMIN_WS", requires_all = ["janus_ws", "janus_secrets_file"])]
+    pub janus_admin_ws: Option<String>,
+
+    /// File with Janus's secrets as `admin_secret=…`, `admin_key=…` (VideoRoom) and
+    /// `token_auth_secret=…` lines (what scripts/janus-start writes); a file keeps them
+    /// out of `ps`.
+    #[arg(long, env = "NONSTOP_JANUS_SECRETS_FILE", requires_all = ["janus_ws", "janus_admin_ws"])]
+    pub janus_secrets_file: Option<PathBuf>,
 }
 
 impl Args {
@@ -372,7 +391,32 @@ impl Args {
                 mesh_limit: self.mesh_limit,
                 ..TopologyConfig::default()
             },
+            janus: self.janus()?,
         })
+    }
+
+    /// Janus's settings from the `--janus-*` flags (clap makes sure all or none are set).
+    fn janus(&self) -> Result<Option<JanusConfig>, String> {
+        let (Some(client_ws), Some(admin_ws), Some(secrets)) = (
+            &self.janus_ws,
+            &self.janus_admin_ws,
+            &self.janus_secrets_file,
+        ) else {
+            return Ok(None);
+        };
+        for (flag, url) in [("--janus-ws", client_ws), ("--janus-admin-ws", admin_ws)] {
+            if !url.starts_with("ws://") {
+                return Err(format!(
+                    "{flag} {url:?}: expected a ws:// URL such as ws://127.0.0.1:8188"
+                ));
+            }
+        }
+        Ok(Some(JanusConfig {
+            client_ws: client_ws.clone(),
+            admin_ws: admin_ws.clone(),
+            secrets: JanusSecrets::read(secrets)
+                .map_err(|e| format!("--janus-secrets-file {}: {e}", secrets.display()))?,
+        }))
     }
 }
 
@@ -416,6 +460,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// When calls are relayed, and the mesh limit without an SFU.
     pub topology: TopologyConfig,
+    /// Janus for relayed calls; `None`: no SFU, calls stay in mesh.
+    pub janus: Option<JanusConfig>,
 }
 
 impl Default for Settings {
@@ -443,6 +489,7 @@ impl Default for Settings {
             metrics_addr: None,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             topology: TopologyConfig::default(),
+            janus: None,
         }
     }
 }
@@ -640,5 +687,43 @@ mod tests {
         assert!(no_secret.settings().is_err());
         let no_urls = Args::try_parse_from(["nonstop-server", "--turn-secret", "x"]).unwrap();
         assert!(no_urls.settings().is_err());
+    }
+
+    #[test]
+    fn janus_flags_make_janus_settings() {
+        assert_eq!(
+            Args::try_parse_from(["nonstop-server"])
+                .unwrap()
+                .settings()
+                .unwrap()
+                .janus,
+            None
+        );
+        let file =
+            std::env::temp_dir().join(format!("nonstop-janus-secrets-{}", std::process::id()));
+        std::fs::write(&file, "admin_secret=a\nadmin_key=k\ntoken_auth_secret=t\n").unwrap();
+        let flags = |ws: &str| {
+            Args::try_parse_from([
+                "nonstop-server",
+                "--janus-ws",
+                ws,
+                "--janus-admin-ws",
+                "ws://127.0.0.1:7188",
+                "--janus-secrets-file",
+                file.to_str().unwrap(),
+            ])
+            .unwrap()
+            .settings()
+        };
+        let janus = flags("ws://127.0.0.1:8188").unwrap().janus.unwrap();
+        assert_eq!(janus.client_ws, "ws://127.0.0.1:8188");
+        assert_eq!(janus.admin_ws, "ws://127.0.0.1:7188");
+        assert_eq!(janus.secrets.admin_key, "k");
+        assert!(flags("http://127.0.0.1:8188").is_err());
+        std::fs::remove_file(&file).unwrap();
+        // One without the others: refused.
+        assert!(
+            Args::try_parse_from(["nonstop-server", "--janus-ws", "ws://127.0.0.1:8188"]).is_err()
+        );
     }
 }

@@ -6,7 +6,6 @@
 //! `nonstop_core::protocol` and described in `docs/protocol.md`.
 //!
 //! - [`rooms`]: who is in which room, and each call's topology, as a sans-IO state machine.
-//! - [`sfu`]: the SFU that relays large calls, as the rooms see it.
 //! - [`hub`]: that state behind one lock, delivering to per-connection queues.
 //! - [`connection`]: one WebSocket, from upgrade to close.
 //! - [`out_queue`]: a connection's outbound queue, bounded in messages and bytes.
@@ -16,6 +15,8 @@
 //! - [`static_files`]: the app, with a fallback to `index.html`.
 //! - [`metrics`]: counters for `/metrics` (Prometheus text format).
 //! - [`config`]: flags and settings.
+//! - [`sfu`]: the SFU that relays large calls, as the rooms see it; [`janus`] implements it for Janus and
+//!   proxies browsers' Janus WebSockets at `/janus`.
 //!
 //! Error policy: a bad message gets an error reply (and, if fatal, a closed socket);
 //! it never takes the server down. A panic is a bug.
@@ -26,6 +27,7 @@ pub mod connection;
 pub mod http_server;
 pub mod hub;
 pub mod ids;
+pub mod janus;
 pub mod limits;
 pub mod log_text;
 pub mod metrics;
@@ -143,9 +145,76 @@ impl AppState {
     pub fn hub(&self) -> &Hub {
         &self.hub
     }
+
+    /// The checks every WebSocket handshake passes (`/ws`, `/janus`): not shutting
+    /// down, an allowed origin, and the connection caps, counting the client a trusted
+    /// proxy names. `Err`: the response that refuses it.
+    fn admit_websocket(
+        &self,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Result<AdmittedSocket, Box<Response>> {
+        if self.shutdown.is_cancelled() {
+            // A request that slipped in on a kept-alive connection: come back to the next process.
+            return Err(Box::new(
+                (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response(),
+            ));
+        }
+        if let Err(origin) = self.settings.allowed_origins.check(headers) {
+            let origin: String = origin.chars().take(200).collect();
+            // Debug only: anyone can send such handshakes by the thousand; `/metrics` counts them.
+            tracing::debug!(origin = ?origin, "WebSocket refused: origin not allowed");
+            metrics::refused("origin");
+            return Err(Box::new(
+                (
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "WebSocket refused: pages from origin {origin:?} may not use this server \
+                     (the server allows its own origin and those given with --allowed-origin)\n"
+                    ),
+                )
+                    .into_response(),
+            ));
+        }
+        // The WebSocket outlives the HTTP request; it keeps the connection's slot.
+        let slot = match extensions.get::<Admission>() {
+            Some(Admission::Admitted(slot)) => Some(slot.clone()),
+            _ => None,
+        };
+        // Set by `http_server` (the accepted socket's peer); without it (a router driven
+        // directly, in tests) all connections share one address for per-address limits.
+        let socket_peer = extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        // Behind a trusted reverse proxy, the client it names; it is capped like a
+        // direct client (the proxy's own connection was only counted in the total).
+        let peer = self.settings.trusted_proxies.client(socket_peer, headers);
+        let forwarded_slot = match self.caps.admit_forwarded(socket_peer, peer) {
+            None => None,
+            Some(Ok(slot)) => Some(slot),
+            Some(Err(refusal)) => {
+                metrics::refused(refusal.label());
+                let (status, text) = refusal.response();
+                return Err(Box::new(
+                    (status, [(CONNECTION, "close")], text).into_response(),
+                ));
+            }
+        };
+        Ok(AdmittedSocket {
+            peer,
+            _slots: (slot, forwarded_slot),
+        })
+    }
 }
 
-/// The HTTP routes: `/ws`, `/healthz`, `/metrics` (unless it has its own address),
+/// A WebSocket past [`AppState::admit_websocket`]: its client, and the connection-cap
+/// slots it holds until dropped.
+struct AdmittedSocket {
+    peer: IpAddr,
+    _slots: (Option<Arc<limits::Slot>>, Option<limits::Slot>),
+}
+
+/// The HTTP routes: `/ws`, `/janus`, `/healthz`, `/metrics` (unless it has its own address),
 /// and the app for everything else.
 pub fn app(state: AppState) -> Router {
     let metrics_here = state.settings.metrics_addr.is_none();
@@ -171,6 +240,7 @@ pub fn app(state: AppState) -> Router {
     // an upgrade response has no body to compress.
     pages
         .route("/ws", get(ws_upgrade))
+        .route(janus::PROXY_PATH, get(janus::proxy::upgrade))
         .layer(axum::middleware::from_fn(http_server::refuse_over_cap))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -201,45 +271,9 @@ async fn ws_upgrade(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    if state.shutdown.is_cancelled() {
-        // A request that slipped in on a kept-alive connection: come back to the next process.
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
-    }
-    if let Err(origin) = state.settings.allowed_origins.check(&headers) {
-        let origin: String = origin.chars().take(200).collect();
-        // Debug only: anyone can send such handshakes by the thousand; `/metrics` counts them.
-        tracing::debug!(origin = ?origin, "WebSocket refused: origin not allowed");
-        metrics::refused("origin");
-        return (
-            StatusCode::FORBIDDEN,
-            format!(
-                "WebSocket refused: pages from origin {origin:?} may not use this server \
-                 (the server allows its own origin and those given with --allowed-origin)\n"
-            ),
-        )
-            .into_response();
-    }
-    // The WebSocket outlives the HTTP request; it keeps the connection's slot.
-    let slot = match extensions.get::<Admission>() {
-        Some(Admission::Admitted(slot)) => Some(slot.clone()),
-        _ => None,
-    };
-    // Set by `http_server` (the accepted socket's peer); without it (a router driven
-    // directly, in tests) all connections share one address for per-address limits.
-    let socket_peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    // Behind a trusted reverse proxy, the client it names; it is capped like a
-    // direct client (the proxy's own connection was only counted in the total).
-    let peer = state.settings.trusted_proxies.client(socket_peer, &headers);
-    let forwarded_slot = match state.caps.admit_forwarded(socket_peer, peer) {
-        None => None,
-        Some(Ok(slot)) => Some(slot),
-        Some(Err(refusal)) => {
-            metrics::refused(refusal.label());
-            let (status, text) = refusal.response();
-            return (status, [(CONNECTION, "close")], text).into_response();
-        }
+    let admitted = match state.admit_websocket(&headers, &extensions) {
+        Ok(admitted) => admitted,
+        Err(refusal) => return *refusal,
     };
     ws.max_message_size(WS_LIBRARY_MAX_BYTES)
         .max_frame_size(WS_LIBRARY_MAX_BYTES)
@@ -256,24 +290,46 @@ async fn ws_upgrade(
                 ..
             } = state;
             connections.track_future(async move {
-                connection::run(sink, stream, hub, settings, shutdown, peer).await;
-                drop((slot, forwarded_slot));
+                connection::run(sink, stream, hub, settings, shutdown, admitted.peer).await;
+                drop(admitted);
             })
         })
 }
 
+/// The SFU for relayed calls, if Janus is configured and answers now (said in the log
+/// either way: without it, rooms stay in mesh).
+async fn sfu_at_start(settings: &Settings) -> Option<Arc<dyn SfuRooms>> {
+    let config = settings.janus.as_ref()?;
+    let janus = janus::Janus::new(config);
+    match janus.check().await {
+        Ok(()) => {
+            info!("SFU: Janus at {} reachable", janus.admin_url());
+            Some(Arc::new(janus))
+        }
+        Err(why) => {
+            warn!(
+                "SFU: Janus at {} not reachable: {why}; rooms stay in mesh",
+                janus.admin_url()
+            );
+            None
+        }
+    }
+}
+
 /// Serves until `shutdown` completes, then shuts down gracefully (see
-/// [`shutdown_gracefully`]) and returns within the shutdown grace. Every call stays
-/// in mesh: see [`serve_with_sfu`].
+/// [`shutdown_gracefully`]) and returns within the shutdown grace. Large calls are
+/// relayed through Janus when `settings` name one that answers at start.
 pub async fn serve(
     listener: TcpListener,
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    serve_with_sfu(listener, settings, None, shutdown).await
+    let sfu = sfu_at_start(&settings).await;
+    serve_with_sfu(listener, settings, sfu, shutdown).await
 }
 
-/// Like [`serve`], relaying large calls through `sfu`.
+/// Like [`serve`], relaying large calls through `sfu` (`None`: every call stays in
+/// mesh, up to the mesh limit).
 pub async fn serve_with_sfu(
     listener: TcpListener,
     settings: Settings,

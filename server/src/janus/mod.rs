@@ -1,0 +1,294 @@
+//! Janus (VideoRoom) as the SFU of relayed calls.
+//!
+//! The signaling server holds Janus's secrets and is the only one that creates and
+//! destroys rooms, through the Admin API (`admin`). Browsers get, per participant, a
+//! short-lived grant: signed tokens (`tokens`) that let them use VideoRoom, and join
+//! one room only, plus that room's pin; they reach Janus's WebSocket through the
+//! server's own origin (`proxy`).
+
+mod admin;
+pub mod proxy;
+pub mod tokens;
+
+use std::path::Path;
+use std::time::Duration;
+
+use nonstop_core::protocol::SfuGrant;
+use nonstop_core::ParticipantId;
+use serde_json::{json, Value};
+
+pub use admin::{AdminClient, AdminError};
+
+use crate::sfu::{SfuError, SfuFuture, SfuRoom, SfuRooms};
+use crate::turn::unix_now;
+
+/// Lifetime of a grant's tokens: a leaked one soon dies. Janus checks the core token
+/// on every request (keepalives too) and the room token on `join`, so a client moves to
+/// each fresh grant, which it gets before expiry (`expires_in`; refreshed at half of
+/// it, like TURN credentials).
+pub const GRANT_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// Where browsers reach Janus's WebSocket on the server's own origin.
+pub const PROXY_PATH: &str = "/janus";
+
+/// Janus's secrets, as `scripts/janus-start` writes them (`name=value` lines).
+#[derive(Clone, PartialEq, Eq)]
+pub struct JanusSecrets {
+    /// The Admin API's `admin_secret`.
+    pub admin_secret: String,
+    /// VideoRoom's `admin_key`: needed to create rooms.
+    pub admin_key: String,
+    /// `token_auth_secret`: signs the browsers' tokens.
+    pub token_auth_secret: String,
+}
+
+impl std::fmt::Debug for JanusSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print them (settings are logged).
+        f.write_str("JanusSecrets(..)")
+    }
+}
+
+impl JanusSecrets {
+    /// From `admin_secret=…`, `admin_key=…` and `token_auth_secret=…` lines (blank
+    /// lines and `#` comments ignored); all three are needed.
+    pub fn parse(text: &str) -> Result<JanusSecrets, String> {
+        let (mut admin_secret, mut admin_key, mut token_auth_secret) = (None, None, None);
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = line
+                .split_once('=')
+                .ok_or_else(|| format!("expected name=value lines, got {line:?}"))?;
+            let value = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+            match name.trim() {
+                "admin_secret" => admin_secret = value,
+                "admin_key" => admin_key = value,
+                "token_auth_secret" => token_auth_secret = value,
+                other => return Err(format!("unknown name {other:?}")),
+            }
+        }
+        let need = |v: Option<String>, name: &str| v.ok_or_else(|| format!("no {name}"));
+        Ok(JanusSecrets {
+            admin_secret: need(admin_secret, "admin_secret")?,
+            admin_key: need(admin_key, "admin_key")?,
+            token_auth_secret: need(token_auth_secret, "token_auth_secret")?,
+        })
+    }
+
+    pub fn read(path: &Path) -> Result<JanusSecrets, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        JanusSecrets::parse(&text)
+    }
+}
+
+/// Where Janus is and how to talk to it (`--janus-*` flags).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JanusConfig {
+    /// Janus's client API WebSocket (loopback), which `/janus` proxies to.
+    pub client_ws: String,
+    /// Janus's Admin API WebSocket (loopback).
+    pub admin_ws: String,
+    pub secrets: JanusSecrets,
+}
+
+/// Janus as the server's [`SfuRooms`].
+pub struct Janus {
+    admin: AdminClient,
+    admin_key: String,
+    token_auth_secret: String,
+}
+
+impl Janus {
+    pub fn new(config: &JanusConfig) -> Janus {
+        Janus {
+            admin: AdminClient::new(config.admin_ws.clone(), config.secrets.admin_secret.clone()),
+            admin_key: config.secrets.admin_key.clone(),
+            token_auth_secret: config.secrets.token_auth_secret.clone(),
+        }
+    }
+
+    /// The start-up check: the Admin API answers and accepts our admin secret.
+    pub async fn check(&self) -> Result<(), AdminError> {
+        self.admin
+            .request(json!({"janus": "get_status"}))
+            .await
+            .map(|_| ())
+    }
+
+    pub fn admin_url(&self) -> &str {
+        self.admin.url()
+    }
+
+    /// The Admin API client (also for tests and diagnostics).
+    pub fn admin(&self) -> &AdminClient {
+        &self.admin
+    }
+
+    /// A request to VideoRoom through the Admin API (`message_plugin`): its answer, or
+    /// the plugin's error.
+    pub async fn videoroom(&self, request: Value) -> Result<Value, AdminError> {
+        let answer = self
+            .admin
+            .request(json!({
+                "janus": "message_plugin",
+                "plugin": tokens::VIDEOROOM,
+                "request": request,
+            }))
+            .await?;
+        let response = answer["response"].clone();
+        match response["error_code"].as_i64() {
+            Some(code) => Err(AdminError::Refused {
+                code,
+                reason: response["error"].as_str().unwrap_or("").to_owned(),
+            }),
+            None => Ok(response),
+        }
+    }
+
+    async fn create_room(&self, capacity: usize) -> Result<SfuRoom, SfuError> {
+        let room = SfuRoom {
+            id: random_text(16),
+            pin: random_text(12),
+            secret: random_text(24),
+            instance: 0,
+        };
+        self.videoroom(json!({
+            "request": "create",
+            "admin_key": self.admin_key,
+            "room": room.id,
+            "permanent": false,
+            "is_private": true,
+            "secret": room.secret,
+            "pin": room.pin,
+            "require_pvtid": true,
+            "publishers": capacity,
+            "signed_tokens": true,
+            "videocodec": "vp8",
+            "audiocodec": "opus",
+            "audiolevel_event": true,
+        }))
+        .await
+        .map_err(sfu_error)?;
+        Ok(room)
+    }
+
+    async fn destroy_room(&self, room: SfuRoom) {
+        let started = std::time::Instant::now();
+        match self
+            .videoroom(json!({
+                "request": "destroy",
+                "room": room.id,
+                "secret": room.secret,
+                "permanent": false,
+            }))
+            .await
+        {
+            Ok(_) => tracing::debug!(
+                took_ms = started.elapsed().as_millis() as u64,
+                "SFU room destroyed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "SFU: cannot destroy a room"),
+        }
+    }
+
+    /// The grant for `room`, valid until `now_unix` plus [`GRANT_TTL`].
+    pub fn grant_at(&self, room: &SfuRoom, now_unix: u64) -> SfuGrant {
+        let expiry = now_unix + GRANT_TTL.as_secs();
+        SfuGrant {
+            path: PROXY_PATH.to_owned(),
+            room: room.id.clone(),
+            pin: room.pin.clone(),
+            token: tokens::session_token(&self.token_auth_secret, expiry),
+            room_token: tokens::room_token(&self.token_auth_secret, expiry, &room.id),
+            expires_in: GRANT_TTL.as_secs(),
+        }
+    }
+}
+
+impl SfuRooms for Janus {
+    fn create(&self, capacity: usize) -> SfuFuture<'_, Result<SfuRoom, SfuError>> {
+        Box::pin(self.create_room(capacity))
+    }
+
+    fn destroy(&self, room: SfuRoom) -> SfuFuture<'_, ()> {
+        Box::pin(self.destroy_room(room))
+    }
+
+    fn grant(&self, room: &SfuRoom, _participant: ParticipantId) -> SfuGrant {
+        // The tokens name no participant: Janus checks room and expiry only; the
+        // publisher id a client joins with is its participant id (string_ids).
+        self.grant_at(room, unix_now())
+    }
+}
+
+fn sfu_error(e: AdminError) -> SfuError {
+    match e {
+        AdminError::Refused { .. } => SfuError::Refused(e.to_string()),
+        AdminError::Unreachable(_) | AdminError::Timeout => SfuError::Unreachable(e.to_string()),
+    }
+}
+
+/// `bytes` random bytes as base64url without padding: room ids, pins and secrets that
+/// fit in Janus's configuration and tokens (no `,` `:` or quotes).
+fn random_text(bytes: usize) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the system's random source");
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_file() {
+        let s =
+            JanusSecrets::parse("# x\nadmin_secret=sa\n\nadmin_key = sb\ntoken_auth_secret=sc=\n")
+                .unwrap();
+        assert_eq!(
+            (&*s.admin_secret, &*s.admin_key, &*s.token_auth_secret),
+            ("sa", "sb", "sc=")
+        );
+        assert!(!format!("{s:?}").contains("sa"));
+        assert!(JanusSecrets::parse("admin_secret=a\nadmin_key=b\n").is_err());
+        assert!(JanusSecrets::parse("admin_secret=a\nadmin_key=b\ntoken_auth_secret=\n").is_err());
+        assert!(JanusSecrets::parse("oops\n").is_err());
+        assert!(JanusSecrets::parse("api_secret=x\n").is_err());
+    }
+
+    #[test]
+    fn grants_carry_no_room_secret_and_name_their_room() {
+        let janus = Janus::new(&JanusConfig {
+            client_ws: "ws://127.0.0.1:8188".into(),
+            admin_ws: "ws://127.0.0.1:7188".into(),
+            secrets: JanusSecrets {
+                admin_secret: "admin-secret".into(),
+                admin_key: "admin-key".into(),
+                token_auth_secret: "north".into(),
+            },
+        });
+        let room = SfuRoom {
+            id: random_text(16),
+            pin: random_text(12),
+            secret: random_text(24),
+            instance: 0,
+        };
+        assert_eq!(room.id.len(), 22);
+        let grant = janus.grant_at(&room, 1_700_000_000);
+        assert_eq!(grant.path, "/janus");
+        assert_eq!(grant.expires_in, 600);
+        assert_eq!(grant.token, tokens::session_token("north", 1_700_000_600));
+        assert_eq!(
+            grant.room_token,
+            tokens::room_token("north", 1_700_000_600, &room.id)
+        );
+        let text = serde_json::to_string(&grant).unwrap();
+        for secret in ["admin-secret", "admin-key", room.secret.as_str()] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+    }
+}
