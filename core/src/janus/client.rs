@@ -274,9 +274,8 @@ impl JanusClient {
             }
             Reply::Error { transaction, error } => {
                 if error.code == 458 {
-                    return Ok(self.fail(JanusError::SessionLost));
-                }
-                if let Some(waiting) = self.take(transaction) {
+                    self.fail(JanusError::SessionLost);
+                } else if let Some(waiting) = self.take(transaction) {
                     self.refused(now, waiting, error.code, error.reason);
                 }
             }
