@@ -8,18 +8,19 @@ use crate::adaptation::{Bitrate, ReceiverHint};
 /// One simulcast encoding, as the publisher's `sendEncodings` name it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SimulcastLayer {
-    /// The `rid` (Janus orders substreams by `rid_order`, lowest first by default).
     pub rid: &'static str,
     pub scale_down_by: f64,
     pub max_bitrate: Bitrate,
 }
 
-/// Lowest first: Janus's substream 0, 1, 2.
+/// In the order they are sent, highest first: Janus 1.1.2 reads the first rid as the
+/// highest layer (substream 2), the order janus.js sends them in; sent lowest first,
+/// "substream 2" would be the smallest picture.
 pub const LAYERS: [SimulcastLayer; 3] = [
     SimulcastLayer {
-        rid: "q",
-        scale_down_by: 4.0,
-        max_bitrate: Bitrate::kbps(150),
+        rid: "f",
+        scale_down_by: 1.0,
+        max_bitrate: Bitrate::kbps(1_500),
     },
     SimulcastLayer {
         rid: "h",
@@ -27,13 +28,13 @@ pub const LAYERS: [SimulcastLayer; 3] = [
         max_bitrate: Bitrate::kbps(500),
     },
     SimulcastLayer {
-        rid: "f",
-        scale_down_by: 1.0,
-        max_bitrate: Bitrate::kbps(1_500),
+        rid: "q",
+        scale_down_by: 4.0,
+        max_bitrate: Bitrate::kbps(150),
     },
 ];
 
-/// The short side of each layer for a 720p camera.
+/// The short side of each substream (0 lowest) for a 720p camera.
 const SHORT_SIDES: [u32; 3] = [180, 360, 720];
 
 /// The layer a tile needs: the smallest whose picture is at least the tile's size,

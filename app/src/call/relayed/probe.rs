@@ -1,13 +1,15 @@
 //! A relayed transport on its own, for the end-to-end test of the Janus client
 //! (`e2e/tests/janus-client.spec.ts`) while calls do not switch to relayed mode yet:
 //! `window.wasmBindings.nonstopJanusProbe(...)` publishes our camera to a room and
-//! receives the given participants; `nonstopJanusProbeStreams()` lists what arrived.
+//! receives the given participants; `nonstopJanusProbeStreams()` lists what arrived;
+//! `nonstopJanusProbeWant(...)` sizes a tile.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::Array;
+use nonstop_core::adaptation::{ReceiverHint, Resolution};
 use nonstop_core::janus::RoomAccess;
 use nonstop_core::layout::{TileId, TileKind};
 use nonstop_core::ParticipantId;
@@ -94,5 +96,19 @@ pub fn probe_streams() -> Array {
                 )
             })
             .collect::<Array>()
+    })
+}
+
+/// Shows `participant`'s camera in a tile of `width` x `height` device pixels (0 x 0:
+/// not shown), as the layout would tell the transport.
+#[wasm_bindgen(js_name = nonstopJanusProbeWant)]
+pub fn probe_want(participant: f64, width: u32, height: u32) -> bool {
+    PROBE.with(|p| {
+        let probe = p.borrow();
+        let Some((transport, _)) = probe.as_ref() else {
+            return false;
+        };
+        let tile = TileId::camera(ParticipantId::new(participant as u64));
+        transport.want(tile, ReceiverHint::Shown(Resolution::new(width, height)))
     })
 }
