@@ -12,6 +12,7 @@
 //! - [`adaptation`]: per-link send quality (bit rate, resolution, video on/off) from link stats.
 //! - [`recovery`]: when to restart ICE, go relay-only or give up on a link; backoff with jitter.
 //! - [`reconnect`]: when the signaling socket counts as dead, and when to reconnect it.
+//! - [`janus`]: a Janus VideoRoom client (relayed mode), sans-IO.
 //! - [`time`]: the caller's clock as a type ([`time::Time`], [`time::Millis`]).
 //! - [`topology`]: mesh or relayed through an SFU, and switching between them (the server's decision).
 //!
@@ -24,6 +25,7 @@ pub mod call;
 pub mod chat;
 pub mod devices;
 pub mod ids;
+pub mod janus;
 pub mod layout;
 pub mod names;
 pub mod negotiation;

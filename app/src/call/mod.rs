@@ -12,6 +12,7 @@ pub mod device_switch;
 mod handshake;
 mod mesh;
 mod reconnect;
+pub mod relayed;
 pub mod screen_share;
 mod session;
 mod speaking;

@@ -7,12 +7,14 @@ pub mod data_channel;
 pub mod debug_hook;
 pub mod devices;
 pub mod ice;
+pub mod janus_socket;
 pub mod listener;
 pub mod location;
 pub mod media;
 pub mod page;
 pub mod peer_connection;
 pub mod screen;
+pub mod sfu_peer;
 pub mod signaling;
 pub mod stats;
 

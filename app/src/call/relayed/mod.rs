@@ -1,0 +1,444 @@
+//! The relayed transport: media through the SFU (Janus VideoRoom). One publisher
+//! connection sends our camera (three simulcast layers), microphone and screen once
+//! for everyone; one subscriber connection receives everyone we want, changed as the
+//! page changes, each video in the layer its tile needs. The core's `JanusClient`
+//! leads the conversation with Janus; this module carries its frames over Janus's
+//! WebSocket and does what its events say with the two connections.
+
+mod probe;
+mod publisher;
+mod subscriber;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::{Rc, Weak};
+
+use futures::future::LocalBoxFuture;
+use leptos::logging::warn;
+use leptos::task::spawn_local;
+use nonstop_core::adaptation::{ReceiverHint, SendParams};
+use nonstop_core::janus::simulcast::layer_for;
+use nonstop_core::janus::{
+    JanusClient, JanusEvent, Leg, MediaKind, RemoteStream, RoomAccess, Trickled,
+};
+use nonstop_core::layout::TileId;
+use nonstop_core::peer_msg::PeerMsg;
+use nonstop_core::protocol::IceServer;
+use nonstop_core::time::Millis;
+use nonstop_core::ParticipantId;
+
+use self::publisher::{Offer, Publisher};
+use self::subscriber::Subscriber;
+use super::transport::{EventSink, LinkSample, MediaTransport, TransportEvent};
+use crate::platform::clock;
+use crate::platform::janus_socket::{self, JanusSocket, SocketEvent};
+use crate::platform::media::LocalMedia;
+use crate::platform::screen::ScreenTrack;
+
+/// What the server's SFU grant gives: Janus's WebSocket and the room's access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SfuAccess {
+    /// `ws(s)://<our host><grant's path>`: the signaling server proxies it to Janus.
+    pub url: String,
+    pub room: RoomAccess,
+}
+
+/// Timeouts and keepalives are checked at least this often.
+const TICK: Millis = Millis::from_millis(1000);
+
+#[derive(Clone)]
+pub struct RelayedTransport {
+    inner: Rc<Relayed>,
+}
+
+struct Relayed {
+    me: Weak<Relayed>,
+    events: EventSink,
+    client: RefCell<JanusClient>,
+    socket: RefCell<Option<JanusSocket>>,
+    ice_servers: RefCell<Vec<IceServer>>,
+    local: RefCell<LocalMedia>,
+    screen: RefCell<Option<ScreenTrack>>,
+    publisher: Publisher,
+    subscriber: Subscriber,
+    /// The participants to receive (parked ones left out).
+    peers: RefCell<BTreeSet<ParticipantId>>,
+    hints: RefCell<BTreeMap<TileId, ReceiverHint>>,
+    done: Cell<bool>,
+}
+
+impl RelayedTransport {
+    /// Connects to Janus and joins the room; media follows as Janus answers.
+    pub fn new(
+        me: ParticipantId,
+        access: SfuAccess,
+        ice_servers: Vec<IceServer>,
+        local: LocalMedia,
+        events: impl Fn(TransportEvent) + 'static,
+    ) -> Result<Self, String> {
+        let client = JanusClient::new(
+            access.room,
+            me,
+            crate::platform::random_seed(),
+            clock::now(),
+        );
+        let inner = Rc::new_cyclic(|me| Relayed {
+            me: me.clone(),
+            events: Rc::new(events),
+            client: RefCell::new(client),
+            socket: RefCell::new(None),
+            ice_servers: RefCell::new(ice_servers),
+            local: RefCell::new(local),
+            screen: RefCell::new(None),
+            publisher: Publisher::default(),
+            subscriber: Subscriber::default(),
+            peers: RefCell::new(BTreeSet::new()),
+            hints: RefCell::new(BTreeMap::new()),
+            done: Cell::new(false),
+        });
+        let weak = Rc::downgrade(&inner);
+        let socket = janus_socket::connect(&access.url, move |event| {
+            if let Some(relayed) = weak.upgrade() {
+                relayed.on_socket(event);
+            }
+        })?;
+        inner.socket.replace(Some(socket));
+        inner.pump();
+        spawn_local(ticker(Rc::downgrade(&inner)));
+        Ok(RelayedTransport { inner })
+    }
+}
+
+/// Runs the client's timers (keepalive, request timeouts) until it is done.
+async fn ticker(relayed: Weak<Relayed>) {
+    loop {
+        let wake = {
+            let Some(r) = relayed.upgrade() else { return };
+            if r.done.get() {
+                return;
+            }
+            let soon = clock::now() + TICK;
+            let deadline = r.client.borrow().next_deadline();
+            deadline.map_or(soon, |d| d.min(soon))
+        };
+        clock::sleep_until(wake).await;
+        let Some(r) = relayed.upgrade() else { return };
+        r.client.borrow_mut().handle_timeout(clock::now());
+        r.pump();
+    }
+}
+
+impl Relayed {
+    fn this(&self) -> Rc<Relayed> {
+        // `self` is reached through an `Rc`, so the weak self-reference is alive.
+        self.me.upgrade().expect("the transport is alive")
+    }
+
+    fn on_socket(&self, event: SocketEvent) {
+        match event {
+            SocketEvent::Frame(text) => {
+                let handled = self.client.borrow_mut().handle_input(clock::now(), &text);
+                if let Err(e) = handled {
+                    warn!("janus: unreadable frame ({e}): {text}");
+                }
+                self.pump();
+            }
+            SocketEvent::Closed(why) => {
+                if !self.done.get() {
+                    warn!("janus: {why}");
+                    self.shut_down();
+                }
+            }
+        }
+    }
+
+    /// Sends what the client queued and does what it decided, until it is quiet.
+    fn pump(&self) {
+        loop {
+            let (frames, events) = {
+                let mut client = self.client.borrow_mut();
+                let frames: Vec<String> = std::iter::from_fn(|| client.poll_transmit()).collect();
+                let events: Vec<JanusEvent> = std::iter::from_fn(|| client.poll_event()).collect();
+                (frames, events)
+            };
+            if frames.is_empty() && events.is_empty() {
+                return;
+            }
+            if let Some(socket) = self.socket.borrow().as_ref() {
+                for frame in frames {
+                    socket.send(frame);
+                }
+            }
+            for event in events {
+                self.on_event(event);
+            }
+        }
+    }
+
+    fn on_event(&self, event: JanusEvent) {
+        match event {
+            JanusEvent::ReadyToPublish => {
+                let this = self.this();
+                spawn_local(async move { this.start_publishing().await });
+            }
+            JanusEvent::PublisherAnswer(sdp) => {
+                let this = self.this();
+                spawn_local(async move {
+                    if let Err(e) = this.publisher.accept(&sdp).await {
+                        warn!("janus: Janus's answer: {e}");
+                    }
+                });
+            }
+            JanusEvent::SubscriberOffer(sdp) => {
+                let this = self.this();
+                spawn_local(async move { this.answer(sdp).await });
+            }
+            JanusEvent::RoomChanged => {
+                self.show_tiles();
+                self.follow_wants();
+            }
+            // Speaker detection reads audio levels from the stats, as in the mesh.
+            JanusEvent::Talking { .. } => {}
+            JanusEvent::MediaUp(_) | JanusEvent::HungUp(_) | JanusEvent::SlowLink { .. } => {
+                // Every participant's media goes through both connections.
+                for peer in self.peers.borrow().iter() {
+                    (self.events)(TransportEvent::LinkChanged(*peer));
+                }
+            }
+            JanusEvent::RemoteCandidate { leg, candidate } => {
+                let Trickled::Candidate(candidate) = candidate else {
+                    return;
+                };
+                let peer = match leg {
+                    Leg::Publisher => self.publisher.peer(),
+                    Leg::Subscriber => self.subscriber.peer(),
+                };
+                if let Some(peer) = peer {
+                    spawn_local(async move {
+                        if let Err(e) = peer.add_candidate(&candidate).await {
+                            warn!("janus: Janus's candidate: {e}");
+                        }
+                    });
+                }
+            }
+            JanusEvent::Warning(e) => warn!("janus: {e}"),
+            JanusEvent::Failed(e) => {
+                warn!("janus: {e}");
+                self.shut_down();
+            }
+            JanusEvent::Closed => {
+                self.done.set(true);
+                self.socket.take();
+            }
+        }
+    }
+
+    /// A fresh publisher connection and its offer (again after a failed publish).
+    async fn start_publishing(&self) {
+        let local = self.local.borrow().clone();
+        let screen = self.screen.borrow().clone();
+        let ice_servers = self.ice_servers.borrow().clone();
+        let started = self
+            .publisher
+            .start(
+                &ice_servers,
+                &local,
+                screen.as_ref(),
+                self.trickle(Leg::Publisher),
+            )
+            .await;
+        self.offer(started);
+    }
+
+    fn offer(&self, offer: Result<Offer, String>) {
+        match offer {
+            Ok((sdp, mids)) => {
+                if !self.client.borrow_mut().publish(clock::now(), sdp, &mids) {
+                    warn!("janus: an offer while not in the room; dropped");
+                }
+                self.pump();
+            }
+            Err(e) => warn!("janus: the publisher's offer: {e}"),
+        }
+    }
+
+    async fn answer(&self, offer: String) {
+        let ice_servers = self.ice_servers.borrow().clone();
+        let weak = self.me.clone();
+        let on_track = move || {
+            if let Some(r) = weak.upgrade() {
+                r.show_tiles();
+            }
+        };
+        let answered = self
+            .subscriber
+            .answer(
+                &ice_servers,
+                &offer,
+                self.trickle(Leg::Subscriber),
+                on_track,
+            )
+            .await;
+        match answered {
+            Ok(sdp) => {
+                self.client.borrow_mut().answer(clock::now(), sdp);
+                self.pump();
+            }
+            Err(e) => warn!("janus: answering Janus's offer: {e}"),
+        }
+    }
+
+    /// Hands our candidates on `leg` to Janus.
+    fn trickle(&self, leg: Leg) -> impl FnMut(Trickled) + 'static {
+        let weak = self.me.clone();
+        move |candidate| {
+            if let Some(r) = weak.upgrade() {
+                r.client.borrow_mut().trickle(clock::now(), leg, candidate);
+                r.pump();
+            }
+        }
+    }
+
+    /// Tells the call which tiles' media changed.
+    fn show_tiles(&self) {
+        let changes = self.subscriber.remap(&self.client.borrow());
+        for change in changes {
+            (self.events)(change);
+        }
+    }
+
+    /// Subscribes to what the call wants: everyone's audio, and the video of the
+    /// tiles shown, each in the layer its size needs.
+    fn follow_wants(&self) {
+        let now = clock::now();
+        let layer_of = |s: &RemoteStream| {
+            let tile = TileId {
+                participant: s.participant,
+                kind: s.source,
+            };
+            // Until the layout says otherwise, a tile is shown in full.
+            self.hints.borrow().get(&tile).map_or(
+                Some(nonstop_core::janus::Layer {
+                    substream: 2,
+                    temporal: 2,
+                }),
+                |hint| layer_for(*hint),
+            )
+        };
+        let wanted: Vec<(RemoteStream, Option<nonstop_core::janus::Layer>)> = {
+            let peers = self.peers.borrow();
+            let client = self.client.borrow();
+            client
+                .available()
+                .filter(|s| peers.contains(&s.participant))
+                .map(|s| (s, layer_of(&s)))
+                .filter(|(s, layer)| s.kind == MediaKind::Audio || layer.is_some())
+                .collect()
+        };
+        {
+            let mut client = self.client.borrow_mut();
+            client.set_wanted(now, wanted.iter().map(|(s, _)| *s).collect());
+            for (stream, layer) in wanted.iter().filter(|(s, _)| s.kind == MediaKind::Video) {
+                client.set_layer(now, *stream, *layer);
+            }
+        }
+        self.pump();
+    }
+
+    /// Ends both connections and every tile they fed; the client is finished.
+    fn shut_down(&self) {
+        self.done.set(true);
+        self.socket.take();
+        self.publisher.close();
+        for change in self.subscriber.close() {
+            (self.events)(change);
+        }
+    }
+}
+
+impl MediaTransport for RelayedTransport {
+    fn set_peers(&self, peers: &[ParticipantId], parked: &[ParticipantId]) {
+        let shown = peers.iter().filter(|p| !parked.contains(p)).copied();
+        self.inner.peers.replace(shown.collect());
+        self.inner.follow_wants();
+    }
+
+    fn publish(&self, local: &LocalMedia) {
+        self.inner.local.replace(local.clone());
+        let inner = Rc::clone(&self.inner);
+        let local = local.clone();
+        spawn_local(async move {
+            if let Err(e) = inner.publisher.replace(&local).await {
+                warn!("janus: switching our tracks: {e}");
+            }
+        });
+    }
+
+    fn publish_screen(&self, screen: Option<&ScreenTrack>) {
+        self.inner.screen.replace(screen.cloned());
+        let inner = Rc::clone(&self.inner);
+        let screen = screen.cloned();
+        spawn_local(async move {
+            if let Some(offer) = inner.publisher.set_screen(screen.as_ref()).await {
+                inner.offer(offer);
+            }
+        });
+    }
+
+    fn want(&self, source: TileId, hint: ReceiverHint) -> bool {
+        self.inner.hints.borrow_mut().insert(source, hint);
+        self.inner.follow_wants();
+        true
+    }
+
+    /// Peer messages (chat, hints) do not travel with relayed media yet: none reach
+    /// anyone this way.
+    fn send_to_all(&self, _msg: &PeerMsg) -> usize {
+        0
+    }
+
+    /// Every participant's media comes through the subscriber connection: its state
+    /// is each one's link condition. Its stats are not per participant, so no report.
+    fn sample(&self, only: Option<Vec<ParticipantId>>) -> LocalBoxFuture<'static, Vec<LinkSample>> {
+        let condition = self.inner.subscriber.peer().and_then(|p| p.condition());
+        let peers: Vec<ParticipantId> =
+            only.unwrap_or_else(|| self.inner.peers.borrow().iter().copied().collect());
+        let samples = peers
+            .into_iter()
+            .map(|peer| LinkSample {
+                peer,
+                condition,
+                report: None,
+            })
+            .collect();
+        Box::pin(std::future::ready(samples))
+    }
+
+    /// One upload serves everyone: there are no per-receiver sending parameters; the
+    /// simulcast layers carry the differences (`core::janus::simulcast`).
+    fn apply_send(
+        &self,
+        _peer: ParticipantId,
+        _want: SendParams,
+        _had: Option<SendParams>,
+    ) -> LocalBoxFuture<'static, bool> {
+        Box::pin(std::future::ready(true))
+    }
+
+    fn set_ice_servers(&self, servers: Vec<IceServer>) {
+        self.inner.ice_servers.replace(servers);
+    }
+
+    /// Janus's connections are not per participant: there is no link to one
+    /// participant to restart.
+    fn restart_ice(&self, _peer: ParticipantId, _relay_only: bool) {}
+
+    fn close(&self) {
+        self.inner.client.borrow_mut().close(clock::now());
+        self.inner.pump();
+        self.inner.publisher.close();
+        for change in self.inner.subscriber.close() {
+            (self.inner.events)(change);
+        }
+    }
+}

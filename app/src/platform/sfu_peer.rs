@@ -1,0 +1,221 @@
+//! An `RTCPeerConnection` toward the SFU. The mesh's wrapper (`peer_connection.rs`)
+//! negotiates symmetrically; the SFU's two connections need other things: send-only
+//! transceivers with simulcast encodings (the publisher), explicit offers and answers
+//! (Janus always offers to subscribers), and each received track's mid (the
+//! subscriber: one connection carries everyone, the mid says whose track it is).
+
+use js_sys::{Array, Object, Reflect};
+use nonstop_core::janus::simulcast::SimulcastLayer;
+use nonstop_core::janus::{Candidate, Trickled};
+use nonstop_core::protocol::IceServer;
+use nonstop_core::recovery::LinkCondition;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcRtpParameters, RtcRtpTransceiver, RtcRtpTransceiverDirection,
+    RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+};
+
+use super::js_error_text;
+use super::listener::EventListener;
+
+pub struct SfuPeer {
+    pc: RtcPeerConnection,
+    listeners: Vec<EventListener>,
+}
+
+/// One send-only transceiver of the publisher connection.
+pub struct Sender(RtcRtpTransceiver);
+
+impl Sender {
+    /// Its mid, once an offer has been made.
+    pub fn mid(&self) -> Option<String> {
+        self.0.mid()
+    }
+
+    /// Sends `track` (or nothing) without renegotiating; the encodings stay.
+    pub async fn replace_track(&self, track: Option<&MediaStreamTrack>) -> Result<(), String> {
+        JsFuture::from(self.0.sender().replace_track(track))
+            .await
+            .map(drop)
+            .map_err(|e| js_error_text(&e))
+    }
+
+    /// Stops it (the next offer marks its m-line inactive).
+    pub fn stop(&self) {
+        self.0.stop();
+    }
+}
+
+/// `sendEncodings` for `layers`, lowest first.
+fn encodings(layers: &[SimulcastLayer]) -> Array {
+    layers
+        .iter()
+        .map(|layer| {
+            let e = Object::new();
+            let set = |k: &str, v: JsValue| Reflect::set(&e, &k.into(), &v);
+            // Setting a property on a fresh object cannot fail.
+            set("rid", layer.rid.into()).expect("rid");
+            set("scaleResolutionDownBy", layer.scale_down_by.into()).expect("scale");
+            set("maxBitrate", (layer.max_bitrate.as_bps() as f64).into()).expect("bitrate");
+            JsValue::from(e)
+        })
+        .collect()
+}
+
+impl SfuPeer {
+    pub fn new(ice_servers: &[IceServer]) -> Result<Self, String> {
+        let config = RtcConfiguration::new();
+        let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
+        config.set_ice_servers(&servers);
+        let pc =
+            RtcPeerConnection::new_with_configuration(&config).map_err(|e| js_error_text(&e))?;
+        Ok(SfuPeer {
+            pc,
+            listeners: Vec::new(),
+        })
+    }
+
+    /// A send-only transceiver for `kind` ("audio" or "video"), sending `track` if
+    /// there is one, in `layers` (none: one encoding). Chromium takes the layers as
+    /// `sendEncodings`; Firefox may keep one encoding, and gets them by `setParameters`
+    /// before the offer.
+    pub async fn add_sender(
+        &self,
+        kind: &str,
+        track: Option<&MediaStreamTrack>,
+        layers: &[SimulcastLayer],
+    ) -> Result<Sender, String> {
+        let init = RtcRtpTransceiverInit::new();
+        init.set_direction(RtcRtpTransceiverDirection::Sendonly);
+        if !layers.is_empty() {
+            init.set_send_encodings(&encodings(layers));
+        }
+        let transceiver = match track {
+            Some(t) => self
+                .pc
+                .add_transceiver_with_media_stream_track_and_init(t, &init),
+            None => self.pc.add_transceiver_with_str_and_init(kind, &init),
+        };
+        let sender = transceiver.sender();
+        let params: RtcRtpParameters = sender.get_parameters();
+        let have = params.get_encodings().map_or(0, |e| e.length() as usize);
+        if have < layers.len() {
+            // Chromium rejects parameters not from getParameters(): change those.
+            Reflect::set(&params, &"encodings".into(), &encodings(layers))
+                .map_err(|e| js_error_text(&e))?;
+            JsFuture::from(sender.set_parameters_with_parameters(&params))
+                .await
+                .map_err(|e| js_error_text(&e))?;
+        }
+        Ok(Sender(transceiver))
+    }
+
+    /// Creates and applies an offer; returns its SDP.
+    pub async fn offer(&self) -> Result<String, String> {
+        let offer = JsFuture::from(self.pc.create_offer())
+            .await
+            .map_err(|e| js_error_text(&e))?;
+        self.set_local(offer.unchecked_ref()).await
+    }
+
+    /// Applies Janus's answer to our offer.
+    pub async fn accept_answer(&self, sdp: &str) -> Result<(), String> {
+        self.set_remote(RtcSdpType::Answer, sdp).await
+    }
+
+    /// Applies Janus's offer; creates, applies and returns our answer.
+    pub async fn answer(&self, offer: &str) -> Result<String, String> {
+        self.set_remote(RtcSdpType::Offer, offer).await?;
+        let answer = JsFuture::from(self.pc.create_answer())
+            .await
+            .map_err(|e| js_error_text(&e))?;
+        self.set_local(answer.unchecked_ref()).await
+    }
+
+    /// A candidate Janus trickled.
+    pub async fn add_candidate(&self, candidate: &Candidate) -> Result<(), String> {
+        let init = RtcIceCandidateInit::new(&candidate.candidate);
+        init.set_sdp_mid(candidate.sdp_mid.as_deref());
+        init.set_sdp_m_line_index(candidate.sdp_m_line_index);
+        JsFuture::from(
+            self.pc
+                .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)),
+        )
+        .await
+        .map(drop)
+        .map_err(|e| js_error_text(&e))
+    }
+
+    /// `connectionState`; `None` once closed.
+    pub fn condition(&self) -> Option<LinkCondition> {
+        let state = Reflect::get(&self.pc, &"connectionState".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        Some(match state.as_str() {
+            "new" | "connecting" => LinkCondition::Connecting,
+            "connected" => LinkCondition::Connected,
+            "disconnected" => LinkCondition::Disconnected,
+            "failed" => LinkCondition::Failed,
+            _ => return None,
+        })
+    }
+
+    /// Each local candidate, then the end of gathering.
+    pub fn on_ice_candidate(&mut self, mut handler: impl FnMut(Trickled) + 'static) {
+        self.listen("icecandidate", move |event| {
+            let event: RtcPeerConnectionIceEvent = event.unchecked_into();
+            match event.candidate().filter(|c| !c.candidate().is_empty()) {
+                Some(c) => handler(Trickled::Candidate(Candidate {
+                    candidate: c.candidate(),
+                    sdp_mid: c.sdp_mid(),
+                    sdp_m_line_index: c.sdp_m_line_index(),
+                })),
+                None => handler(Trickled::Completed { completed: true }),
+            }
+        });
+    }
+
+    /// Each received track with the mid of its m-line.
+    pub fn on_track(&mut self, mut handler: impl FnMut(String, MediaStreamTrack) + 'static) {
+        self.listen("track", move |event| {
+            let event: RtcTrackEvent = event.unchecked_into();
+            if let Some(mid) = event.transceiver().mid() {
+                handler(mid, event.track());
+            }
+        });
+    }
+
+    async fn set_local(&self, desc: &RtcSessionDescriptionInit) -> Result<String, String> {
+        JsFuture::from(self.pc.set_local_description(desc))
+            .await
+            .map_err(|e| js_error_text(&e))?;
+        self.pc
+            .local_description()
+            .map(|d| d.sdp())
+            .ok_or_else(|| "no local description".to_string())
+    }
+
+    async fn set_remote(&self, kind: RtcSdpType, sdp: &str) -> Result<(), String> {
+        let init = RtcSessionDescriptionInit::new(kind);
+        init.set_sdp(sdp);
+        JsFuture::from(self.pc.set_remote_description(&init))
+            .await
+            .map(drop)
+            .map_err(|e| js_error_text(&e))
+    }
+
+    fn listen(&mut self, kind: &'static str, handler: impl FnMut(web_sys::Event) + 'static) {
+        self.listeners
+            .push(EventListener::new(&self.pc, kind, handler));
+    }
+}
+
+impl Drop for SfuPeer {
+    fn drop(&mut self) {
+        self.listeners.clear();
+        self.pc.close();
+    }
+}

@@ -1,0 +1,805 @@
+//! [`JanusClient`]: one participant's conversation with Janus, sans-IO. Given the
+//! room's grant and the time, it says what to send and what the app must do with its
+//! two connections (the publisher's, which offers, and the one multistream
+//! subscriber's, which Janus offers to); fed Janus's frames, it keeps the room's
+//! publishers and our subscriber's m-lines ([`Feeds`]).
+//!
+//! The order: `create` session → `attach` two handles → `join` as publisher (our
+//! participant id, the pin, the room token) → the app's offer goes out with `publish`
+//! → Janus's answer comes back. The subscriber handle `join`s with the streams the app
+//! wants once we have a private id (`require_pvtid`), then `update`s; Janus offers,
+//! the app answers with `start`. Layers are chosen per m-line with `configure`.
+//!
+//! Janus 1.1.2's quirks, handled here: `leave` alone leaves subscribers with a dead
+//! stream, so closing sends `unpublish` first; a failed `publish` spoils the handle, so
+//! the publisher handle is detached and a fresh one joins again (once).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::error::{JanusError, Step};
+use super::feeds::{self, Feeds, MediaKind, RemoteStream};
+use super::videoroom::{
+    Body, Configure, FeedId, Join, LayerChoice, Ptype, RoomEvent, StreamDescription, StreamRef,
+};
+use super::wire::{JanusId, Jsep, Reply, Request, SdpKind, Trickled, VIDEOROOM};
+use crate::layout::TileKind;
+use crate::time::{Millis, Time};
+use crate::ParticipantId;
+
+/// Janus ends a session after 60 s without a request; a keepalive goes out after this
+/// much silence.
+pub const KEEPALIVE_AFTER: Millis = Millis::from_secs(25);
+/// How long a request may wait for its result.
+pub const REPLY_TIMEOUT: Millis = Millis::from_secs(10);
+/// Publishing is tried on this many handles before giving up.
+const PUBLISH_ATTEMPTS: u32 = 2;
+
+/// What a browser needs to use the call's room (from the server's `SfuGrant`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomAccess {
+    pub room: String,
+    pub pin: String,
+    /// Janus's core token (token_auth): goes with every request.
+    pub token: String,
+    /// The VideoRoom's signed token for this room: goes with `join`.
+    pub room_token: String,
+}
+
+/// Which of our two connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Leg {
+    Publisher,
+    Subscriber,
+}
+
+/// A simulcast layer: `substream` 0 (lowest resolution) to 2, `temporal` 0 (lowest
+/// frame rate) to 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layer {
+    pub substream: u8,
+    pub temporal: u8,
+}
+
+/// What the app must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JanusEvent {
+    /// We are in the room: make the publisher connection's offer and hand it to
+    /// [`JanusClient::publish`] (again after a failed publish, on a fresh handle).
+    ReadyToPublish,
+    /// Apply this answer to the publisher connection.
+    PublisherAnswer(String),
+    /// Apply this offer to the subscriber connection and hand the answer to
+    /// [`JanusClient::answer`].
+    SubscriberOffer(String),
+    /// The room's publishers or our subscriber's m-lines changed: map tracks again
+    /// ([`JanusClient::carried_by`]) and say what to receive.
+    RoomChanged,
+    Talking {
+        participant: ParticipantId,
+        talking: bool,
+    },
+    /// ICE and DTLS are up on this connection.
+    MediaUp(Leg),
+    /// Janus closed this connection.
+    HungUp(Leg),
+    /// Janus sees losses on this connection (`uplink`: media Janus receives).
+    SlowLink { leg: Leg, uplink: bool },
+    /// A candidate Janus trickled (only with Janus's `full_trickle`).
+    RemoteCandidate { leg: Leg, candidate: Trickled },
+    /// A request failed without ending anything (a layer choice, a subscription to a
+    /// feed that just left).
+    Warning(JanusError),
+    /// The client is finished: close both connections and the socket.
+    Failed(JanusError),
+    /// [`JanusClient::close`] is done: close the socket.
+    Closed,
+}
+
+/// What a transaction waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    Create,
+    Attach(Leg),
+    /// The publisher handle spoiled by a failed publish.
+    DetachSpoiled,
+    JoinAsPublisher,
+    Publish,
+    /// The subscriber's `join` or `update`.
+    Subscribe,
+    Start,
+    Configure,
+    Keepalive,
+    Unpublish,
+    Leave,
+    Destroy,
+}
+
+impl Waiting {
+    fn step(self) -> Step {
+        match self {
+            Waiting::Create | Waiting::Destroy => Step::CreateSession,
+            Waiting::Attach(_) | Waiting::DetachSpoiled => Step::Attach,
+            Waiting::JoinAsPublisher | Waiting::Leave => Step::JoinAsPublisher,
+            Waiting::Publish | Waiting::Unpublish => Step::Publish,
+            Waiting::Subscribe => Step::Subscribe,
+            Waiting::Start => Step::Start,
+            Waiting::Configure => Step::Configure,
+            Waiting::Keepalive => Step::Keepalive,
+        }
+    }
+}
+
+struct Pending {
+    waiting: Waiting,
+    deadline: Time,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Publishing {
+    /// Waiting for a handle and the `joined`.
+    Joining,
+    /// In the room, waiting for the app's offer.
+    Ready,
+    Offered,
+    Published,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    Closing,
+    Done,
+}
+
+pub struct JanusClient {
+    access: RoomAccess,
+    me: FeedId,
+    seed: u64,
+    counter: u64,
+    pending: BTreeMap<String, Pending>,
+    out: VecDeque<String>,
+    events: VecDeque<JanusEvent>,
+    last_sent: Time,
+    phase: Phase,
+    session: Option<JanusId>,
+    publisher: Option<JanusId>,
+    publishing: Publishing,
+    publish_failures: u32,
+    private_id: Option<u64>,
+    subscriber: Option<JanusId>,
+    /// The subscriber has `join`ed (later changes are `update`s).
+    subscribed: bool,
+    /// A subscriber `join`/`update` or its renegotiation is in progress: the next
+    /// change waits for it.
+    subscriber_busy: bool,
+    feeds: Feeds,
+    wanted: BTreeSet<RemoteStream>,
+    layers: BTreeMap<RemoteStream, Layer>,
+    /// The layer last asked per subscriber m-line, and for which stream.
+    layers_sent: BTreeMap<String, (RemoteStream, Layer)>,
+}
+
+impl JanusClient {
+    /// Starts the conversation (`create` goes out). `seed` makes transaction ids differ
+    /// between clients.
+    pub fn new(access: RoomAccess, me: ParticipantId, seed: u64, now: Time) -> JanusClient {
+        let mut client = JanusClient {
+            access,
+            me: feeds::feed_of(me),
+            seed,
+            counter: 0,
+            pending: BTreeMap::new(),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            last_sent: now,
+            phase: Phase::Running,
+            session: None,
+            publisher: None,
+            publishing: Publishing::Joining,
+            publish_failures: 0,
+            private_id: None,
+            subscriber: None,
+            subscribed: false,
+            subscriber_busy: false,
+            feeds: Feeds::default(),
+            wanted: BTreeSet::new(),
+            layers: BTreeMap::new(),
+            layers_sent: BTreeMap::new(),
+        };
+        client.send(now, Some(Waiting::Create), |transaction, token| {
+            Request::Create { transaction, token }
+        });
+        client
+    }
+
+    /// The next frame to send (JSON text).
+    pub fn poll_transmit(&mut self) -> Option<String> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<JanusEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`JanusClient::handle_timeout`] must run next.
+    pub fn next_deadline(&self) -> Option<Time> {
+        if self.phase == Phase::Done {
+            return None;
+        }
+        let keepalive = self.session.map(|_| self.last_sent + KEEPALIVE_AFTER);
+        self.pending
+            .values()
+            .map(|p| p.deadline)
+            .chain(keepalive)
+            .min()
+    }
+
+    /// Requests that waited too long fail; a keepalive goes out when due.
+    pub fn handle_timeout(&mut self, now: Time) {
+        let expired: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for transaction in expired {
+            if let Some(p) = self.pending.remove(&transaction) {
+                self.no_reply(now, p.waiting);
+            }
+        }
+        if let Some(session_id) = self.session {
+            if self.phase != Phase::Done && now >= self.last_sent + KEEPALIVE_AFTER {
+                self.send(now, Some(Waiting::Keepalive), |transaction, token| {
+                    Request::Keepalive {
+                        transaction,
+                        token,
+                        session_id,
+                    }
+                });
+            }
+        }
+    }
+
+    /// A frame from Janus. An unreadable one is an error and changes nothing.
+    pub fn handle_input(&mut self, now: Time, text: &str) -> Result<(), serde_json::Error> {
+        let reply = Reply::parse(text)?;
+        if self.phase == Phase::Done {
+            return Ok(());
+        }
+        match reply {
+            Reply::Success { transaction, data } => {
+                if let Some(waiting) = self.take(transaction) {
+                    self.succeeded(now, waiting, data.map(|d| d.id));
+                }
+            }
+            Reply::Error { transaction, error } => {
+                if error.code == 458 {
+                    self.fail(JanusError::SessionLost);
+                } else if let Some(waiting) = self.take(transaction) {
+                    self.refused(now, waiting, error.code, error.reason);
+                }
+            }
+            Reply::Ack { transaction } => {
+                // Only a keepalive is finished by its ack; a plugin request's result
+                // comes later as an event.
+                if let Some(t) = transaction {
+                    if self.pending.get(&t).map(|p| p.waiting) == Some(Waiting::Keepalive) {
+                        self.pending.remove(&t);
+                    }
+                }
+            }
+            Reply::Event {
+                transaction,
+                sender,
+                plugindata,
+                jsep,
+            } => {
+                let waiting = self.take(transaction);
+                let event = RoomEvent::read(plugindata.data)?;
+                if let Some(leg) = self.leg_of(sender) {
+                    self.room_event(now, leg, waiting, event, jsep);
+                }
+            }
+            Reply::Webrtcup { sender } => self.notice(sender, JanusEvent::MediaUp),
+            Reply::Hangup { sender, .. } => self.notice(sender, JanusEvent::HungUp),
+            Reply::Slowlink { sender, uplink } => {
+                self.notice(sender, |leg| JanusEvent::SlowLink { leg, uplink })
+            }
+            Reply::Trickle { sender, candidate } => {
+                self.notice(sender, |leg| JanusEvent::RemoteCandidate { leg, candidate })
+            }
+            Reply::Timeout { .. } => self.fail(JanusError::SessionLost),
+            Reply::Media { .. } | Reply::Detached { .. } | Reply::Other => {}
+        }
+        Ok(())
+    }
+
+    /// The publisher connection's offer, with what each of its m-lines carries (a
+    /// camera's audio and video, a screen). The first goes out with `publish`, later
+    /// ones (a screen added) with `configure`. False if we are not in the room yet.
+    pub fn publish(&mut self, now: Time, offer: String, mids: &[(String, TileKind)]) -> bool {
+        let Some(handle_id) = self.publisher else {
+            return false;
+        };
+        let descriptions = mids
+            .iter()
+            .map(|(mid, source)| StreamDescription {
+                mid: mid.clone(),
+                description: feeds::description(*source).to_string(),
+            })
+            .collect();
+        let body = match self.publishing {
+            Publishing::Ready => Body::Publish { descriptions },
+            Publishing::Published => Body::Configure(Configure {
+                descriptions,
+                streams: Vec::new(),
+            }),
+            Publishing::Joining | Publishing::Offered => return false,
+        };
+        self.publishing = Publishing::Offered;
+        self.message(
+            now,
+            Waiting::Publish,
+            handle_id,
+            body,
+            Some(offer_jsep(offer)),
+        );
+        true
+    }
+
+    /// The subscriber connection's answer to Janus's last offer.
+    pub fn answer(&mut self, now: Time, answer: String) -> bool {
+        let Some(handle_id) = self.subscriber.filter(|_| self.subscriber_busy) else {
+            return false;
+        };
+        let jsep = Jsep {
+            kind: SdpKind::Answer,
+            sdp: answer,
+        };
+        self.message(now, Waiting::Start, handle_id, Body::Start, Some(jsep));
+        true
+    }
+
+    /// One of our candidates (or the end of gathering) for Janus. False if that
+    /// connection has no handle (it is being replaced): the candidate is dropped.
+    pub fn trickle(&mut self, now: Time, leg: Leg, candidate: Trickled) -> bool {
+        let (Some(session_id), Some(handle_id)) = (self.session, self.handle(leg)) else {
+            return false;
+        };
+        self.send(now, None, |transaction, token| Request::Trickle {
+            transaction,
+            token,
+            session_id,
+            handle_id,
+            candidate,
+        });
+        true
+    }
+
+    /// The streams to receive. The subscriber connection follows, one change at a time.
+    pub fn set_wanted(&mut self, now: Time, wanted: BTreeSet<RemoteStream>) {
+        self.wanted = wanted;
+        self.sync_subscription(now);
+    }
+
+    /// The layer to receive of a video stream (`None`: Janus's default, the highest).
+    pub fn set_layer(&mut self, now: Time, stream: RemoteStream, layer: Option<Layer>) {
+        match layer {
+            Some(layer) => self.layers.insert(stream, layer),
+            None => self.layers.remove(&stream),
+        };
+        self.send_layers(now);
+    }
+
+    /// What the subscriber connection's m-line `mid` carries.
+    pub fn carried_by(&self, mid: &str) -> Option<RemoteStream> {
+        self.feeds.carried_by(mid)
+    }
+
+    /// Every stream published in the room but ours.
+    pub fn available(&self) -> impl Iterator<Item = RemoteStream> + '_ {
+        self.feeds.available()
+    }
+
+    /// Leaves the room: `unpublish`, `leave`, then `destroy` the session, each after
+    /// the previous one's result (or its timeout). [`JanusEvent::Closed`] follows.
+    pub fn close(&mut self, now: Time) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        self.phase = Phase::Closing;
+        self.pending.clear();
+        self.close_step(now, Waiting::Create);
+    }
+
+    /// The next step of closing after `done`.
+    fn close_step(&mut self, now: Time, done: Waiting) {
+        let publisher = self.publisher;
+        match (done, publisher) {
+            (Waiting::Create, Some(handle_id)) if self.publishing == Publishing::Published => {
+                self.message(now, Waiting::Unpublish, handle_id, Body::Unpublish, None)
+            }
+            (Waiting::Create | Waiting::Unpublish, Some(handle_id))
+                if self.private_id.is_some() =>
+            {
+                self.message(now, Waiting::Leave, handle_id, Body::Leave, None)
+            }
+            (Waiting::Create | Waiting::Unpublish | Waiting::Leave, _) => match self.session {
+                Some(session_id) => self.send(now, Some(Waiting::Destroy), |transaction, token| {
+                    Request::Destroy {
+                        transaction,
+                        token,
+                        session_id,
+                    }
+                }),
+                None => self.finish(JanusEvent::Closed),
+            },
+            _ => self.finish(JanusEvent::Closed),
+        }
+    }
+
+    fn succeeded(&mut self, now: Time, waiting: Waiting, id: Option<JanusId>) {
+        match (waiting, id) {
+            (Waiting::Create, Some(session_id)) => {
+                self.session = Some(session_id);
+                self.attach(now, Leg::Publisher);
+                self.attach(now, Leg::Subscriber);
+            }
+            (Waiting::Attach(Leg::Publisher), Some(handle_id)) => {
+                self.publisher = Some(handle_id);
+                self.join_as_publisher(now, handle_id);
+            }
+            (Waiting::Attach(Leg::Subscriber), Some(handle_id)) => {
+                self.subscriber = Some(handle_id);
+                self.sync_subscription(now);
+            }
+            (Waiting::DetachSpoiled, _) => self.attach(now, Leg::Publisher),
+            (Waiting::Destroy, _) => self.finish(JanusEvent::Closed),
+            (waiting, _) => self.fail(JanusError::Refused {
+                step: waiting.step(),
+                code: 0,
+                reason: "an unexpected success".into(),
+            }),
+        }
+    }
+
+    fn refused(&mut self, now: Time, waiting: Waiting, code: i64, reason: String) {
+        let error = JanusError::Refused {
+            step: waiting.step(),
+            code,
+            reason: reason.clone(),
+        };
+        match waiting {
+            Waiting::Publish if self.publish_failures + 1 < PUBLISH_ATTEMPTS => {
+                self.publish_failures += 1;
+                self.replace_publisher(now);
+            }
+            Waiting::Publish => self.fail(JanusError::PublishFailed { code, reason }),
+            Waiting::Subscribe if self.subscribed => {
+                // A feed that left between our look and Janus's: the next room
+                // change brings the subscription up to date.
+                self.subscriber_busy = false;
+                self.events.push_back(JanusEvent::Warning(error));
+            }
+            Waiting::Configure => self.events.push_back(JanusEvent::Warning(error)),
+            Waiting::DetachSpoiled => self.attach(now, Leg::Publisher),
+            Waiting::Unpublish | Waiting::Leave | Waiting::Destroy => self.close_step(now, waiting),
+            _ => self.fail(error),
+        }
+    }
+
+    fn no_reply(&mut self, now: Time, waiting: Waiting) {
+        match waiting {
+            Waiting::Unpublish | Waiting::Leave | Waiting::Destroy => self.close_step(now, waiting),
+            Waiting::Configure => self
+                .events
+                .push_back(JanusEvent::Warning(JanusError::NoReply(waiting.step()))),
+            _ => self.fail(JanusError::NoReply(waiting.step())),
+        }
+    }
+
+    fn room_event(
+        &mut self,
+        now: Time,
+        leg: Leg,
+        waiting: Option<Waiting>,
+        event: RoomEvent,
+        jsep: Option<Jsep>,
+    ) {
+        match event {
+            RoomEvent::Error { code, reason } => match waiting {
+                Some(waiting) => self.refused(now, waiting, code, reason),
+                None => self
+                    .events
+                    .push_back(JanusEvent::Warning(JanusError::Refused {
+                        step: Step::Subscribe,
+                        code,
+                        reason,
+                    })),
+            },
+            RoomEvent::Joined {
+                private_id,
+                publishers,
+            } => {
+                self.private_id = Some(private_id);
+                self.publishing = Publishing::Ready;
+                for publisher in &publishers {
+                    self.feeds.publisher(publisher);
+                }
+                self.events.push_back(JanusEvent::ReadyToPublish);
+                self.events.push_back(JanusEvent::RoomChanged);
+                self.sync_subscription(now);
+            }
+            RoomEvent::Publishers(publishers) => {
+                for publisher in publishers.iter().filter(|p| p.id != self.me) {
+                    self.feeds.publisher(publisher);
+                }
+                self.events.push_back(JanusEvent::RoomChanged);
+                self.sync_subscription(now);
+            }
+            RoomEvent::Gone(feed) => {
+                // Janus takes the feed off our subscriber connection itself (an
+                // `updated` with an offer follows).
+                self.feeds.gone(&feed);
+                self.events.push_back(JanusEvent::RoomChanged);
+            }
+            RoomEvent::Configured if leg == Leg::Publisher => {
+                if waiting == Some(Waiting::Publish) {
+                    self.publishing = Publishing::Published;
+                    if let Some(answer) = jsep.filter(|j| j.kind == SdpKind::Answer) {
+                        self.events
+                            .push_back(JanusEvent::PublisherAnswer(answer.sdp));
+                    }
+                }
+            }
+            RoomEvent::Streams(streams) => {
+                self.subscribed = true;
+                self.feeds.subscribed(&streams);
+                let feeds = &self.feeds;
+                self.layers_sent
+                    .retain(|mid, (stream, _)| feeds.carried_by(mid) == Some(*stream));
+                self.events.push_back(JanusEvent::RoomChanged);
+                match jsep.filter(|j| j.kind == SdpKind::Offer) {
+                    Some(offer) => {
+                        self.subscriber_busy = true;
+                        self.events
+                            .push_back(JanusEvent::SubscriberOffer(offer.sdp));
+                    }
+                    None => {
+                        self.subscriber_busy = false;
+                        self.sync_subscription(now);
+                        self.send_layers(now);
+                    }
+                }
+            }
+            RoomEvent::Started => {
+                self.subscriber_busy = false;
+                self.sync_subscription(now);
+                self.send_layers(now);
+            }
+            RoomEvent::Unpublished => self.close_step(now, Waiting::Unpublish),
+            RoomEvent::Left => self.close_step(now, Waiting::Leave),
+            RoomEvent::Talking { feed, talking } => {
+                if let Some(participant) = feed.0.parse().ok().map(ParticipantId::new) {
+                    self.events.push_back(JanusEvent::Talking {
+                        participant,
+                        talking,
+                    });
+                }
+            }
+            RoomEvent::Destroyed => self.fail(JanusError::RoomDestroyed),
+            RoomEvent::Configured | RoomEvent::Other => {}
+        }
+    }
+
+    fn join_as_publisher(&mut self, now: Time, handle_id: JanusId) {
+        let join = Join {
+            ptype: Ptype::Publisher,
+            room: self.access.room.clone(),
+            pin: self.access.pin.clone(),
+            token: self.access.room_token.clone(),
+            id: Some(self.me.clone()),
+            private_id: None,
+            streams: Vec::new(),
+        };
+        self.message(
+            now,
+            Waiting::JoinAsPublisher,
+            handle_id,
+            Body::Join(join),
+            None,
+        );
+    }
+
+    /// Detaches the spoiled publisher handle; a fresh one is attached and joins once
+    /// Janus confirms (the same id cannot be in the room twice).
+    fn replace_publisher(&mut self, now: Time) {
+        let (Some(session_id), Some(handle_id)) = (self.session, self.publisher.take()) else {
+            return;
+        };
+        self.publishing = Publishing::Joining;
+        self.private_id = None;
+        self.send(now, Some(Waiting::DetachSpoiled), |transaction, token| {
+            Request::Detach {
+                transaction,
+                token,
+                session_id,
+                handle_id,
+            }
+        });
+    }
+
+    /// Sends the next change of the subscriber connection, if one is due and none is
+    /// in progress.
+    fn sync_subscription(&mut self, now: Time) {
+        let (Some(handle_id), Some(private_id)) = (self.subscriber, self.private_id) else {
+            return;
+        };
+        if self.subscriber_busy || self.phase != Phase::Running {
+            return;
+        }
+        let want: BTreeSet<StreamRef> = self
+            .wanted
+            .iter()
+            .filter_map(|s| self.feeds.published_at(*s).cloned())
+            .collect();
+        let have: BTreeSet<StreamRef> = self.feeds.subscriptions().cloned().collect();
+        let body = if self.subscribed {
+            let subscribe: Vec<StreamRef> = want.difference(&have).cloned().collect();
+            let unsubscribe: Vec<StreamRef> = have.difference(&want).cloned().collect();
+            if subscribe.is_empty() && unsubscribe.is_empty() {
+                return;
+            }
+            Body::Update {
+                subscribe,
+                unsubscribe,
+            }
+        } else {
+            if want.is_empty() {
+                return;
+            }
+            Body::Join(Join {
+                ptype: Ptype::Subscriber,
+                room: self.access.room.clone(),
+                pin: self.access.pin.clone(),
+                token: self.access.room_token.clone(),
+                id: None,
+                private_id: Some(private_id),
+                streams: want.into_iter().collect(),
+            })
+        };
+        self.subscriber_busy = true;
+        self.message(now, Waiting::Subscribe, handle_id, body, None);
+    }
+
+    /// Asks for the layers that changed, in one `configure`.
+    fn send_layers(&mut self, now: Time) {
+        let Some(handle_id) = self.subscriber.filter(|_| self.subscribed) else {
+            return;
+        };
+        if self.subscriber_busy || self.phase != Phase::Running {
+            return;
+        }
+        let mut streams = Vec::new();
+        for (stream, layer) in &self.layers {
+            let Some(mid) = self.feeds.mid_of(*stream) else {
+                continue;
+            };
+            if stream.kind != MediaKind::Video
+                || self.layers_sent.get(mid) == Some(&(*stream, *layer))
+            {
+                continue;
+            }
+            self.layers_sent.insert(mid.to_string(), (*stream, *layer));
+            streams.push(LayerChoice {
+                mid: mid.to_string(),
+                substream: layer.substream,
+                temporal: layer.temporal,
+            });
+        }
+        if !streams.is_empty() {
+            let body = Body::Configure(Configure {
+                descriptions: Vec::new(),
+                streams,
+            });
+            self.message(now, Waiting::Configure, handle_id, body, None);
+        }
+    }
+
+    fn attach(&mut self, now: Time, leg: Leg) {
+        let Some(session_id) = self.session else {
+            return;
+        };
+        self.send(now, Some(Waiting::Attach(leg)), |transaction, token| {
+            Request::Attach {
+                transaction,
+                token,
+                session_id,
+                plugin: VIDEOROOM,
+            }
+        });
+    }
+
+    fn message(
+        &mut self,
+        now: Time,
+        waiting: Waiting,
+        handle_id: JanusId,
+        body: Body,
+        jsep: Option<Jsep>,
+    ) {
+        let Some(session_id) = self.session else {
+            return;
+        };
+        self.send(now, Some(waiting), |transaction, token| Request::Message {
+            transaction,
+            token,
+            session_id,
+            handle_id,
+            body,
+            jsep,
+        });
+    }
+
+    /// Queues a request with a fresh transaction id; `waiting`: what its result means.
+    fn send(
+        &mut self,
+        now: Time,
+        waiting: Option<Waiting>,
+        request: impl FnOnce(String, String) -> Request,
+    ) {
+        self.counter += 1;
+        let transaction = format!("{:x}-{}", self.seed, self.counter);
+        if let Some(waiting) = waiting {
+            let deadline = now + REPLY_TIMEOUT;
+            self.pending
+                .insert(transaction.clone(), Pending { waiting, deadline });
+        }
+        let frame = request(transaction, self.access.token.clone());
+        self.out.push_back(frame.to_json());
+        self.last_sent = now;
+    }
+
+    fn take(&mut self, transaction: Option<String>) -> Option<Waiting> {
+        Some(self.pending.remove(&transaction?)?.waiting)
+    }
+
+    fn handle(&self, leg: Leg) -> Option<JanusId> {
+        match leg {
+            Leg::Publisher => self.publisher,
+            Leg::Subscriber => self.subscriber,
+        }
+    }
+
+    fn leg_of(&self, sender: JanusId) -> Option<Leg> {
+        [Leg::Publisher, Leg::Subscriber]
+            .into_iter()
+            .find(|leg| self.handle(*leg) == Some(sender))
+    }
+
+    fn notice(&mut self, sender: JanusId, event: impl FnOnce(Leg) -> JanusEvent) {
+        if let Some(leg) = self.leg_of(sender) {
+            self.events.push_back(event(leg));
+        }
+    }
+
+    fn fail(&mut self, error: JanusError) {
+        self.finish(JanusEvent::Failed(error));
+    }
+
+    fn finish(&mut self, last: JanusEvent) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        self.phase = Phase::Done;
+        self.pending.clear();
+        self.events.push_back(last);
+    }
+}
+
+fn offer_jsep(sdp: String) -> Jsep {
+    Jsep {
+        kind: SdpKind::Offer,
+        sdp,
+    }
+}

@@ -1,0 +1,22 @@
+//! A Janus VideoRoom client, sans-IO: the frames of Janus's WebSocket API
+//! (`wire`), the VideoRoom's requests and events (`videoroom`), the room's
+//! publishers and our subscriber's m-lines (`feeds`), the simulcast layers
+//! ([`simulcast`]), and the state machine that
+//! drives one participant's publisher and subscriber connections ([`JanusClient`]).
+//! The app carries the frames over a WebSocket and does what the events say with its
+//! two `RTCPeerConnection`s.
+
+mod client;
+mod error;
+mod feeds;
+pub mod simulcast;
+mod videoroom;
+mod wire;
+
+pub use client::{JanusClient, JanusEvent, Layer, Leg, RoomAccess, KEEPALIVE_AFTER, REPLY_TIMEOUT};
+pub use error::{JanusError, Step};
+pub use feeds::{MediaKind, RemoteStream};
+pub use wire::{Candidate, Trickled};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,79 @@
+//! The three layers a publisher sends and which one a receiver takes. Layers are
+//! relative to the camera: with a 720p camera they are about 180p, 360p and 720p
+//! (the app asks for 360p today, so 90p / 180p / 360p).
+
+use super::client::Layer;
+use crate::adaptation::{Bitrate, ReceiverHint};
+
+/// One simulcast encoding, as the publisher's `sendEncodings` name it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimulcastLayer {
+    pub rid: &'static str,
+    pub scale_down_by: f64,
+    pub max_bitrate: Bitrate,
+}
+
+/// In the order they are sent, highest first: Janus 1.1.2 reads the first rid as the
+/// highest layer (substream 2), the order janus.js sends them in; sent lowest first,
+/// "substream 2" would be the smallest picture.
+pub const LAYERS: [SimulcastLayer; 3] = [
+    SimulcastLayer {
+        rid: "f",
+        scale_down_by: 1.0,
+        max_bitrate: Bitrate::kbps(1_500),
+    },
+    SimulcastLayer {
+        rid: "h",
+        scale_down_by: 2.0,
+        max_bitrate: Bitrate::kbps(500),
+    },
+    SimulcastLayer {
+        rid: "q",
+        scale_down_by: 4.0,
+        max_bitrate: Bitrate::kbps(150),
+    },
+];
+
+/// The short side of each substream (0 lowest) for a 720p camera.
+const SHORT_SIDES: [u32; 3] = [180, 360, 720];
+
+/// The layer a tile needs: the smallest whose picture is at least the tile's size,
+/// all frames. `None` when the tile is not shown (no video is needed at all).
+pub fn layer_for(hint: ReceiverHint) -> Option<Layer> {
+    let ReceiverHint::Shown(size) = hint else {
+        return None;
+    };
+    if size.pixels() == 0 {
+        return None;
+    }
+    let short = size.short_side();
+    let substream = SHORT_SIDES
+        .iter()
+        .position(|side| *side >= short)
+        .unwrap_or(SHORT_SIDES.len() - 1);
+    Some(Layer {
+        // At most 3 entries: the index fits.
+        substream: substream as u8,
+        temporal: 2,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adaptation::Resolution;
+
+    fn shown(w: u32, h: u32) -> ReceiverHint {
+        ReceiverHint::Shown(Resolution::new(w, h))
+    }
+
+    #[test]
+    fn a_tile_gets_the_smallest_layer_that_fills_it() {
+        assert_eq!(layer_for(shown(320, 180)).map(|l| l.substream), Some(0));
+        assert_eq!(layer_for(shown(640, 200)).map(|l| l.substream), Some(1));
+        assert_eq!(layer_for(shown(1280, 720)).map(|l| l.substream), Some(2));
+        assert_eq!(layer_for(shown(3840, 2160)).map(|l| l.substream), Some(2));
+        assert_eq!(layer_for(shown(0, 0)), None);
+        assert_eq!(layer_for(ReceiverHint::Hidden), None);
+    }
+}
