@@ -15,6 +15,8 @@ export const DIST_DIR = process.env.NONSTOP_DIST_DIR ?? path.join(REPO_ROOT, 'di
 export interface ServerOptions {
   /** `--capacity N`: most participants per room. */
   capacity?: number;
+  /** `--mesh-limit N`: without an SFU, most participants in one call. */
+  meshLimit?: number;
   /** `--heartbeat-interval-ms` and `--heartbeat-timeout-ms`; clients derive their own silence timeout from the interval. */
   heartbeat?: { intervalMs: number; timeoutMs: number };
   /** Where the server's stdout/stderr go. */
@@ -47,6 +49,7 @@ export async function startServer(opts: ServerOptions): Promise<NonstopServer> {
   const addr = `127.0.0.1:${port}`;
   const args = ['--static-dir', DIST_DIR, '--addr', addr];
   if (opts.capacity !== undefined) args.push('--capacity', String(opts.capacity));
+  if (opts.meshLimit !== undefined) args.push('--mesh-limit', String(opts.meshLimit));
   if (opts.heartbeat !== undefined) {
     args.push('--heartbeat-interval-ms', String(opts.heartbeat.intervalMs));
     args.push('--heartbeat-timeout-ms', String(opts.heartbeat.timeoutMs));
