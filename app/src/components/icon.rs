@@ -13,22 +13,15 @@ pub enum Icon {
 
 #[component]
 pub fn IconView(icon: Icon) -> impl IntoView {
-    let shape = match icon {
-        Icon::Mic | Icon::MicOff => view! {
-            <rect x="9" y="3" width="6" height="11" rx="3"/>
-            <path d="M5 11a7 7 0 0 0 14 0M12 18v3M8 21h8"/>
-        }
-        .into_any(),
-        Icon::Camera | Icon::CameraOff => view! {
-            <rect x="3" y="6" width="12" height="12" rx="2"/>
-            <path d="M15 10l6-3v10l-6-3z"/>
-        }
-        .into_any(),
-        Icon::Copy => view! {
-            <rect x="9" y="9" width="11" height="11" rx="2"/>
-            <path d="M5 15V5a2 2 0 0 1 2-2h8"/>
-        }
-        .into_any(),
+    // Every icon is one rounded rectangle and one path (and a slash for "off"): one view
+    // with the shapes' numbers, rather than a view type per icon.
+    let ((x, y, width, height, rx), d) = match icon {
+        Icon::Mic | Icon::MicOff => (
+            ("9", "3", "6", "11", "3"),
+            "M5 11a7 7 0 0 0 14 0M12 18v3M8 21h8",
+        ),
+        Icon::Camera | Icon::CameraOff => (("3", "6", "12", "12", "2"), "M15 10l6-3v10l-6-3z"),
+        Icon::Copy => (("9", "9", "11", "11", "2"), "M5 15V5a2 2 0 0 1 2-2h8"),
     };
     let slashed = matches!(icon, Icon::MicOff | Icon::CameraOff);
     view! {
@@ -44,7 +37,8 @@ pub fn IconView(icon: Icon) -> impl IntoView {
             stroke-linejoin="round"
             aria-hidden="true"
         >
-            {shape}
+            <rect x=x y=y width=width height=height rx=rx/>
+            <path d=d/>
             {slashed.then(|| view! { <path d="M3 3l18 18"/> })}
         </svg>
     }

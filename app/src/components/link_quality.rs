@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use nonstop_core::adaptation::{Bitrate, QualityLevel, Resolution};
 use nonstop_core::ParticipantId;
 
+use super::decimal::fixed;
 use crate::call::view::CallView;
 use crate::call::view::{reason_text, AdaptationView, LinkStats};
 
@@ -61,7 +62,7 @@ fn kbps(b: Option<Bitrate>) -> String {
 }
 fn res(r: Option<Resolution>, fps: Option<f64>) -> String {
     match (r, fps) {
-        (Some(r), Some(f)) => format!("{}×{} @ {:.0} fps", r.width, r.height, f),
+        (Some(r), Some(f)) => format!("{}×{} @ {} fps", r.width, r.height, fixed(f, 0)),
         (Some(r), None) => format!("{}×{}", r.width, r.height),
         _ => "–".into(),
     }
@@ -72,7 +73,13 @@ fn polyline(values: &[(f64, f64)], w: f64, h: f64, max: f64) -> String {
     let max = max.max(1.0);
     values
         .iter()
-        .map(|(t, v)| format!("{:.1},{:.1}", t * w, h - (v / max).min(1.0) * h))
+        .map(|(t, v)| {
+            format!(
+                "{},{}",
+                fixed(t * w, 1),
+                fixed(h - (v / max).min(1.0) * h, 1)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -80,10 +87,12 @@ fn polyline(values: &[(f64, f64)], w: f64, h: f64, max: f64) -> String {
 /// The last minute of send/receive bit rate and RTT as a small inline SVG.
 #[component]
 fn Plot(stats: LinkStats) -> impl IntoView {
-    let (w, h) = (180.0, 40.0);
+    // Whole numbers: the attributes show them as written (an f64 would bring float formatting).
+    let (width, height) = (180u32, 40u32);
+    let (w, h) = (f64::from(width), f64::from(height));
     let (first, last) = match (stats.history.first(), stats.history.last()) {
         (Some(f), Some(l)) => (f.0, l.0),
-        _ => return view! { <svg class="plot" width=w height=h></svg> }.into_any(),
+        _ => return view! { <svg class="plot" width=width height=height></svg> }.into_any(),
     };
     let span = (last.since(first).as_millis() as f64).max(60_000.0);
     let x = |t: nonstop_core::time::Time| 1.0 - (last.since(t).as_millis() as f64 / span);
@@ -102,10 +111,12 @@ fn Plot(stats: LinkStats) -> impl IntoView {
     let recv: Vec<_> = stats.history.iter().map(|p| (x(p.0), p.2)).collect();
     let rtt: Vec<_> = stats.history.iter().map(|p| (x(p.0), p.3)).collect();
     let title = format!(
-        "Last minute: send and receive bit rate (up to {rate_max:.0} kb/s), RTT (up to {rtt_max:.0} ms)"
+        "Last minute: send and receive bit rate (up to {} kb/s), RTT (up to {} ms)",
+        fixed(rate_max, 0),
+        fixed(rtt_max, 0)
     );
     view! {
-        <svg class="plot" data-testid="stats-plot" width=w height=h viewBox=format!("0 0 {w} {h}") role="img" aria-label=title>
+        <svg class="plot" data-testid="stats-plot" width=width height=height viewBox=format!("0 0 {width} {height}") role="img" aria-label=title>
             <polyline class="send" points=polyline(&send, w, h, rate_max)></polyline>
             <polyline class="recv" points=polyline(&recv, w, h, rate_max)></polyline>
             <polyline class="rtt" points=polyline(&rtt, w, h, rtt_max)></polyline>
@@ -161,7 +172,7 @@ pub fn StatsPanel(call: CallView) -> impl IntoView {
                             QualityLevel::Good => "good".into(),
                             l => format!("{} ({})", level_str(l), reason_text(q)),
                         });
-                        let loss = s.loss.map_or("–".into(), |l| format!("{:.1} %", l * 100.0));
+                        let loss = s.loss.map_or("–".into(), |l| fixed(l * 100.0, 1) + " %");
                         let rtt = s.rtt.map_or("–".into(), |r| format!("{} ms", r.as_millis()));
                         let send_video = if s.video_off { "video paused".to_string() } else { res(s.send_frame, s.send_fps) };
                         view! {

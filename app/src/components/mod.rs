@@ -1,5 +1,6 @@
 pub mod chat;
 pub mod controls;
+pub mod decimal;
 pub mod devices;
 pub mod help;
 pub mod icon;

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use nonstop_core::layout::TileId;
 
+use super::decimal::fixed;
 use super::icon::{Icon, IconView};
 use super::video::VideoView;
 use crate::call::view::{CallView, LinkState};
@@ -45,7 +46,7 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
     let speaking = move || !screen && stage.speaking.with(|s| s.contains(&id));
     let pinned = move || stage.pinned.get() == Some(tile);
     let rect = move || stage.rect_of(tile).unwrap_or_default();
-    let px = |v: f64| format!("{v:.1}px");
+    let px = |v: f64| fixed(v, 1) + "px";
     let label = move || {
         let who = if local { "You".to_string() } else { name() };
         let mut l = if screen {

@@ -148,8 +148,9 @@ pub async fn server_answers() -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };
-    // A unique query: never an answer from a cache.
-    let url = format!("/healthz?probe={}", js_sys::Math::random());
+    // A unique query: never an answer from a cache. A whole number: formatting an f64
+    // would bring Rust's float formatting (about 12 KB) into the wasm.
+    let url = format!("/healthz?probe={}", super::random_seed());
     match wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url)).await {
         Ok(response) => js_sys::Reflect::get(&response, &"ok".into())
             .ok()

@@ -99,11 +99,14 @@ impl std::iter::Sum for Bitrate {
 }
 
 impl fmt::Display for Bitrate {
+    /// Rounded in integers (a tie rounds up): float formatting would add about 12 KB
+    /// to the app's wasm.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0 >= 1_000_000 {
-            write!(f, "{:.2} Mb/s", self.0 as f64 / 1e6)
+            let hundredths = (self.0 + 5_000) / 10_000;
+            write!(f, "{}.{:02} Mb/s", hundredths / 100, hundredths % 100)
         } else {
-            write!(f, "{:.0} kb/s", self.0 as f64 / 1e3)
+            write!(f, "{} kb/s", (self.0 + 500) / 1_000)
         }
     }
 }
@@ -190,5 +193,8 @@ mod tests {
     fn display_is_readable() {
         assert_eq!(Bitrate::kbps(350).to_string(), "350 kb/s");
         assert_eq!(Bitrate::kbps(1200).to_string(), "1.20 Mb/s");
+        assert_eq!(Bitrate::bps(999_499).to_string(), "999 kb/s");
+        assert_eq!(Bitrate::bps(1_234_567).to_string(), "1.23 Mb/s");
+        assert_eq!(Bitrate::bps(2_995_000).to_string(), "3.00 Mb/s");
     }
 }

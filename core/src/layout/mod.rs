@@ -133,13 +133,27 @@ fn spotlight_layout(
     let plan = spotlight(container, main_aspect, others.len(), thumb_aspect, rules);
     // When the strip overflows, local and pinned tiles keep their place first; the
     // rest fill up in display order. Either way the strip shows them in display order.
-    let mut by_priority = others.clone();
-    by_priority.sort_by_key(|&i| !(tiles[i].local || tiles[i].pinned));
-    let mut shown: Vec<usize> = by_priority[..plan.thumbs.len()].to_vec();
-    shown.sort_unstable();
-    let mut placed: Vec<(usize, Rect)> = shown.iter().copied().zip(plan.thumbs).collect();
-    placed.push((main, plan.main));
-    placed.sort_by_key(|(i, _)| *i);
+    // Counted out rather than sorted: each sort adds a few KB to the app's wasm.
+    let priority = |i: usize| tiles[i].local || tiles[i].pinned;
+    let slots = plan.thumbs.len();
+    let priority_count = others.iter().filter(|&&i| priority(i)).count();
+    let mut priority_slots = slots.min(priority_count);
+    let mut other_slots = slots.saturating_sub(priority_count);
+    let in_strip = others.iter().copied().filter(|&i| {
+        let free = if priority(i) {
+            &mut priority_slots
+        } else {
+            &mut other_slots
+        };
+        let fits = *free > 0;
+        *free -= usize::from(fits);
+        fits
+    });
+    let mut placed: Vec<(usize, Rect)> = in_strip.zip(plan.thumbs).collect();
+    placed.insert(
+        placed.partition_point(|&(i, _)| i < main),
+        (main, plan.main),
+    );
     let shown: Vec<usize> = placed.iter().map(|(i, _)| *i).collect();
     let main_id = tiles[main].id;
     Layout {
