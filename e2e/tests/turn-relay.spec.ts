@@ -44,10 +44,8 @@ test.describe('TURN relay', () => {
   test.describe.configure({ timeout: 120_000 });
 
   test('UDP blocked between two participants: the call relays over TURN/UDP', async ({ room, kind }, testInfo) => {
-    // Known app bug, left open: Firefox often selects its host candidate paired with the peer's relay
-    // address seen as `prflx`, and route_of (app/src/platform/ice.rs) then labels the relayed link "Direct"
-    // (failed 2 of 4 runs). The relay itself works; the label is wrong.
-    test.fixme(kind === 'firefox', 'Firefox: a relayed link whose remote candidate is prflx is labelled Direct');
+    // Firefox often selects its host candidate paired with the peer's relay address seen as `prflx`: the
+    // route is still "relay-udp" (route_of in app/src/platform/ice.rs matches the address to a relay candidate).
     const net = await createTopology({ participants: 2 });
     try {
       await startServers(net, testInfo);

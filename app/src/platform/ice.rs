@@ -70,10 +70,26 @@ pub(super) fn route_of(stats: &[JsValue]) -> Option<Route> {
     }
     // Our host candidate paired with the peer's relay: the link is relayed all the
     // same (through the peer's TURN allocation), reached over our candidate's protocol.
-    let remote_is_relay = pair
+    let remote = pair
         .and_then(|p| text(p, "remoteCandidateId"))
-        .and_then(|id| by_id(&id))
-        .is_some_and(|r| text(r, "candidateType").as_deref() == Some("relay"));
+        .and_then(|id| by_id(&id));
+    let remote_is_relay = remote.is_some_and(|r| match text(r, "candidateType").as_deref() {
+        Some("relay") => true,
+        // The peer's checks from its relay often arrive before its relay candidate
+        // does, and the pair then names a peer-reflexive candidate (Firefox keeps it
+        // even once the relay candidate is signalled). Its address is a TURN server's
+        // relay address if any relay candidate, the peer's or ours, has that address.
+        Some("prflx") => text(r, "address").is_some_and(|address| {
+            stats.iter().any(|c| {
+                matches!(
+                    text(c, "type").as_deref(),
+                    Some("local-candidate" | "remote-candidate")
+                ) && text(c, "candidateType").as_deref() == Some("relay")
+                    && text(c, "address").as_deref() == Some(address.as_str())
+            })
+        }),
+        _ => false,
+    });
     if !remote_is_relay {
         return Some(Route::Direct);
     }

@@ -99,7 +99,7 @@ pub struct LinkReport {
     pub freezes: Option<(u64, f64)>,
     /// Inbound audio packets (received, lost), counters.
     pub audio_packets: Option<(u64, i64)>,
-    /// The selected pair goes through a TURN relay (either end a `relay` candidate).
+    /// The selected pair goes through a TURN relay, ours or the peer's (see [`route_of`]).
     pub relayed: Option<bool>,
     /// The route of the selected pair, for the tile.
     pub route: Option<Route>,
@@ -177,20 +177,12 @@ pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkRepor
             })
     });
     out.route = route_of(&entries);
+    out.relayed = out.route.map(|r| r != Route::Direct);
     if let Some(pair) = pair {
         out.transport_bytes_received = count(pair, "bytesReceived");
         s.available_outgoing_bitrate =
             num(pair, "availableOutgoingBitrate").map(Bitrate::from_bps_f64);
         s.rtt = num(pair, "currentRoundTripTime").map(Millis::from_secs_f64);
-        let kind = |key: &str| {
-            text(pair, key)
-                .as_deref()
-                .and_then(by_id)
-                .and_then(|c| text(c, "candidateType"))
-        };
-        if let (Some(l), Some(r)) = (kind("localCandidateId"), kind("remoteCandidateId")) {
-            out.relayed = Some(l == "relay" || r == "relay");
-        }
     }
 
     let mut video_loss = None;
