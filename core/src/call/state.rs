@@ -5,18 +5,39 @@
 use std::collections::BTreeMap;
 
 use super::link_state::{decide_link_state, LinkFacts, LinkState};
+use super::path_switch::PathSwitch;
 use super::vanish::{Inbound, VanishWatch, Verdict};
 use crate::ids::ParticipantId;
 use crate::negotiation::Role;
-use crate::protocol::{MediaState, Participant};
+use crate::protocol::{MediaState, Participant, TopologyMode};
 use crate::recovery::{InboundWatch, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig};
 use crate::time::Time;
 
 /// How media travels between the participants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topology {
     /// One peer connection per remote participant.
     Mesh,
+    /// Through the call's SFU room: one upload, one connection receiving everyone.
+    Relayed,
+}
+
+impl From<TopologyMode> for Topology {
+    fn from(mode: TopologyMode) -> Self {
+        match mode {
+            TopologyMode::Mesh => Topology::Mesh,
+            TopologyMode::Relayed => Topology::Relayed,
+        }
+    }
+}
+
+impl From<Topology> for TopologyMode {
+    fn from(path: Topology) -> Self {
+        match path {
+            Topology::Mesh => TopologyMode::Mesh,
+            Topology::Relayed => TopologyMode::Relayed,
+        }
+    }
 }
 
 /// One video source in the call: whose camera or screen. The layout's tile id, since
@@ -165,7 +186,7 @@ pub struct CallState {
     my_screen: bool,
     relay_available: bool,
     seed: u64,
-    topology: Topology,
+    path: PathSwitch,
     remotes: BTreeMap<ParticipantId, Remote>,
     /// After a resume into a restarted server: when to drop the unconfirmed members
     /// whose link does not work (at the next poll, so that it is logged).
@@ -189,7 +210,7 @@ impl CallState {
             my_screen: false,
             relay_available,
             seed,
-            topology: Topology::Mesh,
+            path: PathSwitch::default(),
             remotes: BTreeMap::new(),
             reconcile_due: None,
         }
@@ -199,8 +220,43 @@ impl CallState {
         self.me
     }
 
+    /// The path the tiles show (see [`PathSwitch`]).
     pub fn topology(&self) -> Topology {
-        self.topology
+        self.path.shown()
+    }
+
+    /// Whether `path`'s transport must exist: it carries media or is being built.
+    pub fn uses(&self, path: Topology) -> bool {
+        self.path.in_use(path)
+    }
+
+    /// The server's `topology` `Prepare`: build `path` next to the one shown.
+    pub fn prepare_topology(&mut self, path: Topology) {
+        self.path.prepare(path);
+    }
+
+    /// The server's `topology` `Commit`: true if the tiles must now take `path`'s
+    /// media (and the other path closes).
+    pub fn commit_topology(&mut self, path: Topology) -> bool {
+        self.path.commit(path)
+    }
+
+    /// A remote source's media arrived (`true`) or ended on `path`.
+    pub fn remote_media(&mut self, path: Topology, source: SourceKey, present: bool) {
+        if source.kind == SourceKind::Camera {
+            self.path.camera(path, source.participant, present);
+        }
+    }
+
+    /// The path to send `topology_ready` for, once per switch: every shown remote
+    /// participant's camera arrived on the path being built.
+    pub fn ready_due(&mut self) -> Option<Topology> {
+        let shown = self
+            .remotes
+            .values()
+            .filter(|r| r.member.presence != Presence::Vanished)
+            .map(|r| r.member.id);
+        self.path.ready_due(shown)
     }
 
     /// Someone joined (or is listed in a welcome). Someone already known is confirmed
@@ -430,6 +486,16 @@ impl CallState {
     /// parked ([`Presence::Vanished`]) and unconfirmed ones. Sorted.
     pub fn wanted_links(&self) -> Vec<ParticipantId> {
         self.remotes.keys().copied().collect()
+    }
+
+    /// The mesh's share of [`wanted_links`](Self::wanted_links): all of them while the
+    /// mesh is in use, none once the call is relayed (no mesh link to a newcomer).
+    pub fn mesh_links(&self) -> Vec<ParticipantId> {
+        if self.path.in_use(Topology::Mesh) {
+            self.wanted_links()
+        } else {
+            Vec::new()
+        }
     }
 
     /// The remote participants (not us), by id.
