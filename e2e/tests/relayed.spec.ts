@@ -126,7 +126,7 @@ test.describe('Relayed mode', () => {
       for (const [i, p] of people.entries()) {
         const others = ids.filter((id) => id !== p.id);
         // No mesh link left: what the page decodes comes through Janus.
-        await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 10_000, message: `p${i} closed its mesh links` }).toBe(0);
+        await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
         await expectDecoding(p.p.page, others, `p${i} relayed`);
       }
       const toRelayed: number[] = [];

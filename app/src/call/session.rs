@@ -2,8 +2,10 @@
 //! media transports that carry out what the state wants: the mesh, and while the call
 //! is relayed (or switching), the relayed one. A switch is make before break: the new
 //! path is built next to the shown one, `topology_ready` goes out once every camera
-//! arrived on it, and at the server's commit the tiles take its media at once (each
-//! path's streams are kept apart until then) and the old path closes. Three tasks drive it: server
+//! flows on it (its video track unmuted: packets arrive), and from the server's commit
+//! each participant's tiles take the new path's media as soon as its camera flows
+//! there (each path's streams are kept apart); the old path closes once all do (at
+//! most `core::call::path_switch::DRAIN_MAX` after the commit). Three tasks drive it: server
 //! messages (one at a time, in order), transport events, and the ticker, which reads
 //! every connection once per round ([`SAMPLE_EVERY`]) for link recovery, adaptation
 //! and speaker detection, and otherwise sleeps until the next deadline of the state
@@ -29,6 +31,7 @@ use nonstop_core::protocol::{
 };
 use nonstop_core::time::{Millis, Time};
 use nonstop_core::ParticipantId;
+use wasm_bindgen::JsCast;
 
 use super::adaptation::Adaptation;
 use super::handshake::{self, Refused};
@@ -88,8 +91,9 @@ struct Inner {
     mesh: MeshTransport,
     /// While the call is relayed or switching to or from it.
     relayed: RefCell<Option<RelayedTransport>>,
-    /// The remote sources' media on each path; the tiles show the committed path's.
+    /// The remote sources' media on each path, and the path each tile shows.
     streams: RefCell<BTreeMap<(Topology, TileId), MediaStream>>,
+    showing: RefCell<BTreeMap<TileId, Topology>>,
     ice_servers: RefCell<Vec<IceServer>>,
     state: RefCell<CallState>,
     watch: RefCell<SignalingWatch>,
@@ -194,6 +198,7 @@ impl Call {
                 mesh,
                 relayed: RefCell::new(None),
                 streams: RefCell::new(BTreeMap::new()),
+                showing: RefCell::new(BTreeMap::new()),
                 ice_servers: RefCell::new(ice_servers),
                 state: RefCell::new(state),
                 watch: RefCell::new(SignalingWatch::new(now, heartbeat_interval_ms)),
@@ -401,6 +406,7 @@ impl Inner {
         if self.left.get() {
             return;
         }
+        self.follow_paths();
         let (peers, mesh_peers, relayed_in_use, parked, tiles, ready) = {
             let mut state = self.state.borrow_mut();
             let parked: Vec<ParticipantId> = state
@@ -578,25 +584,47 @@ impl Inner {
         Ok(relayed)
     }
 
-    /// The server's `Commit`: the tiles take `path`'s media now; `refresh` closes the
-    /// other path. A relayed path that could not be made keeps the mesh.
+    /// The server's `Commit`: the tiles take `path`'s media as its cameras flow
+    /// (`follow_paths`), then the other path closes (`refresh`). A relayed path that
+    /// could not be made keeps the mesh.
     fn commit(&self, path: Topology) {
         if path == Topology::Relayed && self.relayed.borrow().is_none() {
             warn!("call: the relayed path was committed but we have none; staying in the mesh");
             return;
         }
-        if !self.state.borrow_mut().commit_topology(path) {
-            return;
-        }
-        let tiles: BTreeSet<TileId> = self.streams.borrow().keys().map(|(_, t)| *t).collect();
+        self.state.borrow_mut().commit_topology(now(), path);
+    }
+
+    /// Tells the state whose camera flows on which path, ends the old path's drain
+    /// when it is due, and has every tile show the path the state says.
+    fn follow_paths(&self) {
+        let now = now();
+        let tiles: BTreeSet<TileId> = {
+            let streams = self.streams.borrow();
+            let mut state = self.state.borrow_mut();
+            for ((path, tile), stream) in streams.iter() {
+                state.remote_media(*path, *tile, flows(stream));
+            }
+            if state.drain_done(now) {
+                warn!(
+                    "call: every camera flows on the {:?} path",
+                    state.topology()
+                );
+            }
+            streams.keys().map(|(_, t)| *t).collect()
+        };
         for tile in tiles {
-            let stream = self.streams.borrow().get(&(path, tile)).cloned();
-            self.show(tile, stream);
+            let path = self.state.borrow().source_path(tile.participant);
+            if self.showing.borrow().get(&tile) != Some(&path) {
+                let stream = self.streams.borrow().get(&(path, tile)).cloned();
+                self.show(tile, path, stream);
+            }
         }
     }
 
-    /// Shows `stream` on `tile` (a screen tile appears or goes with its stream).
-    fn show(&self, tile: TileId, stream: Option<MediaStream>) {
+    /// Shows `stream` of `path` on `tile` (a screen tile appears or goes with its stream).
+    fn show(&self, tile: TileId, path: Topology, stream: Option<MediaStream>) {
+        self.showing.borrow_mut().insert(tile, path);
         if tile.is_screen() {
             self.state
                 .borrow_mut()
@@ -675,13 +703,14 @@ impl Inner {
                         None => streams.remove(&(path, source)),
                     };
                 }
+                let flowing = stream.as_ref().is_some_and(flows);
                 let shown = {
                     let mut state = self.state.borrow_mut();
-                    state.remote_media(path, source, stream.is_some());
-                    state.topology() == path
+                    state.remote_media(path, source, flowing);
+                    state.source_path(source.participant) == path
                 };
                 if shown {
-                    self.show(source, stream);
+                    self.show(source, path, stream);
                 }
                 self.refresh();
             }
@@ -831,4 +860,13 @@ fn sink_for(
     move |event| {
         let _after_leave_nobody_listens = events.unbounded_send((path, event));
     }
+}
+
+/// Whether a remote stream's video flows: a remote track is muted until its packets
+/// arrive.
+fn flows(stream: &MediaStream) -> bool {
+    stream.get_video_tracks().iter().any(|track| {
+        let track: web_sys::MediaStreamTrack = track.unchecked_into();
+        !track.muted() && track.ready_state() == web_sys::MediaStreamTrackState::Live
+    })
 }

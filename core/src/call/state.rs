@@ -235,13 +235,32 @@ impl CallState {
         self.path.prepare(path);
     }
 
-    /// The server's `topology` `Commit`: true if the tiles must now take `path`'s
-    /// media (and the other path closes).
-    pub fn commit_topology(&mut self, path: Topology) -> bool {
-        self.path.commit(path)
+    /// The server's `topology` `Commit` at `now`: the tiles take `path`'s media, each
+    /// participant's once its camera flows there ([`source_path`](Self::source_path)).
+    pub fn commit_topology(&mut self, now: Time, path: Topology) {
+        self.path.commit(now, path);
     }
 
-    /// A remote source's media arrived (`true`) or ended on `path`.
+    /// The path whose media `participant`'s tiles show now.
+    pub fn source_path(&self, participant: ParticipantId) -> Topology {
+        self.path.source_path(participant)
+    }
+
+    /// True when the path committed away from is to be closed now: every shown
+    /// camera flows on the new one, or it drained long enough.
+    pub fn drain_done(&mut self, now: Time) -> bool {
+        let shown: Vec<ParticipantId> = self.shown_remotes().collect();
+        self.path.drain_done(now, shown)
+    }
+
+    fn shown_remotes(&self) -> impl Iterator<Item = ParticipantId> + '_ {
+        self.remotes
+            .values()
+            .filter(|r| r.member.presence != Presence::Vanished)
+            .map(|r| r.member.id)
+    }
+
+    /// A remote source's media flows (`true`) or not on `path`.
     pub fn remote_media(&mut self, path: Topology, source: SourceKey, present: bool) {
         if source.kind == SourceKind::Camera {
             self.path.camera(path, source.participant, present);
@@ -251,11 +270,7 @@ impl CallState {
     /// The path to send `topology_ready` for, once per switch: every shown remote
     /// participant's camera arrived on the path being built.
     pub fn ready_due(&mut self) -> Option<Topology> {
-        let shown = self
-            .remotes
-            .values()
-            .filter(|r| r.member.presence != Presence::Vanished)
-            .map(|r| r.member.id);
+        let shown: Vec<ParticipantId> = self.shown_remotes().collect();
         self.path.ready_due(shown)
     }
 
