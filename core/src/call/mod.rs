@@ -18,7 +18,9 @@
 //!   shows [`CallState::tiles`].
 //! - [`PathSwitch`] (`path_switch.rs`), held by [`CallState`]: the mesh or relayed
 //!   path, switched make before break: the tiles show the committed path, the other
-//!   is built next to it, `topology_ready` once every camera arrived on it.
+//!   is built next to it, `topology_ready` once every camera flows on it; after the
+//!   commit each participant's tiles move once its camera flows on the new path, and
+//!   the old path closes when all did (or after `DRAIN_MAX`).
 //! - [`HintSender`] and [`hint_for`] (`hints.rs`): receiver hints from the layout.
 //! - [`EnergyMeter`] (`audio_level.rs`): audio levels from energy counters for
 //!   [`crate::speaker`].

@@ -592,3 +592,54 @@ fn drive(remote: &mut Remote, now: Time, effects: &mut Vec<CallEffect>) {
     }
     remote.refresh_link();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ME: ParticipantId = ParticipantId::new(5);
+    const ADA: ParticipantId = ParticipantId::new(2);
+
+    fn call_with_ada() -> CallState {
+        let mut c = CallState::new(ME, "Me".into(), MediaState::default(), false, 1);
+        c.joined(
+            Time::from_millis(0),
+            Participant {
+                id: ADA,
+                name: "Ada".into(),
+                media: MediaState::default(),
+            },
+        );
+        c
+    }
+
+    #[test]
+    fn the_mesh_links_go_once_relayed_media_flows_after_the_commit() {
+        let mut c = call_with_ada();
+        assert_eq!(c.mesh_links(), vec![ADA]);
+        c.prepare_topology(Topology::Relayed);
+        assert!(c.uses(Topology::Relayed) && c.uses(Topology::Mesh));
+        assert_eq!(c.ready_due(), None, "Ada's camera is not relayed yet");
+        c.remote_media(Topology::Relayed, SourceKey::screen(ADA), true);
+        assert_eq!(c.ready_due(), None, "a screen is not her camera");
+        c.remote_media(Topology::Relayed, SourceKey::camera(ADA), true);
+        assert_eq!(c.ready_due(), Some(Topology::Relayed));
+        c.commit_topology(Time::from_millis(10), Topology::Relayed);
+        assert_eq!(c.topology(), Topology::Relayed);
+        assert_eq!(c.source_path(ADA), Topology::Relayed);
+        assert!(c.drain_done(Time::from_millis(10)));
+        assert!(c.mesh_links().is_empty(), "no mesh link in a relayed call");
+        assert_eq!(c.wanted_links(), vec![ADA], "still in the roster");
+    }
+
+    #[test]
+    fn a_newcomer_to_a_relayed_call_keeps_no_mesh_link() {
+        let mut c = call_with_ada();
+        c.prepare_topology(Topology::Relayed);
+        c.commit_topology(Time::from_millis(0), Topology::Relayed);
+        assert_eq!(c.source_path(ADA), Topology::Mesh, "until her camera flows");
+        c.remote_media(Topology::Relayed, SourceKey::camera(ADA), true);
+        assert!(c.drain_done(Time::from_millis(300)));
+        assert!(c.mesh_links().is_empty());
+    }
+}
