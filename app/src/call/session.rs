@@ -509,11 +509,11 @@ impl Inner {
                     SwitchPhase::Commit => self.commit(mode.into()),
                 }
             }
-            // Janus checks the token at each request, and the client keeps the one it
-            // started with: a call relayed longer than a grant's lifetime needs the
-            // client to take the fresh one (see the report of the switch work).
+            // Janus checks the token of every request: the newest one goes with each.
             ServerMsg::SfuGrant { sfu } => {
-                warn!("call: a fresh SFU grant (expires in {} s)", sfu.expires_in)
+                if let Some(relayed) = self.relayed.borrow().as_ref() {
+                    relayed.renew(sfu.token, sfu.room_token);
+                }
             }
             ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
             ServerMsg::Resumed { .. } => warn!("signaling: resumed without a resume, ignored"),

@@ -356,6 +356,13 @@ impl Relayed {
     }
 }
 
+impl RelayedTransport {
+    /// Fresh signed tokens for the room (the server's `sfu_grant`).
+    pub fn renew(&self, token: String, room_token: String) {
+        self.inner.client.borrow_mut().renew(token, room_token);
+    }
+}
+
 impl MediaTransport for RelayedTransport {
     /// Called at every refresh of the call: only a change is followed.
     fn set_peers(&self, peers: &[ParticipantId], parked: &[ParticipantId]) {
