@@ -7,8 +7,9 @@
  * Two Chromium pages join (mesh), a third joins (Chromium, or Firefox in the firefox project): every page must switch to relayed (the server's commit, its mesh links
  * closed) and decode both others through Janus. The third leaves: after the hold the two are back in mesh,
  * still decoding each other. The video gap across each switch is measured in every page on every remote
- * camera tile: the tile's <video> `totalVideoFrames` sampled every 100 ms (the longest time without a new
- * frame; a new stream on the tile restarts the count, which is not counted as a frame).
+ * camera tile: the tile's <video> `totalVideoFrames` sampled every 100 ms, the longest time without a new
+ * frame from 500 ms before the first Prepare until every mesh link closed (or, back, until the two mesh
+ * again). A new stream on the tile restarts the count, which is not counted as a frame.
  */
 import { test, expect } from '../support/fixtures';
 import { createTopology, type Topology } from '../support/topology';
@@ -18,48 +19,62 @@ import { peerStats } from '../support/media';
 import type { SignalingLog } from '../support/signaling';
 import type { Page } from '@playwright/test';
 
-/** Starts recording, in the page, the longest gap between new frames of every remote camera tile. */
+/** Starts recording, in the page, when each remote camera tile shows new frames (sampled every 100 ms). */
 async function watchGaps(page: Page) {
   await page.evaluate(() => {
     const w = window as any;
     // Frames shown by a <video>: Firefox's own count where it does not fill the standard one for live streams.
     w.__framesOf = (video: HTMLVideoElement) => video.getVideoPlaybackQuality().totalVideoFrames || ((video as any).mozPaintedFrames ?? 0);
-    const tiles: Record<string, { frames: number; last: number; worst: number }> = (w.__gaps = {});
+    // participant -> the last count read, and the times (Date.now(), as the signaling log) it rose.
+    const tiles: Record<string, { frames: number; rose: number[] }> = (w.__frames = {});
     const you = String(w.__nonstop?.you);
     setInterval(() => {
-      const now = performance.now();
       for (const tile of document.querySelectorAll('[data-testid="tile"][data-kind="camera"]')) {
         const id = tile.getAttribute('data-participant') ?? '';
         const video = tile.querySelector('video');
         if (id === you || !video) continue;
         const frames = w.__framesOf(video);
-        const t = tiles[id];
-        if (!t) {
-          // Tracked from its first frame on.
-          if (frames > 0) tiles[id] = { frames, last: now, worst: 0 };
-          continue;
-        }
-        if (frames > t.frames) {
-          t.worst = Math.max(t.worst, now - t.last);
-          t.last = now;
-        }
+        const t = (tiles[id] ??= { frames: 0, rose: [] });
+        if (frames > t.frames) t.rose.push(Date.now());
         t.frames = frames;
       }
     }, 100);
   });
 }
 
-/** The longest gap (ms) of each remote camera tile since the last reset, including one still going on. */
-async function gaps(page: Page, reset = false): Promise<Record<string, number>> {
-  return page.evaluate((reset) => {
-    const now = performance.now();
-    const out: Record<string, number> = {};
-    for (const [id, t] of Object.entries((window as any).__gaps as Record<string, { last: number; worst: number }>)) {
-      out[id] = Math.round(Math.max(t.worst, now - t.last));
-      if (reset) t.worst = 0;
-    }
-    return out;
-  }, reset);
+/**
+ * The longest time (ms) each remote camera tile went without a new frame between `from` and `to` (page
+ * times), and when that gap began: a tile whose first frame came after `from` counts from that frame.
+ */
+async function gaps(page: Page, from: number, to: number): Promise<Record<string, { gap: number; began: number }>> {
+  return page.evaluate(
+    ({ from, to }) => {
+      const out: Record<string, { gap: number; began: number }> = {};
+      for (const [id, t] of Object.entries((window as any).__frames as Record<string, { rose: number[] }>)) {
+        const before = t.rose.filter((r) => r <= from);
+        const inside = t.rose.filter((r) => r > from && r <= to);
+        const times = [...(before.length ? [from] : []), ...inside, to];
+        const worst = { gap: 0, began: from };
+        for (let i = 1; i < times.length; i++) {
+          if (times[i] - times[i - 1] > worst.gap) Object.assign(worst, { gap: times[i] - times[i - 1], began: times[i - 1] });
+        }
+        out[id] = worst;
+      }
+      return out;
+    },
+    { from, to },
+  );
+}
+
+/** Gaps as "gap ms (began at +N ms after the commit)", for the log. */
+function describe(g: Record<string, { gap: number; began: number }>, commit: number) {
+  return Object.entries(g).map(([id, { gap, began }]) => `${id}: ${gap} ms from ${began - commit} ms`).join(', ');
+}
+
+/** When this page received the server's `phase` of `mode` (page time), the last one if several. */
+async function topologyAt(signaling: SignalingLog, mode: 'relayed' | 'mesh', phase: 'prepare' | 'commit'): Promise<number> {
+  const found = (await signaling.of('received', 'topology')).filter((m) => m.mode === mode && m.phase === phase);
+  return found[found.length - 1]._at;
 }
 
 /** Whether `page` decodes the camera of each of `ids`: its tile's video has a size and new frames arrive. */
@@ -136,13 +151,16 @@ test.describe('Relayed mode', () => {
         await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
         await expectDecoding(p.p.page, others, `p${i} relayed`);
       }
+      // The switch: from the first Prepare (less a margin, to see the gap start) to now (every mesh link closed).
+      const switchFrom = Math.min(...(await Promise.all(people.map((p) => topologyAt(p.signaling, 'relayed', 'prepare'))))) - 500;
+      const switchTo = Date.now();
       const toRelayed: number[] = [];
       for (const [i, p] of people.entries()) {
-        const g = await gaps(p.p.page, true);
-        console.log(`gaps on p${i} (${p.id}) across the switch to relayed: ${JSON.stringify(g)}`);
+        const g = await gaps(p.p.page, switchFrom, switchTo);
+        console.log(`gaps on p${i} (${p.id}) across the switch to relayed (times from its commit): ${describe(g, await topologyAt(p.signaling, 'relayed', 'commit'))}`);
         // Every tile counts from its first frame: the first two saw each other in mesh before the switch, the
         // third first saw them over its own (short-lived) mesh links or already through Janus.
-        for (const id of ids) if (id !== p.id) toRelayed.push(g[String(id)]);
+        for (const id of ids) if (id !== p.id) toRelayed.push(g[String(id)].gap);
       }
       console.log(`switch to relayed, video gap: ${JSON.stringify(summary(toRelayed))}`);
 
@@ -155,11 +173,13 @@ test.describe('Relayed mode', () => {
         await expect.poll(async () => Object.values(await peerStats(p.p.page)).map((s) => s.connectionState), { timeout: 10_000, message: `p${i} meshes again` }).toEqual(['connected']);
         await expectDecoding(p.p.page, [ids[1 - i]], `p${i} back in mesh`);
       }
+      const backFrom = Math.min(...(await Promise.all(people.slice(0, 2).map((p) => topologyAt(p.signaling, 'mesh', 'prepare'))))) - 500;
+      const backTo = Date.now();
       const toMesh: number[] = [];
       for (const [i, p] of people.slice(0, 2).entries()) {
-        const g = await gaps(p.p.page);
-        console.log(`gaps on p${i} (${p.id}) across the switch back to mesh: ${JSON.stringify(g)}`);
-        toMesh.push(g[String(ids[1 - i])]);
+        const g = await gaps(p.p.page, backFrom, backTo);
+        console.log(`gaps on p${i} (${p.id}) across the switch back to mesh (times from its commit): ${describe(g, await topologyAt(p.signaling, 'mesh', 'commit'))}`);
+        toMesh.push(g[String(ids[1 - i])].gap);
       }
       console.log(`switch back to mesh, video gap: ${JSON.stringify(summary(toMesh))}`);
       testInfo.annotations.push({ type: 'gaps', description: `to relayed ${JSON.stringify(summary(toRelayed))}, to mesh ${JSON.stringify(summary(toMesh))}` });
