@@ -19,6 +19,7 @@ use crate::out_queue::DEFAULT_SEND_QUEUE_BYTES;
 use crate::resume::TOKEN_TTL;
 use crate::turn::{Turn, DEFAULT_TURN_TTL};
 use nonstop_core::protocol::{HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS};
+use nonstop_core::time::Millis;
 use nonstop_core::topology::{TopologyConfig, DEFAULT_MESH_LIMIT, DEFAULT_RELAY_ABOVE};
 
 /// Most participants in one meeting unless `--capacity` says otherwise.
@@ -296,6 +297,16 @@ pub struct Args {
     )]
     pub mesh_limit: usize,
 
+    /// How long (milliseconds) a relayed call must need no relay before it goes back
+    /// to mesh. Hidden: the default (30 s) suits calls; tests shorten it.
+    #[arg(
+        long,
+        env = "NONSTOP_RELAY_HOLD_MS",
+        hide = true,
+        default_value_t = 30_000
+    )]
+    pub relay_hold_ms: u64,
+
     // Janus, the SFU of relayed calls (all three flags, or none: no SFU).
     /// Janus's client API WebSocket, on loopback (e.g. ws://127.0.0.1:8188), which
     /// browsers reach through this server at /janus. With --janus-admin-ws and
@@ -389,6 +400,7 @@ impl Args {
             topology: TopologyConfig {
                 relay_above: self.relay_above,
                 mesh_limit: self.mesh_limit,
+                hold: Millis::from_millis(self.relay_hold_ms),
                 ..TopologyConfig::default()
             },
             janus: self.janus()?,
@@ -568,6 +580,11 @@ mod tests {
                 .unwrap();
         let s = args.settings().unwrap();
         assert_eq!((s.topology.relay_above, s.topology.mesh_limit), (3, 12));
+        let s = Args::try_parse_from(["nonstop-server", "--relay-hold-ms", "2000"])
+            .unwrap()
+            .settings()
+            .unwrap();
+        assert_eq!(s.topology.hold, Millis::from_millis(2000));
         assert!(Args::try_parse_from(["nonstop-server", "--mesh-limit", "0"]).is_err());
     }
 

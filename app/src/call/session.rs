@@ -1,11 +1,18 @@
 //! One joined call: the signaling session, the core's [`CallState`] it feeds, and the
-//! media transport that carries out what the state wants. Three tasks drive it: server
+//! media transports that carry out what the state wants: the mesh, and while the call
+//! is relayed (or switching), the relayed one. A switch is make before break: the new
+//! path is built next to the shown one, `topology_ready` goes out once every camera
+//! flows on it (its video track unmuted: packets arrive), and from the server's commit
+//! each participant's tiles take the new path's media as soon as its camera flows
+//! there (each path's streams are kept apart); the old path closes once all do (at
+//! most `core::call::path_switch::DRAIN_MAX` after the commit). Three tasks drive it: server
 //! messages (one at a time, in order), transport events, and the ticker, which reads
 //! every connection once per round ([`SAMPLE_EVERY`]) for link recovery, adaptation
 //! and speaker detection, and otherwise sleeps until the next deadline of the state
 //! machines.
 
 use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use futures::channel::mpsc;
@@ -14,28 +21,31 @@ use futures::StreamExt;
 use leptos::logging::warn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use nonstop_core::call::{CallEffect, CallState, LinkObservation, Presence};
+use nonstop_core::call::{CallEffect, CallState, LinkObservation, Presence, Topology};
+use nonstop_core::janus::RoomAccess;
 use nonstop_core::layout::TileId;
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::{
-    ClientMsg, ErrorCode, IceServer, MediaState, ServerMsg, PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, IceServer, MediaState, ServerMsg, SfuGrant, SwitchPhase, PROTOCOL_VERSION,
 };
 use nonstop_core::time::{Millis, Time};
 use nonstop_core::ParticipantId;
+use wasm_bindgen::JsCast;
 
 use super::adaptation::Adaptation;
 use super::handshake::{self, Refused};
 use super::mesh::{MeshTransport, Signal};
 use super::reconnect::{reconnect, SignalingWatch};
+use super::relayed::{RelayedTransport, SfuAccess};
 use super::speaking::Speaking;
 use super::transport::{MediaTransport, TransportEvent};
 use super::view::{AdaptationView, CallView};
 use crate::platform::clock::{now, sleep_until};
 use crate::platform::listener::EventListener;
-use crate::platform::media::LocalMedia;
+use crate::platform::media::{LocalMedia, MediaStream};
 use crate::platform::screen::ScreenTrack;
-use crate::platform::signaling::{ReceiveError, SignalingReceiver, SignalingSender};
+use crate::platform::signaling::{self, ReceiveError, SignalingReceiver, SignalingSender};
 use crate::platform::{debug_hook, page, random_seed as seed};
 
 /// How often every connection is read (`getStats()`): fast enough for speaker
@@ -78,7 +88,13 @@ struct Inner {
     name: String,
     me: ParticipantId,
     signaling: SignalingSender,
-    transport: MeshTransport,
+    mesh: MeshTransport,
+    /// While the call is relayed or switching to or from it.
+    relayed: RefCell<Option<RelayedTransport>>,
+    /// The remote sources' media on each path, and the path each tile shows.
+    streams: RefCell<BTreeMap<(Topology, TileId), MediaStream>>,
+    showing: RefCell<BTreeMap<TileId, Topology>>,
+    ice_servers: RefCell<Vec<IceServer>>,
     state: RefCell<CallState>,
     watch: RefCell<SignalingWatch>,
     adaptation: RefCell<Adaptation>,
@@ -95,8 +111,9 @@ struct Inner {
     /// Wakes the ticker before its deadline; `sample_now`: the links it should read at
     /// once (only those, when a full round is not due).
     wake: mpsc::UnboundedSender<()>,
-    /// The transport's event channel, closed on leave (which ends its task).
-    events: mpsc::UnboundedSender<TransportEvent>,
+    /// The transports' event channel (each event with its path), closed on leave
+    /// (which ends its task).
+    events: mpsc::UnboundedSender<(Topology, TransportEvent)>,
     sample_now: RefCell<Vec<ParticipantId>>,
     /// Called instead of showing "lost the connection" when the server no longer
     /// knows our session (`resume_failed`): the page joins afresh.
@@ -164,15 +181,12 @@ impl Call {
         for p in participants {
             state.joined(now, p);
         }
-        let sink = events_tx.clone();
-        let transport = MeshTransport::new(
+        let mesh = MeshTransport::new(
             me,
             accepted.sender.clone(),
-            ice_servers,
+            ice_servers.clone(),
             local.clone(),
-            move |event| {
-                let _after_leave_nobody_listens = sink.unbounded_send(event);
-            },
+            sink_for(&events_tx, Topology::Mesh),
         );
         let adaptation = Adaptation::new(adaptation_view.enabled.get_untracked());
         let call = Call {
@@ -181,7 +195,11 @@ impl Call {
                 name: name.as_str().to_owned(),
                 me,
                 signaling: accepted.sender,
-                transport,
+                mesh,
+                relayed: RefCell::new(None),
+                streams: RefCell::new(BTreeMap::new()),
+                showing: RefCell::new(BTreeMap::new()),
+                ice_servers: RefCell::new(ice_servers),
                 state: RefCell::new(state),
                 watch: RefCell::new(SignalingWatch::new(now, heartbeat_interval_ms)),
                 adaptation: RefCell::new(adaptation),
@@ -223,7 +241,10 @@ impl Call {
     pub(crate) fn set_local(&self, local: &LocalMedia) {
         let inner = &self.inner;
         *inner.local.borrow_mut() = local.clone();
-        inner.transport.publish(local);
+        inner.mesh.publish(local);
+        if let Some(relayed) = inner.relayed.borrow().as_ref() {
+            relayed.publish(local);
+        }
         inner.adaptation.borrow_mut().reapply();
         inner
             .view
@@ -250,9 +271,10 @@ impl Call {
         self.inner.left.get()
     }
 
-    /// Sends a peer message to everyone reachable; returns how many.
+    /// Sends a peer message to everyone reachable; returns how many. Only mesh links
+    /// carry them: none in a relayed call yet.
     pub fn send_to_all(&self, msg: &PeerMsg) -> usize {
-        self.inner.transport.send_to_all(msg)
+        self.inner.mesh.send_to_all(msg)
     }
 
     /// Starts (Some) or stops (None) sending our screen to everyone, now and to
@@ -262,9 +284,11 @@ impl Call {
         let inner = &self.inner;
         let sharing = screen.is_some();
         let stream = screen.as_ref().map(|(s, _)| Clone::clone(&s.stream));
-        inner
-            .transport
-            .publish_screen(screen.as_ref().map(|(s, _)| s));
+        let track = screen.as_ref().map(|(s, _)| s);
+        inner.mesh.publish_screen(track);
+        if let Some(relayed) = inner.relayed.borrow().as_ref() {
+            relayed.publish_screen(track);
+        }
         if let Some((old, _)) = inner.screen.replace(screen) {
             if !sharing {
                 old.stop();
@@ -291,7 +315,10 @@ impl Call {
         }
         inner.signaling.send(ClientMsg::Leave);
         inner.signaling.close();
-        inner.transport.close();
+        inner.mesh.close();
+        if let Some(relayed) = inner.relayed.take() {
+            relayed.close();
+        }
         inner.wake.close_channel();
         inner.events.close_channel();
         inner.view.clear();
@@ -334,12 +361,15 @@ impl Call {
         }
     }
 
-    async fn transport_events(self, mut events: mpsc::UnboundedReceiver<TransportEvent>) {
-        while let Some(event) = events.next().await {
+    async fn transport_events(
+        self,
+        mut events: mpsc::UnboundedReceiver<(Topology, TransportEvent)>,
+    ) {
+        while let Some((path, event)) = events.next().await {
             if self.inner.left.get() {
                 return;
             }
-            self.inner.transport_event(event);
+            self.inner.transport_event(path, event);
         }
     }
 
@@ -370,21 +400,44 @@ impl Call {
 }
 
 impl Inner {
-    /// Makes the transport, the adaptation and the view follow the state.
+    /// Makes the transports, the adaptation and the view follow the state, and tells
+    /// the server when the path being built carries everyone.
     fn refresh(&self) {
         if self.left.get() {
             return;
         }
-        let (peers, parked, tiles) = {
-            let state = self.state.borrow();
+        self.follow_paths();
+        let (peers, mesh_peers, relayed_in_use, parked, tiles, ready) = {
+            let mut state = self.state.borrow_mut();
             let parked: Vec<ParticipantId> = state
                 .members()
                 .filter(|m| m.presence == Presence::Vanished)
                 .map(|m| m.id)
                 .collect();
-            (state.wanted_links(), parked, state.tiles())
+            (
+                state.wanted_links(),
+                state.mesh_links(),
+                state.uses(Topology::Relayed),
+                parked,
+                state.tiles(),
+                state.ready_due(),
+            )
         };
-        self.transport.set_peers(&peers, &parked);
+        self.mesh.set_peers(&mesh_peers, &parked);
+        if !relayed_in_use {
+            if let Some(relayed) = self.relayed.take() {
+                warn!("call: leaving the SFU room");
+                relayed.close();
+            }
+        }
+        if let Some(relayed) = self.relayed.borrow().as_ref() {
+            relayed.set_peers(&peers, &parked);
+        }
+        if let Some(path) = ready {
+            warn!("call: every camera arrives on the {path:?} path; ready");
+            self.signaling
+                .send(ClientMsg::TopologyReady { mode: path.into() });
+        }
         self.adaptation.borrow_mut().set_peers(now(), &peers);
         self.speaking.borrow_mut().retain(&peers);
         self.view.set_tiles(tiles);
@@ -402,7 +455,7 @@ impl Inner {
                             ""
                         }
                     );
-                    self.transport.restart_ice(peer, relay_only);
+                    self.shown_transport().restart_ice(peer, relay_only);
                 }
                 CallEffect::SampleNow(peer) => self.sample_soon(peer),
                 CallEffect::Log(text) => warn!("{text}"),
@@ -423,14 +476,12 @@ impl Inner {
             }
             ServerMsg::Back { participant } => self.state.borrow_mut().back(now, participant),
             ServerMsg::Media { from, media } => self.state.borrow_mut().media_changed(from, media),
-            ServerMsg::Offer { from, sdp } => self.transport.signal(from, Signal::Offer(sdp)).await,
-            ServerMsg::Answer { from, sdp } => {
-                self.transport.signal(from, Signal::Answer(sdp)).await
-            }
+            // In a relayed call there are no mesh links: a mesh offer (from a newcomer
+            // before it learnt the call is relayed) is refused by being ignored.
+            ServerMsg::Offer { from, sdp } => self.mesh.signal(from, Signal::Offer(sdp)).await,
+            ServerMsg::Answer { from, sdp } => self.mesh.signal(from, Signal::Answer(sdp)).await,
             ServerMsg::Candidate { from, candidate } => {
-                self.transport
-                    .signal(from, Signal::Candidate(candidate))
-                    .await
+                self.mesh.signal(from, Signal::Candidate(candidate)).await
             }
             ServerMsg::IceServers { ice_servers } => self.set_ice_servers(ice_servers),
             ServerMsg::Ping => self.signaling.send(ClientMsg::Pong),
@@ -451,12 +502,19 @@ impl Inner {
             ServerMsg::Session { .. } => {}
             // From a newer server: nothing this app knows to do with it.
             ServerMsg::Unknown => {}
-            // Relayed mode needs the app's SFU client, which does not exist yet: the app
-            // stays in the mesh, as an older app would.
-            ServerMsg::Topology { mode, phase, .. } => {
-                warn!("signaling: topology {mode:?} ({phase:?}) ignored: this app only meshes")
+            ServerMsg::Topology { mode, phase, sfu } => {
+                warn!("call: topology {mode:?} ({phase:?})");
+                match phase {
+                    SwitchPhase::Prepare => self.prepare(mode.into(), sfu),
+                    SwitchPhase::Commit => self.commit(mode.into()),
+                }
             }
-            ServerMsg::SfuGrant { .. } => {}
+            // Janus checks the token of every request: the newest one goes with each.
+            ServerMsg::SfuGrant { sfu } => {
+                if let Some(relayed) = self.relayed.borrow().as_ref() {
+                    relayed.renew(sfu.token, sfu.room_token);
+                }
+            }
             ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
             ServerMsg::Resumed { .. } => warn!("signaling: resumed without a resume, ignored"),
         }
@@ -467,7 +525,112 @@ impl Inner {
         self.state
             .borrow_mut()
             .set_relay_available(relay_available(&ice_servers));
-        self.transport.set_ice_servers(ice_servers);
+        self.mesh.set_ice_servers(ice_servers.clone());
+        if let Some(relayed) = self.relayed.borrow().as_ref() {
+            relayed.set_ice_servers(ice_servers.clone());
+        }
+        *self.ice_servers.borrow_mut() = ice_servers;
+    }
+
+    /// The transport of the path the tiles show (the mesh if the relayed one could not
+    /// be made): it reads the links and takes the receiver hints.
+    fn shown_transport(&self) -> Rc<dyn MediaTransport> {
+        let relayed = self.relayed.borrow();
+        match (self.state.borrow().topology(), relayed.as_ref()) {
+            (Topology::Relayed, Some(relayed)) => Rc::new(relayed.clone()),
+            _ => Rc::new(self.mesh.clone()),
+        }
+    }
+
+    /// The server's `Prepare`: builds `path` next to the shown one (for the relayed
+    /// path, joins the SFU room of `grant` and publishes there).
+    fn prepare(&self, path: Topology, grant: Option<SfuGrant>) {
+        if path == Topology::Relayed && self.relayed.borrow().is_none() {
+            let Some(grant) = grant else {
+                warn!("call: told to prepare the relayed path without a grant; staying");
+                return;
+            };
+            match self.join_sfu(grant) {
+                Ok(relayed) => *self.relayed.borrow_mut() = Some(relayed),
+                Err(e) => {
+                    warn!("call: cannot reach the SFU ({e}); staying in the mesh");
+                    return;
+                }
+            }
+        }
+        self.state.borrow_mut().prepare_topology(path);
+    }
+
+    fn join_sfu(&self, grant: SfuGrant) -> Result<RelayedTransport, String> {
+        let access = SfuAccess {
+            url: signaling::endpoint_at(&grant.path),
+            room: RoomAccess {
+                room: grant.room,
+                pin: grant.pin,
+                token: grant.token,
+                room_token: grant.room_token,
+            },
+        };
+        let relayed = RelayedTransport::new(
+            self.me,
+            access,
+            self.ice_servers.borrow().clone(),
+            self.local.borrow().clone(),
+            sink_for(&self.events, Topology::Relayed),
+        )?;
+        if let Some((screen, _)) = self.screen.borrow().as_ref() {
+            relayed.publish_screen(Some(screen));
+        }
+        Ok(relayed)
+    }
+
+    /// The server's `Commit`: the tiles take `path`'s media as its cameras flow
+    /// (`follow_paths`), then the other path closes (`refresh`). A relayed path that
+    /// could not be made keeps the mesh.
+    fn commit(&self, path: Topology) {
+        if path == Topology::Relayed && self.relayed.borrow().is_none() {
+            warn!("call: the relayed path was committed but we have none; staying in the mesh");
+            return;
+        }
+        self.state.borrow_mut().commit_topology(now(), path);
+    }
+
+    /// Tells the state whose camera flows on which path, ends the old path's drain
+    /// when it is due, and has every tile show the path the state says.
+    fn follow_paths(&self) {
+        let now = now();
+        let tiles: BTreeSet<TileId> = {
+            let streams = self.streams.borrow();
+            let mut state = self.state.borrow_mut();
+            for ((path, tile), stream) in streams.iter() {
+                state.remote_media(*path, *tile, flows(stream));
+            }
+            if state.drain_done(now) {
+                warn!(
+                    "call: every camera flows on the {:?} path",
+                    state.topology()
+                );
+            }
+            streams.keys().map(|(_, t)| *t).collect()
+        };
+        for tile in tiles {
+            let path = self.state.borrow().source_path(tile.participant);
+            if self.showing.borrow().get(&tile) != Some(&path) {
+                let stream = self.streams.borrow().get(&(path, tile)).cloned();
+                self.show(tile, path, stream);
+            }
+        }
+    }
+
+    /// Shows `stream` of `path` on `tile` (a screen tile appears or goes with its stream).
+    fn show(&self, tile: TileId, path: Topology, stream: Option<MediaStream>) {
+        self.showing.borrow_mut().insert(tile, path);
+        if tile.is_screen() {
+            self.state
+                .borrow_mut()
+                .set_screen(tile.participant, stream.is_some());
+        }
+        self.view.set_stream(tile, stream);
     }
 
     /// Reconnects the signaling socket and resumes our session; `None` if the server
@@ -530,19 +693,33 @@ impl Inner {
         Some(accepted.receiver)
     }
 
-    fn transport_event(&self, event: TransportEvent) {
+    fn transport_event(&self, path: Topology, event: TransportEvent) {
         match event {
             TransportEvent::RemoteMedia { source, stream } => {
-                if source.is_screen() {
-                    self.state
-                        .borrow_mut()
-                        .set_screen(source.participant, stream.is_some());
+                {
+                    let mut streams = self.streams.borrow_mut();
+                    match &stream {
+                        Some(s) => streams.insert((path, source), Clone::clone(s)),
+                        None => streams.remove(&(path, source)),
+                    };
                 }
-                self.view.set_stream(source, stream);
+                let flowing = stream.as_ref().is_some_and(flows);
+                let shown = {
+                    let mut state = self.state.borrow_mut();
+                    state.remote_media(path, source, flowing);
+                    state.source_path(source.participant) == path
+                };
+                if shown {
+                    self.show(source, path, stream);
+                }
                 self.refresh();
             }
             TransportEvent::PeerMessage { from, msg } => self.peer_message(from, msg),
-            TransportEvent::LinkChanged(peer) => self.sample_soon(peer),
+            TransportEvent::LinkChanged(peer) => {
+                if self.state.borrow().topology() == path {
+                    self.sample_soon(peer);
+                }
+            }
         }
     }
 
@@ -596,7 +773,7 @@ impl Inner {
     /// Reads every connection once and hands the readings to link recovery, speaker
     /// detection and adaptation.
     async fn sample(&self, only: Option<Vec<ParticipantId>>) {
-        let samples = self.transport.sample(only).await;
+        let samples = self.shown_transport().sample(only).await;
         if self.left.get() {
             return;
         }
@@ -639,14 +816,15 @@ impl Inner {
             page::device_pixel_ratio(),
             page::hidden(),
         );
+        let transport = self.shown_transport();
         for (id, hint) in hints {
-            if !self.transport.want(TileId::camera(id), hint) {
+            if !transport.want(TileId::camera(id), hint) {
                 self.adaptation.borrow_mut().hint_undelivered(id);
             }
         }
         let decided = self.adaptation.borrow_mut().decide(now);
         for (id, want, had) in decided {
-            if self.transport.apply_send(id, want, had).await {
+            if transport.apply_send(id, want, had).await {
                 self.adaptation.borrow_mut().applied(id, want);
             }
         }
@@ -671,4 +849,24 @@ fn relay_available(ice_servers: &[IceServer]) -> bool {
     ice_servers
         .iter()
         .any(|s| s.urls.iter().any(|u| u.starts_with("turn")))
+}
+
+/// Where a transport of `path` sends its events: the call's channel, tagged.
+fn sink_for(
+    events: &mpsc::UnboundedSender<(Topology, TransportEvent)>,
+    path: Topology,
+) -> impl Fn(TransportEvent) + 'static {
+    let events = events.clone();
+    move |event| {
+        let _after_leave_nobody_listens = events.unbounded_send((path, event));
+    }
+}
+
+/// Whether a remote stream's video flows: a remote track is muted until its packets
+/// arrive.
+fn flows(stream: &MediaStream) -> bool {
+    stream.get_video_tracks().iter().any(|track| {
+        let track: web_sys::MediaStreamTrack = track.unchecked_into();
+        !track.muted() && track.ready_state() == web_sys::MediaStreamTrackState::Live
+    })
 }

@@ -1,7 +1,7 @@
 //! The seam between the call and the way media travels. The call says what to publish
 //! and what it wants to receive; a transport carries it and reports what arrives. The
-//! mesh (`mesh/`: one `RTCPeerConnection` per remote participant) is the one transport
-//! today; a relayed one (an SFU) implements the same trait.
+//! mesh (`mesh/`: one `RTCPeerConnection` per remote participant) and the relayed one
+//! (`relayed/`: through the SFU) implement it; a call holds both while it switches.
 
 use futures::future::LocalBoxFuture;
 use nonstop_core::adaptation::{ReceiverHint, SendParams};

@@ -163,13 +163,18 @@ pub async fn server_answers() -> bool {
 /// The signaling endpoint on the host that served the app (`ws://host/ws`, or `wss://`
 /// when the page came over https).
 pub fn endpoint() -> String {
+    endpoint_at("/ws")
+}
+
+/// A WebSocket at `path` on the host that served the app, e.g. the SFU's (`/janus`).
+pub fn endpoint_at(path: &str) -> String {
     let location = web_sys::window().map(|w| w.location());
     let secure = location
         .as_ref()
         .and_then(|l| l.protocol().ok())
         .is_some_and(|p| p == "https:");
     let host = location.and_then(|l| l.host().ok()).unwrap_or_default();
-    format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
+    format!("{}://{host}{path}", if secure { "wss" } else { "ws" })
 }
 
 pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String> {

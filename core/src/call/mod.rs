@@ -16,6 +16,11 @@
 //!   [`CallState::poll`] runs at [`CallState::next_deadline`].
 //!   After any input, the app holds a link to every [`CallState::wanted_links`] and
 //!   shows [`CallState::tiles`].
+//! - [`PathSwitch`] (`path_switch.rs`), held by [`CallState`]: the mesh or relayed
+//!   path, switched make before break: the tiles show the committed path, the other
+//!   is built next to it, `topology_ready` once every camera flows on it; after the
+//!   commit each participant's tiles move once its camera flows on the new path, and
+//!   the old path closes when all did (or after `DRAIN_MAX`).
 //! - [`HintSender`] and [`hint_for`] (`hints.rs`): receiver hints from the layout.
 //! - [`EnergyMeter`] (`audio_level.rs`): audio levels from energy counters for
 //!   [`crate::speaker`].
@@ -23,12 +28,14 @@
 mod audio_level;
 mod hints;
 mod link_state;
+mod path_switch;
 mod state;
 mod vanish;
 
 pub use audio_level::EnergyMeter;
 pub use hints::{hint_for, HintSender, HINT_REFRESH, HINT_RETRY};
 pub use link_state::{decide_link_state, LinkFacts, LinkState};
+pub use path_switch::PathSwitch;
 pub use state::{
     CallEffect, CallState, LinkObservation, Member, Presence, SourceKey, SourceKind, TileModel,
     Topology,

@@ -5,18 +5,39 @@
 use std::collections::BTreeMap;
 
 use super::link_state::{decide_link_state, LinkFacts, LinkState};
+use super::path_switch::PathSwitch;
 use super::vanish::{Inbound, VanishWatch, Verdict};
 use crate::ids::ParticipantId;
 use crate::negotiation::Role;
-use crate::protocol::{MediaState, Participant};
+use crate::protocol::{MediaState, Participant, TopologyMode};
 use crate::recovery::{InboundWatch, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig};
 use crate::time::Time;
 
 /// How media travels between the participants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topology {
     /// One peer connection per remote participant.
     Mesh,
+    /// Through the call's SFU room: one upload, one connection receiving everyone.
+    Relayed,
+}
+
+impl From<TopologyMode> for Topology {
+    fn from(mode: TopologyMode) -> Self {
+        match mode {
+            TopologyMode::Mesh => Topology::Mesh,
+            TopologyMode::Relayed => Topology::Relayed,
+        }
+    }
+}
+
+impl From<Topology> for TopologyMode {
+    fn from(path: Topology) -> Self {
+        match path {
+            Topology::Mesh => TopologyMode::Mesh,
+            Topology::Relayed => TopologyMode::Relayed,
+        }
+    }
 }
 
 /// One video source in the call: whose camera or screen. The layout's tile id, since
@@ -165,7 +186,7 @@ pub struct CallState {
     my_screen: bool,
     relay_available: bool,
     seed: u64,
-    topology: Topology,
+    path: PathSwitch,
     remotes: BTreeMap<ParticipantId, Remote>,
     /// After a resume into a restarted server: when to drop the unconfirmed members
     /// whose link does not work (at the next poll, so that it is logged).
@@ -189,7 +210,7 @@ impl CallState {
             my_screen: false,
             relay_available,
             seed,
-            topology: Topology::Mesh,
+            path: PathSwitch::default(),
             remotes: BTreeMap::new(),
             reconcile_due: None,
         }
@@ -199,8 +220,58 @@ impl CallState {
         self.me
     }
 
+    /// The path the tiles show (see [`PathSwitch`]).
     pub fn topology(&self) -> Topology {
-        self.topology
+        self.path.shown()
+    }
+
+    /// Whether `path`'s transport must exist: it carries media or is being built.
+    pub fn uses(&self, path: Topology) -> bool {
+        self.path.in_use(path)
+    }
+
+    /// The server's `topology` `Prepare`: build `path` next to the one shown.
+    pub fn prepare_topology(&mut self, path: Topology) {
+        self.path.prepare(path);
+    }
+
+    /// The server's `topology` `Commit` at `now`: the tiles take `path`'s media, each
+    /// participant's once its camera flows there ([`source_path`](Self::source_path)).
+    pub fn commit_topology(&mut self, now: Time, path: Topology) {
+        self.path.commit(now, path);
+    }
+
+    /// The path whose media `participant`'s tiles show now.
+    pub fn source_path(&self, participant: ParticipantId) -> Topology {
+        self.path.source_path(participant)
+    }
+
+    /// True when the path committed away from is to be closed now: every shown
+    /// camera flows on the new one, or it drained long enough.
+    pub fn drain_done(&mut self, now: Time) -> bool {
+        let shown: Vec<ParticipantId> = self.shown_remotes().collect();
+        self.path.drain_done(now, shown)
+    }
+
+    fn shown_remotes(&self) -> impl Iterator<Item = ParticipantId> + '_ {
+        self.remotes
+            .values()
+            .filter(|r| r.member.presence != Presence::Vanished)
+            .map(|r| r.member.id)
+    }
+
+    /// A remote source's media flows (`true`) or not on `path`.
+    pub fn remote_media(&mut self, path: Topology, source: SourceKey, present: bool) {
+        if source.kind == SourceKind::Camera {
+            self.path.camera(path, source.participant, present);
+        }
+    }
+
+    /// The path to send `topology_ready` for, once per switch: every shown remote
+    /// participant's camera arrived on the path being built.
+    pub fn ready_due(&mut self) -> Option<Topology> {
+        let shown: Vec<ParticipantId> = self.shown_remotes().collect();
+        self.path.ready_due(shown)
     }
 
     /// Someone joined (or is listed in a welcome). Someone already known is confirmed
@@ -432,6 +503,16 @@ impl CallState {
         self.remotes.keys().copied().collect()
     }
 
+    /// The mesh's share of [`wanted_links`](Self::wanted_links): all of them while the
+    /// mesh is in use, none once the call is relayed (no mesh link to a newcomer).
+    pub fn mesh_links(&self) -> Vec<ParticipantId> {
+        if self.path.in_use(Topology::Mesh) {
+            self.wanted_links()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The remote participants (not us), by id.
     pub fn members(&self) -> impl Iterator<Item = &Member> {
         self.remotes.values().map(|r| &r.member)
@@ -510,4 +591,55 @@ fn drive(remote: &mut Remote, now: Time, effects: &mut Vec<CallEffect>) {
         }
     }
     remote.refresh_link();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ME: ParticipantId = ParticipantId::new(5);
+    const ADA: ParticipantId = ParticipantId::new(2);
+
+    fn call_with_ada() -> CallState {
+        let mut c = CallState::new(ME, "Me".into(), MediaState::default(), false, 1);
+        c.joined(
+            Time::from_millis(0),
+            Participant {
+                id: ADA,
+                name: "Ada".into(),
+                media: MediaState::default(),
+            },
+        );
+        c
+    }
+
+    #[test]
+    fn the_mesh_links_go_once_relayed_media_flows_after_the_commit() {
+        let mut c = call_with_ada();
+        assert_eq!(c.mesh_links(), vec![ADA]);
+        c.prepare_topology(Topology::Relayed);
+        assert!(c.uses(Topology::Relayed) && c.uses(Topology::Mesh));
+        assert_eq!(c.ready_due(), None, "Ada's camera is not relayed yet");
+        c.remote_media(Topology::Relayed, SourceKey::screen(ADA), true);
+        assert_eq!(c.ready_due(), None, "a screen is not her camera");
+        c.remote_media(Topology::Relayed, SourceKey::camera(ADA), true);
+        assert_eq!(c.ready_due(), Some(Topology::Relayed));
+        c.commit_topology(Time::from_millis(10), Topology::Relayed);
+        assert_eq!(c.topology(), Topology::Relayed);
+        assert_eq!(c.source_path(ADA), Topology::Relayed);
+        assert!(c.drain_done(Time::from_millis(10)));
+        assert!(c.mesh_links().is_empty(), "no mesh link in a relayed call");
+        assert_eq!(c.wanted_links(), vec![ADA], "still in the roster");
+    }
+
+    #[test]
+    fn a_newcomer_to_a_relayed_call_keeps_no_mesh_link() {
+        let mut c = call_with_ada();
+        c.prepare_topology(Topology::Relayed);
+        c.commit_topology(Time::from_millis(0), Topology::Relayed);
+        assert_eq!(c.source_path(ADA), Topology::Mesh, "until her camera flows");
+        c.remote_media(Topology::Relayed, SourceKey::camera(ADA), true);
+        assert!(c.drain_done(Time::from_millis(300)));
+        assert!(c.mesh_links().is_empty());
+    }
 }

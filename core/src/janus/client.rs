@@ -401,6 +401,14 @@ impl JanusClient {
         self.feeds.available()
     }
 
+    /// Fresh signed tokens for the same room (the server's `sfu_grant`): every request
+    /// from now on carries them, since Janus checks the token of each one (keepalives
+    /// too) and the old one expires.
+    pub fn renew(&mut self, token: String, room_token: String) {
+        self.access.token = token;
+        self.access.room_token = room_token;
+    }
+
     /// Leaves the room: `unpublish`, `leave`, then `destroy` the session, each after
     /// the previous one's result (or its timeout). [`JanusEvent::Closed`] follows.
     pub fn close(&mut self, now: Time) {

@@ -554,6 +554,16 @@ fn a_keepalive_goes_out_after_25_s_of_silence_and_must_be_answered() {
 }
 
 #[test]
+fn renewed_tokens_go_with_the_next_requests() {
+    let mut run = Run::published();
+    run.client
+        .renew("fresh-core-token".into(), "fresh-room-token".into());
+    run.client.handle_timeout(at(25_050));
+    run.drain();
+    assert_eq!(run.last("keepalive", None)["token"], "fresh-core-token");
+}
+
+#[test]
 fn a_session_janus_ended_fails_the_client() {
     let mut run = Run::published();
     run.input(100, json!({"janus": "timeout", "session_id": SESSION}));

@@ -356,10 +356,25 @@ impl Relayed {
     }
 }
 
+impl RelayedTransport {
+    /// Fresh signed tokens for the room (the server's `sfu_grant`).
+    pub fn renew(&self, token: String, room_token: String) {
+        self.inner.client.borrow_mut().renew(token, room_token);
+    }
+}
+
 impl MediaTransport for RelayedTransport {
+    /// Called at every refresh of the call: only a change is followed.
     fn set_peers(&self, peers: &[ParticipantId], parked: &[ParticipantId]) {
-        let shown = peers.iter().filter(|p| !parked.contains(p)).copied();
-        self.inner.peers.replace(shown.collect());
+        let shown: BTreeSet<ParticipantId> = peers
+            .iter()
+            .filter(|p| !parked.contains(p))
+            .copied()
+            .collect();
+        if *self.inner.peers.borrow() == shown {
+            return;
+        }
+        self.inner.peers.replace(shown);
         self.inner.follow_wants();
     }
 

@@ -1,5 +1,5 @@
-//! A relayed transport on its own, for the end-to-end test of the Janus client
-//! (`e2e/tests/janus-client.spec.ts`) while calls do not switch to relayed mode yet:
+//! A relayed transport on its own, outside any call, for the end-to-end test of the
+//! Janus client (`e2e/tests/janus-client.spec.ts`; calls switch in `session.rs`):
 //! `window.wasmBindings.nonstopJanusProbe(...)` publishes our camera to a room and
 //! receives the given participants; `nonstopJanusProbeStreams()` lists what arrived;
 //! `nonstopJanusProbeWant(...)` sizes a tile.

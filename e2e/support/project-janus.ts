@@ -1,0 +1,75 @@
+/**
+ * The project's own Janus (scripts/janus-start: server/janus/ configuration, fresh secrets) in a Topology's hub
+ * namespace, next to the signaling server, as scripts/run starts it: the server gets the flags that make calls
+ * relayable (`serverArgs`). Janus's WebSockets listen on the hub's loopback (the server proxies /janus); ICE uses
+ * the bridge only (Janus gathers no candidates on loopback, and the participants reach the bridge).
+ *
+ *   const janus = await startProjectJanus(net, testInfo.outputPath('janus'));
+ *   await net.startServer({ logFile, extraArgs: [...janus.serverArgs, '--relay-above', '2'] });
+ *   await janus.stop();
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO_ROOT } from './server';
+import type { Topology } from './topology';
+
+const WS_PORT = 8188;
+const ADMIN_PORT = 7188;
+
+export interface ProjectJanus {
+  /** `--janus-ws`, `--janus-admin-ws`, `--janus-secrets-file` for the signaling server. */
+  serverArgs: string[];
+  stop(): Promise<void>;
+}
+
+export async function startProjectJanus(net: Topology, dir: string): Promise<ProjectJanus> {
+  fs.mkdirSync(dir, { recursive: true });
+  // Janus's WebSockets and the server's proxy to them meet on the hub's loopback.
+  net.run(net.hub, 'ip', 'link', 'set', 'lo', 'up');
+  const log = fs.openSync(path.join(dir, 'janus-start.log'), 'a');
+  const child = spawn('nsenter', ['-t', String(net.hub.pid), '-n', 'bash', path.join(REPO_ROOT, 'scripts', 'janus-start'), dir], {
+    stdio: ['ignore', log, log],
+    env: {
+      ...process.env,
+      NONSTOP_JANUS_WS_PORT: String(WS_PORT),
+      NONSTOP_JANUS_ADMIN_PORT: String(ADMIN_PORT),
+      NONSTOP_JANUS_RTP_PORTS: '20000-20200',
+      NONSTOP_JANUS_ICE_INTERFACES: 'br0',
+    },
+  });
+  fs.closeSync(log);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`janus-start exited with ${child.exitCode}; see ${dir}`);
+    try {
+      for (const port of [WS_PORT, ADMIN_PORT]) net.run(net.hub, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`);
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`Janus did not listen within 15 s; see ${dir}/janus.log`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    serverArgs: [
+      '--janus-ws',
+      `ws://127.0.0.1:${WS_PORT}`,
+      '--janus-admin-ws',
+      `ws://127.0.0.1:${ADMIN_PORT}`,
+      '--janus-secrets-file',
+      path.join(dir, 'secrets'),
+    ],
+    stop,
+  };
+}
