@@ -83,6 +83,22 @@ pub enum ConnectionState {
     Closed,
 }
 
+/// A browser connection using `ice_servers` (also the SFU's connections: sfu_peer.rs).
+pub(super) fn new_rtc_peer_connection(
+    ice_servers: &[IceServer],
+) -> Result<RtcPeerConnection, String> {
+    let config = RtcConfiguration::new();
+    set_ice_servers(&config, ice_servers)?;
+    RtcPeerConnection::new_with_configuration(&config).map_err(|e| js_error_text(&e))
+}
+
+fn set_ice_servers(config: &RtcConfiguration, ice_servers: &[IceServer]) -> Result<(), String> {
+    // IceServer mirrors RTCIceServer's fields, so serde gives the browser's shape.
+    let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
+    config.set_ice_servers(&servers);
+    Ok(())
+}
+
 pub struct PeerConnection {
     pc: RtcPeerConnection,
     listeners: Vec<EventListener>,
@@ -92,14 +108,8 @@ pub struct PeerConnection {
 
 impl PeerConnection {
     pub fn new(ice_servers: &[IceServer]) -> Result<Self, String> {
-        let config = RtcConfiguration::new();
-        // IceServer mirrors RTCIceServer's fields, so serde gives the browser's shape.
-        let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
-        config.set_ice_servers(&servers);
-        let pc =
-            RtcPeerConnection::new_with_configuration(&config).map_err(|e| js_error_text(&e))?;
         Ok(Self {
-            pc,
+            pc: new_rtc_peer_connection(ice_servers)?,
             listeners: Vec::new(),
             exposed_as: std::cell::Cell::new(None),
         })
@@ -139,8 +149,7 @@ impl PeerConnection {
         relay_only: bool,
     ) -> Result<(), String> {
         let config = self.pc.get_configuration();
-        let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
-        config.set_ice_servers(&servers);
+        set_ice_servers(&config, ice_servers)?;
         if relay_only {
             config.set_ice_transport_policy(web_sys::RtcIceTransportPolicy::Relay);
         }

@@ -12,9 +12,9 @@ use nonstop_core::recovery::LinkCondition;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
-    RtcPeerConnectionIceEvent, RtcRtpParameters, RtcRtpTransceiver, RtcRtpTransceiverDirection,
-    RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+    MediaStreamTrack, RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    RtcRtpParameters, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
+    RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use super::js_error_text;
@@ -66,13 +66,8 @@ fn encodings(layers: &[SimulcastLayer]) -> Array {
 
 impl SfuPeer {
     pub fn new(ice_servers: &[IceServer]) -> Result<Self, String> {
-        let config = RtcConfiguration::new();
-        let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
-        config.set_ice_servers(&servers);
-        let pc =
-            RtcPeerConnection::new_with_configuration(&config).map_err(|e| js_error_text(&e))?;
         Ok(SfuPeer {
-            pc,
+            pc: super::peer_connection::new_rtc_peer_connection(ice_servers)?,
             listeners: Vec::new(),
         })
     }
