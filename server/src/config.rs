@@ -298,13 +298,8 @@ pub struct Args {
     pub mesh_limit: usize,
 
     /// How long (milliseconds) a relayed call must need no relay before it goes back
-    /// to mesh. Hidden: the default (30 s) suits calls; tests shorten it.
-    #[arg(
-        long,
-        env = "NONSTOP_RELAY_HOLD_MS",
-        hide = true,
-        default_value_t = 30_000
-    )]
+    /// to mesh, so someone leaving and rejoining does not switch it twice.
+    #[arg(long, env = "NONSTOP_RELAY_HOLD_MS", default_value_t = 30_000)]
     pub relay_hold_ms: u64,
 
     // Janus, the SFU of relayed calls (all three flags, or none: no SFU).
