@@ -1,6 +1,7 @@
 //! The server's memory under the attacks, measured as this process's RSS (the
 //! test server runs in it; the attackers are hand-written sockets that keep almost
-//! nothing). One test on purpose: the phases run one after the other, each on a
+//! nothing). Peaks are raw RSS; "before" and "after" are read once the allocator has
+//! returned its free memory, so that "kept" means still held by the server. One test on purpose: the phases run one after the other, each on a
 //! fresh server, so that no other test's allocations blur the numbers.
 
 mod common;
@@ -164,7 +165,7 @@ mod phase {
             ..settings()
         })
         .await;
-        let before = raw::rss_kib();
+        let before = raw::settled_rss_kib();
         let peak = PeakRss::start();
         let stream = raw::upgrade_with_recv_buffer(server.addr, Some(4096))
             .await
@@ -187,7 +188,7 @@ mod phase {
             phase.elapsed(),
             before,
             peak,
-            raw::rss_kib(),
+            raw::settled_rss_kib(),
         );
         // The library's write buffer (256 KiB) and read buffer are all a pinger can fill.
         assert!(
@@ -208,7 +209,7 @@ mod phase {
         nonstop_server::open_files::raise_to_hard_limit().unwrap();
         let phase = Instant::now();
         let server = TestServer::start(settings()).await;
-        let before = raw::rss_kib();
+        let before = raw::settled_rss_kib();
         let peak = PeakRss::start();
         let closed_1009 = Arc::new(AtomicUsize::new(0));
         let mut attackers = Vec::new();
@@ -235,7 +236,7 @@ mod phase {
             phase.elapsed(),
             before,
             peak,
-            raw::rss_kib(),
+            raw::settled_rss_kib(),
         );
         assert_eq!(
             closed_1009.load(Ordering::Relaxed),
@@ -262,7 +263,7 @@ mod phase {
         let phase = Instant::now();
         const IDLE: u64 = 1_000;
         let server = TestServer::start(settings()).await;
-        let before = raw::rss_kib();
+        let before = raw::settled_rss_kib();
         let mut idle = Vec::new();
         for _ in 0..IDLE {
             idle.push(raw::upgrade(server.addr).await.unwrap());
@@ -295,7 +296,7 @@ mod phase {
             ..settings()
         })
         .await;
-        let before = raw::rss_kib();
+        let before = raw::settled_rss_kib();
         let peak = PeakRss::start();
         // A hand-written sender too: a library client would spend most of the phase
         // masking 40 MB of offers.
@@ -375,7 +376,7 @@ mod phase {
         let peak = peak.stop();
         // Their connections end after the close grace (2 s) and free their queues.
         tokio::time::sleep(Duration::from_millis(2_500)).await;
-        let after = raw::rss_kib();
+        let after = raw::settled_rss_kib();
         eprintln!(
             "slow readers: {offers} offers of 64 KiB sent, {kicked} of {SLOW} slow members dropped"
         );
@@ -395,8 +396,10 @@ mod phase {
             "slow readers grew RSS by {} KiB",
             peak - before
         );
+        // Once the queues are dropped and the allocator trimmed: measured 3.6 to 4.0 MiB
+        // (the hub's and runtime's grown tables); untrimmed RSS read 18 to 25 MiB here.
         assert!(
-            after.saturating_sub(before) < 16 * MIB,
+            after.saturating_sub(before) < 8 * MIB,
             "{} KiB kept after the kicks",
             after - before
         );

@@ -194,6 +194,16 @@ pub async fn closed_within<R: AsyncRead + Unpin>(stream: &mut R, within: Duratio
     tokio::time::timeout(within, read_to_end).await.is_ok()
 }
 
+/// This process's resident memory once the allocator has handed back what it holds
+/// free, in KiB. glibc keeps freed memory in per-thread arenas, so after a burst RSS
+/// alone counts queues the server already dropped; trimming first leaves what the
+/// server still holds, which is what "memory kept after an attack" means.
+pub fn settled_rss_kib() -> u64 {
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe { libc::malloc_trim(0) };
+    rss_kib()
+}
+
 /// This process's resident memory, in KiB (the test server runs in it).
 pub fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
