@@ -55,6 +55,11 @@ static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 /// Far enough to mean "never" for a timer that is not armed yet.
 const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
+/// How long a connection whose seat a `resume` claims has to answer a ping before
+/// it is taken for dead (see [`Outbox::challenged`]): far above any live client's
+/// round trip, far below the heartbeat timeout.
+pub const CHALLENGE_WINDOW: Duration = Duration::from_secs(2);
+
 /// How much longer than the heartbeat timeout a `resume` waits for the seat's old
 /// connection to end: by then a dead one has timed out, so one still open is alive.
 const SEAT_WAIT_MARGIN: Duration = Duration::from_secs(1);
@@ -89,6 +94,7 @@ pub async fn run<W, R, E>(
         pending: None,
     };
     let kicked = conn.outbox.kicked.clone();
+    let challenged = conn.outbox.challenged.clone();
     // Marks the seat free to resume however this task ends (also if it is aborted).
     let _gone_on_drop = conn.outbox.gone.clone().drop_guard();
 
@@ -133,6 +139,14 @@ pub async fn run<W, R, E>(
                 None => Step::End(End::Disconnected),
             },
             _ = ping.tick() => conn.send(ServerMsg::Ping),
+            () = challenged.notified() => {
+                let answer_by = Instant::now() + CHALLENGE_WINDOW.min(settings.heartbeat_timeout);
+                if answer_by < idle.deadline() {
+                    debug!(participant = ?conn.id, "a resume claims this seat: checking the connection is alive");
+                    idle.as_mut().reset(answer_by);
+                }
+                conn.send(ServerMsg::Ping)
+            }
             () = &mut join_deadline, if conn.id.is_none() && conn.pending.is_none() => conn.no_join(settings.join_timeout),
             () = &mut media_due, if media_armed => {
                 media_armed = false;

@@ -22,6 +22,7 @@ use nonstop_core::time::Time;
 use nonstop_core::topology::TopologyConfig;
 use nonstop_core::ParticipantId;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -75,6 +76,11 @@ pub struct Outbox {
     /// Cancelled when this connection has ended (its socket is gone or closed): until
     /// then nobody else may resume its seat.
     pub gone: CancellationToken,
+    /// Notified when a `resume` claims this connection's seat: the connection pings
+    /// its client at once and ends unless it hears back within
+    /// [`crate::connection::CHALLENGE_WINDOW`]. A client resumes because its old
+    /// socket died; waiting out the whole heartbeat timeout would keep it out.
+    pub challenged: Arc<Notify>,
     /// The client's address (per-address limits).
     pub peer: IpAddr,
     /// Its last welcome/resumed came without TURN credentials (per-address limit):
@@ -90,6 +96,7 @@ impl Outbox {
             kicked: CancellationToken::new(),
             conn,
             gone: CancellationToken::new(),
+            challenged: Arc::new(Notify::new()),
             peer,
             turn_withheld: Arc::new(AtomicBool::new(false)),
         }
@@ -396,9 +403,10 @@ impl Hub {
                     "this resume token was replaced by a newer one; join again",
                 ));
             }
-            let old_gone = rooms.outbox(id).map(|o| o.gone.clone());
-            if let Some(gone) = old_gone.filter(|g| !g.is_cancelled()) {
-                return Ok(ResumeStep::SeatBusy(gone));
+            let old = rooms.outbox(id).filter(|o| !o.gone.is_cancelled());
+            if let Some(old) = old {
+                old.challenged.notify_one();
+                return Ok(ResumeStep::SeatBusy(old.gone.clone()));
             }
             let Some((old, mut deliveries)) = rooms.rebind(id, &room, media, outbox) else {
                 // room_of said it is there, under the same lock.

@@ -165,6 +165,34 @@ async fn a_resume_waits_for_a_dead_connection_to_time_out_then_takes_the_seat() 
     assert_eq!((you, continued), (bob_id, true));
 }
 
+/// A client resumes because its old socket died, and the server may not know yet
+/// (its heartbeat timeout can be a minute): the claim makes the server ping the old
+/// socket, which has the challenge window to answer, not the whole timeout.
+#[tokio::test]
+async fn a_resume_gets_the_seat_of_a_silent_connection_without_waiting_out_the_heartbeat() {
+    let server = TestServer::start(Settings {
+        heartbeat_timeout: Duration::from_secs(60),
+        ..settings()
+    })
+    .await;
+    let (mut ada, _, _) = joined(&server, "Ada").await;
+    let (bob, bob_id, bob_token) = joined(&server, "Bob").await;
+    assert!(matches!(ada.recv().await, ServerMsg::Joined { .. }));
+    let _silent = bob;
+    let mut bob = server.connect().await;
+    let started = tokio::time::Instant::now();
+    bob.send(&resume_msg("Bob", bob_id, &bob_token)).await;
+    let ServerMsg::Resumed { you, continued, .. } = bob.recv().await else {
+        panic!("resumed")
+    };
+    assert_eq!((you, continued), (bob_id, true));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1_900) && waited < Duration::from_secs(4),
+        "resumed after {waited:?}"
+    );
+}
+
 #[tokio::test]
 async fn tokens_rotate_on_resume_and_the_old_one_is_dead() {
     let server = TestServer::start(settings()).await;
