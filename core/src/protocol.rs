@@ -20,6 +20,12 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// offer with audio and video is a few kilobytes.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// The WebSocket close code of a client that gives up on its socket but not on its
+/// session (the server went silent, or said `going_away`): the server holds the seat
+/// for a `resume`, as for a socket that dropped. Any other close from the client, like
+/// a closed tab's, ends the session at once.
+pub const CLOSE_RESUMING: u16 = 4000;
+
 /// How often the server sends [`ServerMsg::Ping`], in milliseconds.
 pub const HEARTBEAT_INTERVAL_MS: u64 = 2_000;
 

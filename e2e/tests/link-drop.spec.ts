@@ -64,10 +64,11 @@ test.describe('link drop', () => {
   test.describe.configure({ timeout: 150_000 });
 
   test('a participant whose link is down for 6 s resumes its session without a reload', async ({ room, kind }, testInfo) => {
-    // The server holds a silent participant for at least 1 s (since the last pong) short of 60 s, plus
-    // 3 s of grace: 62 s, so the page has over 55 s after the link is back to resume (it has taken from 3
-    // to 24 s). The page gives up on its socket after 3 pings' silence plus 1 s (4 s), within the outage:
-    // it must reconnect and resume.
+    // The server holds a silent participant for 60 s plus 3 s of grace, far longer than the outage. The
+    // page gives up on its socket after 3 pings' silence plus 1 s (4 s), within the outage, and must resume
+    // as soon as the link is back: its resume makes the server check the old socket (2 s), not wait out
+    // the 60 s (measured 0.2 s after the link came back; it was 53 s while the page waited for Chromium to
+    // close the old socket).
     // Known failure, left open: in Firefox the page resumes, but media comes back in one direction only
     // (the connection says `connected`, frames stay frozen), in every run here.
     test.fixme(kind === 'firefox', 'Firefox: after the resume, media comes back in one direction only');
@@ -103,10 +104,11 @@ test.describe('link drop', () => {
       // Signaling comes back too (media may be back first: it needs no server): Bob's page resumes while
       // the server still holds his session, then shows no "Reconnecting to the meeting server…".
       await expect
-        .poll(async () => (await bob.signaling.of('received', 'resumed')).length, { message: '`resumed` received by Bob', timeout: 50_000 })
+        .poll(async () => (await bob.signaling.of('received', 'resumed')).length, { message: '`resumed` received by Bob', timeout: 10_000 })
         .toBeGreaterThan(0);
       const resumed = await bob.signaling.of('received', 'resumed');
-      console.log(`link-drop (${kind}): Bob resumed ${((resumed[0]._at - upAt) / 1000).toFixed(1)} s after the link came back`);
+      const tries = (await bob.signaling.of('sent', 'resume')).map((m) => ((m._at - upAt) / 1000).toFixed(1));
+      console.log(`link-drop (${kind}): Bob resumed ${((resumed[0]._at - upAt) / 1000).toFixed(1)} s after the link came back (resume sent at ${tries.join(', ')} s)`);
       await expect(bob.p.page.getByRole('alert')).toHaveCount(0, { timeout: 10_000 });
 
       // Resumed, not joined afresh: same id, the server said `resumed` (continued), one `join` ever.

@@ -23,8 +23,8 @@ use axum::extract::ws::{close_code, CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::{
-    ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, GOING_AWAY_BACK_WITHIN_MS,
-    GOING_AWAY_RECONNECT_AFTER_MS, PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, CLOSE_RESUMING,
+    GOING_AWAY_BACK_WITHIN_MS, GOING_AWAY_RECONNECT_AFTER_MS, PROTOCOL_VERSION,
 };
 use nonstop_core::ParticipantId;
 use tokio::sync::mpsc::error::TrySendError;
@@ -397,6 +397,10 @@ impl Connection {
         let len = match &frame {
             Message::Text(text) => text.len(),
             Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes) => bytes.len(),
+            // A client that gave up on this socket to resume on another keeps its seat.
+            Message::Close(Some(CloseFrame { code, .. })) if *code == CLOSE_RESUMING => {
+                return Step::End(End::Disconnected)
+            }
             Message::Close(_) => return Step::End(End::Closed),
         };
         // Pings too: the library answers each one, so a ping flood costs the server.

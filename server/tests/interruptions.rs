@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{Client, Event, TestServer};
 use nonstop_core::protocol::{
-    ClientMsg, LeaveReason, MediaState, Participant, ServerMsg, PROTOCOL_VERSION,
+    ClientMsg, LeaveReason, MediaState, Participant, ServerMsg, CLOSE_RESUMING, PROTOCOL_VERSION,
 };
 use nonstop_core::ParticipantId;
 use nonstop_server::Settings;
@@ -150,6 +150,32 @@ async fn a_proper_leave_or_close_is_only_left() {
         }
     );
     hears_nothing(&mut ada, Duration::from_millis(300), "Ada").await;
+}
+
+/// A page that gave up on a silent socket closes it with `CLOSE_RESUMING` and resumes
+/// on a new one: its seat is held as for a dropped socket, not given up.
+#[tokio::test]
+async fn a_socket_closed_for_a_resume_keeps_its_seat() {
+    let server = TestServer::start(settings(2_000)).await;
+    let (mut ada, bob, bob_id, bob_token) = two(&server).await;
+    bob.close_with(CLOSE_RESUMING).await;
+    assert_eq!(ada.recv().await, ServerMsg::Interrupted { id: bob_id });
+    let mut bob = server.connect().await;
+    bob.send(&resume_msg(
+        "Bob",
+        bob_id,
+        &bob_token,
+        MediaState::default(),
+    ))
+    .await;
+    assert!(matches!(
+        bob.recv().await,
+        ServerMsg::Resumed {
+            continued: true,
+            ..
+        }
+    ));
+    assert!(matches!(ada.recv().await, ServerMsg::Back { .. }));
 }
 
 #[tokio::test]

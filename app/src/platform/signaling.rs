@@ -7,7 +7,7 @@ use std::rc::Rc;
 use futures::channel::mpsc;
 use futures::StreamExt;
 use leptos::task::spawn_local;
-use nonstop_core::protocol::{ClientMsg, ServerMsg};
+use nonstop_core::protocol::{ClientMsg, ServerMsg, CLOSE_RESUMING};
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
@@ -18,6 +18,10 @@ enum Outgoing {
     Msg(ClientMsg),
     Close,
 }
+
+/// The close code the receiver reports when this client closed the socket itself
+/// (the browser's own close event, if it ever comes, is dropped).
+const CLOSED_HERE: u16 = CLOSE_RESUMING;
 
 /// Most messages held back while the socket is down (the oldest go first): an outage
 /// of a minute produces a few hundred at most (ICE candidates of restarts).
@@ -64,7 +68,11 @@ impl SignalingSender {
         }
     }
 
-    /// Sends what is queued, then closes the socket.
+    /// Sends what is queued, then closes the socket with [`CLOSE_RESUMING`] (after a
+    /// `leave` the server has ended the session already). The receiver ends at once: a
+    /// socket given up for silence may take the browser a minute to close (Chromium
+    /// waits that long for the server's half of the closing handshake), and the call
+    /// reconnects meanwhile.
     pub fn close(&self) {
         let _already_closed_is_fine = self.link.borrow().tx.unbounded_send(Outgoing::Close);
     }
@@ -205,6 +213,7 @@ pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String
             let _ = incoming_tx.unbounded_send(Incoming::Failed);
         })
     };
+    let incoming_tx_for_close = incoming_tx.clone();
     let on_close = EventListener::new(&ws, "close", move |ev| {
         let close = ev.unchecked_into::<CloseEvent>();
         let _ = settled_tx.unbounded_send(());
@@ -222,6 +231,7 @@ pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String
     let held: Rc<RefCell<VecDeque<ClientMsg>>> = Rc::default();
     let writer_held = Rc::clone(&held);
     let writer_socket = Rc::clone(&socket);
+    let writer_incoming = incoming_tx_for_close;
     spawn_local(async move {
         // Waits for the socket only with something to send: a sender dropped while the
         // socket is still connecting (an abandoned reconnect attempt) closes it at once.
@@ -243,7 +253,16 @@ pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String
                         break;
                     }
                 }
-                Outgoing::Close => break,
+                Outgoing::Close => {
+                    let _closing_a_closed_socket_is_fine = writer_socket
+                        .ws
+                        .close_with_code_and_reason(CLOSE_RESUMING, "resuming");
+                    let _ = writer_incoming.unbounded_send(Incoming::Closed {
+                        code: CLOSED_HERE,
+                        reason: "closed by this client".into(),
+                    });
+                    break;
+                }
             }
         }
     });

@@ -241,6 +241,15 @@ impl Client {
     pub async fn close(mut self) {
         self.ws.close(None).await.expect("close");
     }
+
+    /// Closes from this side with a close frame carrying `code`.
+    pub async fn close_with(mut self, code: u16) {
+        let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: code.into(),
+            reason: "".into(),
+        };
+        self.ws.close(Some(frame)).await.expect("close");
+    }
 }
 
 /// A plain HTTP/1.1 GET: (status, lower-cased head, body).
