@@ -179,10 +179,33 @@ fn down_fast_up_slowly_after_a_hold() {
     assert!(last > low);
 }
 
+/// How long 30 % loss takes to switch a link's video off: down to the delay floor in a
+/// few decreases, then `video_off_grace` (5 s) of loss there.
+const LOSS_TO_AUDIO_ONLY: u64 = 12;
+
+/// A burst of loss on a link that just carries the lowest video takes it to the delay
+/// floor, not off; loss that goes on there switches it off after the grace.
+#[test]
+fn one_loss_burst_keeps_video_and_lasting_loss_switches_it_off() {
+    let mut h = Harness::new(1);
+    h.seconds(40, CLEAN);
+    for _ in 0..4 {
+        h.second(|_| Conditions::lossy(0.3));
+        h.seconds(4, CLEAN);
+        assert!(h.params[&0].video.active);
+    }
+    let off = (1..=20u64).find(|_| {
+        h.second(|_| Conditions::lossy(0.3));
+        !h.params[&0].video.active
+    });
+    let off = off.expect("lasting loss switches video off");
+    assert!((5..=LOSS_TO_AUDIO_ONLY).contains(&off), "off after {off} s");
+}
+
 #[test]
 fn under_the_video_minimum_a_link_goes_audio_only_and_comes_back_with_hysteresis() {
     let mut h = Harness::new(1);
-    h.seconds(10, |_| Conditions::lossy(0.3));
+    h.seconds(LOSS_TO_AUDIO_ONLY, |_| Conditions::lossy(0.3));
     assert!(!h.params[&0].video.active);
     // Clean again: the estimate grows to what video needs, then holds for a while.
     let mut back = None;
@@ -199,7 +222,7 @@ fn under_the_video_minimum_a_link_goes_audio_only_and_comes_back_with_hysteresis
     let back = back.expect("video comes back on a recovered link");
     assert!(back >= 6, "not at once: after {back} s");
     // A failed return (loss again at once) waits twice as long the next time.
-    h.seconds(3, |_| Conditions::lossy(0.3));
+    h.seconds(LOSS_TO_AUDIO_ONLY, |_| Conditions::lossy(0.3));
     assert!(!h.params[&0].video.active);
     let again = (1..=40u64).find(|_| {
         h.second(CLEAN);
@@ -423,7 +446,7 @@ fn a_cpu_limited_sender_keeps_video_at_a_lower_resolution() {
 #[test]
 fn an_audio_only_link_with_clear_stats_resumes_video_within_ten_seconds() {
     let mut h = Harness::new(2);
-    h.seconds(10, |id| {
+    h.seconds(LOSS_TO_AUDIO_ONLY, |id| {
         if id == 0 {
             Conditions::lossy(0.3)
         } else {
@@ -449,7 +472,7 @@ fn an_audio_only_link_with_clear_stats_resumes_video_within_ten_seconds() {
 #[test]
 fn the_browsers_estimate_is_not_read_right_after_video_resumes() {
     let mut h = Harness::new(1);
-    h.seconds(10, |_| Conditions::lossy(0.3));
+    h.seconds(LOSS_TO_AUDIO_ONLY, |_| Conditions::lossy(0.3));
     assert!(!h.params[&0].video.active);
     let mut since_back = None;
     for _ in 0..40 {

@@ -133,3 +133,66 @@ export async function watchFreezes(page: Page, ms: number, everyMs = 250): Promi
   for (const id of Object.keys(prev)) if (first[id]) out[id] = { ...rates(first[id], prev[id]), longestFreeze: longest[id] ?? 0 };
   return out;
 }
+
+/** One second of what `page` sends to one peer: the encoding the app set, and what the browser reports. */
+export interface SenderSecond {
+  t: number;
+  active: boolean;
+  maxKbps: number;
+  scale: number;
+  maxFps: number;
+  sentKbps: number;
+  height: number;
+  fps: number;
+  limit: string;
+  lost: number;
+  rttMs: number;
+  availableKbps: number;
+}
+
+/**
+ * Samples every `everyMs` for `ms` how `page` sends video to `peer`: the sender's parameters (what the adaptation
+ * controller decided) next to the browser's outbound stats, the remote's loss report and the transport estimate.
+ * For a test to print when video on a link goes thin, so a failure says which side of the controller moved.
+ */
+export async function senderTrace(page: Page, peer: string, ms: number, everyMs = 1_000): Promise<SenderSecond[]> {
+  return page.evaluate(async ({ peer, ms, everyMs }) => {
+    const hook = (window as any).__nonstop as { peers?: Map<number, RTCPeerConnection> } | undefined;
+    const out: any[] = [];
+    let lastBytes: number | null = null;
+    const start = performance.now();
+    while (performance.now() - start < ms) {
+      const pc = hook?.peers?.get(Number(peer));
+      if (pc) {
+        const sender = pc.getSenders().find((s) => s.track?.kind === 'video');
+        const enc: any = sender?.getParameters().encodings?.[0] ?? {};
+        const s: any = { t: Math.round((performance.now() - start) / 100) / 10, active: enc.active !== false, maxKbps: Math.round((enc.maxBitrate ?? 0) / 1000), scale: enc.scaleResolutionDownBy ?? 1, maxFps: enc.maxFramerate ?? 0, sentKbps: 0, height: 0, fps: 0, limit: '', lost: 0, rttMs: 0, availableKbps: 0 };
+        const report = sender ? await sender.getStats() : new Map();
+        report.forEach((r: any) => {
+          if (r.type === 'outbound-rtp' && r.kind === 'video') {
+            if (lastBytes !== null) s.sentKbps = Math.round(((r.bytesSent - lastBytes) * 8) / everyMs);
+            lastBytes = r.bytesSent;
+            s.height = r.frameHeight ?? 0;
+            s.fps = r.framesPerSecond ?? 0;
+            s.limit = r.qualityLimitationReason ?? '';
+          } else if (r.type === 'remote-inbound-rtp' && r.kind === 'video') {
+            s.lost = Math.round((r.fractionLost ?? 0) * 100);
+          } else if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
+            s.rttMs = Math.round((r.currentRoundTripTime ?? 0) * 1000);
+            s.availableKbps = Math.round((r.availableOutgoingBitrate ?? 0) / 1000);
+          }
+        });
+        out.push(s);
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+    return out;
+  }, { peer, ms, everyMs });
+}
+
+/** `senderTrace` as compact lines, one per sample. */
+export function formatTrace(trace: SenderSecond[]): string {
+  return trace
+    .map((s) => `${s.t.toFixed(1)}s ${s.active ? 'on ' : 'OFF'} max ${s.maxKbps} kb/s /${s.scale} ${s.maxFps}fps | sent ${s.sentKbps} kb/s ${s.height}p ${s.fps}fps ${s.limit} | lost ${s.lost}% rtt ${s.rttMs} ms avail ${s.availableKbps} kb/s`)
+    .join('\n');
+}

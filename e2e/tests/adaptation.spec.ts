@@ -9,7 +9,7 @@ import { test, expect } from '../support/fixtures';
 import { createTopology, type Topology } from '../support/topology';
 import { startTopologyCall } from '../support/topology-call';
 import { expectMediaFlowing } from '../support/media';
-import { linkCounters, measure, watchFreezes } from '../support/link-stats';
+import { formatTrace, linkCounters, measure, senderTrace, watchFreezes } from '../support/link-stats';
 import type { Page } from '@playwright/test';
 
 const PER_LINK_RESOLUTION = 'Firefox senders get no per-link resolution or bit rate (see the file comment)';
@@ -150,7 +150,9 @@ test.describe('quality adaptation', () => {
       // rate for 30 s (on average; no 3 s window without frames).
       await expect.poll(async () => (await decodedFpsFrom([pc.page], aId))[0], { timeout: 60_000, intervals: [0], message: 'fps C decodes from A under the cap' }).toBeGreaterThanOrEqual(USEFUL_FPS);
       const fpsAtC: number[] = [];
+      const trace = senderTrace(a.page, c, 30_000);
       for (let i = 0; i < 10; i++) fpsAtC.push((await decodedFpsFrom([pc.page], aId))[0]);
+      console.log(`A->C, what A's controller set and what the browser did:\n${formatTrace(await trace)}`);
       const window = await measure([a.page], 10_000);
       const now = await linkCounters(a.page);
       console.log(`A->B ${window[0][b].videoSendKbps.toFixed(0)} kb/s ${now[b].frameWidth}x${now[b].frameHeight}; A->C ${window[0][c].videoSendKbps.toFixed(0)} kb/s ${now[c].frameWidth}x${now[c].frameHeight}; C decodes ${fpsAtC.map((f) => f.toFixed(1)).join(' ')} fps`);

@@ -144,7 +144,8 @@ impl Config {
 
     /// The least a link keeps when only its RTT rises: thin audio and the lowest video.
     /// Queueing delay alone (often the browser's own queue on a busy CPU, not the
-    /// network) may lower the bit rate but never switch video off.
+    /// network) may lower the bit rate but never switch video off; loss takes a link
+    /// that carries video below it only once it has lasted `video_off_grace` here.
     pub(crate) fn delay_floor(&self) -> Bitrate {
         self.audio_cost(self.audio_thin_bitrate) + self.video_min
     }

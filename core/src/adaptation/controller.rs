@@ -127,7 +127,8 @@ impl<L: Copy + Ord> Controller<L> {
     /// the shared uplink is the bottleneck: the uplink estimate steps down and all
     /// links share it, while their own path estimates stay. Otherwise each link reacts
     /// on its own. Queueing delay alone lowers an estimate no further than
-    /// [`Config::delay_floor`]: it never switches video off.
+    /// [`Config::delay_floor`]: it never switches video off. Loss does, once it has
+    /// lasted [`Config::video_off_grace`] at that floor.
     fn react(&mut self, now: Time) {
         let config = &self.config;
         let window = config.shared_vote_window;
@@ -153,6 +154,9 @@ impl<L: Copy + Ord> Controller<L> {
                 continue;
             };
             let sends_video = link.sends_video();
+            if congestion.is_clear() {
+                link.loss_at_floor_since = None;
+            }
             match congestion {
                 _ if shared => link.estimate.hold(now),
                 // Queueing delay, or the browser's estimate below what we send: down,
@@ -162,6 +166,21 @@ impl<L: Copy + Ord> Controller<L> {
                 // carries (a 150 kb/s path lost its video that way, issue 8). Loss does.
                 Congestion::Congested(Cause::Rtt | Cause::Bandwidth) => {
                     let floor = config.delay_floor();
+                    link.estimate.decrease_to(now, m.delivered(), floor, config);
+                }
+                // Loss on a link that carries video: down, first to the delay floor
+                // (thin audio and the lowest video), below it only once loss has
+                // lasted `video_off_grace` there. An encoder at a few dozen kb/s
+                // overshoots on key frames, and a path that just carries the lowest
+                // video loses a burst now and then: the drop that follows one burst
+                // would switch video off for the time it takes to come back.
+                Congestion::Congested(_)
+                    if sends_video && !link.loss_outlasted_floor(now, config) =>
+                {
+                    let floor = config.delay_floor();
+                    if link.estimate.rate() <= floor {
+                        link.loss_at_floor_since.get_or_insert(now);
+                    }
                     link.estimate.decrease_to(now, m.delivered(), floor, config);
                 }
                 Congestion::Congested(_) => {

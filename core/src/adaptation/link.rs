@@ -32,6 +32,10 @@ pub(crate) struct Link {
     pub uplink_limited: bool,
     /// When video last started or resumed (see [`Config::browser_estimate_grace`]).
     pub video_started: Option<Time>,
+    /// Since when loss has gone on with the estimate at [`Config::delay_floor`]: a
+    /// link that carries video drops below it only once that has lasted
+    /// [`Config::video_off_grace`].
+    pub loss_at_floor_since: Option<Time>,
 }
 
 impl Link {
@@ -51,7 +55,14 @@ impl Link {
             budget: Bitrate::ZERO,
             uplink_limited: false,
             video_started: None,
+            loss_at_floor_since: None,
         }
+    }
+
+    /// Whether loss has outlasted the grace at the delay floor: video does not fit.
+    pub(crate) fn loss_outlasted_floor(&self, now: Time, config: &Config) -> bool {
+        self.loss_at_floor_since
+            .is_some_and(|t| now.since(t) >= config.video_off_grace)
     }
 
     /// Whether the applied parameters send video.
