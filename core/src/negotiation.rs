@@ -174,6 +174,29 @@ impl Negotiator {
     }
 }
 
+/// The `mid`s of the media sections where an offer asks us to send: those it marks
+/// `recvonly` (it receives there). Each side sends on transceivers of its own and
+/// receives on others, so the offerer offers one `recvonly` section per kind for the
+/// answerer's camera and microphone, and the answerer finds them here (the browser
+/// exposes no offered direction before the answer).
+pub fn offered_for_us_to_send(offer_sdp: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for section in offer_sdp.split("\nm=").skip(1) {
+        let mut mid = None;
+        let mut recvonly = false;
+        for line in section.lines().map(str::trim_end) {
+            if let Some(m) = line.strip_prefix("a=mid:") {
+                mid = Some(m.to_string());
+            }
+            recvonly |= line == "a=recvonly";
+        }
+        if let (true, Some(mid)) = (recvonly, mid) {
+            out.push(mid);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,5 +436,16 @@ mod tests {
         settle(&mut browsers);
         assert!(browsers.iter().all(|b| b.state == SignalingState::Stable));
         assert!(browsers.iter().all(|b| !b.needs_negotiation));
+    }
+
+    #[test]
+    fn the_sections_an_offer_receives_on_are_where_we_send() {
+        let sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\na=group:BUNDLE 0 1 2 3\r\n\
+                   m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=sendonly\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\na=recvonly\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\na=mid:3\r\n";
+        assert_eq!(offered_for_us_to_send(sdp), vec!["2", "3"]);
+        assert!(offered_for_us_to_send("v=0\r\n").is_empty());
     }
 }

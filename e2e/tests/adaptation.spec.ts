@@ -127,10 +127,9 @@ test.describe('quality adaptation', () => {
   });
 
   test('only the A-C path capped at 150 kb/s: A-B stays high, A-C keeps video at a useful rate', async ({ room, kind }, testInfo) => {
-    // Measured here in Firefox: A->C 136 kb/s at 640x360, C decodes about 1 fps. Firefox's senders share their
-    // transceivers with its receivers, so the controller may not lower their resolution (it would restart the
-    // receivers); once the transport sends and receives on separate transceivers it may, and this must pass.
-    test.fixme(kind === 'firefox', 'Firefox senders get no per-link resolution while they share transceivers with receivers');
+    // Measured here in Firefox, with per-link encodings: A->C goes down to 320x180 (A->B stays 640x360), but
+    // loss of 10 to 15 % at the smallest rung switches A->C's video off again and again (C decodes ~2 fps).
+    test.fixme(kind === 'firefox', "Firefox: the thin link's video goes off and on again on loss at the smallest rung");
     test.setTimeout(180_000);
     const net = await createTopology({ participants: 3 });
     try {

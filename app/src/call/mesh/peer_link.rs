@@ -99,8 +99,8 @@ impl PeerLink {
             // Adding the channel and transceivers fires `negotiationneeded`, which sends
             // the offer.
             link.open_channel();
-            link.pc.add_transceiver(Kind::Audio, local.audio.as_ref());
-            link.pc.add_transceiver(Kind::Video, local.video.as_ref());
+            link.pc
+                .add_transceivers(local.audio.as_ref(), local.video.as_ref());
             link.sending.set(true);
         }
         Ok(link)
