@@ -72,7 +72,7 @@ test.describe('link drop', () => {
     // Known failure, left open: in Firefox the page resumes, but media does not come back. The interface going
     // down fails the Firefox connection's ICE and DTLS; the ICE restart brings ICE back (`iceConnectionState`
     // connected) but `connectionState` stays failed and no SRTP flows on that side. Only a new connection helps.
-    test.fixme(kind === 'firefox', 'Firefox: after the resume, media comes back in one direction only');
+    test.fixme(kind === 'firefox', 'Firefox: DTLS fails with ICE when the interface goes down; only a new connection brings media back');
     const serverArgs = serverTimings({ intervalMs: 1_000, timeoutMs: 60_000, resumeGraceMs: 3_000 });
     await inCallOfTwo({ room, kind, testInfo, serverArgs }, async (net, ada, bob) => {
       // Watch, in Ada's page, whether Bob's tile says "Reconnecting…": the app notices media stopped
