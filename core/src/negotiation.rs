@@ -197,6 +197,24 @@ pub fn offered_for_us_to_send(offer_sdp: &str) -> Vec<String> {
     out
 }
 
+/// Whether `offer` comes from a new connection of the remote peer rather than the one
+/// `current_remote` (the remote description in force) was made by: its DTLS
+/// certificate differs. A browser whose connection failed beyond an ICE restart's
+/// reach (Firefox fails DTLS along with ICE when an interface goes down, and never
+/// recovers it) starts a new one; the other side must then start afresh too.
+pub fn from_new_connection(current_remote: Option<&str>, offer: &str) -> bool {
+    let fingerprint = |sdp: &str| {
+        sdp.lines()
+            .map(str::trim_end)
+            .find_map(|l| l.strip_prefix("a=fingerprint:"))
+            .map(str::to_string)
+    };
+    match (current_remote.and_then(fingerprint), fingerprint(offer)) {
+        (Some(now), Some(offered)) => now != offered,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,5 +465,19 @@ mod tests {
                    m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\na=mid:3\r\n";
         assert_eq!(offered_for_us_to_send(sdp), vec!["2", "3"]);
         assert!(offered_for_us_to_send("v=0\r\n").is_empty());
+    }
+
+    #[test]
+    fn an_offer_with_another_certificate_is_a_new_connection() {
+        let sdp = |fp: &str| {
+            format!("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 {fp}\r\na=mid:0\r\n")
+        };
+        assert!(!from_new_connection(Some(&sdp("AA:BB")), &sdp("AA:BB")));
+        assert!(from_new_connection(Some(&sdp("AA:BB")), &sdp("CC:DD")));
+        assert!(
+            !from_new_connection(None, &sdp("CC:DD")),
+            "no connection yet"
+        );
+        assert!(!from_new_connection(Some("v=0\r\n"), &sdp("CC:DD")));
     }
 }

@@ -123,6 +123,11 @@ impl PeerConnection {
         }
     }
 
+    /// Whether it is listed in the debug hook.
+    pub fn is_exposed(&self) -> bool {
+        self.exposed_as.get().is_some()
+    }
+
     /// Takes it out of the debug hook again.
     pub fn hide_from_debugging(&self) {
         if let Some(id) = self.exposed_as.take() {
@@ -247,11 +252,7 @@ impl PeerConnection {
         audio: Option<&MediaStreamTrack>,
         video: Option<&MediaStreamTrack>,
     ) -> Result<(), String> {
-        let offer = self
-            .pc
-            .remote_description()
-            .map(|d| d.sdp())
-            .unwrap_or_default();
+        let offer = self.remote_sdp().unwrap_or_default();
         let ours = offered_for_us_to_send(&offer);
         let (mut audio_free, mut video_free) = (true, true);
         for t in self.pc.get_transceivers().iter() {
@@ -386,6 +387,33 @@ impl PeerConnection {
         self.listen("connectionstatechange", move |_| {
             handler(read_connection_state(&pc))
         });
+    }
+
+    /// Calls `handler` once if the connection fails while ICE works: its DTLS failed.
+    /// Firefox fails DTLS along with ICE (when an interface goes down, say) and an ICE
+    /// restart does not bring it back; only a new connection does.
+    pub fn on_dtls_failed(&mut self, handler: impl FnMut() + 'static) {
+        let handler = std::rc::Rc::new(std::cell::RefCell::new(Some(handler)));
+        for kind in ["connectionstatechange", "iceconnectionstatechange"] {
+            let (pc, handler) = (self.pc.clone(), handler.clone());
+            self.listen(kind, move |_| {
+                let ice = Reflect::get(&pc, &"iceConnectionState".into())
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .unwrap_or_default();
+                let ice_works = matches!(ice.as_str(), "connected" | "completed");
+                if ice_works && read_connection_state(&pc) == ConnectionState::Failed {
+                    if let Some(mut h) = handler.borrow_mut().take() {
+                        h();
+                    }
+                }
+            });
+        }
+    }
+
+    /// The remote description in force, if any.
+    pub fn remote_sdp(&self) -> Option<String> {
+        self.pc.remote_description().map(|d| d.sdp())
     }
 
     fn listen(&mut self, kind: &'static str, handler: impl FnMut(web_sys::Event) + 'static) {
