@@ -174,6 +174,47 @@ impl Negotiator {
     }
 }
 
+/// The `mid`s of the media sections where an offer asks us to send: those it marks
+/// `recvonly` (it receives there). Each side sends on transceivers of its own and
+/// receives on others, so the offerer offers one `recvonly` section per kind for the
+/// answerer's camera and microphone, and the answerer finds them here (the browser
+/// exposes no offered direction before the answer).
+pub fn offered_for_us_to_send(offer_sdp: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for section in offer_sdp.split("\nm=").skip(1) {
+        let mut mid = None;
+        let mut recvonly = false;
+        for line in section.lines().map(str::trim_end) {
+            if let Some(m) = line.strip_prefix("a=mid:") {
+                mid = Some(m.to_string());
+            }
+            recvonly |= line == "a=recvonly";
+        }
+        if let (true, Some(mid)) = (recvonly, mid) {
+            out.push(mid);
+        }
+    }
+    out
+}
+
+/// Whether `offer` comes from a new connection of the remote peer rather than the one
+/// `current_remote` (the remote description in force) was made by: its DTLS
+/// certificate differs. A browser whose connection failed beyond an ICE restart's
+/// reach (Firefox fails DTLS along with ICE when an interface goes down, and never
+/// recovers it) starts a new one; the other side must then start afresh too.
+pub fn from_new_connection(current_remote: Option<&str>, offer: &str) -> bool {
+    let fingerprint = |sdp: &str| {
+        sdp.lines()
+            .map(str::trim_end)
+            .find_map(|l| l.strip_prefix("a=fingerprint:"))
+            .map(str::to_string)
+    };
+    match (current_remote.and_then(fingerprint), fingerprint(offer)) {
+        (Some(now), Some(offered)) => now != offered,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,5 +454,30 @@ mod tests {
         settle(&mut browsers);
         assert!(browsers.iter().all(|b| b.state == SignalingState::Stable));
         assert!(browsers.iter().all(|b| !b.needs_negotiation));
+    }
+
+    #[test]
+    fn the_sections_an_offer_receives_on_are_where_we_send() {
+        let sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\na=group:BUNDLE 0 1 2 3\r\n\
+                   m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=sendonly\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\na=recvonly\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\na=mid:3\r\n";
+        assert_eq!(offered_for_us_to_send(sdp), vec!["2", "3"]);
+        assert!(offered_for_us_to_send("v=0\r\n").is_empty());
+    }
+
+    #[test]
+    fn an_offer_with_another_certificate_is_a_new_connection() {
+        let sdp = |fp: &str| {
+            format!("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 {fp}\r\na=mid:0\r\n")
+        };
+        assert!(!from_new_connection(Some(&sdp("AA:BB")), &sdp("AA:BB")));
+        assert!(from_new_connection(Some(&sdp("AA:BB")), &sdp("CC:DD")));
+        assert!(
+            !from_new_connection(None, &sdp("CC:DD")),
+            "no connection yet"
+        );
+        assert!(!from_new_connection(Some("v=0\r\n"), &sdp("CC:DD")));
     }
 }

@@ -1,6 +1,6 @@
 /**
  * Devices (camera, microphone, speaker): what the page sends on each peer connection (the camera/mic sender is
- * the first audio/video transceiver's, read through `window.__nonstop.peers`), and a stand-in for unplugging a
+ * first audio/video transceiver that sends (receiving is on transceivers of its own), read through `window.__nonstop.peers`), and a stand-in for unplugging a
  * device (an `ended` event on the local track: `track.stop()` fires none).
  */
 import type { Page } from '@playwright/test';
@@ -19,7 +19,9 @@ export async function sentTracks(page: Page, kind: MediaKind): Promise<Record<st
     const out: Record<string, { id: string | null; readyState: string | null; enabled: boolean | null }> = {};
     const peers = (window as any).__nonstop?.peers as Map<number, RTCPeerConnection> | undefined;
     for (const [id, pc] of peers ?? new Map<number, RTCPeerConnection>()) {
-      const t = pc.getTransceivers().find((t: RTCRtpTransceiver) => t.currentDirection !== 'stopped' && t.receiver.track.kind === kind);
+      const t = pc
+        .getTransceivers()
+        .find((t: RTCRtpTransceiver) => (t.direction === 'sendonly' || t.direction === 'sendrecv') && t.receiver.track.kind === kind);
       const track = t?.sender.track ?? null;
       out[String(id)] = { id: track?.id ?? null, readyState: track?.readyState ?? null, enabled: track?.enabled ?? null };
     }

@@ -32,7 +32,11 @@ export async function linkCounters(page: Page): Promise<CountersByPeer> {
     const out: Record<string, any> = {};
     if (!hook?.peers) return out;
     for (const [id, pc] of hook.peers) {
-      const firstVideoMid = pc.getTransceivers().find((t) => t.receiver.track.kind === 'video')?.mid ?? null;
+      // The camera's: the first video transceiver that sends, and the first that receives (each direction has its own).
+      const firstVideoMid = (dirs: RTCRtpTransceiverDirection[]) =>
+        pc.getTransceivers().find((t) => t.receiver.track.kind === 'video' && dirs.includes(t.direction))?.mid ?? null;
+      const sendMid = firstVideoMid(['sendonly', 'sendrecv']);
+      const recvMid = firstVideoMid(['recvonly', 'sendrecv']);
       const c = {
         at: performance.now(),
         videoBytesSent: 0, frameWidth: 0, frameHeight: 0, framesPerSecondSent: 0, audioBytesSent: 0,
@@ -43,7 +47,7 @@ export async function linkCounters(page: Page): Promise<CountersByPeer> {
       let seenVideoIn = false;
       const report = await pc.getStats();
       report.forEach((r: any) => {
-        if (r.type === 'outbound-rtp' && r.kind === 'video' && !seenVideoOut && (r.mid === undefined || r.mid === firstVideoMid)) {
+        if (r.type === 'outbound-rtp' && r.kind === 'video' && !seenVideoOut && (r.mid === undefined || r.mid === sendMid)) {
           seenVideoOut = true;
           c.videoBytesSent = r.bytesSent ?? 0;
           c.frameWidth = r.frameWidth ?? 0;
@@ -51,7 +55,7 @@ export async function linkCounters(page: Page): Promise<CountersByPeer> {
           c.framesPerSecondSent = r.framesPerSecond ?? 0;
         } else if (r.type === 'outbound-rtp' && r.kind === 'audio') {
           c.audioBytesSent += r.bytesSent ?? 0;
-        } else if (r.type === 'inbound-rtp' && r.kind === 'video' && !seenVideoIn && (r.mid === undefined || r.mid === firstVideoMid)) {
+        } else if (r.type === 'inbound-rtp' && r.kind === 'video' && !seenVideoIn && (r.mid === undefined || r.mid === recvMid)) {
           seenVideoIn = true;
           c.framesDecoded = r.framesDecoded ?? 0;
           c.recvWidth = r.frameWidth ?? 0;

@@ -2,10 +2,10 @@
  * Firefox serves both directions of a transceiver with one media conduit: a change of the video encoding
  * (`maxBitrate`, `scaleResolutionDownBy`, `maxFramerate`, `active`) through `RTCRtpSender.setParameters`
  * re-creates the receive stream of the same transceiver as well, and its `framesDecoded` starts again from a
- * few frames (issue 8). The adaptation controller acts on every link all the time, so on Firefox it must
- * reach its decisions without such changes. Here a Firefox participant sits in a call with two Chromium
- * participants whose windows and tiles keep changing (so the hints the Firefox page gets, and its
- * controller's decisions, change), and its inbound video is watched for 30 s.
+ * few frames (issue 8). The app therefore sends and receives on separate transceivers, and the adaptation
+ * controller changes the encodings of Firefox's senders like Chromium's. Here a Firefox participant sits in a
+ * call with two Chromium participants whose windows and tiles keep changing (so the hints the Firefox page
+ * gets, and its controller's decisions, change), and its inbound video is watched for 30 s.
  */
 import { test, expect, type MeetingPage } from '../support/fixtures';
 import { expectMediaFlowing } from '../support/media';

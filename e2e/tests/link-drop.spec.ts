@@ -69,9 +69,8 @@ test.describe('link drop', () => {
     // as soon as the link is back: its resume makes the server check the old socket (2 s), not wait out
     // the 60 s (measured 0.2 s after the link came back; it was 53 s while the page waited for Chromium to
     // close the old socket).
-    // Known failure, left open: in Firefox the page resumes, but media comes back in one direction only
-    // (the connection says `connected`, frames stay frozen), in every run here.
-    test.fixme(kind === 'firefox', 'Firefox: after the resume, media comes back in one direction only');
+    // In Firefox the interface going down fails the connection's DTLS along with its ICE, and an ICE restart
+    // brings back ICE only: the page replaces the connection, and the other side follows (see mesh/mod.rs).
     const serverArgs = serverTimings({ intervalMs: 1_000, timeoutMs: 60_000, resumeGraceMs: 3_000 });
     await inCallOfTwo({ room, kind, testInfo, serverArgs }, async (net, ada, bob) => {
       // Watch, in Ada's page, whether Bob's tile says "Reconnecting…": the app notices media stopped

@@ -2,7 +2,7 @@
 //! event handlers held as [`EventListener`]s that detach when the wrapper is dropped.
 
 use js_sys::{Promise, Reflect};
-use nonstop_core::negotiation::{SdpKind, SignalingState};
+use nonstop_core::negotiation::{offered_for_us_to_send, SdpKind, SignalingState};
 use nonstop_core::protocol::{IceCandidate, IceServer};
 use nonstop_core::recovery::LinkCondition;
 use nonstop_core::ParticipantId;
@@ -123,6 +123,11 @@ impl PeerConnection {
         }
     }
 
+    /// Whether it is listed in the debug hook.
+    pub fn is_exposed(&self) -> bool {
+        self.exposed_as.get().is_some()
+    }
+
     /// Takes it out of the debug hook again.
     pub fn hide_from_debugging(&self) {
         if let Some(id) = self.exposed_as.take() {
@@ -205,44 +210,70 @@ impl PeerConnection {
         DataChannel::open(&self.pc, on_message)
     }
 
-    /// Adds a send-and-receive transceiver, sending `track` if there is one. Without a
-    /// track the slot still receives, and a track can be put in later without renegotiating.
-    pub fn add_transceiver(&self, kind: Kind, track: Option<&MediaStreamTrack>) {
-        let init = RtcRtpTransceiverInit::new();
-        init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
-        match track {
-            Some(t) => self
-                .pc
-                .add_transceiver_with_media_stream_track_and_init(t, &init),
-            None => self
-                .pc
-                .add_transceiver_with_str_and_init(kind.as_str(), &init),
+    /// Adds the camera and microphone transceivers of the link's first offer, one per
+    /// direction: send-only ones carrying our tracks (a missing track can be put in
+    /// later without renegotiating), and receive-only ones for the other side's. Sending
+    /// and receiving on separate transceivers lets a sender's encoding change without
+    /// touching what we receive (Firefox serves both directions of a transceiver with
+    /// one media conduit, and re-creates its receive stream on each video encoding change).
+    pub fn add_transceivers(
+        &self,
+        audio: Option<&MediaStreamTrack>,
+        video: Option<&MediaStreamTrack>,
+    ) {
+        let init = |direction| {
+            let init = RtcRtpTransceiverInit::new();
+            init.set_direction(direction);
+            init
         };
+        for (kind, track) in [(Kind::Audio, audio), (Kind::Video, video)] {
+            let send = init(RtcRtpTransceiverDirection::Sendonly);
+            match track {
+                Some(t) => self
+                    .pc
+                    .add_transceiver_with_media_stream_track_and_init(t, &send),
+                None => self
+                    .pc
+                    .add_transceiver_with_str_and_init(kind.as_str(), &send),
+            };
+        }
+        for kind in [Kind::Audio, Kind::Video] {
+            let receive = init(RtcRtpTransceiverDirection::Recvonly);
+            self.pc
+                .add_transceiver_with_str_and_init(kind.as_str(), &receive);
+        }
     }
 
-    /// After applying a remote offer: sends our tracks on the transceivers it created.
+    /// After applying the first remote offer: turns the transceivers it offered for us
+    /// to send on (its `recvonly` sections, one per kind, see [`Self::add_transceivers`])
+    /// into our send-only camera and microphone, with our tracks where we have them.
     pub async fn send_on_offered_transceivers(
         &self,
         audio: Option<&MediaStreamTrack>,
         video: Option<&MediaStreamTrack>,
     ) -> Result<(), String> {
-        let mut audio = audio;
-        let mut video = video;
+        let offer = self.remote_sdp().unwrap_or_default();
+        let ours = offered_for_us_to_send(&offer);
+        let (mut audio_free, mut video_free) = (true, true);
         for t in self.pc.get_transceivers().iter() {
             let t: RtcRtpTransceiver = t.unchecked_into();
-            if t.stopped() || t.sender().track().is_some() {
+            if t.stopped() || !t.mid().is_some_and(|mid| ours.contains(&mid)) {
                 continue;
             }
-            let slot = match t.receiver().track().kind().as_str() {
-                "audio" => &mut audio,
-                "video" => &mut video,
+            let (free, track) = match t.receiver().track().kind().as_str() {
+                "audio" => (&mut audio_free, audio),
+                "video" => (&mut video_free, video),
                 _ => continue,
             };
-            let Some(track) = slot.take() else { continue };
-            t.set_direction(RtcRtpTransceiverDirection::Sendrecv);
-            JsFuture::from(t.sender().replace_track(Some(track)))
-                .await
-                .map_err(|e| js_error_text(&e))?;
+            if !std::mem::take(free) {
+                continue;
+            }
+            t.set_direction(RtcRtpTransceiverDirection::Sendonly);
+            if let Some(track) = track {
+                JsFuture::from(t.sender().replace_track(Some(track)))
+                    .await
+                    .map_err(|e| js_error_text(&e))?;
+            }
         }
         Ok(())
     }
@@ -356,6 +387,33 @@ impl PeerConnection {
         self.listen("connectionstatechange", move |_| {
             handler(read_connection_state(&pc))
         });
+    }
+
+    /// Calls `handler` once if the connection fails while ICE works: its DTLS failed.
+    /// Firefox fails DTLS along with ICE (when an interface goes down, say) and an ICE
+    /// restart does not bring it back; only a new connection does.
+    pub fn on_dtls_failed(&mut self, handler: impl FnMut() + 'static) {
+        let handler = std::rc::Rc::new(std::cell::RefCell::new(Some(handler)));
+        for kind in ["connectionstatechange", "iceconnectionstatechange"] {
+            let (pc, handler) = (self.pc.clone(), handler.clone());
+            self.listen(kind, move |_| {
+                let ice = Reflect::get(&pc, &"iceConnectionState".into())
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .unwrap_or_default();
+                let ice_works = matches!(ice.as_str(), "connected" | "completed");
+                if ice_works && read_connection_state(&pc) == ConnectionState::Failed {
+                    if let Some(mut h) = handler.borrow_mut().take() {
+                        h();
+                    }
+                }
+            });
+        }
+    }
+
+    /// The remote description in force, if any.
+    pub fn remote_sdp(&self) -> Option<String> {
+        self.pc.remote_description().map(|d| d.sdp())
     }
 
     fn listen(&mut self, kind: &'static str, handler: impl FnMut(web_sys::Event) + 'static) {

@@ -1,7 +1,6 @@
 //! One `getStats()` reading of a link, turned into the core's [`StatsSample`] plus what
 //! the stats panel shows that the controller does not need (receive side, route), and
-//! the `setParameters` (and, on Firefox, `replaceTrack`) calls that apply the
-//! controller's decisions.
+//! the `setParameters` calls that apply the controller's decisions.
 //!
 //! Chromium and Firefox differ: Firefox has no `availableOutgoingBitrate`, marks the
 //! selected pair with `selected`, and has no `mid` on `outbound-rtp`; every field is
@@ -9,14 +8,17 @@
 
 use js_sys::{Array, Map, Promise, Reflect};
 use nonstop_core::adaptation::{
-    AudioEncoding, AudioParams, Bitrate, EncodingChanges, Priority, QualityLimitation, Resolution,
-    StatsSample, VideoEncoding, VideoParams,
+    AudioEncoding, AudioParams, Bitrate, Priority, QualityLimitation, Resolution, StatsSample,
+    VideoEncoding, VideoParams,
 };
 use nonstop_core::time::Millis;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{MediaStreamTrack, RtcPeerConnection, RtcRtpSender, RtcRtpTransceiver};
+use web_sys::{
+    MediaStreamTrack, RtcPeerConnection, RtcRtpSender, RtcRtpTransceiver,
+    RtcRtpTransceiverDirection,
+};
 
 use super::ice::{route_of, Route};
 use super::js_error_text;
@@ -43,8 +45,8 @@ extern "C" {
 }
 
 /// The camera and microphone senders of a link: the first video and the first audio
-/// transceiver (they are created before any screen share's), with their `mid`s to
-/// pick their `outbound-rtp` entries.
+/// transceiver that sends (they are created before any screen share's; receiving is
+/// on transceivers of its own), with their `mid`s to pick their `outbound-rtp` entries.
 #[derive(Clone)]
 pub struct Senders {
     pub video: Option<(RtcRtpSender, Option<String>)>,
@@ -59,7 +61,11 @@ impl Senders {
         };
         for t in pc.get_transceivers().iter() {
             let t: RtcRtpTransceiver = t.unchecked_into();
-            if t.stopped() {
+            let sends = matches!(
+                t.direction(),
+                RtcRtpTransceiverDirection::Sendonly | RtcRtpTransceiverDirection::Sendrecv
+            );
+            if t.stopped() || !sends {
                 continue;
             }
             let slot = match t.receiver().track().kind().as_str() {
@@ -250,28 +256,10 @@ pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkRepor
     Ok(out)
 }
 
-/// How this browser takes changes of a video encoding: Firefox restarts the receive
-/// side of the same transceiver on each (see `nonstop_core::adaptation::EncodingChanges`).
-/// No feature test shows it, so the user agent says which browser this is.
-pub fn encoding_changes() -> EncodingChanges {
-    let firefox = web_sys::window()
-        .and_then(|w| w.navigator().user_agent().ok())
-        .is_some_and(|ua| ua.contains("Firefox/"));
-    if firefox {
-        EncodingChanges::RestartReceiver
-    } else {
-        EncodingChanges::InPlace
-    }
-}
-
-/// Where a paused sender keeps the camera track it had (see [`apply_video`]).
-const PAUSED_TRACK: &str = "__nonstopPausedTrack";
-
 /// Applies video parameters to the camera sender: sets only the fields that differ
 /// from what `getParameters()` reports, on the object it returned (Chromium refuses a
-/// fresh one), and no `setParameters` at all if none does. Where encoding changes
-/// restart receivers (Firefox), pauses and resumes by taking the track off the sender
-/// and putting it back instead. `Ok(false)`: nothing to apply to yet.
+/// fresh one), and no `setParameters` at all if none does. `Ok(false)`: nothing to
+/// apply to yet.
 pub async fn apply_video(sender: &RtcRtpSender, p: &VideoParams) -> Result<bool, String> {
     let ext: &SenderExt = sender.unchecked_ref();
     let params = ext.get_parameters_raw();
@@ -283,10 +271,9 @@ pub async fn apply_video(sender: &RtcRtpSender, p: &VideoParams) -> Result<bool,
         max_bitrate: num(&encoding, "maxBitrate").map(Bitrate::from_bps_f64),
         scale_resolution_down_by: num(&encoding, "scaleResolutionDownBy"),
         max_framerate: num(&encoding, "maxFramerate"),
-        has_track: sender.track().is_some(),
     };
-    let update = p.update_from(&current, encoding_changes());
-    if update.sets_parameters() {
+    let update = p.update_from(&current);
+    if !update.is_empty() {
         if let Some(active) = update.active {
             set(&encoding, "active", &JsValue::from_bool(active))?;
         }
@@ -308,29 +295,6 @@ pub async fn apply_video(sender: &RtcRtpSender, p: &VideoParams) -> Result<bool,
             )?;
         }
         set_parameters(ext, &params).await?;
-    }
-    match update.track {
-        Some(false) => {
-            if let Some(track) = sender.track() {
-                set(sender, PAUSED_TRACK, &track)?;
-                replace_track(sender, None).await?;
-            }
-        }
-        Some(true) => {
-            // Only the track this sender had: if another was put on meanwhile (a camera
-            // switch), `has_track` was true and this is not reached.
-            let paused = field(sender, PAUSED_TRACK)
-                .and_then(|t| t.dyn_into::<MediaStreamTrack>().ok())
-                .filter(|t| t.ready_state() == web_sys::MediaStreamTrackState::Live);
-            if let Some(track) = paused {
-                replace_track(sender, Some(&track)).await?;
-            }
-            let _gone_either_way = Reflect::delete_property(
-                sender.unchecked_ref::<js_sys::Object>(),
-                &PAUSED_TRACK.into(),
-            );
-        }
-        None => {}
     }
     Ok(true)
 }
@@ -387,16 +351,6 @@ fn first_encoding(params: &JsValue) -> Option<JsValue> {
 
 async fn set_parameters(sender: &SenderExt, params: &JsValue) -> Result<(), String> {
     JsFuture::from(sender.set_parameters_raw(params))
-        .await
-        .map(drop)
-        .map_err(|e| js_error_text(&e))
-}
-
-async fn replace_track(
-    sender: &RtcRtpSender,
-    track: Option<&MediaStreamTrack>,
-) -> Result<(), String> {
-    JsFuture::from(sender.replace_track(track))
         .await
         .map(drop)
         .map_err(|e| js_error_text(&e))

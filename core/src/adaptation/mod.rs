@@ -8,9 +8,7 @@
 //! [`ReceiverHint`]; [`Controller::poll`] returns, for the links whose decision
 //! changed, the [`SendParams`] to apply with `RTCRtpSender.setParameters` and the
 //! [`Quality`] to show on the tile. [`VideoParams::update_from`] and
-//! [`AudioParams::update_from`] say which fields of a sender to change for that, per
-//! browser ([`EncodingChanges`]: Firefox restarts its receivers on video encoding
-//! changes, so there video only pauses and resumes, by taking the track off).
+//! [`AudioParams::update_from`] say which fields of a sender to change for that.
 //!
 //! The policy, each rule tested:
 //! - Audio is never starved: it is reserved first on every link and has no "off";
@@ -55,5 +53,5 @@ pub use controller::Controller;
 pub use decision::{AudioParams, LinkDecision, LinkStatus, Priority, SendParams, VideoParams};
 pub use quality::{Quality, QualityLevel, QualityReason};
 pub use sample::{Content, QualityLimitation, ReceiverHint, Resolution, StatsSample, VideoSource};
-pub use sender_update::{AudioEncoding, AudioUpdate, EncodingChanges, VideoEncoding, VideoUpdate};
+pub use sender_update::{AudioEncoding, AudioUpdate, VideoEncoding, VideoUpdate};
 pub use units::{Bitrate, Framerate};

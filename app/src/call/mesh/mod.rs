@@ -14,7 +14,7 @@ use leptos::logging::warn;
 use leptos::task::spawn_local;
 use nonstop_core::adaptation::{ReceiverHint, SendParams};
 use nonstop_core::layout::TileId;
-use nonstop_core::negotiation::SdpKind;
+use nonstop_core::negotiation::{Role, SdpKind};
 use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::{IceCandidate, IceServer};
 use nonstop_core::ParticipantId;
@@ -71,10 +71,19 @@ impl MeshTransport {
     /// Applies an offer, answer or candidate from `from`. Signals are handled one at a
     /// time, in order, so a description is applied before the candidates that follow.
     pub async fn signal(&self, from: ParticipantId, signal: Signal) {
-        let Some(link) = self.link(from) else {
+        let Some(mut link) = self.link(from) else {
             warn!("signaling: {from} is not connected to us; ignored what it sent");
             return;
         };
+        if let Signal::Offer(sdp) = &signal {
+            if link.superseded_by(sdp) {
+                drop(link);
+                match self.replace(from, false) {
+                    Some(fresh) => link = fresh,
+                    None => return,
+                }
+            }
+        }
         match signal {
             Signal::Offer(sdp) => link.remote_description(SdpKind::Offer, sdp).await,
             Signal::Answer(sdp) => link.remote_description(SdpKind::Answer, sdp).await,
@@ -90,8 +99,38 @@ impl MeshTransport {
         self.inner.links.borrow().values().cloned().collect()
     }
 
-    fn connect(&self, id: ParticipantId) -> Option<Rc<PeerLink>> {
+    /// Closes the link to `id` and opens a new one in its place (same parked state);
+    /// the tiles keep the old media until the new link's arrives.
+    fn replace(&self, id: ParticipantId, offer_first: bool) -> Option<Rc<PeerLink>> {
+        let old = self.inner.links.borrow_mut().remove(&id)?;
+        let parked = old.is_parked();
+        // A task may still hold the old link: its late drop must neither take the new
+        // one's debug hook entry nor the media the new one shows.
+        old.set_parked(true);
+        old.set_replaced();
+        drop(old);
+        let link = self.connect(id, offer_first)?;
+        link.set_parked(parked);
+        self.inner.links.borrow_mut().insert(id, link.clone());
+        Some(link)
+    }
+
+    /// A new link to `id`; `offer_first` as for [`PeerLink::new`].
+    fn connect(&self, id: ParticipantId, offer_first: bool) -> Option<Rc<PeerLink>> {
         let mesh = &self.inner;
+        let weak = Rc::downgrade(&self.inner);
+        // A connection whose DTLS failed is replaced by a new one that offers; the other
+        // side notices the new certificate in that offer and starts afresh as well
+        // (see `signal`). Later, not from inside the failed connection's own event.
+        let on_dtls_failed = move || {
+            let weak = weak.clone();
+            spawn_local(async move {
+                if let Some(inner) = weak.upgrade() {
+                    warn!("peer {id}: the connection failed beyond an ICE restart; replacing it");
+                    MeshTransport { inner }.replace(id, true);
+                }
+            });
+        };
         let link = PeerLink::new(
             mesh.me,
             id,
@@ -99,6 +138,8 @@ impl MeshTransport {
             &mesh.local.borrow(),
             &mesh.signaling,
             mesh.events.clone(),
+            offer_first,
+            on_dtls_failed,
         );
         match link {
             Ok(link) => {
@@ -121,7 +162,8 @@ impl MediaTransport for MeshTransport {
         links.retain(|id, _| peers.contains(id));
         for id in peers {
             if *id != self.inner.me && !links.contains_key(id) {
-                if let Some(link) = self.connect(*id) {
+                let offer_first = Role::between(self.inner.me, *id).initiator;
+                if let Some(link) = self.connect(*id, offer_first) {
                     links.insert(*id, link);
                 }
             }

@@ -9,7 +9,9 @@ use leptos::logging::warn;
 use leptos::task::spawn_local;
 use nonstop_core::adaptation::SendParams;
 use nonstop_core::layout::TileId;
-use nonstop_core::negotiation::{CandidateAction, DescriptionAction, Negotiator, Role, SdpKind};
+use nonstop_core::negotiation::{
+    from_new_connection, CandidateAction, DescriptionAction, Negotiator, Role, SdpKind,
+};
 use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::{ClientMsg, IceCandidate, IceServer};
 use nonstop_core::ParticipantId;
@@ -40,9 +42,15 @@ pub struct PeerLink {
     camera: Rc<RemoteStream>,
     /// Screen sharing both ways (see `screen_link.rs`).
     screen: Rc<ScreenLink>,
+    /// A new link to the same participant took over: its media replace ours.
+    replaced: Cell<bool>,
 }
 
 impl PeerLink {
+    /// `offer_first`: we make the first offer (the link's initiator does, see [`Role`];
+    /// so does a side that replaces a failed connection). `on_dtls_failed`: the
+    /// connection failed beyond an ICE restart's reach and needs replacing.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         me: ParticipantId,
         remote: ParticipantId,
@@ -50,6 +58,8 @@ impl PeerLink {
         local: &LocalMedia,
         signaling: &SignalingSender,
         events: Events,
+        offer_first: bool,
+        on_dtls_failed: impl FnMut() + 'static,
     ) -> Result<Rc<PeerLink>, String> {
         let role = Role::between(me, remote);
         let mut pc = PeerConnection::new(ice_servers)?;
@@ -73,6 +83,7 @@ impl PeerLink {
         });
         let state_events = events.clone();
         pc.on_connection_state_change(move |_| state_events(TransportEvent::LinkChanged(remote)));
+        pc.on_dtls_failed(on_dtls_failed);
 
         let link = Rc::new_cyclic(|weak: &Weak<PeerLink>| {
             let weak = weak.clone();
@@ -92,15 +103,16 @@ impl PeerLink {
                 events,
                 camera,
                 screen,
+                replaced: Cell::new(false),
             }
         });
 
-        if role.initiator {
+        if offer_first {
             // Adding the channel and transceivers fires `negotiationneeded`, which sends
             // the offer.
             link.open_channel();
-            link.pc.add_transceiver(Kind::Audio, local.audio.as_ref());
-            link.pc.add_transceiver(Kind::Video, local.video.as_ref());
+            link.pc
+                .add_transceivers(local.audio.as_ref(), local.video.as_ref());
             link.sending.set(true);
         }
         Ok(link)
@@ -168,6 +180,12 @@ impl PeerLink {
         self.screen.attach(&self.pc);
     }
 
+    /// Whether `offer` comes from a new connection of the remote side (it replaced a
+    /// failed one): ours must be replaced too.
+    pub fn superseded_by(&self, offer: &str) -> bool {
+        from_new_connection(self.pc.remote_sdp().as_deref(), offer)
+    }
+
     pub async fn remote_candidate(&self, candidate: IceCandidate) {
         let action = self.negotiator.borrow_mut().remote_candidate(candidate);
         if let CandidateAction::Add(candidate) = action {
@@ -212,6 +230,15 @@ impl PeerLink {
         } else {
             self.pc.expose_for_debugging(self.remote);
         }
+    }
+
+    /// A new link to the same participant takes over (see [`Drop`]).
+    pub fn set_replaced(&self) {
+        self.replaced.set(true);
+    }
+
+    pub fn is_parked(&self) -> bool {
+        !self.pc.is_exposed()
     }
 
     /// Sends `msg` to this participant; false if the channel is not open (yet).
@@ -291,6 +318,9 @@ impl PeerLink {
 
 impl Drop for PeerLink {
     fn drop(&mut self) {
+        if self.replaced.get() {
+            return;
+        }
         for source in [TileId::camera(self.remote), TileId::screen(self.remote)] {
             (self.events)(TransportEvent::RemoteMedia {
                 source,
