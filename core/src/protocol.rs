@@ -93,6 +93,11 @@ pub enum ClientMsg {
     /// What this client's uplink can carry now, in bits per second (all its links
     /// together). The server relays a call whose mesh an uplink cannot carry.
     Uplink { bps: u64 },
+    /// A chat line for everyone else in the room, sent this way while the call is
+    /// relayed (in a mesh, chat goes browser to browser over the data channels).
+    /// `text` follows [`crate::peer_msg::chat_text`]; `sent_at` is the sender's clock,
+    /// in milliseconds since the Unix epoch.
+    Chat { text: String, sent_at: u64 },
 }
 
 tagged_enum! {
@@ -197,6 +202,12 @@ pub enum ServerMsg {
     },
     /// A fresh grant for the call's SFU room, sent before the previous one expires.
     SfuGrant { sfu: SfuGrant },
+    /// A chat line from participant `from` ([`ClientMsg::Chat`]).
+    Chat {
+        from: ParticipantId,
+        text: String,
+        sent_at: u64,
+    },
     /// A message of a `type` this client does not know (from a newer server): ignore it.
     #[serde(other)]
     Unknown,

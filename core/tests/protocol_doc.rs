@@ -139,6 +139,7 @@ fn client_type(msg: &ClientMsg) -> &'static str {
         ClientMsg::Resume { .. } => "resume",
         ClientMsg::TopologyReady { .. } => "topology_ready",
         ClientMsg::Uplink { .. } => "uplink",
+        ClientMsg::Chat { .. } => "chat",
     }
 }
 
@@ -161,6 +162,7 @@ fn server_type(msg: &ServerMsg) -> &'static str {
         ServerMsg::GoingAway { .. } => "going_away",
         ServerMsg::Topology { .. } => "topology",
         ServerMsg::SfuGrant { .. } => "sfu_grant",
+        ServerMsg::Chat { .. } => "chat",
         // The client's catch-all; the server never sends it.
         ServerMsg::Unknown => "unknown",
     }
@@ -273,6 +275,10 @@ fn every_message_type_has_an_example() {
             mode: TopologyMode::Mesh,
         },
         ClientMsg::Uplink { bps: 0 },
+        ClientMsg::Chat {
+            text: String::new(),
+            sent_at: 0,
+        },
     ];
     let server = [
         ServerMsg::Welcome {
@@ -338,6 +344,11 @@ fn every_message_type_has_an_example() {
                 room_token: String::new(),
                 expires_in: 0,
             },
+        },
+        ServerMsg::Chat {
+            from: to,
+            text: String::new(),
+            sent_at: 0,
         },
     ];
     let expected: BTreeSet<(Direction, String)> = client

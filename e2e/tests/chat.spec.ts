@@ -1,11 +1,5 @@
-import { expect, test, type MeetingPage } from '../support/fixtures';
-
-async function send(p: MeetingPage, text: string) {
-  const panel = p.page.getByTestId('chat-panel');
-  if (!(await panel.isVisible())) await p.page.getByRole('button', { name: /^Open chat/ }).click();
-  await panel.getByLabel('Message', { exact: true }).fill(text);
-  await panel.getByRole('button', { name: 'Send', exact: true }).click();
-}
+import { expect, test } from '../support/fixtures';
+import { sendChat as send } from '../support/chat';
 
 test.describe('Chat', () => {
   test.skip(({ browserName }) => browserName !== 'chromium', 'mixed by design: runs in the chromium project');

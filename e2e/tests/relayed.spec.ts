@@ -16,6 +16,7 @@ import { createTopology, type Topology } from '../support/topology';
 import { joinInNamespace } from '../support/topology-call';
 import { startProjectJanus, type ProjectJanus } from '../support/project-janus';
 import { peerStats } from '../support/media';
+import { sendChat } from '../support/chat';
 import type { SignalingLog } from '../support/signaling';
 import type { Page } from '@playwright/test';
 
@@ -150,6 +151,13 @@ test.describe('Relayed mode', () => {
         // No mesh link left: what the page decodes comes through Janus.
         await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
         await expectDecoding(p.p.page, others, `p${i} relayed`);
+      }
+      // Chat still reaches everyone with no channel between browsers: it goes through the server.
+      await sendChat(third.p, 'hello through the server');
+      for (const p of people.slice(0, 2)) {
+        const got = p.p.page.getByTestId('chat-message').last();
+        await expect(got.getByTestId('chat-text')).toHaveText('hello through the server', { timeout: 5_000 });
+        await expect(got.getByTestId('chat-from')).toHaveText('Linus');
       }
       // The switch: from the first Prepare (less a margin, to see the gap start) to now (every mesh link closed).
       const switchFrom = Math.min(...(await Promise.all(people.map((p) => topologyAt(p.signaling, 'relayed', 'prepare'))))) - 500;

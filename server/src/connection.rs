@@ -22,6 +22,7 @@ use std::time::Duration;
 use axum::extract::ws::{close_code, CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use nonstop_core::names::{DisplayName, RoomName};
+use nonstop_core::peer_msg::{chat_text, MAX_CHAT_CHARS};
 use nonstop_core::protocol::{
     ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, CLOSE_RESUMING,
     GOING_AWAY_BACK_WITHIN_MS, GOING_AWAY_RECONNECT_AFTER_MS, PROTOCOL_VERSION,
@@ -449,6 +450,7 @@ impl Connection {
             | ClientMsg::Answer { to, .. }
             | ClientMsg::Candidate { to, .. } => self.budget.signal(*to, len, now),
             ClientMsg::Media { .. } => self.budget.media(now),
+            ClientMsg::Chat { .. } => self.budget.chat(now),
             _ => Verdict::Allow,
         };
         if verdict != Verdict::Allow {
@@ -478,6 +480,20 @@ impl Connection {
                 self.hub.uplink(me, bps);
                 Ok(())
             }
+            ClientMsg::Chat { text, sent_at } => match chat_text(&text) {
+                Ok(line) => {
+                    self.hub.chat(me, line.to_string(), sent_at);
+                    Ok(())
+                }
+                Err(_) if text.trim().is_empty() => Err(ProtocolError::new(
+                    ErrorCode::Malformed,
+                    "chat: the message is empty",
+                )),
+                Err(_) => Err(ProtocolError::new(
+                    ErrorCode::TooLarge,
+                    format!("chat: a message is at most {MAX_CHAT_CHARS} characters"),
+                )),
+            },
             ClientMsg::Pong => Ok(()),
             ClientMsg::Leave => return Ok(Step::End(End::Left)),
         }
@@ -553,7 +569,8 @@ impl Connection {
             | ClientMsg::Candidate { .. }
             | ClientMsg::Media { .. }
             | ClientMsg::TopologyReady { .. }
-            | ClientMsg::Uplink { .. } => Err(ProtocolError::new(
+            | ClientMsg::Uplink { .. }
+            | ClientMsg::Chat { .. } => Err(ProtocolError::new(
                 ErrorCode::NotJoined,
                 "join a meeting before sending anything else",
             )),

@@ -532,6 +532,16 @@ impl Hub {
         self.deliver(&mut rooms, deliveries);
     }
 
+    /// Passes `id`'s chat line to the rest of its room.
+    pub fn chat(&self, id: ParticipantId, text: String, sent_at: u64) {
+        let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
+        let deliveries = rooms.chat(id, text, sent_at);
+        self.deliver(&mut rooms, deliveries);
+    }
+
     /// Removes `id` and tells its room. A no-op for someone already gone (for
     /// example dropped for being slow).
     pub fn leave(&self, id: ParticipantId, reason: LeaveReason) {

@@ -355,6 +355,21 @@ impl<O> Rooms<O> {
         room.to_others(id, ServerMsg::Media { from: id, media })
     }
 
+    /// A chat line from `id` for the rest of its room.
+    pub fn chat(&mut self, id: ParticipantId, text: String, sent_at: u64) -> Vec<Delivery> {
+        let Some(room) = self.room_of.get(&id).and_then(|r| self.rooms.get(r)) else {
+            return Vec::new();
+        };
+        room.to_others(
+            id,
+            ServerMsg::Chat {
+                from: id,
+                text,
+                sent_at,
+            },
+        )
+    }
+
     /// Gives `id`, still a member of `room_name`, a new handle (its connection came
     /// back) with the microphone/camera state it resumed with. Returns the old handle
     /// and the deliveries: first the reply for `id` (`resumed`, continued), then

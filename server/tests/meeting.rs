@@ -193,6 +193,54 @@ async fn signals_reach_only_their_target_inside_the_room_stamped_with_the_sender
     );
 }
 
+/// Chat of a relayed call goes through the server: to everyone else in the room,
+/// stamped with the sender, trimmed; an empty or over-long line is refused and the
+/// connection goes on.
+#[tokio::test]
+async fn chat_reaches_the_rest_of_the_room_stamped_and_checked() {
+    let server = TestServer::start_default().await;
+    let (mut ada, ada_id) = server.joined("calm-otter", "Ada").await;
+    let (mut bob, _) = server.joined("calm-otter", "Bob").await;
+    let (mut dan, _) = server.joined("other-room", "Dan").await;
+    ada.recv().await; // joined: Bob
+    ada.send(&ClientMsg::Chat {
+        text: "  hello <b>all</b> ".into(),
+        sent_at: 1_700_000_000_000,
+    })
+    .await;
+    assert_eq!(
+        bob.recv().await,
+        ServerMsg::Chat {
+            from: ada_id,
+            text: "hello <b>all</b>".into(),
+            sent_at: 1_700_000_000_000,
+        }
+    );
+    for (text, code) in [
+        ("   ".to_string(), ErrorCode::Malformed),
+        ("x".repeat(2_001), ErrorCode::TooLarge),
+    ] {
+        ada.send(&ClientMsg::Chat { text, sent_at: 0 }).await;
+        match ada.recv().await {
+            ServerMsg::Error { code: got, .. } => assert_eq!(got, code),
+            other => panic!("expected {code:?}, got {other:?}"),
+        }
+    }
+    // Nothing reached Bob from the refused lines, nor Dan in another room, nor Ada
+    // her own line; Ada's connection goes on.
+    ada.send(&ClientMsg::Chat {
+        text: "still here".into(),
+        sent_at: 1,
+    })
+    .await;
+    assert!(matches!(bob.recv().await, ServerMsg::Chat { text, .. } if text == "still here"));
+    for (who, client) in [("Ada", &mut ada), ("Dan", &mut dan)] {
+        if let Ok(msg) = tokio::time::timeout(Duration::from_millis(300), client.recv()).await {
+            panic!("{who} should hear nothing, got {msg:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn media_state_is_kept_for_later_joiners() {
     let server = TestServer::start_default().await;

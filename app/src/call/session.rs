@@ -271,10 +271,16 @@ impl Call {
         self.inner.left.get()
     }
 
-    /// Sends a peer message to everyone reachable; returns how many. Only mesh links
-    /// carry them: none in a relayed call yet.
-    pub fn send_to_all(&self, msg: &PeerMsg) -> usize {
-        self.inner.mesh.send_to_all(msg)
+    /// Sends a chat line to everyone in the call: browser to browser over the mesh's
+    /// data channels, or through the server while the call is relayed (there is no
+    /// channel between browsers then).
+    pub fn send_chat(&self, text: String, sent_at: u64) {
+        let inner = &self.inner;
+        if inner.state.borrow().topology() == Topology::Relayed {
+            inner.signaling.send(ClientMsg::Chat { text, sent_at });
+        } else {
+            inner.mesh.send_to_all(&PeerMsg::Chat { text, sent_at });
+        }
     }
 
     /// Starts (Some) or stops (None) sending our screen to everyone, now and to
@@ -515,6 +521,11 @@ impl Inner {
                     relayed.renew(sfu.token, sfu.room_token);
                 }
             }
+            ServerMsg::Chat {
+                from,
+                text,
+                sent_at,
+            } => self.chat_line(from, text, sent_at),
             ServerMsg::Welcome { .. } => warn!("signaling: a second welcome, ignored"),
             ServerMsg::Resumed { .. } => warn!("signaling: resumed without a resume, ignored"),
         }
@@ -733,6 +744,15 @@ impl Inner {
     }
 
     /// A message from participant `from` that came with the media.
+    /// A chat line from `from`, over a data channel or through the server.
+    fn chat_line(&self, from: ParticipantId, text: String, sent_at: u64) {
+        let name = self
+            .view
+            .name_of(from)
+            .unwrap_or_else(|| format!("Participant {from}"));
+        self.view.chat.push(from, name, false, text, sent_at);
+    }
+
     fn peer_message(&self, from: ParticipantId, msg: PeerMsg) {
         if let Some(hint) = msg.receiver_hint() {
             self.adaptation
@@ -741,13 +761,7 @@ impl Inner {
             return;
         }
         match msg {
-            PeerMsg::Chat { text, sent_at } => {
-                let name = self
-                    .view
-                    .name_of(from)
-                    .unwrap_or_else(|| format!("Participant {from}"));
-                self.view.chat.push(from, name, false, text, sent_at);
-            }
+            PeerMsg::Chat { text, sent_at } => self.chat_line(from, text, sent_at),
             // Handled by the transport (mesh/screen_link.rs) and above.
             PeerMsg::Screen { .. } | PeerMsg::ViewHint { .. } => {}
         }

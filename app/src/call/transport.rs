@@ -56,8 +56,6 @@ pub trait MediaTransport {
     /// "I want this source at this size, or not at all." False if it could not be
     /// told yet (try again later).
     fn want(&self, source: TileId, hint: ReceiverHint) -> bool;
-    /// Sends `msg` to everyone reachable; returns how many.
-    fn send_to_all(&self, msg: &PeerMsg) -> usize;
     /// Reads every connection once, or only those to `only`.
     fn sample(&self, only: Option<Vec<ParticipantId>>) -> LocalBoxFuture<'static, Vec<LinkSample>>;
     /// The sending parameters toward one receiver (what the adaptation controller

@@ -5,7 +5,7 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 use nonstop_core::chat::{segments, Segment};
-use nonstop_core::peer_msg::{chat_text, PeerMsg};
+use nonstop_core::peer_msg::chat_text;
 
 use crate::call::view::{ChatLine, ChatView};
 use crate::call::Call;
@@ -59,10 +59,7 @@ pub fn ChatPanel(
             return;
         };
         let sent_at = js_sys::Date::now() as u64;
-        call.send_to_all(&PeerMsg::Chat {
-            text: text.clone(),
-            sent_at,
-        });
+        call.send_chat(text.clone(), sent_at);
         let me = call.me();
         let name = call.view().name_of(me).unwrap_or_default();
         chat.push(me, name, true, text, sent_at);
@@ -77,7 +74,7 @@ pub fn ChatPanel(
                 <button type="button" class="chip" aria-label="Hide chat panel" title="Hide chat" on:click=close>"✕"</button>
             </header>
             <p class="chat-note">
-                "Messages go directly to the people in the call, not through a server. "
+                "Messages go to the people in the call now and are not stored. "
                 "People who join later see messages from then on."
             </p>
             <ol class="chat-log" data-testid="chat-log" aria-live="polite">

@@ -28,6 +28,8 @@ pub struct RateLimits {
     pub bytes: Rate,
     /// `media` messages, which go to the whole room.
     pub media: Rate,
+    /// `chat` messages, which go to the whole room too.
+    pub chat: Rate,
     /// `offer`, `answer` and `candidate` messages to one peer.
     pub messages_per_peer: Rate,
     /// Bytes of `offer`, `answer` and `candidate` to one peer.
@@ -56,6 +58,9 @@ impl RateLimits {
             // Holding down the mute key repeats about 30 times a second; coalescing
             // (see `media_coalescer`) makes what gets through cheap anyway.
             media: Rate::per_sec_with_burst_of(20.0, 3.0),
+            // Faster than anyone types, with room for a pasted burst; each line is
+            // copied to everyone in the room.
+            chat: Rate::per_sec_with_burst_of(2.0, 5.0),
             // A link's candidates (several interfaces, TURN over UDP, TCP and TLS)
             // and a renegotiation or two.
             messages_per_peer: Rate::per_sec_with_burst_of(50.0, 4.0),
@@ -88,6 +93,7 @@ pub struct MessageBudget {
     messages: TokenBucket,
     bytes: TokenBucket,
     media: TokenBucket,
+    chat: TokenBucket,
     peers: HashMap<ParticipantId, (TokenBucket, TokenBucket)>,
     patience: TokenBucket,
 }
@@ -98,6 +104,7 @@ impl MessageBudget {
             messages: TokenBucket::full(limits.messages, now),
             bytes: TokenBucket::full(limits.bytes, now),
             media: TokenBucket::full(limits.media, now),
+            chat: TokenBucket::full(limits.chat, now),
             peers: HashMap::new(),
             patience: TokenBucket::full(limits.patience, now),
             limits,
@@ -116,6 +123,12 @@ impl MessageBudget {
     /// A `media` message (after [`frame`](Self::frame)).
     pub fn media(&mut self, now: Instant) -> Verdict {
         let ok = self.media.try_take(1.0, now);
+        self.verdict(ok, now)
+    }
+
+    /// A `chat` message (after [`frame`](Self::frame)).
+    pub fn chat(&mut self, now: Instant) -> Verdict {
+        let ok = self.chat.try_take(1.0, now);
         self.verdict(ok, now)
     }
 

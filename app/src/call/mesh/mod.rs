@@ -48,6 +48,11 @@ struct Mesh {
 }
 
 impl MeshTransport {
+    /// Sends `msg` to every peer over its data channel; returns how many took it.
+    pub fn send_to_all(&self, msg: &PeerMsg) -> usize {
+        self.links().iter().filter(|l| l.send_peer(msg)).count()
+    }
+
     pub fn new(
         me: ParticipantId,
         signaling: SignalingSender,
@@ -195,10 +200,6 @@ impl MediaTransport for MeshTransport {
         }
         self.link(source.participant)
             .is_some_and(|l| l.send_peer(&PeerMsg::view_hint(hint)))
-    }
-
-    fn send_to_all(&self, msg: &PeerMsg) -> usize {
-        self.links().iter().filter(|l| l.send_peer(msg)).count()
     }
 
     fn sample(&self, only: Option<Vec<ParticipantId>>) -> LocalBoxFuture<'static, Vec<LinkSample>> {

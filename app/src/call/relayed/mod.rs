@@ -22,7 +22,6 @@ use nonstop_core::janus::{
     JanusClient, JanusEvent, Leg, MediaKind, RemoteStream, RoomAccess, Trickled,
 };
 use nonstop_core::layout::TileId;
-use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::IceServer;
 use nonstop_core::time::Millis;
 use nonstop_core::ParticipantId;
@@ -404,12 +403,6 @@ impl MediaTransport for RelayedTransport {
         self.inner.hints.borrow_mut().insert(source, hint);
         self.inner.follow_wants();
         true
-    }
-
-    /// Peer messages (chat, hints) do not travel with relayed media yet: none reach
-    /// anyone this way.
-    fn send_to_all(&self, _msg: &PeerMsg) -> usize {
-        0
     }
 
     /// Every participant's media comes through the subscriber connection: its state
