@@ -53,6 +53,14 @@ async fn two(server: &TestServer) -> (Client, Client, ParticipantId, String) {
     (ada, bob, bob_id, bob_token)
 }
 
+/// A new connection that asks to resume Bob's session (camera and microphone off).
+async fn resuming(server: &TestServer, bob_id: ParticipantId, bob_token: &str) -> Client {
+    let mut bob = server.connect().await;
+    bob.send(&resume_msg("Bob", bob_id, bob_token, MediaState::default()))
+        .await;
+    bob
+}
+
 /// Fails if `client` hears anything but pings for `quiet`.
 async fn hears_nothing(client: &mut Client, quiet: Duration, who: &str) {
     if let Ok(event) = tokio::time::timeout(quiet, client.next_event()).await {
@@ -160,14 +168,7 @@ async fn a_socket_closed_for_a_resume_keeps_its_seat() {
     let (mut ada, bob, bob_id, bob_token) = two(&server).await;
     bob.close_with(CLOSE_RESUMING).await;
     assert_eq!(ada.recv().await, ServerMsg::Interrupted { id: bob_id });
-    let mut bob = server.connect().await;
-    bob.send(&resume_msg(
-        "Bob",
-        bob_id,
-        &bob_token,
-        MediaState::default(),
-    ))
-    .await;
+    let mut bob = resuming(&server, bob_id, &bob_token).await;
     assert!(matches!(
         bob.recv().await,
         ServerMsg::Resumed {
@@ -184,16 +185,10 @@ async fn a_resume_waiting_for_the_old_connection_is_back_after_its_interruption(
     let started = Instant::now();
     let (mut ada, bob, bob_id, bob_token) = two(&server).await;
     // Bob's old socket stays open but silent (half-open): the server learns it is
-    // dead only from the heartbeat timeout, and his resume waits for that.
+    // dead only when it goes unanswered (here the 1 s heartbeat timeout comes before
+    // the 2 s the resume's ping allows), and his resume waits for that.
     let _silent = bob;
-    let mut bob = server.connect().await;
-    bob.send(&resume_msg(
-        "Bob",
-        bob_id,
-        &bob_token,
-        MediaState::default(),
-    ))
-    .await;
+    let mut bob = resuming(&server, bob_id, &bob_token).await;
     assert_eq!(ada.recv().await, ServerMsg::Interrupted { id: bob_id });
     // Bob's last frame on the old socket came after `started`.
     let interrupted_after = started.elapsed();
