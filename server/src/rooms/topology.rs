@@ -126,11 +126,7 @@ impl<O> Rooms<O> {
         result: Result<SfuRoom, SfuError>,
     ) -> Vec<Delivery> {
         let now = self.now();
-        let Some(room) = self
-            .rooms
-            .get_mut(room_name)
-            .filter(|r| r.sfu.generation == generation)
-        else {
+        let Some(room) = self.room_generation(room_name, generation) else {
             if let Ok(made) = result {
                 self.sfu_jobs.push(SfuJob::Destroy(made));
             }
@@ -149,11 +145,7 @@ impl<O> Rooms<O> {
     /// The wake-up of [`SfuJob::Wake`] came: does what is due.
     pub fn poll_topology(&mut self, room_name: &RoomName, generation: u64) -> Vec<Delivery> {
         let now = self.now();
-        let Some(room) = self
-            .rooms
-            .get_mut(room_name)
-            .filter(|r| r.sfu.generation == generation)
-        else {
+        let Some(room) = self.room_generation(room_name, generation) else {
             return Vec::new();
         };
         if room.sfu.wake.is_some_and(|at| at <= now) {
@@ -161,6 +153,14 @@ impl<O> Rooms<O> {
         }
         let effects = room.sfu.topology.poll(now);
         self.apply_topology(room_name.clone(), effects)
+    }
+
+    /// The room `room_name` if it is still instance `generation` of that name: an SFU
+    /// result or wake-up for a room that ended (and maybe started again) is stale.
+    fn room_generation(&mut self, room_name: &RoomName, generation: u64) -> Option<&mut Room<O>> {
+        self.rooms
+            .get_mut(room_name)
+            .filter(|r| r.sfu.generation == generation)
     }
 
     /// Runs `input` on the topology of `id`'s room and applies what it decides.
