@@ -137,13 +137,7 @@ impl PeerConnection {
 
     /// `connectionState`, as link recovery sees it; `None` once closed.
     pub fn condition(&self) -> Option<LinkCondition> {
-        Some(match read_connection_state(&self.pc) {
-            ConnectionState::Connected => LinkCondition::Connected,
-            ConnectionState::Disconnected => LinkCondition::Disconnected,
-            ConnectionState::Failed => LinkCondition::Failed,
-            ConnectionState::Closed => return None,
-            ConnectionState::New | ConnectionState::Connecting => LinkCondition::Connecting,
-        })
+        condition_of(&self.pc)
     }
 
     /// Sets the ICE servers (fresh TURN credentials) and, with `relay_only`, the policy
@@ -300,32 +294,24 @@ impl PeerConnection {
     }
 
     pub async fn set_remote_description(&self, kind: SdpKind, sdp: &str) -> Result<(), String> {
-        let init = RtcSessionDescriptionInit::new(match kind {
+        let kind = match kind {
             SdpKind::Offer => RtcSdpType::Offer,
             SdpKind::Answer => RtcSdpType::Answer,
-        });
-        init.set_sdp(sdp);
-        JsFuture::from(self.pc.set_remote_description(&init))
-            .await
-            .map(drop)
-            .map_err(|e| js_error_text(&e))
+        };
+        set_remote(&self.pc, kind, sdp).await
     }
 
     pub async fn add_ice_candidate(&self, candidate: &IceCandidate) -> Result<(), String> {
-        let init = RtcIceCandidateInit::new(&candidate.candidate);
-        init.set_sdp_mid(candidate.sdp_mid.as_deref());
-        init.set_sdp_m_line_index(candidate.sdp_m_line_index);
+        let init = candidate_init(
+            &candidate.candidate,
+            candidate.sdp_mid.as_deref(),
+            candidate.sdp_m_line_index,
+        );
         if let Some(ufrag) = &candidate.username_fragment {
             Reflect::set(&init, &"usernameFragment".into(), &ufrag.into())
                 .map_err(|e| js_error_text(&e))?;
         }
-        JsFuture::from(
-            self.pc
-                .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)),
-        )
-        .await
-        .map(drop)
-        .map_err(|e| js_error_text(&e))
+        add_candidate(&self.pc, &init).await
     }
 
     pub fn signaling_state(&self) -> SignalingState {
@@ -430,6 +416,55 @@ impl Drop for PeerConnection {
         self.listeners.clear();
         self.pc.close();
     }
+}
+
+/// `connectionState` of any of our connections (mesh links and the SFU's), as link
+/// recovery sees it; `None` once closed.
+pub(super) fn condition_of(pc: &RtcPeerConnection) -> Option<LinkCondition> {
+    Some(match read_connection_state(pc) {
+        ConnectionState::Connected => LinkCondition::Connected,
+        ConnectionState::Disconnected => LinkCondition::Disconnected,
+        ConnectionState::Failed => LinkCondition::Failed,
+        ConnectionState::Closed => return None,
+        ConnectionState::New | ConnectionState::Connecting => LinkCondition::Connecting,
+    })
+}
+
+/// `setRemoteDescription` with `sdp` of `kind`.
+pub(super) async fn set_remote(
+    pc: &RtcPeerConnection,
+    kind: RtcSdpType,
+    sdp: &str,
+) -> Result<(), String> {
+    let init = RtcSessionDescriptionInit::new(kind);
+    init.set_sdp(sdp);
+    JsFuture::from(pc.set_remote_description(&init))
+        .await
+        .map(drop)
+        .map_err(|e| js_error_text(&e))
+}
+
+/// A remote candidate as `addIceCandidate` takes it.
+pub(super) fn candidate_init(
+    candidate: &str,
+    sdp_mid: Option<&str>,
+    sdp_m_line_index: Option<u16>,
+) -> RtcIceCandidateInit {
+    let init = RtcIceCandidateInit::new(candidate);
+    init.set_sdp_mid(sdp_mid);
+    init.set_sdp_m_line_index(sdp_m_line_index);
+    init
+}
+
+/// `addIceCandidate`.
+pub(super) async fn add_candidate(
+    pc: &RtcPeerConnection,
+    init: &RtcIceCandidateInit,
+) -> Result<(), String> {
+    JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init)))
+        .await
+        .map(drop)
+        .map_err(|e| js_error_text(&e))
 }
 
 fn read_connection_state(pc: &RtcPeerConnection) -> ConnectionState {

@@ -12,13 +12,14 @@ use nonstop_core::recovery::LinkCondition;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStreamTrack, RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcRtpParameters, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
-    RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+    MediaStreamTrack, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpParameters,
+    RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
+    RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use super::js_error_text;
 use super::listener::EventListener;
+use super::peer_connection;
 
 pub struct SfuPeer {
     pc: RtcPeerConnection,
@@ -67,7 +68,7 @@ fn encodings(layers: &[SimulcastLayer]) -> Array {
 impl SfuPeer {
     pub fn new(ice_servers: &[IceServer]) -> Result<Self, String> {
         Ok(SfuPeer {
-            pc: super::peer_connection::new_rtc_peer_connection(ice_servers)?,
+            pc: peer_connection::new_rtc_peer_connection(ice_servers)?,
             listeners: Vec::new(),
         })
     }
@@ -131,31 +132,17 @@ impl SfuPeer {
 
     /// A candidate Janus trickled.
     pub async fn add_candidate(&self, candidate: &Candidate) -> Result<(), String> {
-        let init = RtcIceCandidateInit::new(&candidate.candidate);
-        init.set_sdp_mid(candidate.sdp_mid.as_deref());
-        init.set_sdp_m_line_index(candidate.sdp_m_line_index);
-        JsFuture::from(
-            self.pc
-                .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)),
-        )
-        .await
-        .map(drop)
-        .map_err(|e| js_error_text(&e))
+        let init = peer_connection::candidate_init(
+            &candidate.candidate,
+            candidate.sdp_mid.as_deref(),
+            candidate.sdp_m_line_index,
+        );
+        peer_connection::add_candidate(&self.pc, &init).await
     }
 
     /// `connectionState`; `None` once closed.
     pub fn condition(&self) -> Option<LinkCondition> {
-        let state = Reflect::get(&self.pc, &"connectionState".into())
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default();
-        Some(match state.as_str() {
-            "new" | "connecting" => LinkCondition::Connecting,
-            "connected" => LinkCondition::Connected,
-            "disconnected" => LinkCondition::Disconnected,
-            "failed" => LinkCondition::Failed,
-            _ => return None,
-        })
+        peer_connection::condition_of(&self.pc)
     }
 
     /// Each local candidate, then the end of gathering.
@@ -194,12 +181,7 @@ impl SfuPeer {
     }
 
     async fn set_remote(&self, kind: RtcSdpType, sdp: &str) -> Result<(), String> {
-        let init = RtcSessionDescriptionInit::new(kind);
-        init.set_sdp(sdp);
-        JsFuture::from(self.pc.set_remote_description(&init))
-            .await
-            .map(drop)
-            .map_err(|e| js_error_text(&e))
+        peer_connection::set_remote(&self.pc, kind, sdp).await
     }
 
     fn listen(&mut self, kind: &'static str, handler: impl FnMut(web_sys::Event) + 'static) {
