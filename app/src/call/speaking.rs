@@ -35,11 +35,9 @@ impl Speaking {
     pub fn observe(&mut self, now: Time, me: ParticipantId, samples: &[LinkSample]) {
         let mut local_level = None;
         for s in samples {
-            let Some(r) = &s.report else { continue };
-            local_level = local_level.or(r.local_audio_level);
-            let level = self
-                .meter
-                .level(s.peer, r.audio_energy, r.audio_duration, r.audio_level);
+            local_level = local_level.or(s.local_audio_level);
+            let Some(r) = &s.remote_audio else { continue };
+            let level = self.meter.level(s.peer, r.energy, r.duration, r.level);
             if let Some(level) = level {
                 self.known.insert(s.peer);
                 self.detector.observe(now, s.peer, level);

@@ -13,7 +13,7 @@ use nonstop_core::ParticipantId;
 
 use crate::platform::media::{LocalMedia, MediaStream};
 use crate::platform::screen::ScreenTrack;
-use crate::platform::stats::LinkReport;
+use crate::platform::stats::{AudioReading, LinkReport};
 
 /// Where a transport reports what happens, in order.
 pub type EventSink = std::rc::Rc<dyn Fn(TransportEvent)>;
@@ -41,6 +41,11 @@ pub struct LinkSample {
     pub condition: Option<LinkCondition>,
     /// `None` when the browser could not read it.
     pub report: Option<LinkReport>,
+    /// The participant's microphone as received (speaker detection), and our own
+    /// microphone's level if this connection sends it. From `report` on a mesh link;
+    /// read apart from the SFU's connections, which carry everyone.
+    pub remote_audio: Option<AudioReading>,
+    pub local_audio_level: Option<f64>,
 }
 
 pub trait MediaTransport {

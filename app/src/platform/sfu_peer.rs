@@ -20,6 +20,7 @@ use web_sys::{
 use super::js_error_text;
 use super::listener::EventListener;
 use super::peer_connection;
+use super::stats::{self, AudioReading};
 
 pub struct SfuPeer {
     pc: RtcPeerConnection,
@@ -138,6 +139,17 @@ impl SfuPeer {
             candidate.sdp_m_line_index,
         );
         peer_connection::add_candidate(&self.pc, &init).await
+    }
+
+    /// Each received microphone, by the `mid` it arrives on (nothing if the browser
+    /// cannot read its stats).
+    pub async fn inbound_audio(&self) -> Vec<(String, AudioReading)> {
+        stats::inbound_audio(&self.pc).await.unwrap_or_default()
+    }
+
+    /// Our microphone's level, on the connection that sends it.
+    pub async fn local_audio_level(&self) -> Option<f64> {
+        stats::local_audio_level(&self.pc).await
     }
 
     /// `connectionState`; `None` once closed.

@@ -113,12 +113,63 @@ pub struct LinkReport {
     pub packets_received: Option<u64>,
     /// Bytes received on the selected pair, RTCP and data channel included (a counter).
     pub transport_bytes_received: Option<u64>,
-    /// The remote microphone: `totalAudioEnergy`, `totalSamplesDuration`, `audioLevel`.
-    pub audio_energy: Option<f64>,
-    pub audio_duration: Option<f64>,
-    pub audio_level: Option<f64>,
+    /// The remote microphone.
+    pub remote_audio: AudioReading,
     /// Our own microphone's `audioLevel` (its `media-source`).
     pub local_audio_level: Option<f64>,
+}
+
+/// One received microphone, as speaker detection reads it: `totalAudioEnergy`,
+/// `totalSamplesDuration` (counters) and `audioLevel`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AudioReading {
+    pub energy: Option<f64>,
+    pub duration: Option<f64>,
+    pub level: Option<f64>,
+}
+
+impl AudioReading {
+    fn of(inbound: &JsValue) -> AudioReading {
+        AudioReading {
+            energy: num(inbound, "totalAudioEnergy"),
+            duration: num(inbound, "totalSamplesDuration"),
+            level: num(inbound, "audioLevel"),
+        }
+    }
+}
+
+/// What a connection that carries several people's microphones (the SFU's subscriber)
+/// receives of each: `(mid, reading)` for every inbound audio stream.
+pub async fn inbound_audio(pc: &RtcPeerConnection) -> Result<Vec<(String, AudioReading)>, String> {
+    Ok(entries(pc)
+        .await?
+        .iter()
+        .filter(|e| {
+            text(e, "type").as_deref() == Some("inbound-rtp")
+                && text(e, "kind").as_deref() == Some("audio")
+        })
+        .filter_map(|e| Some((text(e, "mid")?, AudioReading::of(e))))
+        .collect())
+}
+
+/// Our own microphone's `audioLevel`, on a connection that sends it.
+pub async fn local_audio_level(pc: &RtcPeerConnection) -> Option<f64> {
+    entries(pc).await.ok()?.iter().find_map(|e| {
+        let audio_source = text(e, "type").as_deref() == Some("media-source")
+            && text(e, "kind").as_deref() == Some("audio");
+        audio_source.then(|| num(e, "audioLevel")).flatten()
+    })
+}
+
+/// Every entry of `pc.getStats()`.
+async fn entries(pc: &RtcPeerConnection) -> Result<Vec<JsValue>, String> {
+    let report = JsFuture::from(pc.get_stats())
+        .await
+        .map_err(|e| js_error_text(&e))?;
+    let map: Map = report.unchecked_into();
+    let mut entries: Vec<JsValue> = Vec::new();
+    map.for_each(&mut |value, _| entries.push(value));
+    Ok(entries)
 }
 
 fn field(v: &JsValue, name: &str) -> Option<JsValue> {
@@ -146,12 +197,7 @@ fn add(total: &mut Option<u64>, n: Option<u64>) {
 /// Reads `pc.getStats()`. `senders` names the camera's and microphone's `mid`s (an
 /// `outbound-rtp` of another `mid`, a screen share, counts only in the byte total).
 pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkReport, String> {
-    let report = JsFuture::from(pc.get_stats())
-        .await
-        .map_err(|e| js_error_text(&e))?;
-    let map: Map = report.unchecked_into();
-    let mut entries: Vec<JsValue> = Vec::new();
-    map.for_each(&mut |value, _| entries.push(value));
+    let entries = entries(pc).await?;
     let by_id = |id: &str| {
         entries
             .iter()
@@ -241,9 +287,7 @@ pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkRepor
                         out.freezes = Some((n, num(e, "totalFreezesDuration").unwrap_or(0.0)));
                     }
                 } else if kind == "audio" && out.audio_packets.is_none() {
-                    out.audio_energy = num(e, "totalAudioEnergy");
-                    out.audio_duration = num(e, "totalSamplesDuration");
-                    out.audio_level = num(e, "audioLevel");
+                    out.remote_audio = AudioReading::of(e);
                     if let Some(n) = count(e, "packetsReceived") {
                         out.audio_packets = Some((n, num(e, "packetsLost").unwrap_or(0.0) as i64));
                     }

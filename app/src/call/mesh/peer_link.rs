@@ -257,6 +257,8 @@ impl PeerLink {
         LinkSample {
             peer: self.remote,
             condition: self.pc.condition(),
+            remote_audio: report.as_ref().map(|r| r.remote_audio),
+            local_audio_level: report.as_ref().and_then(|r| r.local_audio_level),
             report,
         }
     }

@@ -33,6 +33,7 @@ use crate::platform::clock;
 use crate::platform::janus_socket::{self, JanusSocket, SocketEvent};
 use crate::platform::media::LocalMedia;
 use crate::platform::screen::ScreenTrack;
+use crate::platform::stats::AudioReading;
 
 /// What the server's SFU grant gives: Janus's WebSocket and the room's access.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -406,20 +407,44 @@ impl MediaTransport for RelayedTransport {
     }
 
     /// Every participant's media comes through the subscriber connection: its state
-    /// is each one's link condition. Its stats are not per participant, so no report.
+    /// is each one's link condition, and each one's microphone is read from its
+    /// stream there (speaker detection). There is no per-participant link report:
+    /// nothing is sent per receiver.
     fn sample(&self, only: Option<Vec<ParticipantId>>) -> LocalBoxFuture<'static, Vec<LinkSample>> {
-        let condition = self.inner.subscriber.peer().and_then(|p| p.condition());
+        let inner = Rc::clone(&self.inner);
         let peers: Vec<ParticipantId> =
-            only.unwrap_or_else(|| self.inner.peers.borrow().iter().copied().collect());
-        let samples = peers
-            .into_iter()
-            .map(|peer| LinkSample {
-                peer,
-                condition,
-                report: None,
-            })
-            .collect();
-        Box::pin(std::future::ready(samples))
+            only.unwrap_or_else(|| inner.peers.borrow().iter().copied().collect());
+        Box::pin(async move {
+            let subscriber = inner.subscriber.peer();
+            let condition = subscriber.as_ref().and_then(|p| p.condition());
+            let heard = match &subscriber {
+                Some(p) => p.inbound_audio().await,
+                None => Vec::new(),
+            };
+            let mut audio: BTreeMap<ParticipantId, AudioReading> = BTreeMap::new();
+            {
+                let client = inner.client.borrow();
+                for (mid, reading) in heard {
+                    if let Some(stream) = client.carried_by(&mid) {
+                        audio.insert(stream.participant, reading);
+                    }
+                }
+            }
+            let local_audio_level = match inner.publisher.peer() {
+                Some(p) => p.local_audio_level().await,
+                None => None,
+            };
+            peers
+                .into_iter()
+                .map(|peer| LinkSample {
+                    peer,
+                    condition,
+                    report: None,
+                    remote_audio: audio.get(&peer).copied(),
+                    local_audio_level,
+                })
+                .collect()
+        })
     }
 
     /// One upload serves everyone: there are no per-receiver sending parameters; the
