@@ -9,6 +9,7 @@
 mod client;
 mod error;
 mod feeds;
+mod json;
 pub mod simulcast;
 mod videoroom;
 mod wire;
