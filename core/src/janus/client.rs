@@ -14,7 +14,7 @@
 //! stream, so closing sends `unpublish` first; a failed `publish` spoils the handle, so
 //! the publisher handle is detached and a fresh one joins again (once).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 use super::error::{JanusError, Step};
 use super::feeds::{self, Feeds, MediaKind, RemoteStream};
@@ -130,6 +130,7 @@ impl Waiting {
 }
 
 struct Pending {
+    transaction: String,
     waiting: Waiting,
     deadline: Time,
 }
@@ -156,7 +157,10 @@ pub struct JanusClient {
     me: FeedId,
     seed: u64,
     counter: u64,
-    pending: BTreeMap<String, Pending>,
+    /// The requests waiting for their result, in the order sent. This and the other
+    /// small collections here are lists, not maps: each map type costs the app's wasm
+    /// its own copy of the B-tree code, and these hold a few entries.
+    pending: Vec<Pending>,
     out: VecDeque<String>,
     events: VecDeque<JanusEvent>,
     last_sent: Time,
@@ -174,9 +178,9 @@ pub struct JanusClient {
     subscriber_busy: bool,
     feeds: Feeds,
     wanted: BTreeSet<RemoteStream>,
-    layers: BTreeMap<RemoteStream, Layer>,
-    /// The layer last asked per subscriber m-line, and for which stream.
-    layers_sent: BTreeMap<String, (RemoteStream, Layer)>,
+    layers: Vec<(RemoteStream, Layer)>,
+    /// The layer last asked per subscriber m-line (its mid), and for which stream.
+    layers_sent: Vec<(String, RemoteStream, Layer)>,
 }
 
 impl JanusClient {
@@ -188,7 +192,7 @@ impl JanusClient {
             me: feeds::feed_of(me),
             seed,
             counter: 0,
-            pending: BTreeMap::new(),
+            pending: Vec::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
             last_sent: now,
@@ -203,8 +207,8 @@ impl JanusClient {
             subscriber_busy: false,
             feeds: Feeds::default(),
             wanted: BTreeSet::new(),
-            layers: BTreeMap::new(),
-            layers_sent: BTreeMap::new(),
+            layers: Vec::new(),
+            layers_sent: Vec::new(),
         };
         client.send(now, Some(Waiting::Create), |transaction, token| {
             Request::Create { transaction, token }
@@ -228,7 +232,7 @@ impl JanusClient {
         }
         let keepalive = self.session.map(|_| self.last_sent + KEEPALIVE_AFTER);
         self.pending
-            .values()
+            .iter()
             .map(|p| p.deadline)
             .chain(keepalive)
             .min()
@@ -236,16 +240,10 @@ impl JanusClient {
 
     /// Requests that waited too long fail; a keepalive goes out when due.
     pub fn handle_timeout(&mut self, now: Time) {
-        let expired: Vec<String> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(t, _)| t.clone())
-            .collect();
-        for transaction in expired {
-            if let Some(p) = self.pending.remove(&transaction) {
-                self.no_reply(now, p.waiting);
-            }
+        // What a failure clears is not tried; what it sends is not due yet.
+        while let Some(i) = self.pending.iter().position(|p| p.deadline <= now) {
+            let p = self.pending.remove(i);
+            self.no_reply(now, p.waiting);
         }
         if let Some(session_id) = self.session {
             if self.phase != Phase::Done && now >= self.last_sent + KEEPALIVE_AFTER {
@@ -282,10 +280,11 @@ impl JanusClient {
             Reply::Ack { transaction } => {
                 // Only a keepalive is finished by its ack; a plugin request's result
                 // comes later as an event.
-                if let Some(t) = transaction {
-                    if self.pending.get(&t).map(|p| p.waiting) == Some(Waiting::Keepalive) {
-                        self.pending.remove(&t);
-                    }
+                let keepalive = self.pending.iter().position(|p| {
+                    Some(&p.transaction) == transaction.as_ref() && p.waiting == Waiting::Keepalive
+                });
+                if let Some(i) = keepalive {
+                    self.pending.remove(i);
                 }
             }
             Reply::Event {
@@ -384,10 +383,10 @@ impl JanusClient {
 
     /// The layer to receive of a video stream (`None`: Janus's default, the highest).
     pub fn set_layer(&mut self, now: Time, stream: RemoteStream, layer: Option<Layer>) {
-        match layer {
-            Some(layer) => self.layers.insert(stream, layer),
-            None => self.layers.remove(&stream),
-        };
+        self.layers.retain(|(s, _)| *s != stream);
+        if let Some(layer) = layer {
+            self.layers.push((stream, layer));
+        }
         self.send_layers(now);
     }
 
@@ -565,7 +564,7 @@ impl JanusClient {
                 self.feeds.subscribed(&streams);
                 let feeds = &self.feeds;
                 self.layers_sent
-                    .retain(|mid, (stream, _)| feeds.carried_by(mid) == Some(*stream));
+                    .retain(|(mid, stream, _)| feeds.carried_by(mid) == Some(*stream));
                 self.events.push_back(JanusEvent::RoomChanged);
                 match jsep.filter(|j| j.kind == SdpKind::Offer) {
                     Some(offer) => {
@@ -693,12 +692,13 @@ impl JanusClient {
             let Some(mid) = self.feeds.mid_of(*stream) else {
                 continue;
             };
-            if stream.kind != MediaKind::Video
-                || self.layers_sent.get(mid) == Some(&(*stream, *layer))
-            {
+            let sent =
+                |(m, s, l): &(String, RemoteStream, Layer)| m == mid && s == stream && l == layer;
+            if stream.kind != MediaKind::Video || self.layers_sent.iter().any(sent) {
                 continue;
             }
-            self.layers_sent.insert(mid.to_string(), (*stream, *layer));
+            self.layers_sent.retain(|(m, ..)| m != mid);
+            self.layers_sent.push((mid.to_string(), *stream, *layer));
             streams.push(LayerChoice {
                 mid: mid.to_string(),
                 substream: layer.substream,
@@ -760,8 +760,11 @@ impl JanusClient {
         let transaction = format!("{:x}-{}", self.seed, self.counter);
         if let Some(waiting) = waiting {
             let deadline = now + REPLY_TIMEOUT;
-            self.pending
-                .insert(transaction.clone(), Pending { waiting, deadline });
+            self.pending.push(Pending {
+                transaction: transaction.clone(),
+                waiting,
+                deadline,
+            });
         }
         let frame = request(transaction, self.access.token.clone());
         self.out.push_back(frame.to_json());
@@ -769,7 +772,12 @@ impl JanusClient {
     }
 
     fn take(&mut self, transaction: Option<String>) -> Option<Waiting> {
-        Some(self.pending.remove(&transaction?)?.waiting)
+        let transaction = transaction?;
+        let i = self
+            .pending
+            .iter()
+            .position(|p| p.transaction == transaction)?;
+        Some(self.pending.remove(i).waiting)
     }
 
     fn handle(&self, leg: Leg) -> Option<JanusId> {

@@ -8,9 +8,10 @@
 mod probe;
 mod publisher;
 mod subscriber;
+mod table;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::rc::{Rc, Weak};
 
 use futures::future::LocalBoxFuture;
@@ -63,7 +64,7 @@ struct Relayed {
     subscriber: Subscriber,
     /// The participants to receive (parked ones left out).
     peers: RefCell<BTreeSet<ParticipantId>>,
-    hints: RefCell<BTreeMap<TileId, ReceiverHint>>,
+    hints: RefCell<Vec<(TileId, ReceiverHint)>>,
     done: Cell<bool>,
 }
 
@@ -93,7 +94,7 @@ impl RelayedTransport {
             publisher: Publisher::default(),
             subscriber: Subscriber::default(),
             peers: RefCell::new(BTreeSet::new()),
-            hints: RefCell::new(BTreeMap::new()),
+            hints: RefCell::new(Vec::new()),
             done: Cell::new(false),
         });
         let weak = Rc::downgrade(&inner);
@@ -317,7 +318,7 @@ impl Relayed {
                 kind: s.source,
             };
             // Until the layout says otherwise, a tile is shown in full.
-            self.hints.borrow().get(&tile).map_or(
+            table::get(&self.hints.borrow(), &tile).map_or(
                 Some(nonstop_core::janus::Layer {
                     substream: 2,
                     temporal: 2,
@@ -401,7 +402,7 @@ impl MediaTransport for RelayedTransport {
     }
 
     fn want(&self, source: TileId, hint: ReceiverHint) -> bool {
-        self.inner.hints.borrow_mut().insert(source, hint);
+        table::set(&mut self.inner.hints.borrow_mut(), source, hint);
         self.inner.follow_wants();
         true
     }

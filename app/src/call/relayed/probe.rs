@@ -5,7 +5,6 @@
 //! `nonstopJanusProbeWant(...)` sizes a tile.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::Array;
@@ -15,11 +14,11 @@ use nonstop_core::layout::{TileId, TileKind};
 use nonstop_core::ParticipantId;
 use wasm_bindgen::prelude::*;
 
-use super::{RelayedTransport, SfuAccess};
+use super::{table, RelayedTransport, SfuAccess};
 use crate::call::transport::{MediaTransport, TransportEvent};
 use crate::platform::media::{self, MediaStream};
 
-type Streams = Rc<RefCell<BTreeMap<TileId, MediaStream>>>;
+type Streams = Rc<RefCell<Vec<(TileId, MediaStream)>>>;
 
 thread_local! {
     static PROBE: RefCell<Option<(RelayedTransport, Streams)>> = const { RefCell::new(None) };
@@ -57,10 +56,11 @@ pub async fn probe(
         local,
         move |event| {
             if let TransportEvent::RemoteMedia { source, stream } = event {
+                let mut streams = sink.borrow_mut();
                 match stream {
-                    Some(s) => sink.borrow_mut().insert(source, s),
-                    None => sink.borrow_mut().remove(&source),
-                };
+                    Some(s) => table::set(&mut streams, source, s),
+                    None => streams.retain(|(tile, _)| *tile != source),
+                }
             }
         },
     )?;

@@ -4,7 +4,6 @@
 //! tracks become the stream its tile plays.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use nonstop_core::janus::{JanusClient, Trickled};
@@ -12,6 +11,7 @@ use nonstop_core::layout::TileId;
 use nonstop_core::protocol::IceServer;
 use web_sys::{MediaStream, MediaStreamTrack};
 
+use super::table;
 use crate::call::transport::TransportEvent;
 use crate::platform::sfu_peer::SfuPeer;
 
@@ -19,9 +19,9 @@ use crate::platform::sfu_peer::SfuPeer;
 pub struct Subscriber {
     peer: RefCell<Option<Rc<SfuPeer>>>,
     /// The track received on each mid.
-    tracks: Rc<RefCell<BTreeMap<String, MediaStreamTrack>>>,
-    /// Per tile shown: its tracks' ids and the stream it plays.
-    shown: RefCell<BTreeMap<TileId, Vec<String>>>,
+    tracks: Rc<RefCell<Vec<(String, MediaStreamTrack)>>>,
+    /// Per tile shown: its tracks' ids.
+    shown: RefCell<Vec<(TileId, Vec<String>)>>,
 }
 
 impl Subscriber {
@@ -42,7 +42,7 @@ impl Subscriber {
                 peer.on_ice_candidate(on_candidate);
                 let tracks = Rc::clone(&self.tracks);
                 peer.on_track(move |mid, track| {
-                    tracks.borrow_mut().insert(mid, track);
+                    table::set(&mut tracks.borrow_mut(), mid, track);
                     on_track();
                 });
                 let peer = Rc::new(peer);
@@ -60,20 +60,23 @@ impl Subscriber {
     /// The tiles whose tracks changed since the last call, with their new stream
     /// (`None`: nothing of theirs is received any more).
     pub fn remap(&self, client: &JanusClient) -> Vec<TransportEvent> {
-        let mut now: BTreeMap<TileId, Vec<MediaStreamTrack>> = BTreeMap::new();
+        let mut now: Vec<(TileId, Vec<MediaStreamTrack>)> = Vec::new();
         for (mid, track) in self.tracks.borrow().iter() {
             if let Some(s) = client.carried_by(mid) {
                 let tile = TileId {
                     participant: s.participant,
                     kind: s.source,
                 };
-                now.entry(tile).or_default().push(track.clone());
+                match now.iter_mut().find(|(t, _)| *t == tile) {
+                    Some((_, tracks)) => tracks.push(track.clone()),
+                    None => now.push((tile, vec![track.clone()])),
+                }
             }
         }
         let mut shown = self.shown.borrow_mut();
         let mut events = Vec::new();
-        shown.retain(|tile, _| {
-            let kept = now.contains_key(tile);
+        shown.retain(|(tile, _)| {
+            let kept = table::get(&now, tile).is_some();
             if !kept {
                 events.push(TransportEvent::RemoteMedia {
                     source: *tile,
@@ -84,7 +87,7 @@ impl Subscriber {
         });
         for (tile, tracks) in now {
             let ids: Vec<String> = tracks.iter().map(|t| t.id()).collect();
-            if shown.get(&tile) == Some(&ids) {
+            if table::get(&shown, &tile) == Some(&ids) {
                 continue;
             }
             let Ok(stream) = MediaStream::new() else {
@@ -93,7 +96,7 @@ impl Subscriber {
             for track in &tracks {
                 stream.add_track(track);
             }
-            shown.insert(tile, ids);
+            table::set(&mut shown, tile, ids);
             events.push(TransportEvent::RemoteMedia {
                 source: tile,
                 stream: Some(stream),
@@ -107,8 +110,8 @@ impl Subscriber {
         self.peer.take();
         self.tracks.borrow_mut().clear();
         std::mem::take(&mut *self.shown.borrow_mut())
-            .into_keys()
-            .map(|source| TransportEvent::RemoteMedia {
+            .into_iter()
+            .map(|(source, _)| TransportEvent::RemoteMedia {
                 source,
                 stream: None,
             })
