@@ -14,7 +14,7 @@
 //! stream, so closing sends `unpublish` first; a failed `publish` spoils the handle, so
 //! the publisher handle is detached and a fresh one joins again (once).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use super::error::{JanusError, Step};
 use super::feeds::{self, Feeds, MediaKind, RemoteStream};
@@ -177,7 +177,7 @@ pub struct JanusClient {
     /// change waits for it.
     subscriber_busy: bool,
     feeds: Feeds,
-    wanted: BTreeSet<RemoteStream>,
+    wanted: Vec<RemoteStream>,
     layers: Vec<(RemoteStream, Layer)>,
     /// The layer last asked per subscriber m-line (its mid), and for which stream.
     layers_sent: Vec<(String, RemoteStream, Layer)>,
@@ -206,7 +206,7 @@ impl JanusClient {
             subscribed: false,
             subscriber_busy: false,
             feeds: Feeds::default(),
-            wanted: BTreeSet::new(),
+            wanted: Vec::new(),
             layers: Vec::new(),
             layers_sent: Vec::new(),
         };
@@ -376,8 +376,8 @@ impl JanusClient {
     }
 
     /// The streams to receive. The subscriber connection follows, one change at a time.
-    pub fn set_wanted(&mut self, now: Time, wanted: BTreeSet<RemoteStream>) {
-        self.wanted = wanted;
+    pub fn set_wanted(&mut self, now: Time, wanted: impl IntoIterator<Item = RemoteStream>) {
+        self.wanted = wanted.into_iter().collect();
         self.sync_subscription(now);
     }
 
@@ -645,15 +645,27 @@ impl JanusClient {
         if self.subscriber_busy || self.phase != Phase::Running {
             return;
         }
-        let want: BTreeSet<StreamRef> = self
+        let mut want: Vec<&StreamRef> = Vec::new();
+        for at in self
             .wanted
             .iter()
-            .filter_map(|s| self.feeds.published_at(*s).cloned())
-            .collect();
-        let have: BTreeSet<StreamRef> = self.feeds.subscriptions().cloned().collect();
+            .filter_map(|s| self.feeds.published_at(*s))
+        {
+            if !want.contains(&at) {
+                want.push(at);
+            }
+        }
+        let have: Vec<&StreamRef> = self.feeds.subscriptions().collect();
+        let missing_from = |from: &[&StreamRef], these: &[&StreamRef]| -> Vec<StreamRef> {
+            these
+                .iter()
+                .filter(|s| !from.contains(s))
+                .map(|s| (*s).clone())
+                .collect()
+        };
         let body = if self.subscribed {
-            let subscribe: Vec<StreamRef> = want.difference(&have).cloned().collect();
-            let unsubscribe: Vec<StreamRef> = have.difference(&want).cloned().collect();
+            let subscribe = missing_from(&have, &want);
+            let unsubscribe = missing_from(&want, &have);
             if subscribe.is_empty() && unsubscribe.is_empty() {
                 return;
             }
@@ -672,7 +684,7 @@ impl JanusClient {
                 token: self.access.room_token.clone(),
                 id: None,
                 private_id: Some(private_id),
-                streams: want.into_iter().collect(),
+                streams: want.into_iter().cloned().collect(),
             })
         };
         self.subscriber_busy = true;

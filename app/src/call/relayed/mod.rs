@@ -338,7 +338,7 @@ impl Relayed {
         };
         {
             let mut client = self.client.borrow_mut();
-            client.set_wanted(now, wanted.iter().map(|(s, _)| *s).collect());
+            client.set_wanted(now, wanted.iter().map(|(s, _)| *s));
             for (stream, layer) in wanted.iter().filter(|(s, _)| s.kind == MediaKind::Video) {
                 client.set_layer(now, *stream, *layer);
             }
