@@ -37,5 +37,6 @@ pub mod speaker;
 mod tagged;
 pub mod time;
 pub mod topology;
+pub mod vec_map;
 
 pub use ids::ParticipantId;
