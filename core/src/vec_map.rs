@@ -1,7 +1,7 @@
-//! [`VecMap`]: a map kept as a list sorted by key, for the few entries per call
-//! (participants, links, tiles) that the app keeps. It iterates in key order like a
-//! `BTreeMap`, but each `BTreeMap<K, V>` type costs the wasm its own copy of the B-tree
-//! code (several KB), and this a binary search and a `Vec`.
+//! [`VecMap`] and [`VecSet`]: a map and a set kept as lists sorted by key, for the few
+//! entries per call (participants, links, tiles) that the app keeps. They iterate in
+//! key order like a `BTreeMap` and a `BTreeSet`, but each B-tree type costs the wasm its
+//! own copy of the B-tree code (several KB), and these a binary search and a `Vec`.
 
 use std::fmt;
 
@@ -144,6 +144,99 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for VecMap<K, V> {
     }
 }
 
+/// A set kept as a sorted list (see the module's documentation).
+#[derive(Clone, PartialEq, Eq)]
+pub struct VecSet<T> {
+    items: Vec<T>,
+}
+
+impl<T> Default for VecSet<T> {
+    fn default() -> Self {
+        VecSet { items: Vec::new() }
+    }
+}
+
+impl<T: Ord> VecSet<T> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// False if it was there already.
+    pub fn insert(&mut self, item: T) -> bool {
+        match self.items.binary_search(&item) {
+            Ok(_) => false,
+            Err(i) => {
+                self.items.insert(i, item);
+                true
+            }
+        }
+    }
+
+    /// False if it was not there.
+    pub fn remove(&mut self, item: &T) -> bool {
+        match self.items.binary_search(item) {
+            Ok(i) => {
+                self.items.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn contains(&self, item: &T) -> bool {
+        self.items.binary_search(item).is_ok()
+    }
+}
+
+impl<T> VecSet<T> {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.items.clear();
+    }
+
+    /// In order.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+}
+
+impl<T: Ord> Extend<T> for VecSet<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) {
+        for item in items {
+            self.insert(item);
+        }
+    }
+}
+
+impl<T: Ord> FromIterator<T> for VecSet<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        let mut set = VecSet::new();
+        set.extend(items);
+        set
+    }
+}
+
+impl<'a, T> IntoIterator for &'a VecSet<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for VecSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +260,16 @@ mod tests {
         map.retain(|k, _| *k != 3);
         assert_eq!(map.keys().copied().collect::<Vec<_>>(), [0, 1]);
         assert_eq!(map.len(), 2);
+    }
+
+    #[test]
+    fn a_set_keeps_items_sorted_and_unique() {
+        let mut set: VecSet<u32> = [3, 1, 3, 2].into_iter().collect();
+        assert_eq!(set.iter().copied().collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(!set.insert(2));
+        assert!(set.remove(&2));
+        assert!(!set.remove(&2));
+        assert!(set.contains(&3) && !set.contains(&2));
+        assert_eq!(set.len(), 2);
     }
 }

@@ -8,10 +8,8 @@
 mod probe;
 mod publisher;
 mod subscriber;
-mod table;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
 use std::rc::{Rc, Weak};
 
 use futures::future::LocalBoxFuture;
@@ -26,6 +24,7 @@ use nonstop_core::layout::TileId;
 use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::IceServer;
 use nonstop_core::time::Millis;
+use nonstop_core::vec_map::{VecMap, VecSet};
 use nonstop_core::ParticipantId;
 
 use self::publisher::{Offer, Publisher};
@@ -63,8 +62,8 @@ struct Relayed {
     publisher: Publisher,
     subscriber: Subscriber,
     /// The participants to receive (parked ones left out).
-    peers: RefCell<BTreeSet<ParticipantId>>,
-    hints: RefCell<Vec<(TileId, ReceiverHint)>>,
+    peers: RefCell<VecSet<ParticipantId>>,
+    hints: RefCell<VecMap<TileId, ReceiverHint>>,
     done: Cell<bool>,
 }
 
@@ -93,8 +92,8 @@ impl RelayedTransport {
             screen: RefCell::new(None),
             publisher: Publisher::default(),
             subscriber: Subscriber::default(),
-            peers: RefCell::new(BTreeSet::new()),
-            hints: RefCell::new(Vec::new()),
+            peers: RefCell::new(VecSet::new()),
+            hints: RefCell::new(VecMap::new()),
             done: Cell::new(false),
         });
         let weak = Rc::downgrade(&inner);
@@ -318,7 +317,7 @@ impl Relayed {
                 kind: s.source,
             };
             // Until the layout says otherwise, a tile is shown in full.
-            table::get(&self.hints.borrow(), &tile).map_or(
+            self.hints.borrow().get(&tile).map_or(
                 Some(nonstop_core::janus::Layer {
                     substream: 2,
                     temporal: 2,
@@ -367,7 +366,7 @@ impl RelayedTransport {
 impl MediaTransport for RelayedTransport {
     /// Called at every refresh of the call: only a change is followed.
     fn set_peers(&self, peers: &[ParticipantId], parked: &[ParticipantId]) {
-        let shown: BTreeSet<ParticipantId> = peers
+        let shown: VecSet<ParticipantId> = peers
             .iter()
             .filter(|p| !parked.contains(p))
             .copied()
@@ -402,7 +401,7 @@ impl MediaTransport for RelayedTransport {
     }
 
     fn want(&self, source: TileId, hint: ReceiverHint) -> bool {
-        table::set(&mut self.inner.hints.borrow_mut(), source, hint);
+        self.inner.hints.borrow_mut().insert(source, hint);
         self.inner.follow_wants();
         true
     }

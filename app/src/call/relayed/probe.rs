@@ -11,14 +11,15 @@ use js_sys::Array;
 use nonstop_core::adaptation::{ReceiverHint, Resolution};
 use nonstop_core::janus::RoomAccess;
 use nonstop_core::layout::{TileId, TileKind};
+use nonstop_core::vec_map::VecMap;
 use nonstop_core::ParticipantId;
 use wasm_bindgen::prelude::*;
 
-use super::{table, RelayedTransport, SfuAccess};
+use super::{RelayedTransport, SfuAccess};
 use crate::call::transport::{MediaTransport, TransportEvent};
 use crate::platform::media::{self, MediaStream};
 
-type Streams = Rc<RefCell<Vec<(TileId, MediaStream)>>>;
+type Streams = Rc<RefCell<VecMap<TileId, MediaStream>>>;
 
 thread_local! {
     static PROBE: RefCell<Option<(RelayedTransport, Streams)>> = const { RefCell::new(None) };
@@ -56,11 +57,10 @@ pub async fn probe(
         local,
         move |event| {
             if let TransportEvent::RemoteMedia { source, stream } = event {
-                let mut streams = sink.borrow_mut();
                 match stream {
-                    Some(s) => table::set(&mut streams, source, s),
-                    None => streams.retain(|(tile, _)| *tile != source),
-                }
+                    Some(s) => sink.borrow_mut().insert(source, s),
+                    None => sink.borrow_mut().remove(&source),
+                };
             }
         },
     )?;

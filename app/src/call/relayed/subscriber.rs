@@ -9,9 +9,9 @@ use std::rc::Rc;
 use nonstop_core::janus::{JanusClient, Trickled};
 use nonstop_core::layout::TileId;
 use nonstop_core::protocol::IceServer;
+use nonstop_core::vec_map::VecMap;
 use web_sys::{MediaStream, MediaStreamTrack};
 
-use super::table;
 use crate::call::transport::TransportEvent;
 use crate::platform::sfu_peer::SfuPeer;
 
@@ -19,9 +19,9 @@ use crate::platform::sfu_peer::SfuPeer;
 pub struct Subscriber {
     peer: RefCell<Option<Rc<SfuPeer>>>,
     /// The track received on each mid.
-    tracks: Rc<RefCell<Vec<(String, MediaStreamTrack)>>>,
+    tracks: Rc<RefCell<VecMap<String, MediaStreamTrack>>>,
     /// Per tile shown: its tracks' ids.
-    shown: RefCell<Vec<(TileId, Vec<String>)>>,
+    shown: RefCell<VecMap<TileId, Vec<String>>>,
 }
 
 impl Subscriber {
@@ -42,7 +42,7 @@ impl Subscriber {
                 peer.on_ice_candidate(on_candidate);
                 let tracks = Rc::clone(&self.tracks);
                 peer.on_track(move |mid, track| {
-                    table::set(&mut tracks.borrow_mut(), mid, track);
+                    tracks.borrow_mut().insert(mid, track);
                     on_track();
                 });
                 let peer = Rc::new(peer);
@@ -60,23 +60,20 @@ impl Subscriber {
     /// The tiles whose tracks changed since the last call, with their new stream
     /// (`None`: nothing of theirs is received any more).
     pub fn remap(&self, client: &JanusClient) -> Vec<TransportEvent> {
-        let mut now: Vec<(TileId, Vec<MediaStreamTrack>)> = Vec::new();
+        let mut now: VecMap<TileId, Vec<MediaStreamTrack>> = VecMap::new();
         for (mid, track) in self.tracks.borrow().iter() {
             if let Some(s) = client.carried_by(mid) {
                 let tile = TileId {
                     participant: s.participant,
                     kind: s.source,
                 };
-                match now.iter_mut().find(|(t, _)| *t == tile) {
-                    Some((_, tracks)) => tracks.push(track.clone()),
-                    None => now.push((tile, vec![track.clone()])),
-                }
+                now.get_or_insert_with(tile, Vec::new).push(track.clone());
             }
         }
         let mut shown = self.shown.borrow_mut();
         let mut events = Vec::new();
-        shown.retain(|(tile, _)| {
-            let kept = table::get(&now, tile).is_some();
+        shown.retain(|tile, _| {
+            let kept = now.contains_key(tile);
             if !kept {
                 events.push(TransportEvent::RemoteMedia {
                     source: *tile,
@@ -87,7 +84,7 @@ impl Subscriber {
         });
         for (tile, tracks) in now {
             let ids: Vec<String> = tracks.iter().map(|t| t.id()).collect();
-            if table::get(&shown, &tile) == Some(&ids) {
+            if shown.get(&tile) == Some(&ids) {
                 continue;
             }
             let Ok(stream) = MediaStream::new() else {
@@ -96,7 +93,7 @@ impl Subscriber {
             for track in &tracks {
                 stream.add_track(track);
             }
-            table::set(&mut shown, tile, ids);
+            shown.insert(tile, ids);
             events.push(TransportEvent::RemoteMedia {
                 source: tile,
                 stream: Some(stream),
