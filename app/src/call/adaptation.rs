@@ -5,8 +5,6 @@
 //! With adaptation disabled (`?adapt=off`, see platform/page.rs) everything runs but
 //! nothing is applied: the browser's own congestion control alone, for comparison.
 
-use std::collections::HashMap;
-
 use nonstop_core::adaptation::{
     Bitrate, Config, Content, Controller, Framerate, Quality, ReceiverHint, Resolution, SendParams,
     VideoSource,
@@ -32,7 +30,7 @@ pub struct Adaptation {
     pub enabled: bool,
     ctl: Controller<ParticipantId>,
     source: Option<VideoSource>,
-    links: HashMap<ParticipantId, LinkAdaptation>,
+    links: VecMap<ParticipantId, LinkAdaptation>,
 }
 
 #[derive(Default)]
@@ -52,7 +50,7 @@ impl Adaptation {
             enabled,
             ctl: Controller::new(Config::default()),
             source: None,
-            links: HashMap::new(),
+            links: VecMap::new(),
         }
     }
 
