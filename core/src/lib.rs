@@ -26,6 +26,7 @@ pub mod chat;
 pub mod devices;
 pub mod ids;
 pub mod janus;
+mod json;
 pub mod layout;
 pub mod names;
 pub mod negotiation;

@@ -9,7 +9,6 @@
 mod client;
 mod error;
 mod feeds;
-mod json;
 pub mod simulcast;
 mod videoroom;
 mod wire;

@@ -5,7 +5,7 @@
 
 use serde_json::{Error, Value};
 
-use super::json;
+use crate::json;
 
 /// A publisher's id in the room (its participant id as a string).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -6,8 +6,8 @@
 
 use serde_json::{Error, Value};
 
-use super::json;
 use super::videoroom::Body;
+use crate::json;
 
 /// The plugin every handle attaches to.
 pub const VIDEOROOM: &str = "janus.plugin.videoroom";
@@ -221,14 +221,10 @@ impl Trickled {
     /// A candidate if it reads as one, else the end of gathering.
     fn read(value: &Value) -> Result<Trickled, Error> {
         let candidate = || -> Result<Candidate, Error> {
-            let index = json::opt_u64(value, "sdpMLineIndex")?
-                .map(u16::try_from)
-                .transpose()
-                .map_err(serde::de::Error::custom)?;
             Ok(Candidate {
                 candidate: json::string(value, "candidate")?,
                 sdp_mid: json::opt_str(value, "sdpMid")?,
-                sdp_m_line_index: index,
+                sdp_m_line_index: json::opt_u16(value, "sdpMLineIndex")?,
             })
         };
         match candidate() {

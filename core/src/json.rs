@@ -1,7 +1,8 @@
-//! Janus's JSON read and written by hand through `serde_json::Value`: every frame goes
-//! through the one `Value` parser and printer and these few helpers, where serde
-//! derives would add a deserializer per type (internally tagged and untagged enums
-//! buffer their input, too). The app's wasm is size-sensitive: this is tens of KB less.
+//! JSON read and written by hand through `serde_json::Value` (Janus's frames, the
+//! server's messages to a browser): every message goes through the one `Value` parser
+//! and printer and these few helpers, where serde derives would add a deserializer per
+//! type (internally tagged and untagged enums buffer their input, too). The app's wasm
+//! is size-sensitive: this is tens of KB less.
 //!
 //! Reading follows serde's rules for the shapes used here: an absent or `null` field
 //! is `None`, an absent required field or a value of the wrong type is an error.
@@ -55,6 +56,12 @@ pub fn opt_u64(value: &Value, key: &str) -> Result<Option<u64>, Error> {
     opt_as(value, key, "an unsigned integer", Value::as_u64)
 }
 
+pub fn opt_u16(value: &Value, key: &str) -> Result<Option<u16>, Error> {
+    opt_as(value, key, "a 16-bit unsigned integer", |v| {
+        v.as_u64().and_then(|n| u16::try_from(n).ok())
+    })
+}
+
 pub fn opt_i64(value: &Value, key: &str) -> Result<Option<i64>, Error> {
     opt_as(value, key, "an integer", Value::as_i64)
 }
@@ -77,6 +84,15 @@ pub fn i64(value: &Value, key: &'static str) -> Result<i64, Error> {
 
 pub fn bool(value: &Value, key: &'static str) -> Result<bool, Error> {
     opt_bool(value, key)?.ok_or_else(|| Error::missing_field(key))
+}
+
+/// The array `key` with each item read by `read`, which must be there.
+pub fn vec<T>(
+    value: &Value,
+    key: &'static str,
+    read: fn(&Value) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    list(value, key, read)?.ok_or_else(|| Error::missing_field(key))
 }
 
 /// The array `key` with each item read by `read`, `None` if absent or `null`.
