@@ -1,8 +1,8 @@
-//! JSON read and written by hand through `serde_json::Value` (Janus's frames, the
-//! server's messages to a browser): every message goes through the one `Value` parser
-//! and printer and these few helpers, where serde derives would add a deserializer per
-//! type (internally tagged and untagged enums buffer their input, too). The app's wasm
-//! is size-sensitive: this is tens of KB less.
+//! JSON read and written by hand through `serde_json::Value` (Janus's frames, peer
+//! messages, the server's messages to a browser): every message goes through the one
+//! `Value` parser and printer and these few helpers, where serde derives would add a
+//! deserializer per type (internally tagged and untagged enums buffer their input,
+//! too). The app's wasm is size-sensitive: this is tens of KB less.
 //!
 //! Reading follows serde's rules for the shapes used here: an absent or `null` field
 //! is `None`, an absent required field or a value of the wrong type is an error.
@@ -76,6 +76,13 @@ pub fn string(value: &Value, key: &'static str) -> Result<String, Error> {
 
 pub fn u64(value: &Value, key: &'static str) -> Result<u64, Error> {
     opt_u64(value, key)?.ok_or_else(|| Error::missing_field(key))
+}
+
+pub fn u32(value: &Value, key: &'static str) -> Result<u32, Error> {
+    let n = opt_as(value, key, "a 32-bit unsigned integer", |v| {
+        v.as_u64().and_then(|n| u32::try_from(n).ok())
+    })?;
+    n.ok_or_else(|| Error::missing_field(key))
 }
 
 pub fn i64(value: &Value, key: &'static str) -> Result<i64, Error> {

@@ -35,7 +35,6 @@ pub mod protocol;
 pub mod reconnect;
 pub mod recovery;
 pub mod speaker;
-mod tagged;
 pub mod time;
 pub mod topology;
 pub mod vec_map;

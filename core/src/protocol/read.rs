@@ -21,7 +21,7 @@ pub(super) fn server_msg(text: &str) -> Result<ServerMsg, Error> {
     let the_participant = || participant(json::field(v, "participant")?);
     Ok(match json::string(v, "type")?.as_str() {
         "welcome" => ServerMsg::Welcome {
-            protocol: u32::try_from(json::u64(v, "protocol")?).map_err(serde::de::Error::custom)?,
+            protocol: json::u32(v, "protocol")?,
             you: id("you")?,
             room: json::string(v, "room")?,
             participants: json::vec(v, "participants", participant)?,
