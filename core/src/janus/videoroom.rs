@@ -20,7 +20,7 @@ impl FeedId {
             None => None,
             Some(Value::String(s)) => Some(FeedId(s.clone())),
             Some(Value::Number(n)) => Some(FeedId(n.to_string())),
-            Some(other) => return Err(serde::de::Error::custom(format!("feed id {other}"))),
+            Some(_) => return Err(serde::de::Error::custom("a feed id: expected a string")),
         })
     }
 }
