@@ -14,8 +14,6 @@
 //! stream, so closing sends `unpublish` first; a failed `publish` spoils the handle, so
 //! the publisher handle is detached and a fresh one joins again (once).
 
-use std::collections::VecDeque;
-
 use super::error::{JanusError, Step};
 use super::feeds::{self, Feeds, MediaKind, RemoteStream};
 use super::videoroom::{
@@ -161,8 +159,10 @@ pub struct JanusClient {
     /// small collections here are lists, not maps: each map type costs the app's wasm
     /// its own copy of the B-tree code, and these hold a few entries.
     pending: Vec<Pending>,
-    out: VecDeque<String>,
-    events: VecDeque<JanusEvent>,
+    /// Frames and events to hand out, oldest first (queues of a few: a `VecDeque` of
+    /// each type would cost the app's wasm more code than a `Vec`).
+    out: Vec<String>,
+    events: Vec<JanusEvent>,
     last_sent: Time,
     phase: Phase,
     session: Option<JanusId>,
@@ -193,8 +193,8 @@ impl JanusClient {
             seed,
             counter: 0,
             pending: Vec::new(),
-            out: VecDeque::new(),
-            events: VecDeque::new(),
+            out: Vec::new(),
+            events: Vec::new(),
             last_sent: now,
             phase: Phase::Running,
             session: None,
@@ -218,11 +218,11 @@ impl JanusClient {
 
     /// The next frame to send (JSON text).
     pub fn poll_transmit(&mut self) -> Option<String> {
-        self.out.pop_front()
+        (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 
     pub fn poll_event(&mut self) -> Option<JanusEvent> {
-        self.events.pop_front()
+        (!self.events.is_empty()).then(|| self.events.remove(0))
     }
 
     /// When [`JanusClient::handle_timeout`] must run next.
@@ -486,9 +486,9 @@ impl JanusClient {
                 // A feed that left between our look and Janus's: the next room
                 // change brings the subscription up to date.
                 self.subscriber_busy = false;
-                self.events.push_back(JanusEvent::Warning(error));
+                self.events.push(JanusEvent::Warning(error));
             }
-            Waiting::Configure => self.events.push_back(JanusEvent::Warning(error)),
+            Waiting::Configure => self.events.push(JanusEvent::Warning(error)),
             Waiting::DetachSpoiled => self.attach(now, Leg::Publisher),
             Waiting::Unpublish | Waiting::Leave | Waiting::Destroy => self.close_step(now, waiting),
             _ => self.fail(error),
@@ -500,7 +500,7 @@ impl JanusClient {
             Waiting::Unpublish | Waiting::Leave | Waiting::Destroy => self.close_step(now, waiting),
             Waiting::Configure => self
                 .events
-                .push_back(JanusEvent::Warning(JanusError::NoReply(waiting.step()))),
+                .push(JanusEvent::Warning(JanusError::NoReply(waiting.step()))),
             _ => self.fail(JanusError::NoReply(waiting.step())),
         }
     }
@@ -516,13 +516,11 @@ impl JanusClient {
         match event {
             RoomEvent::Error { code, reason } => match waiting {
                 Some(waiting) => self.refused(now, waiting, code, reason),
-                None => self
-                    .events
-                    .push_back(JanusEvent::Warning(JanusError::Refused {
-                        step: Step::Subscribe,
-                        code,
-                        reason,
-                    })),
+                None => self.events.push(JanusEvent::Warning(JanusError::Refused {
+                    step: Step::Subscribe,
+                    code,
+                    reason,
+                })),
             },
             RoomEvent::Joined {
                 private_id,
@@ -533,29 +531,28 @@ impl JanusClient {
                 for publisher in &publishers {
                     self.feeds.publisher(publisher);
                 }
-                self.events.push_back(JanusEvent::ReadyToPublish);
-                self.events.push_back(JanusEvent::RoomChanged);
+                self.events.push(JanusEvent::ReadyToPublish);
+                self.events.push(JanusEvent::RoomChanged);
                 self.sync_subscription(now);
             }
             RoomEvent::Publishers(publishers) => {
                 for publisher in publishers.iter().filter(|p| p.id != self.me) {
                     self.feeds.publisher(publisher);
                 }
-                self.events.push_back(JanusEvent::RoomChanged);
+                self.events.push(JanusEvent::RoomChanged);
                 self.sync_subscription(now);
             }
             RoomEvent::Gone(feed) => {
                 // Janus takes the feed off our subscriber connection itself (an
                 // `updated` with an offer follows).
                 self.feeds.gone(&feed);
-                self.events.push_back(JanusEvent::RoomChanged);
+                self.events.push(JanusEvent::RoomChanged);
             }
             RoomEvent::Configured if leg == Leg::Publisher => {
                 if waiting == Some(Waiting::Publish) {
                     self.publishing = Publishing::Published;
                     if let Some(answer) = jsep.filter(|j| j.kind == SdpKind::Answer) {
-                        self.events
-                            .push_back(JanusEvent::PublisherAnswer(answer.sdp));
+                        self.events.push(JanusEvent::PublisherAnswer(answer.sdp));
                     }
                 }
             }
@@ -565,12 +562,11 @@ impl JanusClient {
                 let feeds = &self.feeds;
                 self.layers_sent
                     .retain(|(mid, stream, _)| feeds.carried_by(mid) == Some(*stream));
-                self.events.push_back(JanusEvent::RoomChanged);
+                self.events.push(JanusEvent::RoomChanged);
                 match jsep.filter(|j| j.kind == SdpKind::Offer) {
                     Some(offer) => {
                         self.subscriber_busy = true;
-                        self.events
-                            .push_back(JanusEvent::SubscriberOffer(offer.sdp));
+                        self.events.push(JanusEvent::SubscriberOffer(offer.sdp));
                     }
                     None => {
                         self.subscriber_busy = false;
@@ -588,7 +584,7 @@ impl JanusClient {
             RoomEvent::Left => self.close_step(now, Waiting::Leave),
             RoomEvent::Talking { feed, talking } => {
                 if let Some(participant) = feed.0.parse().ok().map(ParticipantId::new) {
-                    self.events.push_back(JanusEvent::Talking {
+                    self.events.push(JanusEvent::Talking {
                         participant,
                         talking,
                     });
@@ -779,7 +775,7 @@ impl JanusClient {
             });
         }
         let frame = request(transaction, self.access.token.clone());
-        self.out.push_back(frame.to_json());
+        self.out.push(frame.to_json());
         self.last_sent = now;
     }
 
@@ -807,7 +803,7 @@ impl JanusClient {
 
     fn notice(&mut self, sender: JanusId, event: impl FnOnce(Leg) -> JanusEvent) {
         if let Some(leg) = self.leg_of(sender) {
-            self.events.push_back(event(leg));
+            self.events.push(event(leg));
         }
     }
 
@@ -821,7 +817,7 @@ impl JanusClient {
         }
         self.phase = Phase::Done;
         self.pending.clear();
-        self.events.push_back(last);
+        self.events.push(last);
     }
 }
 
