@@ -63,60 +63,45 @@ pub enum Request {
 
 impl Request {
     pub fn to_json(&self) -> String {
-        let session = |id: &JanusId| ("session_id", Value::from(*id));
-        let handle = |id: &JanusId| ("handle_id", Value::from(*id));
-        let (janus, transaction, token, mut fields) = match self {
-            Request::Create { transaction, token } => ("create", transaction, token, vec![]),
+        let (janus, transaction, token, session_id, handle_id) = match self {
+            Request::Create { transaction, token } => ("create", transaction, token, None, None),
             Request::Attach {
                 transaction,
                 token,
                 session_id,
-                plugin,
-            } => (
-                "attach",
-                transaction,
-                token,
-                vec![session(session_id), ("plugin", Value::from(*plugin))],
-            ),
+                ..
+            } => ("attach", transaction, token, Some(session_id), None),
             Request::Message {
                 transaction,
                 token,
                 session_id,
                 handle_id,
-                body,
-                jsep,
-            } => {
-                let mut fields = vec![
-                    session(session_id),
-                    handle(handle_id),
-                    ("body", body.to_value()),
-                ];
-                if let Some(jsep) = jsep {
-                    fields.push(("jsep", jsep.to_value()));
-                }
-                ("message", transaction, token, fields)
-            }
+                ..
+            } => (
+                "message",
+                transaction,
+                token,
+                Some(session_id),
+                Some(handle_id),
+            ),
             Request::Trickle {
                 transaction,
                 token,
                 session_id,
                 handle_id,
-                candidate,
+                ..
             } => (
                 "trickle",
                 transaction,
                 token,
-                vec![
-                    session(session_id),
-                    handle(handle_id),
-                    ("candidate", candidate.to_value()),
-                ],
+                Some(session_id),
+                Some(handle_id),
             ),
             Request::Keepalive {
                 transaction,
                 token,
                 session_id,
-            } => ("keepalive", transaction, token, vec![session(session_id)]),
+            } => ("keepalive", transaction, token, Some(session_id), None),
             Request::Detach {
                 transaction,
                 token,
@@ -126,19 +111,37 @@ impl Request {
                 "detach",
                 transaction,
                 token,
-                vec![session(session_id), handle(handle_id)],
+                Some(session_id),
+                Some(handle_id),
             ),
             Request::Destroy {
                 transaction,
                 token,
                 session_id,
-            } => ("destroy", transaction, token, vec![session(session_id)]),
+            } => ("destroy", transaction, token, Some(session_id), None),
         };
-        fields.extend([
+        let mut fields = vec![
             ("janus", Value::from(janus)),
             ("transaction", Value::from(transaction.as_str())),
             ("token", Value::from(token.as_str())),
-        ]);
+        ];
+        if let Some(id) = session_id {
+            fields.push(("session_id", Value::from(*id)));
+        }
+        if let Some(id) = handle_id {
+            fields.push(("handle_id", Value::from(*id)));
+        }
+        match self {
+            Request::Attach { plugin, .. } => fields.push(("plugin", Value::from(*plugin))),
+            Request::Message { body, jsep, .. } => {
+                fields.push(("body", body.to_value()));
+                if let Some(jsep) = jsep {
+                    fields.push(("jsep", jsep.to_value()));
+                }
+            }
+            Request::Trickle { candidate, .. } => fields.push(("candidate", candidate.to_value())),
+            _ => {}
+        }
         // A `Value` of strings and numbers: printing it cannot fail.
         serde_json::to_string(&json::object(fields)).expect("a Janus request serializes")
     }
