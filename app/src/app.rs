@@ -1,5 +1,6 @@
 //! Routes: `/` starts or finds a meeting, `/<room>` is the meeting itself.
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use crate::pages::home::Home;
@@ -34,11 +35,10 @@ pub fn App() -> impl IntoView {
     // A memo: a new address on the same route (none today) does not rebuild the page.
     let current = Memo::new(move |_| route(&path.get()));
     move || match current.get() {
-        Route::Home => view! { <Home/> }.into_any(),
-        Route::Meeting(room) => view! { <Meeting room=room/> }.into_any(),
-        Route::NotFound => {
-            view! { <p role="alert">"Page not found."</p> <a href="/">"Start a meeting"</a> }
-                .into_any()
-        }
+        Route::Home => EitherOf3::A(view! { <Home/> }),
+        Route::Meeting(room) => EitherOf3::B(view! { <Meeting room=room/> }),
+        Route::NotFound => EitherOf3::C(
+            view! { <p role="alert">"Page not found."</p> <a href="/">"Start a meeting"</a> },
+        ),
     }
 }

@@ -26,6 +26,7 @@ pub mod chat;
 pub mod devices;
 pub mod ids;
 pub mod janus;
+mod json;
 pub mod layout;
 pub mod names;
 pub mod negotiation;
@@ -34,8 +35,8 @@ pub mod protocol;
 pub mod reconnect;
 pub mod recovery;
 pub mod speaker;
-mod tagged;
 pub mod time;
 pub mod topology;
+pub mod vec_map;
 
 pub use ids::ParticipantId;

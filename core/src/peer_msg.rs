@@ -3,9 +3,10 @@
 //! the two people concerned.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::adaptation::{ReceiverHint, Resolution};
-use crate::tagged::{self, tagged_enum};
+use crate::json;
 
 /// Largest peer message we send or accept, in bytes. Well under the 16 KiB that every
 /// browser delivers as one SCTP message.
@@ -18,7 +19,6 @@ pub const MAX_CHAT_CHARS: usize = 2000;
 pub const CHANNEL_LABEL: &str = "nonstop";
 pub const CHANNEL_ID: u16 = 0;
 
-tagged_enum! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PeerMsg {
@@ -43,11 +43,6 @@ pub enum PeerMsg {
     },
 }
 
-    /// [`PeerMsg`] read by [`tagged::parse`].
-    #[serde(remote = "PeerMsg", rename_all = "snake_case")]
-    enum PeerMsgByTag;
-}
-
 /// Largest tile side a [`PeerMsg::ViewHint`] may name, in device pixels (an 8K screen).
 pub const MAX_VIEW_SIDE: u32 = 8192;
 
@@ -65,10 +60,35 @@ impl PeerMsg {
         if text.len() > MAX_PEER_MSG_BYTES {
             return Err(PeerMsgError::TooLarge(text.len()));
         }
-        let msg = tagged::parse(text, PeerMsgByTag::deserialize)
-            .map_err(|e| PeerMsgError::Malformed(e.to_string()))?;
+        let msg = PeerMsg::read(text).map_err(|e| PeerMsgError::Malformed(e.to_string()))?;
         msg.validate()?;
         Ok(msg)
+    }
+
+    /// Read by hand through a `serde_json::Value` as the derived `Deserialize` reads it
+    /// (tested against it), but without a derived deserializer in the app's wasm (see
+    /// `crate::json`).
+    fn read(text: &str) -> Result<PeerMsg, serde_json::Error> {
+        let v: Value = serde_json::from_str(text)?;
+        let v = &v;
+        Ok(match json::string(v, "type")?.as_str() {
+            "chat" => PeerMsg::Chat {
+                text: json::string(v, "text")?,
+                sent_at: json::u64(v, "sent_at")?,
+            },
+            "screen" => PeerMsg::Screen {
+                stream: json::opt_str(v, "stream")?,
+            },
+            "view_hint" => PeerMsg::ViewHint {
+                width: json::u32(v, "width")?,
+                height: json::u32(v, "height")?,
+                visible: json::bool(v, "visible")?,
+            },
+            other => {
+                let known = &["chat", "screen", "view_hint"];
+                return Err(serde::de::Error::unknown_variant(other, known));
+            }
+        })
     }
 
     pub fn to_json(&self) -> String {
@@ -144,6 +164,33 @@ pub fn chat_text(raw: &str) -> Result<&str, PeerMsgError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reading_by_hand_agrees_with_the_derived_internally_tagged_reader() {
+        for text in [
+            r#"{"type":"chat","text":"hi","sent_at":5}"#,
+            r#"{"type":"chat","text":"hi"}"#,
+            r#"{"type":"chat","text":"hi","sent_at":-1}"#,
+            r#"{"type":"screen","stream":"s","extra":1}"#,
+            r#"{"type":"screen","stream":null}"#,
+            r#"{"type":"screen"}"#,
+            r#"{"type":"screen","stream":3}"#,
+            r#"{"type":"view_hint","width":640,"height":360,"visible":true}"#,
+            r#"{"type":"view_hint","width":4294967296,"height":360,"visible":true}"#,
+            r#"{"type":"view_hint","width":640,"height":360}"#,
+            r#"{"type":"wave"}"#,
+            r#"{"text":"hi"}"#,
+            r#"{"type":"chat","text":"hi","sent_at":5} x"#,
+            "[]",
+            "",
+        ] {
+            assert_eq!(
+                PeerMsg::read(text).ok(),
+                serde_json::from_str::<PeerMsg>(text).ok(),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn chat_round_trips() {

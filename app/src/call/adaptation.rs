@@ -5,8 +5,6 @@
 //! With adaptation disabled (`?adapt=off`, see platform/page.rs) everything runs but
 //! nothing is applied: the browser's own congestion control alone, for comparison.
 
-use std::collections::{BTreeMap, HashMap};
-
 use nonstop_core::adaptation::{
     Bitrate, Config, Content, Controller, Framerate, Quality, ReceiverHint, Resolution, SendParams,
     VideoSource,
@@ -14,6 +12,7 @@ use nonstop_core::adaptation::{
 use nonstop_core::call::{hint_for, HintSender};
 use nonstop_core::layout::TileId;
 use nonstop_core::time::{Millis, Time};
+use nonstop_core::vec_map::VecMap;
 use nonstop_core::ParticipantId;
 
 use super::transport::LinkSample;
@@ -31,7 +30,7 @@ pub struct Adaptation {
     pub enabled: bool,
     ctl: Controller<ParticipantId>,
     source: Option<VideoSource>,
-    links: HashMap<ParticipantId, LinkAdaptation>,
+    links: VecMap<ParticipantId, LinkAdaptation>,
 }
 
 #[derive(Default)]
@@ -51,7 +50,7 @@ impl Adaptation {
             enabled,
             ctl: Controller::new(Config::default()),
             source: None,
-            links: HashMap::new(),
+            links: VecMap::new(),
         }
     }
 
@@ -193,18 +192,16 @@ impl Adaptation {
     }
 
     /// Each link's numbers for the badges and the stats panel.
-    pub fn panel(&self) -> BTreeMap<ParticipantId, LinkStats> {
-        // `extend` inserts one by one; `collect` would sort first, and a sort costs the
-        // wasm a few KB.
-        let mut panel = BTreeMap::new();
-        panel.extend(self.links.iter().map(|(id, link)| {
+    pub fn panel(&self) -> VecMap<ParticipantId, LinkStats> {
+        let mut panel = VecMap::new();
+        for (id, link) in &self.links {
             let mut s = link.stats.clone();
             s.quality = link.quality;
             let status = self.ctl.status(*id);
             s.budget = status.map(|st| st.budget);
             s.video_off = status.is_some_and(|st| !st.params.video.active);
-            (*id, s)
-        }));
+            panel.insert(*id, s);
+        }
         panel
     }
 }

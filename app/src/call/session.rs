@@ -12,7 +12,6 @@
 //! machines.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use futures::channel::mpsc;
@@ -30,6 +29,7 @@ use nonstop_core::protocol::{
     ClientMsg, ErrorCode, IceServer, MediaState, ServerMsg, SfuGrant, SwitchPhase, PROTOCOL_VERSION,
 };
 use nonstop_core::time::{Millis, Time};
+use nonstop_core::vec_map::VecMap;
 use nonstop_core::ParticipantId;
 use wasm_bindgen::JsCast;
 
@@ -92,8 +92,8 @@ struct Inner {
     /// While the call is relayed or switching to or from it.
     relayed: RefCell<Option<RelayedTransport>>,
     /// The remote sources' media on each path, and the path each tile shows.
-    streams: RefCell<BTreeMap<(Topology, TileId), MediaStream>>,
-    showing: RefCell<BTreeMap<TileId, Topology>>,
+    streams: RefCell<VecMap<(Topology, TileId), MediaStream>>,
+    showing: RefCell<VecMap<TileId, Topology>>,
     ice_servers: RefCell<Vec<IceServer>>,
     state: RefCell<CallState>,
     watch: RefCell<SignalingWatch>,
@@ -197,8 +197,8 @@ impl Call {
                 signaling: accepted.sender,
                 mesh,
                 relayed: RefCell::new(None),
-                streams: RefCell::new(BTreeMap::new()),
-                showing: RefCell::new(BTreeMap::new()),
+                streams: RefCell::new(VecMap::new()),
+                showing: RefCell::new(VecMap::new()),
                 ice_servers: RefCell::new(ice_servers),
                 state: RefCell::new(state),
                 watch: RefCell::new(SignalingWatch::new(now, heartbeat_interval_ms)),
@@ -610,7 +610,7 @@ impl Inner {
     /// when it is due, and has every tile show the path the state says.
     fn follow_paths(&self) {
         let now = now();
-        let tiles: BTreeSet<TileId> = {
+        let tiles: Vec<TileId> = {
             let streams = self.streams.borrow();
             let mut state = self.state.borrow_mut();
             for ((path, tile), stream) in streams.iter() {
@@ -622,7 +622,13 @@ impl Inner {
                     state.topology()
                 );
             }
-            streams.keys().map(|(_, t)| *t).collect()
+            let mut tiles = Vec::new();
+            for (_, tile) in streams.keys() {
+                if !tiles.contains(tile) {
+                    tiles.push(*tile);
+                }
+            }
+            tiles
         };
         for tile in tiles {
             let path = self.state.borrow().source_path(tile.participant);

@@ -2,12 +2,11 @@
 //! remote microphone's level from its energy counters, [`EnergyMeter`]) and our own
 //! microphone's level, written into the stage's signals.
 
-use std::collections::BTreeSet;
-
 use leptos::prelude::*;
 use nonstop_core::call::EnergyMeter;
 use nonstop_core::speaker::SpeakerDetector;
 use nonstop_core::time::Time;
+use nonstop_core::vec_map::VecSet;
 use nonstop_core::ParticipantId;
 
 use super::transport::LinkSample;
@@ -17,7 +16,7 @@ pub struct Speaking {
     detector: SpeakerDetector,
     meter: EnergyMeter,
     /// Remote participants the detector has heard of.
-    known: BTreeSet<ParticipantId>,
+    known: VecSet<ParticipantId>,
 }
 
 impl Speaking {
@@ -27,7 +26,7 @@ impl Speaking {
         Speaking {
             detector,
             meter: EnergyMeter::default(),
-            known: BTreeSet::new(),
+            known: VecSet::new(),
         }
     }
 
@@ -71,7 +70,7 @@ impl Speaking {
     pub fn show(&mut self, now: Time, stage: StageView) {
         self.detector.advance(now);
         // Not `collect`, which sorts first (a sort costs the wasm a few KB).
-        let mut speaking = BTreeSet::new();
+        let mut speaking = VecSet::new();
         speaking.extend(self.detector.speaking());
         if stage.speaking.try_with_untracked(|s| *s != speaking) == Some(true) {
             stage.speaking.set(speaking);

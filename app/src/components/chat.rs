@@ -2,6 +2,7 @@
 //! to everyone over each link's data channel. Message text is only ever put in text
 //! nodes; web links become `<a target=_blank rel=noopener>` (see `nonstop_core::chat`).
 
+use leptos::either::Either;
 use leptos::html::Input;
 use leptos::prelude::*;
 use nonstop_core::chat::{segments, Segment};
@@ -20,11 +21,10 @@ fn message_body(text: &str) -> impl IntoView {
     segments(text)
         .into_iter()
         .map(|s| match s {
-            Segment::Text(t) => view! { <span>{t.to_string()}</span> }.into_any(),
-            Segment::Link(url) => view! {
+            Segment::Text(t) => Either::Left(view! { <span>{t.to_string()}</span> }),
+            Segment::Link(url) => Either::Right(view! {
                 <a href=url.to_string() target="_blank" rel="noopener noreferrer">{url.to_string()}</a>
-            }
-            .into_any(),
+            }),
         })
         .collect_view()
 }

@@ -22,7 +22,7 @@ async fn copy_link() -> String {
 }
 
 #[component]
-pub fn Controls(
+pub fn Controls<C: IntoView + 'static>(
     #[prop(into)] mic_on: Signal<bool>,
     #[prop(into)] cam_on: Signal<bool>,
     #[prop(into)] has_mic: Signal<bool>,
@@ -30,9 +30,9 @@ pub fn Controls(
     on_toggle_mic: Callback<()>,
     on_toggle_cam: Callback<()>,
     on_leave: Callback<()>,
-    /// More buttons (screen share, chat, help), before "Leave".
-    #[prop(optional)]
-    children: Option<Children>,
+    /// More buttons (screen share, chat, help), before "Leave". Typed children: boxed
+    /// ones would cost the wasm an `AnyView` of their type.
+    children: TypedChildren<C>,
 ) -> impl IntoView {
     let copied = RwSignal::new(None::<String>);
     let copy = move |_| {
@@ -53,7 +53,7 @@ pub fn Controls(
             <button type="button" class="toggle" aria-label="Copy meeting link" title="Copy meeting link" on:click=copy>
                 <IconView icon=Icon::Copy/>
             </button>
-            {children.map(|c| c())}
+            {children.into_inner()()}
             <button type="button" class="leave" aria-label="Leave meeting" title="Leave meeting" on:click=move |_| on_leave.run(())>
                 "Leave"
             </button>

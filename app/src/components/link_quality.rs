@@ -2,6 +2,7 @@
 //! look at to see why a video looks poor. Both read the [`AdaptationView`] the meeting
 //! page provides as context (absent: nothing is shown).
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use nonstop_core::adaptation::{Bitrate, QualityLevel, Resolution};
 use nonstop_core::ParticipantId;
@@ -92,7 +93,7 @@ fn Plot(stats: LinkStats) -> impl IntoView {
     let (w, h) = (f64::from(width), f64::from(height));
     let (first, last) = match (stats.history.first(), stats.history.last()) {
         (Some(f), Some(l)) => (f.0, l.0),
-        _ => return view! { <svg class="plot" width=width height=height></svg> }.into_any(),
+        _ => return Either::Left(view! { <svg class="plot" width=width height=height></svg> }),
     };
     let span = (last.since(first).as_millis() as f64).max(60_000.0);
     let x = |t: nonstop_core::time::Time| 1.0 - (last.since(t).as_millis() as f64 / span);
@@ -115,14 +116,13 @@ fn Plot(stats: LinkStats) -> impl IntoView {
         fixed(rate_max, 0),
         fixed(rtt_max, 0)
     );
-    view! {
+    Either::Right(view! {
         <svg class="plot" data-testid="stats-plot" width=width height=height viewBox=format!("0 0 {width} {height}") role="img" aria-label=title>
             <polyline class="send" points=polyline(&send, w, h, rate_max)></polyline>
             <polyline class="recv" points=polyline(&recv, w, h, rate_max)></polyline>
             <polyline class="rtt" points=polyline(&rtt, w, h, rtt_max)></polyline>
         </svg>
-    }
-    .into_any()
+    })
 }
 
 /// The "Show statistics" toggle and, when open, one section per link.
@@ -160,9 +160,9 @@ pub fn StatsPanel(call: CallView) -> impl IntoView {
                 {move || {
                     let rows = rows();
                     if rows.is_empty() {
-                        return view! { <p class="note">"No one else is here yet."</p> }.into_any();
+                        return Either::Left(view! { <p class="note">"No one else is here yet."</p> });
                     }
-                    rows.into_iter().map(|(id, s)| {
+                    Either::Right(rows.into_iter().map(|(id, s)| {
                         let path = match s.relayed {
                             Some(true) => "relayed",
                             Some(false) => "direct",
@@ -190,7 +190,7 @@ pub fn StatsPanel(call: CallView) -> impl IntoView {
                                 <Plot stats=s/>
                             </section>
                         }
-                    }).collect_view().into_any()
+                    }).collect_view())
                 }}
             </aside>
         </Show>

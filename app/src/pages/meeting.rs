@@ -1,5 +1,6 @@
 //! `/<room>`: the pre-join screen, the call, and the screen after leaving.
 
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use nonstop_core::layout::TileId;
@@ -38,14 +39,13 @@ fn store_name(name: &str) {
 #[component]
 pub fn Meeting(room: String) -> impl IntoView {
     match RoomName::parse(&room) {
-        Ok(room) => view! { <MeetingRoom room=room/> }.into_any(),
-        Err(e) => view! {
+        Ok(room) => Either::Left(view! { <MeetingRoom room=room/> }),
+        Err(e) => Either::Right(view! {
             <main class="home">
                 <p role="alert" class="error" data-testid="room-error">{e.message}</p>
                 <a href="/">"Start a new meeting"</a>
             </main>
-        }
-        .into_any(),
+        }),
     }
 }
 
@@ -310,9 +310,8 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
         }
     };
 
-    move || {
-        match screen.get() {
-        Screen::PreJoin => view! {
+    move || match screen.get() {
+        Screen::PreJoin => EitherOf3::A(view! {
             <PreJoin
                 room=room_label.clone()
                 name=name
@@ -332,9 +331,8 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                 on_join=join
                 devices=devices
             />
-        }
-        .into_any(),
-        Screen::InCall => view! {
+        }),
+        Screen::InCall => EitherOf3::B(view! {
             <div class="call">
                 <header class="call-header">
                     <span class="room-name">{room_label.clone()}</span>
@@ -372,16 +370,13 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                     <crate::components::link_quality::StatsPanel call=call_view/>
                 </Controls>
             </div>
-        }
-        .into_any(),
-        Screen::Left => view! {
+        }),
+        Screen::Left => EitherOf3::C(view! {
             <main class="home">
                 <h1>"You left the meeting"</h1>
                 <button class="primary big" on:click=rejoin>"Rejoin"</button>
                 <a href="/">"Back to the start page"</a>
             </main>
-        }
-        .into_any(),
-    }
+        }),
     }
 }

@@ -1,7 +1,7 @@
 //! A typed wrapper around `RTCPeerConnection`: core types in, core types out, and
 //! event handlers held as [`EventListener`]s that detach when the wrapper is dropped.
 
-use js_sys::{Promise, Reflect};
+use js_sys::{Array, Promise, Reflect};
 use nonstop_core::negotiation::{offered_for_us_to_send, SdpKind, SignalingState};
 use nonstop_core::protocol::{IceCandidate, IceServer};
 use nonstop_core::recovery::LinkCondition;
@@ -10,8 +10,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
-    RtcPeerConnectionIceEvent, RtcRtpTransceiver, RtcRtpTransceiverDirection,
+    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpTransceiver, RtcRtpTransceiverDirection,
     RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
@@ -88,15 +88,28 @@ pub(super) fn new_rtc_peer_connection(
     ice_servers: &[IceServer],
 ) -> Result<RtcPeerConnection, String> {
     let config = RtcConfiguration::new();
-    set_ice_servers(&config, ice_servers)?;
+    set_ice_servers(&config, ice_servers);
     RtcPeerConnection::new_with_configuration(&config).map_err(|e| js_error_text(&e))
 }
 
-fn set_ice_servers(config: &RtcConfiguration, ice_servers: &[IceServer]) -> Result<(), String> {
-    // IceServer mirrors RTCIceServer's fields, so serde gives the browser's shape.
-    let servers = serde_wasm_bindgen::to_value(ice_servers).map_err(|e| e.to_string())?;
+fn set_ice_servers(config: &RtcConfiguration, ice_servers: &[IceServer]) {
+    let servers: Array = ice_servers.iter().map(rtc_ice_server).collect();
     config.set_ice_servers(&servers);
-    Ok(())
+}
+
+/// `RTCIceServer` from its mirror in the protocol (built by hand: a serde-to-JS
+/// serializer for this one shape costs the app more than these lines).
+fn rtc_ice_server(server: &IceServer) -> RtcIceServer {
+    let rtc = RtcIceServer::new();
+    let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+    rtc.set_urls(&urls);
+    if let Some(username) = &server.username {
+        rtc.set_username(username);
+    }
+    if let Some(credential) = &server.credential {
+        rtc.set_credential(credential);
+    }
+    rtc
 }
 
 pub struct PeerConnection {
@@ -148,7 +161,7 @@ impl PeerConnection {
         relay_only: bool,
     ) -> Result<(), String> {
         let config = self.pc.get_configuration();
-        set_ice_servers(&config, ice_servers)?;
+        set_ice_servers(&config, ice_servers);
         if relay_only {
             config.set_ice_transport_policy(web_sys::RtcIceTransportPolicy::Relay);
         }

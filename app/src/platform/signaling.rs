@@ -1,7 +1,6 @@
 //! The signaling WebSocket: [`ClientMsg`]s out, [`ServerMsg`]s in.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use futures::channel::mpsc;
@@ -43,19 +42,19 @@ struct Link {
     // Unbounded: the app produces a handful of messages per peer and second at most,
     // and the writer drains them as fast as the socket takes them.
     tx: mpsc::UnboundedSender<Outgoing>,
-    held: Rc<RefCell<VecDeque<ClientMsg>>>,
+    held: Rc<RefCell<Vec<ClientMsg>>>,
 }
 
-fn hold(held: &RefCell<VecDeque<ClientMsg>>, msg: ClientMsg) {
+fn hold(held: &RefCell<Vec<ClientMsg>>, msg: ClientMsg) {
     // A pong answers one ping of one socket: nothing to send later.
     if matches!(msg, ClientMsg::Pong) {
         return;
     }
     let mut held = held.borrow_mut();
     if held.len() == HOLD_AT_MOST {
-        held.pop_front();
+        held.remove(0);
     }
-    held.push_back(msg);
+    held.push(msg);
 }
 
 impl SignalingSender {
@@ -228,7 +227,7 @@ pub fn connect(url: &str) -> Result<(SignalingSender, SignalingReceiver), String
     });
 
     let (tx, mut rx) = mpsc::unbounded();
-    let held: Rc<RefCell<VecDeque<ClientMsg>>> = Rc::default();
+    let held: Rc<RefCell<Vec<ClientMsg>>> = Rc::default();
     let writer_held = Rc::clone(&held);
     let writer_socket = Rc::clone(&socket);
     let writer_incoming = incoming_tx_for_close;

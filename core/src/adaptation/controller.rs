@@ -1,8 +1,6 @@
 //! The controller: samples and hints in, per-link send parameters and quality out.
 //! It owns no timer and reads no clock: every call carries `now`.
 
-use std::collections::BTreeMap;
-
 use super::config::Config;
 use super::decision::{LinkDecision, LinkStatus};
 use super::estimate::Estimate;
@@ -11,6 +9,7 @@ use super::sample::{QualityLimitation, ReceiverHint, StatsSample, VideoSource};
 use super::signal::{Cause, Congestion};
 use super::units::Bitrate;
 use crate::time::Time;
+use crate::vec_map::VecMap;
 
 /// Per-link quality adaptation for one participant's outgoing media. `L` names a
 /// link (the remote participant's id, in the app).
@@ -18,7 +17,7 @@ use crate::time::Time;
 pub struct Controller<L> {
     pub(super) config: Config,
     pub(super) source: VideoSource,
-    pub(super) links: BTreeMap<L, Link>,
+    pub(super) links: VecMap<L, Link>,
     /// The participant's uplink, known only once every link was congested at once.
     pub(super) uplink: Option<Estimate>,
     /// Since when every link has looked clear (see [`Config::uplink_release_after`]).
@@ -30,7 +29,7 @@ impl<L: Copy + Ord> Controller<L> {
         Controller {
             config,
             source: VideoSource::default(),
-            links: BTreeMap::new(),
+            links: VecMap::new(),
             uplink: None,
             clear_since: None,
         }
@@ -49,7 +48,7 @@ impl<L: Copy + Ord> Controller<L> {
     /// The links added and not removed are the links the uplink is shared among.
     pub fn add_link(&mut self, _now: Time, link: L) {
         let config = &self.config;
-        self.links.entry(link).or_insert_with(|| Link::new(config));
+        self.links.get_or_insert_with(link, || Link::new(config));
     }
 
     pub fn remove_link(&mut self, link: L) {
@@ -59,7 +58,7 @@ impl<L: Copy + Ord> Controller<L> {
     /// A `getStats()` sample of `link`, taken at `now` (an unknown link is added).
     pub fn handle_sample(&mut self, now: Time, link: L, sample: StatsSample) {
         let config = &self.config;
-        let state = self.links.entry(link).or_insert_with(|| Link::new(config));
+        let state = self.links.get_or_insert_with(link, || Link::new(config));
         let mut sample = sample;
         if !state.browser_estimate_settled(now, config) {
             sample.available_outgoing_bitrate = None;
@@ -72,8 +71,7 @@ impl<L: Copy + Ord> Controller<L> {
     pub fn set_hint(&mut self, _now: Time, link: L, hint: ReceiverHint) {
         let config = &self.config;
         self.links
-            .entry(link)
-            .or_insert_with(|| Link::new(config))
+            .get_or_insert_with(link, || Link::new(config))
             .hint = Some(hint);
     }
 

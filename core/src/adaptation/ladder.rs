@@ -29,9 +29,15 @@ const REFERENCE_BITRATE: f64 = 200_000.0;
 /// only with the square root. Frame rate costs with fps^0.6: frames that follow each
 /// other closely differ little.
 pub(crate) fn good_bitrate(pixels: u64, fps: Framerate) -> Bitrate {
+    // Without `powf`: its code and tables cost the app's wasm more than `ln` does
+    // (`sqrt` is an instruction, `exp` is there anyway).
     let p = pixels as f64 / REFERENCE_PIXELS;
-    let size = if p <= 1.0 { p.sqrt() } else { p.powf(0.75) };
-    let motion = (f64::from(fps.get()) / 30.0).powf(0.6);
+    let size = if p <= 1.0 {
+        p.sqrt()
+    } else {
+        p.sqrt() * p.sqrt().sqrt()
+    };
+    let motion = (0.6 * (f64::from(fps.get()) / 30.0).ln()).exp();
     Bitrate::from_bps_f64(REFERENCE_BITRATE * size * motion)
 }
 

@@ -3,15 +3,14 @@
 //! which also catches sounds shorter than the polling period, or the instantaneous
 //! `audioLevel` where the counters are missing.
 
-use std::collections::BTreeMap;
-
 use crate::ids::ParticipantId;
+use crate::vec_map::VecMap;
 
 /// The previous energy reading per participant, for levels between two readings.
 #[derive(Debug, Clone, Default)]
 pub struct EnergyMeter {
     /// (`totalAudioEnergy`, `totalSamplesDuration`) at the last reading.
-    last: BTreeMap<ParticipantId, (f64, f64)>,
+    last: VecMap<ParticipantId, (f64, f64)>,
 }
 
 impl EnergyMeter {

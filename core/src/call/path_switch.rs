@@ -8,11 +8,10 @@
 //! the commit a participant's tiles take the new path's media only once its camera
 //! flows there: until then (at most [`DRAIN_MAX`]) the old path stays open for them.
 
-use std::collections::BTreeSet;
-
 use super::state::Topology;
 use crate::ids::ParticipantId;
 use crate::time::{Millis, Time};
+use crate::vec_map::VecSet;
 
 /// The longest the old path stays open after a commit for cameras that do not flow
 /// on the new one yet.
@@ -29,8 +28,8 @@ pub struct PathSwitch {
     draining: Option<(Topology, Time)>,
     ready_told: bool,
     /// Whose camera media is there, on each path.
-    mesh_arrived: BTreeSet<ParticipantId>,
-    relayed_arrived: BTreeSet<ParticipantId>,
+    mesh_arrived: VecSet<ParticipantId>,
+    relayed_arrived: VecSet<ParticipantId>,
 }
 
 impl Default for PathSwitch {
@@ -40,8 +39,8 @@ impl Default for PathSwitch {
             preparing: None,
             draining: None,
             ready_told: false,
-            mesh_arrived: BTreeSet::new(),
-            relayed_arrived: BTreeSet::new(),
+            mesh_arrived: VecSet::new(),
+            relayed_arrived: VecSet::new(),
         }
     }
 }
@@ -144,14 +143,14 @@ impl PathSwitch {
         None
     }
 
-    fn arrived(&self, path: Topology) -> &BTreeSet<ParticipantId> {
+    fn arrived(&self, path: Topology) -> &VecSet<ParticipantId> {
         match path {
             Topology::Mesh => &self.mesh_arrived,
             Topology::Relayed => &self.relayed_arrived,
         }
     }
 
-    fn arrived_mut(&mut self, path: Topology) -> &mut BTreeSet<ParticipantId> {
+    fn arrived_mut(&mut self, path: Topology) -> &mut VecSet<ParticipantId> {
         match path {
             Topology::Mesh => &mut self.mesh_arrived,
             Topology::Relayed => &mut self.relayed_arrived,

@@ -2,8 +2,6 @@
 //! remote participant's sources, the topology, every link's recovery and tile state,
 //! the reconcile after a resume, and whether an interrupted participant is gone.
 
-use std::collections::BTreeMap;
-
 use super::link_state::{decide_link_state, LinkFacts, LinkState};
 use super::path_switch::PathSwitch;
 use super::vanish::{Inbound, VanishWatch, Verdict};
@@ -12,6 +10,7 @@ use crate::negotiation::Role;
 use crate::protocol::{MediaState, Participant, TopologyMode};
 use crate::recovery::{InboundWatch, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig};
 use crate::time::Time;
+use crate::vec_map::VecMap;
 
 /// How media travels between the participants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -187,7 +186,7 @@ pub struct CallState {
     relay_available: bool,
     seed: u64,
     path: PathSwitch,
-    remotes: BTreeMap<ParticipantId, Remote>,
+    remotes: VecMap<ParticipantId, Remote>,
     /// After a resume into a restarted server: when to drop the unconfirmed members
     /// whose link does not work (at the next poll, so that it is logged).
     reconcile_due: Option<Time>,
@@ -211,7 +210,7 @@ impl CallState {
             relay_available,
             seed,
             path: PathSwitch::default(),
-            remotes: BTreeMap::new(),
+            remotes: VecMap::new(),
             reconcile_due: None,
         }
     }

@@ -14,8 +14,6 @@
 //! stream, so closing sends `unpublish` first; a failed `publish` spoils the handle, so
 //! the publisher handle is detached and a fresh one joins again (once).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-
 use super::error::{JanusError, Step};
 use super::feeds::{self, Feeds, MediaKind, RemoteStream};
 use super::videoroom::{
@@ -130,6 +128,7 @@ impl Waiting {
 }
 
 struct Pending {
+    transaction: String,
     waiting: Waiting,
     deadline: Time,
 }
@@ -156,9 +155,14 @@ pub struct JanusClient {
     me: FeedId,
     seed: u64,
     counter: u64,
-    pending: BTreeMap<String, Pending>,
-    out: VecDeque<String>,
-    events: VecDeque<JanusEvent>,
+    /// The requests waiting for their result, in the order sent. This and the other
+    /// small collections here are lists, not maps: each map type costs the app's wasm
+    /// its own copy of the B-tree code, and these hold a few entries.
+    pending: Vec<Pending>,
+    /// Frames and events to hand out, oldest first (queues of a few: a `VecDeque` of
+    /// each type would cost the app's wasm more code than a `Vec`).
+    out: Vec<String>,
+    events: Vec<JanusEvent>,
     last_sent: Time,
     phase: Phase,
     session: Option<JanusId>,
@@ -173,10 +177,10 @@ pub struct JanusClient {
     /// change waits for it.
     subscriber_busy: bool,
     feeds: Feeds,
-    wanted: BTreeSet<RemoteStream>,
-    layers: BTreeMap<RemoteStream, Layer>,
-    /// The layer last asked per subscriber m-line, and for which stream.
-    layers_sent: BTreeMap<String, (RemoteStream, Layer)>,
+    wanted: Vec<RemoteStream>,
+    layers: Vec<(RemoteStream, Layer)>,
+    /// The layer last asked per subscriber m-line (its mid), and for which stream.
+    layers_sent: Vec<(String, RemoteStream, Layer)>,
 }
 
 impl JanusClient {
@@ -188,9 +192,9 @@ impl JanusClient {
             me: feeds::feed_of(me),
             seed,
             counter: 0,
-            pending: BTreeMap::new(),
-            out: VecDeque::new(),
-            events: VecDeque::new(),
+            pending: Vec::new(),
+            out: Vec::new(),
+            events: Vec::new(),
             last_sent: now,
             phase: Phase::Running,
             session: None,
@@ -202,9 +206,9 @@ impl JanusClient {
             subscribed: false,
             subscriber_busy: false,
             feeds: Feeds::default(),
-            wanted: BTreeSet::new(),
-            layers: BTreeMap::new(),
-            layers_sent: BTreeMap::new(),
+            wanted: Vec::new(),
+            layers: Vec::new(),
+            layers_sent: Vec::new(),
         };
         client.send(now, Some(Waiting::Create), |transaction, token| {
             Request::Create { transaction, token }
@@ -214,11 +218,11 @@ impl JanusClient {
 
     /// The next frame to send (JSON text).
     pub fn poll_transmit(&mut self) -> Option<String> {
-        self.out.pop_front()
+        (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 
     pub fn poll_event(&mut self) -> Option<JanusEvent> {
-        self.events.pop_front()
+        (!self.events.is_empty()).then(|| self.events.remove(0))
     }
 
     /// When [`JanusClient::handle_timeout`] must run next.
@@ -228,7 +232,7 @@ impl JanusClient {
         }
         let keepalive = self.session.map(|_| self.last_sent + KEEPALIVE_AFTER);
         self.pending
-            .values()
+            .iter()
             .map(|p| p.deadline)
             .chain(keepalive)
             .min()
@@ -236,16 +240,10 @@ impl JanusClient {
 
     /// Requests that waited too long fail; a keepalive goes out when due.
     pub fn handle_timeout(&mut self, now: Time) {
-        let expired: Vec<String> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(t, _)| t.clone())
-            .collect();
-        for transaction in expired {
-            if let Some(p) = self.pending.remove(&transaction) {
-                self.no_reply(now, p.waiting);
-            }
+        // What a failure clears is not tried; what it sends is not due yet.
+        while let Some(i) = self.pending.iter().position(|p| p.deadline <= now) {
+            let p = self.pending.remove(i);
+            self.no_reply(now, p.waiting);
         }
         if let Some(session_id) = self.session {
             if self.phase != Phase::Done && now >= self.last_sent + KEEPALIVE_AFTER {
@@ -282,10 +280,11 @@ impl JanusClient {
             Reply::Ack { transaction } => {
                 // Only a keepalive is finished by its ack; a plugin request's result
                 // comes later as an event.
-                if let Some(t) = transaction {
-                    if self.pending.get(&t).map(|p| p.waiting) == Some(Waiting::Keepalive) {
-                        self.pending.remove(&t);
-                    }
+                let keepalive = self.pending.iter().position(|p| {
+                    Some(&p.transaction) == transaction.as_ref() && p.waiting == Waiting::Keepalive
+                });
+                if let Some(i) = keepalive {
+                    self.pending.remove(i);
                 }
             }
             Reply::Event {
@@ -377,17 +376,17 @@ impl JanusClient {
     }
 
     /// The streams to receive. The subscriber connection follows, one change at a time.
-    pub fn set_wanted(&mut self, now: Time, wanted: BTreeSet<RemoteStream>) {
-        self.wanted = wanted;
+    pub fn set_wanted(&mut self, now: Time, wanted: impl IntoIterator<Item = RemoteStream>) {
+        self.wanted = wanted.into_iter().collect();
         self.sync_subscription(now);
     }
 
     /// The layer to receive of a video stream (`None`: Janus's default, the highest).
     pub fn set_layer(&mut self, now: Time, stream: RemoteStream, layer: Option<Layer>) {
-        match layer {
-            Some(layer) => self.layers.insert(stream, layer),
-            None => self.layers.remove(&stream),
-        };
+        self.layers.retain(|(s, _)| *s != stream);
+        if let Some(layer) = layer {
+            self.layers.push((stream, layer));
+        }
         self.send_layers(now);
     }
 
@@ -487,9 +486,9 @@ impl JanusClient {
                 // A feed that left between our look and Janus's: the next room
                 // change brings the subscription up to date.
                 self.subscriber_busy = false;
-                self.events.push_back(JanusEvent::Warning(error));
+                self.events.push(JanusEvent::Warning(error));
             }
-            Waiting::Configure => self.events.push_back(JanusEvent::Warning(error)),
+            Waiting::Configure => self.events.push(JanusEvent::Warning(error)),
             Waiting::DetachSpoiled => self.attach(now, Leg::Publisher),
             Waiting::Unpublish | Waiting::Leave | Waiting::Destroy => self.close_step(now, waiting),
             _ => self.fail(error),
@@ -501,7 +500,7 @@ impl JanusClient {
             Waiting::Unpublish | Waiting::Leave | Waiting::Destroy => self.close_step(now, waiting),
             Waiting::Configure => self
                 .events
-                .push_back(JanusEvent::Warning(JanusError::NoReply(waiting.step()))),
+                .push(JanusEvent::Warning(JanusError::NoReply(waiting.step()))),
             _ => self.fail(JanusError::NoReply(waiting.step())),
         }
     }
@@ -517,13 +516,11 @@ impl JanusClient {
         match event {
             RoomEvent::Error { code, reason } => match waiting {
                 Some(waiting) => self.refused(now, waiting, code, reason),
-                None => self
-                    .events
-                    .push_back(JanusEvent::Warning(JanusError::Refused {
-                        step: Step::Subscribe,
-                        code,
-                        reason,
-                    })),
+                None => self.events.push(JanusEvent::Warning(JanusError::Refused {
+                    step: Step::Subscribe,
+                    code,
+                    reason,
+                })),
             },
             RoomEvent::Joined {
                 private_id,
@@ -534,29 +531,28 @@ impl JanusClient {
                 for publisher in &publishers {
                     self.feeds.publisher(publisher);
                 }
-                self.events.push_back(JanusEvent::ReadyToPublish);
-                self.events.push_back(JanusEvent::RoomChanged);
+                self.events.push(JanusEvent::ReadyToPublish);
+                self.events.push(JanusEvent::RoomChanged);
                 self.sync_subscription(now);
             }
             RoomEvent::Publishers(publishers) => {
                 for publisher in publishers.iter().filter(|p| p.id != self.me) {
                     self.feeds.publisher(publisher);
                 }
-                self.events.push_back(JanusEvent::RoomChanged);
+                self.events.push(JanusEvent::RoomChanged);
                 self.sync_subscription(now);
             }
             RoomEvent::Gone(feed) => {
                 // Janus takes the feed off our subscriber connection itself (an
                 // `updated` with an offer follows).
                 self.feeds.gone(&feed);
-                self.events.push_back(JanusEvent::RoomChanged);
+                self.events.push(JanusEvent::RoomChanged);
             }
             RoomEvent::Configured if leg == Leg::Publisher => {
                 if waiting == Some(Waiting::Publish) {
                     self.publishing = Publishing::Published;
                     if let Some(answer) = jsep.filter(|j| j.kind == SdpKind::Answer) {
-                        self.events
-                            .push_back(JanusEvent::PublisherAnswer(answer.sdp));
+                        self.events.push(JanusEvent::PublisherAnswer(answer.sdp));
                     }
                 }
             }
@@ -565,13 +561,12 @@ impl JanusClient {
                 self.feeds.subscribed(&streams);
                 let feeds = &self.feeds;
                 self.layers_sent
-                    .retain(|mid, (stream, _)| feeds.carried_by(mid) == Some(*stream));
-                self.events.push_back(JanusEvent::RoomChanged);
+                    .retain(|(mid, stream, _)| feeds.carried_by(mid) == Some(*stream));
+                self.events.push(JanusEvent::RoomChanged);
                 match jsep.filter(|j| j.kind == SdpKind::Offer) {
                     Some(offer) => {
                         self.subscriber_busy = true;
-                        self.events
-                            .push_back(JanusEvent::SubscriberOffer(offer.sdp));
+                        self.events.push(JanusEvent::SubscriberOffer(offer.sdp));
                     }
                     None => {
                         self.subscriber_busy = false;
@@ -589,7 +584,7 @@ impl JanusClient {
             RoomEvent::Left => self.close_step(now, Waiting::Leave),
             RoomEvent::Talking { feed, talking } => {
                 if let Some(participant) = feed.0.parse().ok().map(ParticipantId::new) {
-                    self.events.push_back(JanusEvent::Talking {
+                    self.events.push(JanusEvent::Talking {
                         participant,
                         talking,
                     });
@@ -646,15 +641,27 @@ impl JanusClient {
         if self.subscriber_busy || self.phase != Phase::Running {
             return;
         }
-        let want: BTreeSet<StreamRef> = self
+        let mut want: Vec<&StreamRef> = Vec::new();
+        for at in self
             .wanted
             .iter()
-            .filter_map(|s| self.feeds.published_at(*s).cloned())
-            .collect();
-        let have: BTreeSet<StreamRef> = self.feeds.subscriptions().cloned().collect();
+            .filter_map(|s| self.feeds.published_at(*s))
+        {
+            if !want.contains(&at) {
+                want.push(at);
+            }
+        }
+        let have: Vec<&StreamRef> = self.feeds.subscriptions().collect();
+        let missing_from = |from: &[&StreamRef], these: &[&StreamRef]| -> Vec<StreamRef> {
+            these
+                .iter()
+                .filter(|s| !from.contains(s))
+                .map(|s| (*s).clone())
+                .collect()
+        };
         let body = if self.subscribed {
-            let subscribe: Vec<StreamRef> = want.difference(&have).cloned().collect();
-            let unsubscribe: Vec<StreamRef> = have.difference(&want).cloned().collect();
+            let subscribe = missing_from(&have, &want);
+            let unsubscribe = missing_from(&want, &have);
             if subscribe.is_empty() && unsubscribe.is_empty() {
                 return;
             }
@@ -673,7 +680,7 @@ impl JanusClient {
                 token: self.access.room_token.clone(),
                 id: None,
                 private_id: Some(private_id),
-                streams: want.into_iter().collect(),
+                streams: want.into_iter().cloned().collect(),
             })
         };
         self.subscriber_busy = true;
@@ -693,12 +700,13 @@ impl JanusClient {
             let Some(mid) = self.feeds.mid_of(*stream) else {
                 continue;
             };
-            if stream.kind != MediaKind::Video
-                || self.layers_sent.get(mid) == Some(&(*stream, *layer))
-            {
+            let sent =
+                |(m, s, l): &(String, RemoteStream, Layer)| m == mid && s == stream && l == layer;
+            if stream.kind != MediaKind::Video || self.layers_sent.iter().any(sent) {
                 continue;
             }
-            self.layers_sent.insert(mid.to_string(), (*stream, *layer));
+            self.layers_sent.retain(|(m, ..)| m != mid);
+            self.layers_sent.push((mid.to_string(), *stream, *layer));
             streams.push(LayerChoice {
                 mid: mid.to_string(),
                 substream: layer.substream,
@@ -760,16 +768,24 @@ impl JanusClient {
         let transaction = format!("{:x}-{}", self.seed, self.counter);
         if let Some(waiting) = waiting {
             let deadline = now + REPLY_TIMEOUT;
-            self.pending
-                .insert(transaction.clone(), Pending { waiting, deadline });
+            self.pending.push(Pending {
+                transaction: transaction.clone(),
+                waiting,
+                deadline,
+            });
         }
         let frame = request(transaction, self.access.token.clone());
-        self.out.push_back(frame.to_json());
+        self.out.push(frame.to_json());
         self.last_sent = now;
     }
 
     fn take(&mut self, transaction: Option<String>) -> Option<Waiting> {
-        Some(self.pending.remove(&transaction?)?.waiting)
+        let transaction = transaction?;
+        let i = self
+            .pending
+            .iter()
+            .position(|p| p.transaction == transaction)?;
+        Some(self.pending.remove(i).waiting)
     }
 
     fn handle(&self, leg: Leg) -> Option<JanusId> {
@@ -787,7 +803,7 @@ impl JanusClient {
 
     fn notice(&mut self, sender: JanusId, event: impl FnOnce(Leg) -> JanusEvent) {
         if let Some(leg) = self.leg_of(sender) {
-            self.events.push_back(event(leg));
+            self.events.push(event(leg));
         }
     }
 
@@ -801,7 +817,7 @@ impl JanusClient {
         }
         self.phase = Phase::Done;
         self.pending.clear();
-        self.events.push_back(last);
+        self.events.push(last);
     }
 }
 

@@ -2,8 +2,6 @@
 //! of our subscriber connection carries. From these the app maps a received track (by
 //! its mid) to a participant's camera or screen, audio or video.
 
-use std::collections::BTreeMap;
-
 use super::videoroom::{FeedId, Publisher, StreamRef, SubscribedStream};
 use crate::layout::TileKind;
 use crate::ParticipantId;
@@ -52,14 +50,15 @@ fn participant_of(feed: &FeedId) -> Option<ParticipantId> {
 }
 
 /// The publishers in the room (ourselves excluded) and the m-lines of our subscriber
-/// connection.
+/// connection. Lists rather than maps: a few entries each, and each map type would cost
+/// the app's wasm its own copy of the B-tree code.
 #[derive(Debug, Default)]
 pub struct Feeds {
     /// Per publisher's stream (feed, its mid): what it carries. Only feeds whose id is
     /// a participant id and streams that are audio or video.
-    published: BTreeMap<StreamRef, RemoteStream>,
+    published: Vec<(StreamRef, RemoteStream)>,
     /// Per mid of our subscriber connection: the publisher's stream it carries.
-    subscribed: BTreeMap<String, StreamRef>,
+    subscribed: Vec<(String, StreamRef)>,
 }
 
 impl Feeds {
@@ -81,20 +80,21 @@ impl Feeds {
                 feed: publisher.id.clone(),
                 mid: stream.mid.clone(),
             };
-            self.published.insert(
+            self.published.retain(|(a, _)| *a != at);
+            self.published.push((
                 at,
                 RemoteStream {
                     participant,
                     source,
                     kind,
                 },
-            );
+            ));
         }
     }
 
     /// A publisher stopped publishing or left.
     pub fn gone(&mut self, feed: &FeedId) {
-        self.published.retain(|at, _| &at.feed != feed);
+        self.published.retain(|(at, _)| &at.feed != feed);
     }
 
     /// Our subscriber connection's m-lines, as Janus last listed them.
@@ -114,14 +114,22 @@ impl Feeds {
 
     /// What the subscriber connection's m-line `mid` carries.
     pub fn carried_by(&self, mid: &str) -> Option<RemoteStream> {
-        self.published.get(self.subscribed.get(mid)?).copied()
+        let (_, at) = self.subscribed.iter().find(|(m, _)| m == mid)?;
+        self.stream_at(at)
+    }
+
+    fn stream_at(&self, at: &StreamRef) -> Option<RemoteStream> {
+        self.published
+            .iter()
+            .find(|(a, _)| a == at)
+            .map(|(_, stream)| *stream)
     }
 
     /// The subscriber connection's m-line carrying `stream`.
     pub fn mid_of(&self, stream: RemoteStream) -> Option<&str> {
         self.subscribed
             .iter()
-            .find(|(_, at)| self.published.get(*at) == Some(&stream))
+            .find(|(_, at)| self.stream_at(at) == Some(stream))
             .map(|(mid, _)| mid.as_str())
     }
 
@@ -129,18 +137,18 @@ impl Feeds {
     pub fn published_at(&self, stream: RemoteStream) -> Option<&StreamRef> {
         self.published
             .iter()
-            .find(|(_, s)| **s == stream)
+            .find(|(_, s)| *s == stream)
             .map(|(at, _)| at)
     }
 
     /// The publishers' streams our subscriber connection carries.
     pub fn subscriptions(&self) -> impl Iterator<Item = &StreamRef> {
-        self.subscribed.values()
+        self.subscribed.iter().map(|(_, at)| at)
     }
 
     /// Every stream published in the room.
     pub fn available(&self) -> impl Iterator<Item = RemoteStream> + '_ {
-        self.published.values().copied()
+        self.published.iter().map(|(_, stream)| *stream)
     }
 }
 

@@ -4,10 +4,10 @@
 //! `webrtcup`, `media`, `hangup`, `slowlink`, `timeout`, `detached`, `trickle`).
 //! Plugin bodies and plugin data are the VideoRoom's business (`videoroom.rs`).
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Error, Value};
 
 use super::videoroom::Body;
+use crate::json;
 
 /// The plugin every handle attaches to.
 pub const VIDEOROOM: &str = "janus.plugin.videoroom";
@@ -16,8 +16,7 @@ pub const VIDEOROOM: &str = "janus.plugin.videoroom";
 pub type JanusId = u64;
 
 /// A frame to Janus. `token` (token_auth) goes with every request.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "janus", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     Create {
         transaction: String,
@@ -35,7 +34,6 @@ pub enum Request {
         session_id: JanusId,
         handle_id: JanusId,
         body: Body,
-        #[serde(skip_serializing_if = "Option::is_none")]
         jsep: Option<Jsep>,
     },
     Trickle {
@@ -65,48 +63,184 @@ pub enum Request {
 
 impl Request {
     pub fn to_json(&self) -> String {
-        // Plain structs and strings: serializing cannot fail.
-        serde_json::to_string(self).expect("a Janus request serializes")
+        let (janus, transaction, token, session_id, handle_id) = match self {
+            Request::Create { transaction, token } => ("create", transaction, token, None, None),
+            Request::Attach {
+                transaction,
+                token,
+                session_id,
+                ..
+            } => ("attach", transaction, token, Some(session_id), None),
+            Request::Message {
+                transaction,
+                token,
+                session_id,
+                handle_id,
+                ..
+            } => (
+                "message",
+                transaction,
+                token,
+                Some(session_id),
+                Some(handle_id),
+            ),
+            Request::Trickle {
+                transaction,
+                token,
+                session_id,
+                handle_id,
+                ..
+            } => (
+                "trickle",
+                transaction,
+                token,
+                Some(session_id),
+                Some(handle_id),
+            ),
+            Request::Keepalive {
+                transaction,
+                token,
+                session_id,
+            } => ("keepalive", transaction, token, Some(session_id), None),
+            Request::Detach {
+                transaction,
+                token,
+                session_id,
+                handle_id,
+            } => (
+                "detach",
+                transaction,
+                token,
+                Some(session_id),
+                Some(handle_id),
+            ),
+            Request::Destroy {
+                transaction,
+                token,
+                session_id,
+            } => ("destroy", transaction, token, Some(session_id), None),
+        };
+        let mut fields = vec![
+            ("janus", Value::from(janus)),
+            ("transaction", Value::from(transaction.as_str())),
+            ("token", Value::from(token.as_str())),
+        ];
+        if let Some(id) = session_id {
+            fields.push(("session_id", Value::from(*id)));
+        }
+        if let Some(id) = handle_id {
+            fields.push(("handle_id", Value::from(*id)));
+        }
+        match self {
+            Request::Attach { plugin, .. } => fields.push(("plugin", Value::from(*plugin))),
+            Request::Message { body, jsep, .. } => {
+                fields.push(("body", body.to_value()));
+                if let Some(jsep) = jsep {
+                    fields.push(("jsep", jsep.to_value()));
+                }
+            }
+            Request::Trickle { candidate, .. } => fields.push(("candidate", candidate.to_value())),
+            _ => {}
+        }
+        // A `Value` of strings and numbers: printing it cannot fail.
+        serde_json::to_string(&json::object(fields)).expect("a Janus request serializes")
     }
 }
 
 /// An offer or an answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Jsep {
-    #[serde(rename = "type")]
+    /// `type`
     pub kind: SdpKind,
     pub sdp: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SdpKind {
     Offer,
     Answer,
 }
 
-/// One ICE candidate, as the browser's `RTCIceCandidate` has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+impl Jsep {
+    fn to_value(&self) -> Value {
+        let kind = match self.kind {
+            SdpKind::Offer => "offer",
+            SdpKind::Answer => "answer",
+        };
+        json::object(vec![
+            ("type", Value::from(kind)),
+            ("sdp", Value::from(self.sdp.as_str())),
+        ])
+    }
+
+    fn read(value: &Value) -> Result<Jsep, Error> {
+        let kind = match json::string(value, "type")?.as_str() {
+            "offer" => SdpKind::Offer,
+            "answer" => SdpKind::Answer,
+            other => return Err(serde::de::Error::custom(format!("jsep type {other}"))),
+        };
+        Ok(Jsep {
+            kind,
+            sdp: json::string(value, "sdp")?,
+        })
+    }
+}
+
+/// One ICE candidate, as the browser's `RTCIceCandidate` has it (`sdpMid`,
+/// `sdpMLineIndex` on the wire).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub candidate: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sdp_mid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sdp_m_line_index: Option<u16>,
 }
 
 /// A trickled candidate, or the end of gathering (`{"completed": true}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trickled {
     Candidate(Candidate),
     Completed { completed: bool },
 }
 
-/// A frame from Janus.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "janus", rename_all = "lowercase")]
+impl Trickled {
+    fn to_value(&self) -> Value {
+        match self {
+            Trickled::Candidate(c) => {
+                let mut fields = vec![("candidate", Value::from(c.candidate.as_str()))];
+                if let Some(mid) = &c.sdp_mid {
+                    fields.push(("sdpMid", Value::from(mid.as_str())));
+                }
+                if let Some(index) = c.sdp_m_line_index {
+                    fields.push(("sdpMLineIndex", Value::from(index)));
+                }
+                json::object(fields)
+            }
+            Trickled::Completed { completed } => {
+                json::object(vec![("completed", Value::from(*completed))])
+            }
+        }
+    }
+
+    /// A candidate if it reads as one, else the end of gathering.
+    fn read(value: &Value) -> Result<Trickled, Error> {
+        let candidate = || -> Result<Candidate, Error> {
+            Ok(Candidate {
+                candidate: json::string(value, "candidate")?,
+                sdp_mid: json::opt_str(value, "sdpMid")?,
+                sdp_m_line_index: json::opt_u16(value, "sdpMLineIndex")?,
+            })
+        };
+        match candidate() {
+            Ok(c) => Ok(Trickled::Candidate(c)),
+            Err(_) => Ok(Trickled::Completed {
+                completed: json::bool(value, "completed")?,
+            }),
+        }
+    }
+}
+
+/// A frame from Janus (its kind in `janus`).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     /// A synchronous request's result: `data.id` for `create`/`attach`.
     Success {
@@ -133,7 +267,7 @@ pub enum Reply {
     /// Janus started or stopped receiving a medium on this handle.
     Media {
         sender: JanusId,
-        #[serde(rename = "type")]
+        /// `type`
         kind: String,
         receiving: bool,
     },
@@ -154,29 +288,95 @@ pub enum Reply {
         candidate: Trickled,
     },
     /// A frame this client has no use for.
-    #[serde(other)]
     Other,
 }
 
 impl Reply {
-    pub fn parse(text: &str) -> Result<Reply, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn parse(text: &str) -> Result<Reply, Error> {
+        let mut frame: Value = serde_json::from_str(text)?;
+        let f = &frame;
+        let transaction = || json::opt_str(f, "transaction");
+        let sender = || json::u64(f, "sender");
+        Ok(match json::string(f, "janus")?.as_str() {
+            "success" => Reply::Success {
+                transaction: transaction()?,
+                data: match json::opt(f, "data") {
+                    Some(data) => Some(Created {
+                        id: json::u64(data, "id")?,
+                    }),
+                    None => None,
+                },
+            },
+            "error" => {
+                let error = json::field(f, "error")?;
+                Reply::Error {
+                    transaction: transaction()?,
+                    error: CoreError {
+                        code: json::i64(error, "code")?,
+                        reason: json::string(error, "reason")?,
+                    },
+                }
+            }
+            "ack" => Reply::Ack {
+                transaction: transaction()?,
+            },
+            "event" => {
+                let transaction = transaction()?;
+                let sender = sender()?;
+                let jsep = json::opt(f, "jsep").map(Jsep::read).transpose()?;
+                let plugindata = json::field(f, "plugindata")?;
+                let plugin = json::string(plugindata, "plugin")?;
+                json::field(plugindata, "data")?;
+                Reply::Event {
+                    transaction,
+                    sender,
+                    plugindata: PluginData {
+                        plugin,
+                        data: frame["plugindata"]["data"].take(),
+                    },
+                    jsep,
+                }
+            }
+            "webrtcup" => Reply::Webrtcup { sender: sender()? },
+            "media" => Reply::Media {
+                sender: sender()?,
+                kind: json::string(f, "type")?,
+                receiving: json::bool(f, "receiving")?,
+            },
+            "hangup" => Reply::Hangup {
+                sender: sender()?,
+                reason: json::opt_str(f, "reason")?,
+            },
+            "slowlink" => Reply::Slowlink {
+                sender: sender()?,
+                uplink: json::bool(f, "uplink")?,
+            },
+            "timeout" => Reply::Timeout {
+                session_id: json::u64(f, "session_id")?,
+            },
+            "detached" => Reply::Detached { sender: sender()? },
+            "trickle" => Reply::Trickle {
+                sender: sender()?,
+                candidate: Trickled::read(json::field(f, "candidate")?)?,
+            },
+            _ => Reply::Other,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Created {
     pub id: JanusId,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoreError {
     pub code: i64,
     pub reason: String,
 }
 
 /// What a plugin said; the VideoRoom's `data` is read by `videoroom.rs`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PluginData {
     pub plugin: String,
     pub data: Value,

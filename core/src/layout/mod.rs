@@ -28,9 +28,8 @@ mod properties;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
-
 use crate::ids::ParticipantId;
+use crate::vec_map::VecSet;
 use geometry::aspect_or;
 use grid::{best_fit, paginate};
 use spotlight::{spotlight, StripRules};
@@ -44,7 +43,7 @@ pub use request::{LayoutParams, LayoutRequest, Mode, Tile, TileId, TileKind, DEF
 pub fn layout(req: &LayoutRequest<'_>) -> Layout {
     let params = req.params.sanitised();
     let container = req.container.sanitised();
-    let mut seen = BTreeSet::new();
+    let mut seen = VecSet::new();
     let tiles: Vec<&Tile> = req.tiles.iter().filter(|t| seen.insert(t.id)).collect();
     let spotlight_wanted = match req.mode {
         Mode::Grid => false,

@@ -31,9 +31,8 @@ mod simulated_call;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
-
 use crate::ids::ParticipantId;
+use crate::vec_map::VecMap;
 use voice::{clamp_level, Voice};
 
 pub use crate::time::Time;
@@ -54,7 +53,7 @@ const HISTORY: usize = 8;
 #[derive(Debug, Clone)]
 pub struct SpeakerDetector {
     config: SpeakerConfig,
-    voices: BTreeMap<ParticipantId, Voice>,
+    voices: VecMap<ParticipantId, Voice>,
     now: Time,
     active: Option<ParticipantId>,
     /// Earlier active speakers, most recent last.
@@ -66,7 +65,7 @@ impl SpeakerDetector {
     pub fn new(config: SpeakerConfig) -> Self {
         SpeakerDetector {
             config,
-            voices: BTreeMap::new(),
+            voices: VecMap::new(),
             now: Time::default(),
             active: None,
             history: Vec::new(),
@@ -93,8 +92,7 @@ impl SpeakerDetector {
         let mut events = Vec::new();
         let voice = self
             .voices
-            .entry(id)
-            .or_insert_with(|| Voice::new(now, level));
+            .get_or_insert_with(id, || Voice::new(now, level));
         match voice.observe(now, level, &self.config) {
             Some(true) => events.push(SpeakerEvent::StartedSpeaking(id)),
             Some(false) => events.push(SpeakerEvent::StoppedSpeaking(id)),

@@ -6,7 +6,6 @@ mod peer_link;
 mod screen_link;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
@@ -17,6 +16,7 @@ use nonstop_core::layout::TileId;
 use nonstop_core::negotiation::{Role, SdpKind};
 use nonstop_core::peer_msg::PeerMsg;
 use nonstop_core::protocol::{IceCandidate, IceServer};
+use nonstop_core::vec_map::VecMap;
 use nonstop_core::ParticipantId;
 
 use self::peer_link::PeerLink;
@@ -44,7 +44,7 @@ struct Mesh {
     ice_servers: RefCell<Vec<IceServer>>,
     local: RefCell<LocalMedia>,
     screen: RefCell<Option<ScreenTrack>>,
-    links: RefCell<BTreeMap<ParticipantId, Rc<PeerLink>>>,
+    links: RefCell<VecMap<ParticipantId, Rc<PeerLink>>>,
 }
 
 impl MeshTransport {
@@ -68,7 +68,7 @@ impl MeshTransport {
                 ice_servers: RefCell::new(ice_servers),
                 local: RefCell::new(local),
                 screen: RefCell::new(None),
-                links: RefCell::new(BTreeMap::new()),
+                links: RefCell::new(VecMap::new()),
             }),
         }
     }

@@ -12,10 +12,10 @@
 //! Stopping stops the transceiver (renegotiation) and announces `None`.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use nonstop_core::layout::TileId;
 use nonstop_core::peer_msg::PeerMsg;
+use nonstop_core::vec_map::VecMap;
 use nonstop_core::ParticipantId;
 
 use crate::call::transport::{EventSink as Events, TransportEvent};
@@ -29,7 +29,7 @@ pub struct ScreenLink {
     outgoing: RefCell<Option<ScreenTrack>>,
     sender: RefCell<Option<ScreenSender>>,
     /// Received video tracks that came with a stream, by stream id.
-    received: RefCell<HashMap<String, MediaStreamTrack>>,
+    received: RefCell<VecMap<String, MediaStreamTrack>>,
     announced: RefCell<Option<String>>,
 }
 
@@ -40,7 +40,7 @@ impl ScreenLink {
             events,
             outgoing: RefCell::new(None),
             sender: RefCell::new(None),
-            received: RefCell::new(HashMap::new()),
+            received: RefCell::new(VecMap::new()),
             announced: RefCell::new(None),
         }
     }

@@ -10,7 +10,6 @@ mod publisher;
 mod subscriber;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
 use std::rc::{Rc, Weak};
 
 use futures::future::LocalBoxFuture;
@@ -24,6 +23,7 @@ use nonstop_core::janus::{
 use nonstop_core::layout::TileId;
 use nonstop_core::protocol::IceServer;
 use nonstop_core::time::Millis;
+use nonstop_core::vec_map::{VecMap, VecSet};
 use nonstop_core::ParticipantId;
 
 use self::publisher::{Offer, Publisher};
@@ -62,8 +62,8 @@ struct Relayed {
     publisher: Publisher,
     subscriber: Subscriber,
     /// The participants to receive (parked ones left out).
-    peers: RefCell<BTreeSet<ParticipantId>>,
-    hints: RefCell<BTreeMap<TileId, ReceiverHint>>,
+    peers: RefCell<VecSet<ParticipantId>>,
+    hints: RefCell<VecMap<TileId, ReceiverHint>>,
     done: Cell<bool>,
 }
 
@@ -92,8 +92,8 @@ impl RelayedTransport {
             screen: RefCell::new(None),
             publisher: Publisher::default(),
             subscriber: Subscriber::default(),
-            peers: RefCell::new(BTreeSet::new()),
-            hints: RefCell::new(BTreeMap::new()),
+            peers: RefCell::new(VecSet::new()),
+            hints: RefCell::new(VecMap::new()),
             done: Cell::new(false),
         });
         let weak = Rc::downgrade(&inner);
@@ -337,7 +337,7 @@ impl Relayed {
         };
         {
             let mut client = self.client.borrow_mut();
-            client.set_wanted(now, wanted.iter().map(|(s, _)| *s).collect());
+            client.set_wanted(now, wanted.iter().map(|(s, _)| *s));
             for (stream, layer) in wanted.iter().filter(|(s, _)| s.kind == MediaKind::Video) {
                 client.set_layer(now, *stream, *layer);
             }
@@ -366,7 +366,7 @@ impl RelayedTransport {
 impl MediaTransport for RelayedTransport {
     /// Called at every refresh of the call: only a change is followed.
     fn set_peers(&self, peers: &[ParticipantId], parked: &[ParticipantId]) {
-        let shown: BTreeSet<ParticipantId> = peers
+        let shown: VecSet<ParticipantId> = peers
             .iter()
             .filter(|p| !parked.contains(p))
             .copied()
@@ -421,7 +421,7 @@ impl MediaTransport for RelayedTransport {
                 Some(p) => p.inbound_audio().await,
                 None => Vec::new(),
             };
-            let mut audio: BTreeMap<ParticipantId, AudioReading> = BTreeMap::new();
+            let mut audio: VecMap<ParticipantId, AudioReading> = VecMap::new();
             {
                 let client = inner.client.borrow();
                 for (mid, reading) in heard {

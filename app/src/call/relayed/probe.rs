@@ -5,13 +5,13 @@
 //! `nonstopJanusProbeWant(...)` sizes a tile.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::Array;
 use nonstop_core::adaptation::{ReceiverHint, Resolution};
 use nonstop_core::janus::RoomAccess;
 use nonstop_core::layout::{TileId, TileKind};
+use nonstop_core::vec_map::VecMap;
 use nonstop_core::ParticipantId;
 use wasm_bindgen::prelude::*;
 
@@ -19,7 +19,7 @@ use super::{RelayedTransport, SfuAccess};
 use crate::call::transport::{MediaTransport, TransportEvent};
 use crate::platform::media::{self, MediaStream};
 
-type Streams = Rc<RefCell<BTreeMap<TileId, MediaStream>>>;
+type Streams = Rc<RefCell<VecMap<TileId, MediaStream>>>;
 
 thread_local! {
     static PROBE: RefCell<Option<(RelayedTransport, Streams)>> = const { RefCell::new(None) };

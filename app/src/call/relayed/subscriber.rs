@@ -4,12 +4,12 @@
 //! tracks become the stream its tile plays.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use nonstop_core::janus::{JanusClient, Trickled};
 use nonstop_core::layout::TileId;
 use nonstop_core::protocol::IceServer;
+use nonstop_core::vec_map::VecMap;
 use web_sys::{MediaStream, MediaStreamTrack};
 
 use crate::call::transport::TransportEvent;
@@ -19,9 +19,9 @@ use crate::platform::sfu_peer::SfuPeer;
 pub struct Subscriber {
     peer: RefCell<Option<Rc<SfuPeer>>>,
     /// The track received on each mid.
-    tracks: Rc<RefCell<BTreeMap<String, MediaStreamTrack>>>,
-    /// Per tile shown: its tracks' ids and the stream it plays.
-    shown: RefCell<BTreeMap<TileId, Vec<String>>>,
+    tracks: Rc<RefCell<VecMap<String, MediaStreamTrack>>>,
+    /// Per tile shown: its tracks' ids.
+    shown: RefCell<VecMap<TileId, Vec<String>>>,
 }
 
 impl Subscriber {
@@ -60,14 +60,14 @@ impl Subscriber {
     /// The tiles whose tracks changed since the last call, with their new stream
     /// (`None`: nothing of theirs is received any more).
     pub fn remap(&self, client: &JanusClient) -> Vec<TransportEvent> {
-        let mut now: BTreeMap<TileId, Vec<MediaStreamTrack>> = BTreeMap::new();
+        let mut now: VecMap<TileId, Vec<MediaStreamTrack>> = VecMap::new();
         for (mid, track) in self.tracks.borrow().iter() {
             if let Some(s) = client.carried_by(mid) {
                 let tile = TileId {
                     participant: s.participant,
                     kind: s.source,
                 };
-                now.entry(tile).or_default().push(track.clone());
+                now.get_or_insert_with(tile, Vec::new).push(track.clone());
             }
         }
         let mut shown = self.shown.borrow_mut();
@@ -107,8 +107,8 @@ impl Subscriber {
         self.peer.take();
         self.tracks.borrow_mut().clear();
         std::mem::take(&mut *self.shown.borrow_mut())
-            .into_keys()
-            .map(|source| TransportEvent::RemoteMedia {
+            .into_iter()
+            .map(|(source, _)| TransportEvent::RemoteMedia {
                 source,
                 stream: None,
             })

@@ -1,10 +1,9 @@
 //! Each link's numbers, as the quality badges and the stats panel show them.
 
-use std::collections::BTreeMap;
-
 use leptos::prelude::*;
 use nonstop_core::adaptation::{Bitrate, Quality, QualityLevel, QualityReason, Resolution};
 use nonstop_core::time::{Millis, Time};
+use nonstop_core::vec_map::VecMap;
 use nonstop_core::ParticipantId;
 
 /// One link's numbers, for the quality indicator and the stats panel.
@@ -32,7 +31,7 @@ pub struct LinkStats {
 /// What the tiles and the stats panel read. Provided as context by the meeting page.
 #[derive(Clone, Copy)]
 pub struct AdaptationView {
-    pub links: RwSignal<BTreeMap<ParticipantId, LinkStats>>,
+    pub links: RwSignal<VecMap<ParticipantId, LinkStats>>,
     /// Whether the controller applies its decisions (`?adapt=off` turns it off).
     pub enabled: RwSignal<bool>,
 }
@@ -40,7 +39,7 @@ pub struct AdaptationView {
 impl AdaptationView {
     pub fn new(enabled: bool) -> AdaptationView {
         AdaptationView {
-            links: RwSignal::new(BTreeMap::new()),
+            links: RwSignal::new(VecMap::new()),
             enabled: RwSignal::new(enabled),
         }
     }

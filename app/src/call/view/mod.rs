@@ -6,11 +6,10 @@ mod chat;
 mod link_stats;
 mod stage;
 
-use std::collections::HashMap;
-
 use leptos::prelude::*;
 use nonstop_core::call::TileModel;
 use nonstop_core::layout::TileId;
+use nonstop_core::vec_map::VecMap;
 use nonstop_core::ParticipantId;
 
 use crate::platform::ice::Route;
@@ -31,14 +30,14 @@ pub struct CallView {
     /// after its owner's camera (the core's `CallState::tiles`).
     pub tiles: RwSignal<Vec<Tile>>,
     /// The media each tile plays.
-    pub streams: RwSignal<HashMap<TileId, MediaStream>, LocalStorage>,
+    pub streams: RwSignal<VecMap<TileId, MediaStream>, LocalStorage>,
     /// A problem with the call as a whole (lost signaling), shown as an alert.
     pub alert: RwSignal<Option<String>>,
     /// Layout, video sizes, who is speaking.
     pub stage: StageView,
     pub chat: ChatView,
     /// Each remote link's route (direct, relay over UDP/TCP).
-    pub routes: RwSignal<HashMap<ParticipantId, Route>>,
+    pub routes: RwSignal<VecMap<ParticipantId, Route>>,
 }
 
 impl CallView {
@@ -46,11 +45,11 @@ impl CallView {
         let tiles = RwSignal::new(Vec::new());
         Self {
             tiles,
-            streams: RwSignal::new_local(HashMap::new()),
+            streams: RwSignal::new_local(VecMap::new()),
             alert: RwSignal::new(None),
             stage: StageView::new(tiles),
             chat: ChatView::new(),
-            routes: RwSignal::new(HashMap::new()),
+            routes: RwSignal::new(VecMap::new()),
         }
     }
 

@@ -3,22 +3,21 @@
 //! from these signals. The computed [`StageView::layout`] also tells which tiles are
 //! hidden (off-page or without room): the receiver hints follow it.
 
-use std::collections::{BTreeSet, HashMap};
-
 use leptos::prelude::*;
 use nonstop_core::call::TileModel;
 use nonstop_core::layout::{
     layout, Layout, LayoutParams, LayoutRequest, Mode, Rect, Size, Tile as LayoutTile, TileId,
 };
+use nonstop_core::vec_map::{VecMap, VecSet};
 use nonstop_core::ParticipantId;
 
 /// The stage's signals. `Copy`: every field is a signal handle.
 #[derive(Clone, Copy)]
 pub struct StageView {
     /// Video aspect ratios (videoWidth / videoHeight) once the videos know them.
-    pub aspects: RwSignal<HashMap<TileId, f64>>,
+    pub aspects: RwSignal<VecMap<TileId, f64>>,
     /// Everyone speaking now (we included, when our microphone picks up sound).
-    pub speaking: RwSignal<BTreeSet<ParticipantId>>,
+    pub speaking: RwSignal<VecSet<ParticipantId>>,
     /// The spotlight of speaker mode (never us).
     pub active_speaker: RwSignal<Option<ParticipantId>>,
     pub mode: RwSignal<Mode>,
@@ -32,8 +31,8 @@ pub struct StageView {
 
 impl StageView {
     pub fn new(tiles: RwSignal<Vec<TileModel>>) -> Self {
-        let aspects = RwSignal::new(HashMap::new());
-        let speaking = RwSignal::new(BTreeSet::new());
+        let aspects = RwSignal::new(VecMap::new());
+        let speaking = RwSignal::new(VecSet::new());
         let active_speaker = RwSignal::new(None);
         let mode = RwSignal::new(Mode::Auto);
         let pinned = RwSignal::new(None);
@@ -90,7 +89,7 @@ impl StageView {
     }
 
     pub fn clear(&self) {
-        self.speaking.set(BTreeSet::new());
+        self.speaking.set(VecSet::new());
         self.active_speaker.set(None);
         self.pinned.set(None);
         self.page.set(0);
@@ -100,8 +99,8 @@ impl StageView {
 /// The layout engine's tiles, in display order.
 fn layout_tiles(
     tiles: &[TileModel],
-    aspects: &HashMap<TileId, f64>,
-    speaking: &BTreeSet<ParticipantId>,
+    aspects: &VecMap<TileId, f64>,
+    speaking: &VecSet<ParticipantId>,
     pinned: Option<TileId>,
 ) -> Vec<LayoutTile> {
     tiles
