@@ -200,3 +200,34 @@ export function formatTrace(trace: SenderSecond[]): string {
     .map((s) => `${s.t.toFixed(1)}s ${s.active ? 'on ' : 'OFF'} max ${s.maxKbps} kb/s /${s.scale} ${s.maxFps}fps | sent ${s.sentKbps} kb/s ${s.height}p ${s.fps}fps ${s.limit} | lost ${s.lost}% rtt ${s.rttMs} ms avail ${s.availableKbps} kb/s`)
     .join('\n');
 }
+
+/**
+ * Every candidate pair of every peer connection of a page, one line each, with the selected one marked, and the
+ * page's warnings (restarts, replacements): printed when a route assertion fails, since CI keeps only stdout.
+ */
+export async function iceReport(page: Page, name: string, consoleLines: string[]): Promise<string> {
+  const pairs = await page.evaluate(async () => {
+    const peers = (window as any).__nonstop?.peers as Map<number, RTCPeerConnection> | undefined;
+    const lines: string[] = [];
+    for (const [id, pc] of peers ?? []) {
+      const report = await pc.getStats();
+      const byId = new Map<string, any>();
+      report.forEach((r: any) => byId.set(r.id, r));
+      const selected = new Set<string>();
+      report.forEach((r: any) => {
+        if (r.type === 'transport' && r.selectedCandidatePairId) selected.add(r.selectedCandidatePairId);
+        if (r.type === 'candidate-pair' && r.selected) selected.add(r.id);
+      });
+      const cand = (c: any) => (c ? `${c.candidateType}/${c.protocol}${c.relayProtocol ? `(${c.relayProtocol})` : ''} ${c.address}:${c.port}` : '?');
+      lines.push(`peer ${id}: ${pc.connectionState}, ice ${pc.iceConnectionState}, policy ${pc.getConfiguration().iceTransportPolicy}`);
+      report.forEach((r: any) => {
+        if (r.type !== 'candidate-pair') return;
+        const mark = selected.has(r.id) ? '*' : ' ';
+        lines.push(`  ${mark} ${r.state}${r.nominated ? ' nominated' : ''} ${cand(byId.get(r.localCandidateId))} -> ${cand(byId.get(r.remoteCandidateId))} sent ${r.bytesSent ?? 0} recv ${r.bytesReceived ?? 0}`);
+      });
+    }
+    return lines;
+  }).catch((e) => [`(no report: ${e})`]);
+  const warnings = consoleLines.filter((l) => l.startsWith('[warning]') || l.startsWith('[error]')).slice(-20);
+  return [`--- ${name}`, ...pairs, ...warnings.map((w) => `  ${w}`)].join('\n');
+}

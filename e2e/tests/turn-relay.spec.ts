@@ -8,6 +8,7 @@ import { test, expect, MeetingPage } from '../support/fixtures';
 import { joinInNamespace } from '../support/topology-call';
 import { createTopology, HUB_ADDR, type Topology } from '../support/topology';
 import { expectMediaFlowing } from '../support/media';
+import { iceReport } from '../support/link-stats';
 import type { TestInfo } from '@playwright/test';
 
 /** Starts coturn and the server (with TURN credentials for it) in the hub. */
@@ -99,8 +100,14 @@ test.describe('TURN relay', () => {
       await expect(ada.p.tileOf(bob.id).getByTestId('route')).toHaveAttribute('data-route', 'relay-tcp', { timeout: 15_000 });
       await expect(ada.p.tileOf(cy.id).getByTestId('route')).toHaveAttribute('data-route', 'relay-tcp', { timeout: 15_000 });
       // ...while Bob and Cy, who can reach each other, stay direct.
-      await expect(bob.p.tileOf(cy.id).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 15_000 });
-      await expect(cy.p.tileOf(bob.id).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 15_000 });
+      try {
+        await expect(bob.p.tileOf(cy.id).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 15_000 });
+        await expect(cy.p.tileOf(bob.id).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 15_000 });
+      } catch (e) {
+        for (const [name, x] of [['Ada', ada], ['Bob', bob], ['Cy', cy]] as const)
+          console.log(await iceReport(x.p.page, `${name} (${x.id})`, x.p.consoleLines));
+        throw e;
+      }
       expectTurnServers(await iceServersOf(ada.p));
     } finally {
       await net.destroy();

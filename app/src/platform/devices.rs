@@ -14,7 +14,7 @@ use web_sys::{
     MediaStreamAudioSourceNode, MediaStreamConstraints, MediaStreamTrack,
 };
 
-use super::media::{Cause, VIDEO_CONSTRAINTS};
+use super::media::{video_constraints, Cause};
 use super::{js_error_name, js_error_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,8 +95,8 @@ pub async fn enumerate() -> DeviceList {
 /// missing device falls back to another), or any.
 pub(crate) fn constraint(kind: DeviceKind, id: Option<&str>, exact: bool) -> JsValue {
     let obj: js_sys::Object = if kind == DeviceKind::Camera {
-        // The constant is valid JSON.
-        js_sys::JSON::parse(VIDEO_CONSTRAINTS)
+        // Always valid JSON.
+        js_sys::JSON::parse(&video_constraints())
             .expect("video constraints")
             .unchecked_into()
     } else {

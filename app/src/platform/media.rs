@@ -2,6 +2,7 @@
 //! can fail told apart, so the pre-join screen can say what is wrong and joining still
 //! works without one or both devices.
 
+use nonstop_core::adaptation::CAMERA_CAPTURE;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::MediaStreamConstraints;
@@ -10,10 +11,14 @@ pub use web_sys::{MediaStream, MediaStreamTrack};
 use super::devices::{self, DeviceKind};
 use super::{js_error_name, js_error_text};
 
-/// Camera size we ask for: enough for a sharp tile at about 200 kb/s per peer, and
-/// cheap enough to encode once per peer in a mesh.
-pub(crate) const VIDEO_CONSTRAINTS: &str =
-    r#"{"width":{"ideal":640},"height":{"ideal":360},"frameRate":{"ideal":24,"max":30}}"#;
+/// The camera constraints, as JSON: the size core's adaptation and simulcast layers
+/// count on ([`CAMERA_CAPTURE`]), at a frame rate that looks fluid.
+pub(crate) fn video_constraints() -> String {
+    format!(
+        r#"{{"width":{{"ideal":{}}},"height":{{"ideal":{}}},"frameRate":{{"ideal":24,"max":30}}}}"#,
+        CAMERA_CAPTURE.width, CAMERA_CAPTURE.height
+    )
+}
 
 /// The local tracks. Either may be missing (denied, no device): the call then still
 /// receives, and sends what it has.

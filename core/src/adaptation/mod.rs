@@ -55,3 +55,8 @@ pub use quality::{Quality, QualityLevel, QualityReason};
 pub use sample::{Content, QualityLimitation, ReceiverHint, Resolution, StatsSample, VideoSource};
 pub use sender_update::{AudioEncoding, AudioUpdate, VideoEncoding, VideoUpdate};
 pub use units::{Bitrate, Framerate};
+
+/// The camera size the app asks for (`ideal`: a camera may give less): enough for a
+/// sharp tile at about 200 kb/s per peer, and cheap enough to encode once per peer in
+/// a mesh. Simulcast layers in relayed mode are fractions of it.
+pub const CAMERA_CAPTURE: Resolution = Resolution::new(640, 360);

@@ -1,9 +1,9 @@
 //! The three layers a publisher sends and which one a receiver takes. Layers are
-//! relative to the camera: with a 720p camera they are about 180p, 360p and 720p
-//! (the app asks for 360p today, so 90p / 180p / 360p).
+//! relative to the camera: with a 720p camera they are about 180p, 360p and 720p;
+//! the app asks for [`CAMERA_CAPTURE`] (360p), so 90p / 180p / 360p.
 
 use super::client::Layer;
-use crate::adaptation::{Bitrate, ReceiverHint};
+use crate::adaptation::{Bitrate, ReceiverHint, CAMERA_CAPTURE};
 
 /// One simulcast encoding, as the publisher's `sendEncodings` name it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,8 +34,12 @@ pub const LAYERS: [SimulcastLayer; 3] = [
     },
 ];
 
-/// The short side of each substream (0 lowest) for a 720p camera.
-const SHORT_SIDES: [u32; 3] = [180, 360, 720];
+/// The short side of substream `index` (0 lowest) from a camera of the size the app
+/// asks for. A receiver cannot know a publisher's real camera; one that gives less
+/// only makes every layer smaller than the tile wanted, as it would in the mesh.
+fn short_side(index: usize) -> f64 {
+    f64::from(CAMERA_CAPTURE.short_side()) / LAYERS[LAYERS.len() - 1 - index].scale_down_by
+}
 
 /// The layer a tile needs: the smallest whose picture is at least the tile's size,
 /// all frames. `None` when the tile is not shown (no video is needed at all).
@@ -46,11 +50,10 @@ pub fn layer_for(hint: ReceiverHint) -> Option<Layer> {
     if size.pixels() == 0 {
         return None;
     }
-    let short = size.short_side();
-    let substream = SHORT_SIDES
-        .iter()
-        .position(|side| *side >= short)
-        .unwrap_or(SHORT_SIDES.len() - 1);
+    let short = f64::from(size.short_side());
+    let substream = (0..LAYERS.len())
+        .find(|i| short_side(*i) >= short)
+        .unwrap_or(LAYERS.len() - 1);
     Some(Layer {
         // At most 3 entries: the index fits.
         substream: substream as u8,
@@ -69,8 +72,10 @@ mod tests {
 
     #[test]
     fn a_tile_gets_the_smallest_layer_that_fills_it() {
-        assert_eq!(layer_for(shown(320, 180)).map(|l| l.substream), Some(0));
-        assert_eq!(layer_for(shown(640, 200)).map(|l| l.substream), Some(1));
+        // Layers of a 640x360 camera: 160x90, 320x180, 640x360.
+        assert_eq!(layer_for(shown(160, 90)).map(|l| l.substream), Some(0));
+        assert_eq!(layer_for(shown(320, 180)).map(|l| l.substream), Some(1));
+        assert_eq!(layer_for(shown(640, 200)).map(|l| l.substream), Some(2));
         assert_eq!(layer_for(shown(1280, 720)).map(|l| l.substream), Some(2));
         assert_eq!(layer_for(shown(3840, 2160)).map(|l| l.substream), Some(2));
         assert_eq!(layer_for(shown(0, 0)), None);

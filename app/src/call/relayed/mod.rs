@@ -5,7 +5,6 @@
 //! leads the conversation with Janus; this module carries its frames over Janus's
 //! WebSocket and does what its events say with the two connections.
 
-mod probe;
 mod publisher;
 mod subscriber;
 
