@@ -46,6 +46,9 @@ fn sample() -> impl Strategy<Value = StatsSample> {
             fraction_lost: loss,
             jitter: None,
             bytes_sent: bytes,
+            // Arbitrary camera counters too: an encoder floor learned from nonsense
+            // must not break any property either.
+            camera_bytes_sent: bytes.map(|b| b / 2),
             frames_sent: None,
             frame_size: size.map(|(w, h)| Resolution::new(w, h)),
             frames_per_second: fps,
@@ -159,6 +162,7 @@ fn constant_input(
         rtt_ms,
         loss,
         available,
+        encoder_floor: None,
     };
     let mut changes = vec![Vec::new(); links as usize];
     for s in 0..300 {

@@ -4,8 +4,8 @@ mod netsim;
 
 use netsim::harness::{Conditions, Harness};
 use nonstop_core::adaptation::{
-    Bitrate, Content, Controller, Framerate, Millis, Priority, QualityLevel, QualityLimitation,
-    QualityReason, ReceiverHint, Resolution, StatsSample, Time, VideoSource,
+    Bitrate, Config, Content, Controller, Framerate, Millis, Priority, QualityLevel,
+    QualityLimitation, QualityReason, ReceiverHint, Resolution, StatsSample, Time, VideoSource,
 };
 
 const CLEAN: fn(u64) -> Conditions = |_| Conditions::CLEAN;
@@ -313,6 +313,87 @@ fn quality_names_the_reason_worse_at_once_better_after_a_hold() {
     );
 }
 
+/// The controller as the app sets it up in Firefox: watching for encoder floors.
+fn firefox() -> Config {
+    Config {
+        watch_encoder_floors: true,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn an_encoder_that_keeps_sending_over_its_cap_gets_a_size_it_can_send_thinly() {
+    // A path the browser estimates at 120 kb/s (80 for video); an encoder that sends at
+    // least 130 kb/s of video from 180p up, whatever its cap (Firefox's VP8). At 180p
+    // the link would overflow the path; at 90p the encoder follows its cap.
+    let thin = Conditions {
+        available: Some(Bitrate::kbps(120)),
+        encoder_floor: Some(Bitrate::kbps(130)),
+        ..Conditions::CLEAN
+    };
+    let mut h = Harness::with_config(1, firefox());
+    h.seconds(20, CLEAN);
+    h.seconds(2, |_| thin);
+    let v = h.params[&0].video;
+    assert_eq!(
+        v.scale_resolution_down_by, 4.0,
+        "first 180p under the cap: {v:?}"
+    );
+    h.seconds(8, |_| thin);
+    let at_90p = |h: &mut Harness, seconds: u64| {
+        let mut larger = 0;
+        for _ in 0..seconds {
+            h.second(|_| thin);
+            let v = h.params[&0].video;
+            assert!(v.active, "video stays on");
+            if v.scale_resolution_down_by < 8.0 {
+                larger += 1;
+            } else {
+                assert!(h.total_cost() <= Bitrate::kbps(120), "{}", h.total_cost());
+            }
+        }
+        larger
+    };
+    assert_eq!(at_90p(&mut h, 110), 0, "90p, and it stays");
+    // The floor holds 2 minutes, then 180p is tried again: the encoder shows its floor
+    // again within seconds, and this time it holds twice as long.
+    let tried = at_90p(&mut h, 20);
+    assert!((1..=6).contains(&tried), "180p again for {tried} s");
+    assert_eq!(h.params[&0].video.scale_resolution_down_by, 8.0);
+    assert_eq!(at_90p(&mut h, 200), 0, "the second hold is longer");
+    // With room again, the larger sizes come back once the floor is tried again.
+    h.seconds(90, CLEAN);
+    let v = h.params[&0].video;
+    assert!(v.scale_resolution_down_by <= 2.0, "{v:?}");
+
+    // Where the encoder is known to follow its cap (Chromium), nothing is watched:
+    // the same samples leave 180p in place.
+    let mut h = Harness::new(1);
+    h.seconds(20, CLEAN);
+    h.seconds(30, |_| thin);
+    assert_eq!(h.params[&0].video.scale_resolution_down_by, 4.0);
+}
+
+#[test]
+fn an_encoder_over_its_cap_for_a_moment_learns_nothing() {
+    // Two seconds over the cap (a key frame, a cap just lowered) are no floor: with the
+    // same budget afterwards, the link keeps 180p.
+    let capped = Conditions {
+        available: Some(Bitrate::kbps(120)),
+        ..Conditions::CLEAN
+    };
+    let mut h = Harness::with_config(1, firefox());
+    h.seconds(20, CLEAN);
+    h.seconds(4, |_| capped);
+    h.seconds(2, |_| Conditions {
+        encoder_floor: Some(Bitrate::kbps(130)),
+        ..capped
+    });
+    h.seconds(20, |_| capped);
+    let v = h.params[&0].video;
+    assert!(v.active && v.scale_resolution_down_by == 4.0, "{v:?}");
+}
+
 #[test]
 fn the_browsers_estimate_caps_a_link() {
     let mut h = Harness::new(1);
@@ -375,6 +456,7 @@ fn a_long_rtt_without_loss_and_a_high_browser_estimate_keeps_video() {
             rtt_ms: 1000 + (s * 370) % 1000,
             loss: 0.0,
             available: Some(Bitrate::kbps(5_000)),
+            encoder_floor: None,
         });
         for id in 0..2 {
             assert!(h.params[&id].video.active, "t={s} link {id}");

@@ -18,6 +18,7 @@ use nonstop_core::ParticipantId;
 use super::transport::LinkSample;
 use super::view::{LinkStats, StageView};
 use crate::platform::media::MediaStreamTrack;
+use crate::platform::page;
 use crate::platform::stats::{track_settings, LinkReport};
 
 /// The controller works on one sample per link and second.
@@ -48,7 +49,10 @@ impl Adaptation {
     pub fn new(enabled: bool) -> Self {
         Adaptation {
             enabled,
-            ctl: Controller::new(Config::default()),
+            ctl: Controller::new(Config {
+                watch_encoder_floors: page::is_gecko(),
+                ..Config::default()
+            }),
             source: None,
             links: VecMap::new(),
         }

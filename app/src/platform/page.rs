@@ -1,5 +1,6 @@
 //! Facts about the page the call logic needs: whether it is hidden, its pixel
-//! density, and the switches a tester can set in its address or storage.
+//! density, its browser's engine where behaviour differs, and the switches a tester
+//! can set in its address or storage.
 
 /// `?adapt=off` in the page address, or `localStorage["nonstop.adapt"] = "off"`: the
 /// adaptation controller observes but applies nothing (the browser's own congestion
@@ -34,4 +35,12 @@ pub fn hidden() -> bool {
     web_sys::window()
         .and_then(|w| w.document())
         .is_some_and(|d| d.hidden())
+}
+
+/// Firefox (Gecko), whose VP8 encoder keeps a floor above small caps (the controller
+/// watches for it: `Config::watch_encoder_floors`). No feature tells it apart.
+pub fn is_gecko() -> bool {
+    web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .is_some_and(|ua| ua.contains("Firefox/"))
 }

@@ -250,6 +250,9 @@ pub async fn read(pc: &RtcPeerConnection, senders: &Senders) -> Result<LinkRepor
                         _ => s.frames_sent.is_none(),
                     };
                 if camera {
+                    s.camera_bytes_sent = count(e, "bytesSent").map(|sent| {
+                        sent.saturating_sub(count(e, "retransmittedBytesSent").unwrap_or(0))
+                    });
                     s.frames_sent = count(e, "framesSent");
                     if let (Some(w), Some(h)) = (count(e, "frameWidth"), count(e, "frameHeight")) {
                         s.frame_size = Some(Resolution::new(w as u32, h as u32));

@@ -32,7 +32,8 @@ impl<L: Copy + Ord> Controller<L> {
                 Some(ReceiverHint::Hidden) => None,
                 Some(hint) => hint.shown_size().map(|s| Ladder::new(self.source, Some(s))),
                 None => Some(Ladder::new(self.source, None)),
-            };
+            }
+            .map(|l| l.with_floors(link.floors.in_force(now)));
             let demand = ladder.as_ref().map_or(Bitrate::ZERO, Ladder::demand);
             wants.push((own - config.audio_cost(audio_bitrate)).min(demand));
             audio.push(audio_bitrate);
@@ -55,9 +56,17 @@ impl<L: Copy + Ord> Controller<L> {
                 (Some(ladder), true) => {
                     let choice = ladder.choose(budget, link.step);
                     link.step = Some(choice.step);
+                    let cap = if link.overflow_draining(now) {
+                        // The encoder's overflow left a queue on the path: send less
+                        // than the path carries for a moment, or it never drains (and
+                        // what it drops brings key frames that refill it).
+                        choice.max_bitrate.scaled(DRAIN_SHARE).max(DRAIN_MIN)
+                    } else {
+                        choice.max_bitrate
+                    };
                     VideoParams {
                         active: true,
-                        max_bitrate: choice.max_bitrate.round_down_to(config.bitrate_step),
+                        max_bitrate: cap.round_down_to(config.bitrate_step),
                         scale_resolution_down_by: choice.scale,
                         max_framerate: choice.step.framerate,
                     }
@@ -89,6 +98,9 @@ impl<L: Copy + Ord> Controller<L> {
             if params.video.active && !link.sends_video() {
                 link.video_started = Some(now);
             }
+            if decision.send.is_some() {
+                link.applying(now, &params);
+            }
             link.applied = Some(params);
             link.shown_quality = Some(quality);
             if decision.send.is_some() || decision.quality.is_some() {
@@ -98,6 +110,11 @@ impl<L: Copy + Ord> Controller<L> {
         decisions
     }
 }
+
+/// While an encoder's overflow drains, video gets this share of its cap...
+const DRAIN_SHARE: f64 = 0.5;
+/// ...but not less than this (what Firefox's VP8 keeps at 160×90).
+const DRAIN_MIN: Bitrate = Bitrate::kbps(40);
 
 /// Video parameters for a link that has never sent video: off, at the bottom.
 fn lowest_video(source: VideoSource, config: &Config) -> VideoParams {

@@ -33,6 +33,17 @@ pub struct Config {
     /// decrease on a link that just carries video is no reason to drop it.
     pub video_min: Bitrate,
     pub video_off_grace: Millis,
+    /// Whether the browser's encoder may keep a floor above its cap at small sizes,
+    /// so that the controller watches for one (Firefox's VP8). Off for an encoder
+    /// known to follow its cap (Chromium's): there, forward error correction under
+    /// loss also counts as sent video and would pass for a floor.
+    pub watch_encoder_floors: bool,
+    /// A link whose encoder sends over its video cap in every sample for this long
+    /// (and on average by a margin) has shown a floor
+    /// of that encoder at that size (see `EncoderFloors`): the ladder then counts the
+    /// size at what it really costs. Longer than a key frame's burst, shorter than
+    /// `video_off_grace`: the overflow it causes must not switch video off first.
+    pub overshoot_after: Millis,
     /// Video comes back only with this much budget (hysteresis above `video_min`)...
     pub video_resume: Bitrate,
     /// ...held for this long. Each failed attempt (video off again soon after) doubles
@@ -106,6 +117,8 @@ impl Default for Config {
             audio_overhead: Bitrate::kbps(16),
             video_min: Bitrate::kbps(80),
             video_off_grace: Millis::from_secs(5),
+            watch_encoder_floors: false,
+            overshoot_after: Millis::from_secs(3),
             video_resume: Bitrate::kbps(120),
             video_resume_hold: Millis::from_secs(4),
             video_resume_hold_max: Millis::from_secs(64),

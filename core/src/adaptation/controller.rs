@@ -64,6 +64,7 @@ impl<L: Copy + Ord> Controller<L> {
             sample.available_outgoing_bitrate = None;
         }
         state.last = Some(state.meter.measure(now, sample, config));
+        state.watch_overshoot(now, config);
         state.fresh = true;
     }
 
@@ -176,7 +177,7 @@ impl<L: Copy + Ord> Controller<L> {
                     if sends_video && !link.loss_outlasted_floor(now, config) =>
                 {
                     let floor = config.delay_floor();
-                    if link.estimate.rate() <= floor {
+                    if link.estimate.rate() <= floor && !link.overflow_draining(now) {
                         link.loss_at_floor_since.get_or_insert(now);
                     }
                     link.estimate.decrease_to(now, m.delivered(), floor, config);

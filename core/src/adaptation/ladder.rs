@@ -2,6 +2,7 @@
 //! pixels than the receiver shows, and what gives way first (resolution for a camera,
 //! frame rate for a screen).
 
+use super::link::FloorCosts;
 use super::sample::{Content, Resolution, VideoSource};
 use super::units::{Bitrate, Framerate};
 
@@ -9,6 +10,10 @@ use super::units::{Bitrate, Framerate};
 const RUNGS: [u32; 8] = [2160, 1440, 1080, 720, 540, 360, 270, 180];
 /// A camera keeps its frame rate down to the smallest rung, then drops to these.
 const CAMERA_FRAMERATES: [u32; 3] = [24, 20, 15];
+/// Below the rungs, for an encoder that cannot send the smallest rung as thinly as
+/// its cap asks (see `EncoderFloors`): 160×90 from a 360p camera.
+const FLOOR_RUNG: u32 = 90;
+
 /// A screen keeps its resolution and drops to these first.
 const SCREEN_FRAMERATES: [u32; 3] = [15, 10, 5];
 /// A rung this close to the shown size is enough (a 182-pixel tile gets 180p).
@@ -62,6 +67,7 @@ pub(crate) struct VideoChoice {
 pub(crate) struct Ladder {
     source: VideoSource,
     steps: Vec<Step>,
+    floors: FloorCosts,
 }
 
 impl Ladder {
@@ -120,7 +126,37 @@ impl Ladder {
                 steps
             }
         };
-        Ladder { source, steps }
+        Ladder {
+            source,
+            steps,
+            floors: FloorCosts::default(),
+        }
+    }
+
+    /// The ladder for an encoder with these floors: each size costs at least what
+    /// its floor needs, and a camera may go down to [`FLOOR_RUNG`] while any holds.
+    pub(crate) fn with_floors(mut self, floors: FloorCosts) -> Ladder {
+        if floors.is_empty() {
+            return self;
+        }
+        let last = self.steps.last().copied();
+        if let Some(last) =
+            last.filter(|l| self.source.content == Content::Camera && l.short_side > FLOOR_RUNG)
+        {
+            let fps = self.source.framerate;
+            self.steps.push(Step {
+                short_side: FLOOR_RUNG,
+                framerate: fps,
+            });
+            if last.framerate < fps {
+                self.steps.push(Step {
+                    short_side: FLOOR_RUNG,
+                    framerate: last.framerate,
+                });
+            }
+        }
+        self.floors = floors;
+        self
     }
 
     /// The most video bit rate this link can use: the useful rate of the best step.
@@ -139,11 +175,11 @@ impl Ladder {
     /// budget stays within [`KEEP_FACTOR`] of its cost. Below the cheapest step, the
     /// cheapest (the caller turns video off below its minimum anyway).
     pub(crate) fn choose(&self, budget: Bitrate, current: Option<Step>) -> VideoChoice {
-        let fits = self.steps.iter().position(|s| self.good(*s) <= budget);
+        let fits = self.steps.iter().position(|s| self.cost(*s) <= budget);
         let best = fits.unwrap_or(self.steps.len().saturating_sub(1));
         let kept = current
             .and_then(|c| self.steps.iter().position(|s| *s == c))
-            .filter(|&i| i < best && budget >= self.good(self.steps[i]).scaled(KEEP_FACTOR));
+            .filter(|&i| i < best && budget >= self.cost(self.steps[i]).scaled(KEEP_FACTOR));
         let step = self
             .steps
             .get(kept.unwrap_or(best))
@@ -168,6 +204,11 @@ impl Ladder {
 
     fn good(&self, step: Step) -> Bitrate {
         good_bitrate(self.pixels(step), step.framerate)
+    }
+
+    /// What a step needs: its good rate, or what this encoder's floor there needs.
+    fn cost(&self, step: Step) -> Bitrate {
+        self.good(step).max(self.floors.at(step.short_side))
     }
 
     fn useful(&self, step: Step) -> Bitrate {

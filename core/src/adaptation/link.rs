@@ -10,6 +10,7 @@ use super::sample::ReceiverHint;
 use super::signal::{Congestion, Measurement, Meter};
 use super::units::Bitrate;
 use crate::time::{Millis, Time};
+use crate::vec_map::VecMap;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Link {
@@ -36,6 +37,120 @@ pub(crate) struct Link {
     /// link that carries video drops below it only once that has lasted
     /// [`Config::video_off_grace`].
     pub loss_at_floor_since: Option<Time>,
+    /// The encoder has sent over its video cap in every sample since then.
+    pub overshoot: Option<Overshoot>,
+    /// The cap went down or the size changed: no overshoot counts before then.
+    pub encoder_settles_at: Option<Time>,
+    /// A floor was just learned and the size lowered: until then, the queue the
+    /// overflow left drains (video sends less, and loss does not count towards
+    /// switching video off).
+    pub overflow_drains_until: Option<Time>,
+    /// What the encoder was seen to need at some sizes, whatever its cap says.
+    pub floors: EncoderFloors,
+}
+
+/// An encoder sending over its cap in every sample, on average by this much and a
+/// little more, does not follow it (Firefox's VP8 at 320×180 under a cap of 80 kb/s
+/// sends 89 to 106).
+const OVERSHOOT_FACTOR: f64 = 1.1;
+const OVERSHOOT_MARGIN: Bitrate = Bitrate::kbps(5);
+
+/// Samples in a row with the encoder over its cap, summed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Overshoot {
+    since: Time,
+    samples: u32,
+    video: Bitrate,
+    cap: Bitrate,
+}
+/// Encoders follow caps at least this high; floors matter below (Firefox's are at
+/// 100 kb/s and under for the sizes a thin link gets).
+const FLOOR_WATCH_BELOW: Bitrate = Bitrate::kbps(250);
+/// After a lower cap or another size, an encoder takes this long to follow: what it
+/// sends meanwhile says nothing of its floor.
+const ENCODER_SETTLE: Millis = Millis::from_millis(2_000);
+/// A size with an encoder floor is taken only with this much budget above the floor.
+const FLOOR_MARGIN: f64 = 1.3;
+/// How long a floor holds once learned: then the size is tried at its usual cost
+/// again, which is how a link held at a small size finds out that the path has room
+/// again (it sends too little to grow its estimate that far). If the floor shows
+/// again, it holds twice as long, up to [`FLOOR_HOLD_MAX`].
+const FLOOR_HOLD: Millis = Millis::from_secs(120);
+const FLOOR_HOLD_MAX: Millis = Millis::from_secs(960);
+
+/// What one link's encoder was seen to need at least, by short side: it sent that
+/// much video at that size for [`Config::overshoot_after`] with its cap below. Firefox's
+/// VP8 has such floors (about 100 kb/s from 176×144 up, 40 below); Chromium follows
+/// its cap. A size costs at least the floor of any size not larger than it, so the
+/// ladder takes a smaller size (down to 90p) rather than overflow a thin path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct EncoderFloors(VecMap<u32, Floor>);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Floor {
+    rate: Bitrate,
+    until: Time,
+    hold: Millis,
+}
+
+impl EncoderFloors {
+    /// The floors that hold at `now`, as what each size needs.
+    pub(crate) fn in_force(&self, now: Time) -> FloorCosts {
+        FloorCosts(
+            self.0
+                .iter()
+                .filter(|(_, f)| now < f.until)
+                .map(|(side, f)| (*side, f.rate.scaled(FLOOR_MARGIN)))
+                .collect(),
+        )
+    }
+
+    fn learn(&mut self, now: Time, short_side: u32, rate: Bitrate) {
+        match self.0.get_mut(&short_side) {
+            Some(f) => {
+                if now >= f.until {
+                    f.rate = rate;
+                } else {
+                    f.rate = f.rate.max(rate);
+                }
+                f.hold = (f.hold + f.hold).min(FLOOR_HOLD_MAX);
+                f.until = now + f.hold;
+            }
+            None => {
+                self.0.insert(
+                    short_side,
+                    Floor {
+                        rate,
+                        until: now + FLOOR_HOLD,
+                        hold: FLOOR_HOLD,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// The floors in force, as what video at each size needs: the floor with a margin.
+/// The encoder will not send less whatever its cap, so a budget that only just covers
+/// the floor would overflow the path at the estimate's next probe, and the link would
+/// go back and forth between two sizes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct FloorCosts(Vec<(u32, Bitrate)>);
+
+impl FloorCosts {
+    /// What video at `short_side` needs at least; zero if no floor applies.
+    pub(crate) fn at(&self, short_side: u32) -> Bitrate {
+        self.0
+            .iter()
+            .filter(|(side, _)| *side <= short_side)
+            .map(|(_, cost)| *cost)
+            .max()
+            .unwrap_or(Bitrate::ZERO)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl Link {
@@ -56,7 +171,88 @@ impl Link {
             uplink_limited: false,
             video_started: None,
             loss_at_floor_since: None,
+            overshoot: None,
+            encoder_settles_at: None,
+            overflow_drains_until: None,
+            floors: EncoderFloors::default(),
         }
+    }
+
+    /// After a sample: whether the encoder has kept sending over the video cap it
+    /// was given, long enough to be its floor at this size rather than a key frame.
+    pub(crate) fn watch_overshoot(&mut self, now: Time, config: &Config) {
+        let Some(m) = self.last.as_ref() else {
+            return;
+        };
+        let settled = self.encoder_settles_at.is_none_or(|t| now >= t);
+        let seen = match (self.applied, self.step) {
+            (Some(params), Some(step))
+                if config.watch_encoder_floors
+                    && settled
+                    && params.video.active
+                    && params.video.max_bitrate < FLOOR_WATCH_BELOW =>
+            {
+                // Without the camera's own counter: all that was sent less what
+                // audio may send (payload counters, no headers) is at least the video.
+                let video = m
+                    .camera_sent
+                    .or(m.sent.map(|s| s - params.audio.max_bitrate));
+                video.map(|v| (step, v, params.video.max_bitrate))
+            }
+            _ => None,
+        };
+        // An encoder that follows its cap is under it now and then; only one over it
+        // in every sample, by a clear margin on average, has a floor.
+        let Some((step, video, cap)) = seen.filter(|(_, video, cap)| video > cap) else {
+            self.overshoot = None;
+            return;
+        };
+        let o = self.overshoot.get_or_insert(Overshoot {
+            since: now,
+            samples: 0,
+            video: Bitrate::ZERO,
+            cap: Bitrate::ZERO,
+        });
+        o.samples += 1;
+        o.video = o.video + video;
+        o.cap = o.cap + cap;
+        let n = u64::from(o.samples);
+        let (mean_video, mean_cap) = (
+            Bitrate::bps(o.video.as_bps() / n),
+            Bitrate::bps(o.cap.as_bps() / n),
+        );
+        if now.since(o.since) >= config.overshoot_after
+            && mean_video > mean_cap.scaled(OVERSHOOT_FACTOR) + OVERSHOOT_MARGIN
+        {
+            self.floors.learn(now, step.short_side, mean_video);
+            self.overshoot = None;
+            // The loss was our encoder's overflow, which a smaller size ends: no
+            // reason to switch video off.
+            self.loss_at_floor_since = None;
+            self.overflow_drains_until = Some(now + config.video_off_grace);
+        }
+    }
+
+    /// New parameters are applied at `now`: after a lower cap or another size the
+    /// encoder needs a moment before what it sends says anything of its floor.
+    pub(crate) fn applying(&mut self, now: Time, new: &SendParams) {
+        let before = self.applied.map(|p| p.video);
+        let settles = before.is_none_or(|b| {
+            new.video.max_bitrate < b.max_bitrate
+                || new.video.scale_resolution_down_by != b.scale_resolution_down_by
+                || new.video.active != b.active
+        });
+        if settles {
+            self.overshoot = None;
+            self.encoder_settles_at = Some(now + ENCODER_SETTLE);
+        }
+    }
+
+    /// Whether the queue the encoder's overflow left is still draining (see
+    /// [`overflow_drains_until`](Self::overflow_drains_until)): loss does not count
+    /// towards switching video off, and video sends less.
+    pub(crate) fn overflow_draining(&self, now: Time) -> bool {
+        self.overflow_drains_until.is_some_and(|until| now < until)
     }
 
     /// Whether loss has outlasted the grace at the delay floor: video does not fit.

@@ -73,6 +73,10 @@ pub struct StatsSample {
     /// Sum of `outbound-rtp.bytesSent` over audio and video on this connection: a
     /// counter, the controller takes differences.
     pub bytes_sent: Option<u64>,
+    /// The camera's `outbound-rtp.bytesSent` less its `retransmittedBytesSent`: what
+    /// its encoder produced, a counter. It shows an encoder that does not follow its
+    /// cap (see [`Config::overshoot_after`](super::Config::overshoot_after)).
+    pub camera_bytes_sent: Option<u64>,
     /// Video `outbound-rtp.framesSent`, a counter (the frame rate when
     /// `frames_per_second` is missing).
     pub frames_sent: Option<u64>,

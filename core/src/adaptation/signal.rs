@@ -45,6 +45,8 @@ pub(crate) struct Measurement {
     pub at: Time,
     /// Audio and video together, from the byte counters; none on the first sample.
     pub sent: Option<Bitrate>,
+    /// What the camera's encoder produced, when the sample says.
+    pub camera_sent: Option<Bitrate>,
     pub loss: f64,
     pub queue_delay: Option<Millis>,
     /// The RTT rose noticeably since the previous sample: a queue is growing.
@@ -85,6 +87,7 @@ impl Measurement {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Meter {
     bytes: Counter,
+    camera_bytes: Counter,
     frames: Counter,
     base_rtt: Option<(Time, Millis)>,
     prev_rtt: Option<Millis>,
@@ -106,6 +109,10 @@ impl Meter {
         let sent = self
             .bytes
             .per_span(now, sample.bytes_sent)
+            .map(|(bytes, span)| Bitrate::from_bytes_in(bytes, span));
+        let camera_sent = self
+            .camera_bytes
+            .per_span(now, sample.camera_bytes_sent)
             .map(|(bytes, span)| Bitrate::from_bytes_in(bytes, span));
         let counted_fps = self
             .frames
@@ -156,6 +163,7 @@ impl Meter {
         Measurement {
             at: now,
             sent,
+            camera_sent,
             loss,
             queue_delay,
             rtt_rising,

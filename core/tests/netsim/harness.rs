@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use nonstop_core::adaptation::{
-    Bitrate, Controller, LinkDecision, Millis, Quality, SendParams, StatsSample, Time,
+    Bitrate, Config, Controller, LinkDecision, Millis, Quality, SendParams, StatsSample, Time,
 };
 
 /// What one link's next sample reports.
@@ -14,6 +14,9 @@ pub struct Conditions {
     pub rtt_ms: u64,
     pub loss: f64,
     pub available: Option<Bitrate>,
+    /// An encoder that sends at least this much video from 180p up, whatever its cap
+    /// (Firefox's VP8 has such floors); `None`: it follows its cap.
+    pub encoder_floor: Option<Bitrate>,
 }
 
 impl Conditions {
@@ -21,6 +24,7 @@ impl Conditions {
         rtt_ms: 50,
         loss: 0.0,
         available: None,
+        encoder_floor: None,
     };
 
     pub fn lossy(loss: f64) -> Conditions {
@@ -42,8 +46,12 @@ pub struct Harness {
 impl Harness {
     /// A controller with `links` links (ids 0..links), after their first poll.
     pub fn new(links: u64) -> Harness {
+        Harness::with_config(links, Config::default())
+    }
+
+    pub fn with_config(links: u64, config: Config) -> Harness {
         let mut h = Harness {
-            ctl: Controller::new(Default::default()),
+            ctl: Controller::new(config),
             now: Time::ZERO,
             params: BTreeMap::new(),
             quality: BTreeMap::new(),
@@ -77,8 +85,13 @@ impl Harness {
         for id in ids {
             let c = conditions(id);
             let p = self.params[&id];
+            // The harness's camera is 720p: 180p and up is a scale of 4 or less.
+            let floor = c
+                .encoder_floor
+                .filter(|_| p.video.scale_resolution_down_by <= 4.0)
+                .unwrap_or(Bitrate::ZERO);
             let video = if p.video.active {
-                p.video.max_bitrate
+                p.video.max_bitrate.max(floor)
             } else {
                 Bitrate::ZERO
             };
