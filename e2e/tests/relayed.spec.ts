@@ -9,8 +9,7 @@
  * still decoding each other. The video gap across each switch is measured in every page on every remote
  * camera tile: the tile's <video> `totalVideoFrames` sampled every 100 ms, the longest time without a new
  * frame from 500 ms before the first Prepare until every mesh link closed (or, back, until the two mesh
- * again). A new stream on the tile restarts the count, which is not counted as a frame. In relayed mode, a tile
- * made small (the window shrinks) must get a narrower simulcast layer.
+ * again). A new stream on the tile restarts the count, which is not counted as a frame.
  */
 import { test, expect } from '../support/fixtures';
 import { createTopology, type Topology } from '../support/topology';
@@ -130,9 +129,7 @@ test.describe('Relayed mode', () => {
       });
       const room = 'relayed-switch';
       const people = [];
-      // Ada's page is large, so that a remote tile there needs the widest simulcast layer.
-      people.push(await joinInNamespace(net, 0, 'Ada', room, { viewport: { width: 1280, height: 720 } }));
-      people.push(await joinInNamespace(net, 1, 'Grace', room));
+      for (const [i, name] of ['Ada', 'Grace'].entries()) people.push(await joinInNamespace(net, i, name, room));
       for (const [i, p] of people.entries()) p.p.page.on('console', (m) => m.type() === 'warning' && console.log(`p${i}: ${m.text()}`));
       const ids = people.map((p) => p.id);
       for (const p of people) await watchGaps(p.p.page);
@@ -141,8 +138,7 @@ test.describe('Relayed mode', () => {
 
       // The third joins: the call is relayed.
       const joinedAt = Date.now();
-      // Linus's camera is 640x360 (Firefox's own fake camera is larger): sent in two or three layers.
-      const third = await joinInNamespace(net, 2, 'Linus', room, { browser: kind, video: { width: 640, height: 360, fps: 15, frames: 30 } });
+      const third = await joinInNamespace(net, 2, 'Linus', room, { browser: kind });
       third.p.page.on('console', (m) => m.type() === 'warning' && console.log(`p2: ${m.text()}`));
       people.push(third);
       ids.push(third.id);
@@ -184,18 +180,6 @@ test.describe('Relayed mode', () => {
         for (const id of ids) if (id !== p.id) toRelayed.push(g[String(id)].gap);
       }
       console.log(`switch to relayed, video gap: ${JSON.stringify(summary(toRelayed))}`);
-
-      // Layers: Linus's tile on Ada's large page gets his widest layer (640 pixels wide); once Ada makes her
-      // window small, his tile gets a narrower one (`configure` substream).
-      const ada = people[0].p;
-      const linusWidth = () =>
-        ada.page.evaluate((id) => document.querySelector<HTMLVideoElement>(`[data-testid="tile"][data-kind="camera"][data-participant="${id}"] video`)?.videoWidth ?? 0, third.id);
-      await expect.poll(linusWidth, { timeout: 20_000, message: "Linus's widest layer on Ada's large tile" }).toBe(640);
-      await ada.page.setViewportSize({ width: 480, height: 360 });
-      const shrunkAt = Date.now();
-      await expect.poll(linusWidth, { timeout: 20_000, message: "a narrower layer for Linus's small tile" }).toBeLessThan(640);
-      const box = await ada.tileOf(third.id).boundingBox();
-      console.log(`layers: Ada decodes Linus ${await linusWidth()} px wide in a ${box?.width.toFixed(0)}x${box?.height.toFixed(0)} tile ${Date.now() - shrunkAt} ms after her window shrank (640 before)`);
 
       // The third leaves: after the hold, back to mesh.
       const leftAt = Date.now();
