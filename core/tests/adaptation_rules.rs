@@ -203,6 +203,22 @@ fn one_loss_burst_keeps_video_and_lasting_loss_switches_it_off() {
 }
 
 #[test]
+fn loss_every_other_second_under_a_long_queue_is_not_lasting_loss() {
+    // A nearly full path (seen on a 150 kb/s path in CI): loss comes and goes while the
+    // RTT stays long. Only loss in every sample for `video_off_grace` switches video off.
+    let mut h = Harness::new(1);
+    h.seconds(40, CLEAN);
+    for s in 0..30u64 {
+        h.second(|_| Conditions {
+            rtt_ms: 600,
+            loss: if s % 2 == 0 { 0.15 } else { 0.0 },
+            ..Conditions::CLEAN
+        });
+        assert!(h.params[&0].video.active, "t={s}");
+    }
+}
+
+#[test]
 fn under_the_video_minimum_a_link_goes_audio_only_and_comes_back_with_hysteresis() {
     let mut h = Harness::new(1);
     h.seconds(LOSS_TO_AUDIO_ONLY, |_| Conditions::lossy(0.3));

@@ -153,7 +153,9 @@ impl<L: Copy + Ord> Controller<L> {
                 continue;
             };
             let sends_video = link.sends_video();
-            if congestion.is_clear() {
+            // "Lasting" loss means loss in every sample: one without it (queueing
+            // delay alone included) starts the count again.
+            if congestion != Congestion::Congested(Cause::Loss) {
                 link.loss_at_floor_since = None;
             }
             match congestion {
