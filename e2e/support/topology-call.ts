@@ -8,7 +8,6 @@ import { expectMediaFlowing } from './media';
 import { SignalingLog } from './signaling';
 import type { Topology } from './topology';
 import { launchFirefox } from './topology-firefox';
-import type { FakeVideoSpec } from './fake-video';
 
 export interface TopologyCallOptions {
   /** The server's log file. */
@@ -68,15 +67,10 @@ export async function joinInNamespace(
   i: number,
   name: string,
   room: string,
-  {
-    browser = 'chromium',
-    video = SMALL_VIDEO,
-    viewport = { width: 640, height: 480 },
-  }: { browser?: NamespaceBrowser; video?: FakeVideoSpec; viewport?: { width: number; height: number } } = {},
+  { browser = 'chromium' }: { browser?: NamespaceBrowser } = {},
 ): Promise<{ p: MeetingPage; id: number; signaling: SignalingLog }> {
-  // `video` is Chromium's fake camera; Firefox's own is 640x480.
-  const launched = browser === 'firefox' ? await launchFirefox(net, i) : await net.launchChromium(i, { video });
-  const page = await (await launched.newContext({ viewport })).newPage();
+  const launched = browser === 'firefox' ? await launchFirefox(net, i) : await net.launchChromium(i, { video: SMALL_VIDEO });
+  const page = await (await launched.newContext({ viewport: { width: 640, height: 480 } })).newPage();
   const signaling = await SignalingLog.attach(page);
   const p = new MeetingPage(page, net.url, name);
   const id = await p.join(room);
