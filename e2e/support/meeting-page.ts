@@ -108,6 +108,19 @@ export class MeetingPage {
     return (await ownId(this.page))!;
   }
 
+  /**
+   * Waits until this page is in the call under an id other than `old` (a fresh join after its session was
+   * dropped) and returns it. Between leaving and the new `welcome` the id is null, so "not `old`" alone is not it.
+   */
+  async waitForNewId(old: number, timeout = 30_000): Promise<number> {
+    let id: number | null = null;
+    await expect.poll(async () => {
+      id = await ownId(this.page);
+      return id !== null && id !== old;
+    }, { message: `${this.name} in the call under a new id`, timeout }).toBe(true);
+    return id!;
+  }
+
   async id(): Promise<number> {
     const id = await ownId(this.page);
     if (id === null) throw new Error(`${this.name} is not in a call (window.__nonstop.you is null)`);

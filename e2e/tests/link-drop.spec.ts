@@ -139,9 +139,7 @@ test.describe('link drop', () => {
       const upAt = Date.now();
 
       // Bob's page joins again (its resume refused): a new id, the others see his new tile, media both ways.
-      await expect.poll(() => bob.p.page.evaluate(() => (window as any).__nonstop?.you ?? null), { timeout: 30_000 }).not.toBe(bob.id);
-      const newBob = await bob.p.id();
-      expect(newBob).not.toBeNull();
+      const newBob = await bob.p.waitForNewId(bob.id);
       await expect(ada.p.tileOf(newBob)).toBeVisible({ timeout: 15_000 });
       await expectMediaFlowing(ada.p, { remotes: 1, timeout: 30_000 });
       await expectMediaFlowing(bob.p, { remotes: 1, timeout: 15_000 });

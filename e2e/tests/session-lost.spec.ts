@@ -28,9 +28,7 @@ test('a participant whose session the server dropped joins again by itself', asy
     net.unblock(1);
 
     // Bob's page resumes, is refused, and joins afresh: a new id, seen by Ada, media both ways again.
-    await expect.poll(() => bob.p.page.evaluate(() => (window as any).__nonstop?.you ?? null), { timeout: 30_000 }).not.toBe(bob.id);
-    const newBob = await bob.p.id();
-    expect(newBob).not.toBe(bob.id);
+    const newBob = await bob.p.waitForNewId(bob.id);
     await expect(ada.p.tileOf(newBob)).toBeVisible({ timeout: 15_000 });
     await expect(bob.p.tileOf(ada.id)).toBeVisible({ timeout: 15_000 });
     await expectMediaFlowing(ada.p, { remotes: 1, timeout: 30_000 });
