@@ -127,7 +127,6 @@ test.describe('quality adaptation', () => {
     // the cap at 60 to 80): A's controller sees its encoder overshoot and sends A->C at 160x90 instead
     // (core/src/adaptation/link.rs, EncoderFloors). That kept video on in 4 of 5 runs here, but in the fifth (CI)
     // C saw one 3 s window without frames while the overflow drained: not yet reliable.
-    test.fixme(kind === 'firefox', "Firefox: one 3 s window without frames in 1 of 5 runs while its encoder's overflow drains");
     test.setTimeout(180_000);
     const net = await createTopology({ participants: 3 });
     try {
@@ -148,10 +147,15 @@ test.describe('quality adaptation', () => {
       await expect.poll(async () => (await decodedFpsFrom([pc.page], aId))[0], { timeout: 60_000, intervals: [0], message: 'fps C decodes from A under the cap' }).toBeGreaterThanOrEqual(USEFUL_FPS);
       const fpsAtC: number[] = [];
       const trace = senderTrace(a.page, c, 30_000);
+      // A->B too, through the window it is measured in: printed only when it falls short.
+      const traceB = senderTrace(a.page, b, 41_000);
       for (let i = 0; i < 10; i++) fpsAtC.push((await decodedFpsFrom([pc.page], aId))[0]);
       console.log(`A->C, what A's controller set and what the browser did:\n${formatTrace(await trace)}`);
       const window = await measure([a.page], 10_000);
       const now = await linkCounters(a.page);
+      if (window[0][b].videoSendKbps <= Math.max(150, 2 * window[0][c].videoSendKbps) || now[b].frameHeight < 360) {
+        console.log(`A->B fell short; what A's controller set and what the browser did:\n${formatTrace(await traceB)}`);
+      }
       console.log(`A->B ${window[0][b].videoSendKbps.toFixed(0)} kb/s ${now[b].frameWidth}x${now[b].frameHeight}; A->C ${window[0][c].videoSendKbps.toFixed(0)} kb/s ${now[c].frameWidth}x${now[c].frameHeight}; C decodes ${fpsAtC.map((f) => f.toFixed(1)).join(' ')} fps`);
       expect(fpsAtC.reduce((a, b) => a + b, 0) / fpsAtC.length, 'fps C decodes from A, mean over 30 s').toBeGreaterThanOrEqual(USEFUL_FPS);
       expect(Math.min(...fpsAtC), 'fps C decodes from A, least 3 s window in 30 s').toBeGreaterThan(0);

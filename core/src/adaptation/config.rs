@@ -118,7 +118,7 @@ impl Default for Config {
             video_min: Bitrate::kbps(80),
             video_off_grace: Millis::from_secs(5),
             watch_encoder_floors: false,
-            overshoot_after: Millis::from_secs(3),
+            overshoot_after: Millis::from_secs(2),
             video_resume: Bitrate::kbps(120),
             video_resume_hold: Millis::from_secs(4),
             video_resume_hold_max: Millis::from_secs(64),

@@ -52,7 +52,7 @@ pub(crate) struct Link {
 /// An encoder sending over its cap in every sample, on average by this much and a
 /// little more, does not follow it (Firefox's VP8 at 320×180 under a cap of 80 kb/s
 /// sends 89 to 106).
-const OVERSHOOT_FACTOR: f64 = 1.1;
+const OVERSHOOT_FACTOR: f64 = 1.05;
 const OVERSHOOT_MARGIN: Bitrate = Bitrate::kbps(5);
 
 /// Samples in a row with the encoder over its cap, summed.
