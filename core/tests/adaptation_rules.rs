@@ -623,3 +623,42 @@ fn the_shared_uplink_estimate_is_released_when_links_are_clear() {
     });
     assert!(released.is_some(), "never released");
 }
+
+/// Loss on every link at once lowers the shared uplink, but, as on one link, not
+/// below every link's lowest video until it has lasted there: a starved CPU or the
+/// encoders' key frames lose a burst everywhere at once (a 600 kb/s uplink lost all
+/// its video that way in CI). Lasting loss still switches video off.
+#[test]
+fn loss_on_every_link_for_a_moment_keeps_the_video_and_lasting_loss_does_not() {
+    let mut h = Harness::new(3);
+    h.seconds(40, CLEAN);
+    // 20 % loss everywhere: the uplink steps down to the lowest video on every link
+    // within about 10 s, and holds there for the grace.
+    h.seconds(12, |_| Conditions::lossy(0.2));
+    let uplink = h
+        .ctl
+        .uplink_estimate()
+        .expect("the shared uplink is the bottleneck");
+    for id in 0..3 {
+        assert!(
+            h.params[&id].video.active,
+            "link {id}: video kept, uplink {uplink}"
+        );
+        assert!(h.video_bitrate(id) >= Bitrate::kbps(80), "link {id}");
+    }
+    h.seconds(6, CLEAN);
+    for id in 0..3 {
+        assert!(
+            h.params[&id].video.active,
+            "link {id}: video on after the burst"
+        );
+    }
+
+    h.seconds(20, |_| Conditions::lossy(0.2));
+    for id in 0..3 {
+        assert!(
+            !h.params[&id].video.active,
+            "link {id}: lasting loss switched video off"
+        );
+    }
+}

@@ -22,6 +22,9 @@ pub struct Controller<L> {
     pub(super) uplink: Option<Estimate>,
     /// Since when every link has looked clear (see [`Config::uplink_release_after`]).
     clear_since: Option<Time>,
+    /// Since when loss has gone on in every sample with the uplink estimate at the
+    /// links' delay floors: the uplink's counterpart of `Link::loss_at_floor_since`.
+    uplink_loss_at_floor_since: Option<Time>,
 }
 
 impl<L: Copy + Ord> Controller<L> {
@@ -32,6 +35,7 @@ impl<L: Copy + Ord> Controller<L> {
             links: VecMap::new(),
             uplink: None,
             clear_since: None,
+            uplink_loss_at_floor_since: None,
         }
     }
 
@@ -127,7 +131,8 @@ impl<L: Copy + Ord> Controller<L> {
     /// links share it, while their own path estimates stay. Otherwise each link reacts
     /// on its own. Queueing delay alone lowers an estimate no further than
     /// [`Config::delay_floor`]: it never switches video off. Loss does, once it has
-    /// lasted [`Config::video_off_grace`] at that floor.
+    /// lasted [`Config::video_off_grace`] at that floor: on one link, or on the shared
+    /// uplink at every link's floor.
     fn react(&mut self, now: Time) {
         let config = &self.config;
         let window = config.shared_vote_window;
@@ -138,9 +143,7 @@ impl<L: Copy + Ord> Controller<L> {
             .collect();
         let signals: Vec<Congestion> = voters.iter().filter_map(|l| l.congestion(config)).collect();
         let shared = voters.len() >= 2 && signals.iter().all(|c| c.is_congested());
-        let shared_delay_only = signals
-            .iter()
-            .all(|c| *c == Congestion::Congested(Cause::Rtt));
+        let shared_loss = shared && signals.contains(&Congestion::Congested(Cause::Loss));
         let all_unclear = signals.iter().all(|c| !c.is_clear());
         let all_clear = !signals.is_empty() && signals.iter().all(|c| c.is_clear());
         let delivered: Bitrate = voters.iter().map(|l| l.delivered(config)).sum();
@@ -228,22 +231,34 @@ impl<L: Copy + Ord> Controller<L> {
             }
         }
 
+        // The uplink follows a link's rules: no lower than every link's delay floor
+        // for queueing delay or the browser's estimate, nor for loss until it has
+        // lasted there. A starved CPU or the encoders' key frames lose a burst on every
+        // link at once, and that alone must not switch all video off.
+        let floors = Bitrate::bps(config.delay_floor().as_bps() * n);
+        let at_floors = self.uplink.as_ref().is_some_and(|u| u.rate() <= floors);
+        if !shared_loss {
+            self.uplink_loss_at_floor_since = None;
+        } else if at_floors {
+            self.uplink_loss_at_floor_since.get_or_insert(now);
+        }
+        let loss_outlasted = self
+            .uplink_loss_at_floor_since
+            .is_some_and(|t| now.since(t) >= config.video_off_grace);
+        let floor = if loss_outlasted {
+            Bitrate::ZERO
+        } else {
+            floors
+        };
         match (&mut self.uplink, shared) {
             (Some(uplink), true) => {
-                let floor = if shared_delay_only {
-                    Bitrate::bps(config.delay_floor().as_bps() * n)
-                } else {
-                    Bitrate::ZERO
-                };
                 uplink.decrease_to(now, Some(delivered), floor, config);
             }
             (None, true) => {
-                let floor = if shared_delay_only {
-                    Bitrate::bps(config.delay_floor().as_bps() * n)
-                } else {
-                    Bitrate::ZERO
-                };
-                let mut uplink = Estimate::new(delivered);
+                // From what the links were given, so that the floor holds as it does
+                // for a link (what got through may already be below it).
+                let given: Bitrate = self.links.values().map(|l| l.budget).sum();
+                let mut uplink = Estimate::new(given.max(delivered));
                 uplink.decrease_to(now, Some(delivered), floor, config);
                 self.uplink = Some(uplink);
             }

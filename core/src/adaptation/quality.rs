@@ -96,11 +96,13 @@ pub(crate) fn assess(i: &QualityInputs) -> Quality {
             by(i.loss >= LOSS_POOR, i.loss >= LOSS_FAIR),
             QualityReason::Loss,
         ),
-        (by(rtt >= RTT_POOR, rtt >= RTT_FAIR), QualityReason::Rtt),
+        // Before the round trip: a thin path queues, so a soft picture with a long
+        // round trip is a bandwidth problem, and its delay a symptom.
         (
             by(i.video_off_for_bandwidth, sharpness < SHARPNESS_FAIR),
             QualityReason::Bandwidth,
         ),
+        (by(rtt >= RTT_POOR, rtt >= RTT_FAIR), QualityReason::Rtt),
         (by(false, stutters), encoder_short_of),
         (by(false, i.cpu_limited), QualityReason::Cpu),
     ];
@@ -174,6 +176,15 @@ mod tests {
             ..QualityInputs::default()
         };
         assert_eq!(level_and_reason(far), (Poor, Some(QualityReason::Rtt)));
+        let thin_and_queued = QualityInputs {
+            rtt: Some(Millis::from_millis(450)),
+            sharpness: Some(0.5),
+            ..QualityInputs::default()
+        };
+        assert_eq!(
+            level_and_reason(thin_and_queued),
+            (Fair, Some(QualityReason::Bandwidth))
+        );
         let thin = QualityInputs {
             video_off_for_bandwidth: true,
             ..QualityInputs::default()
