@@ -163,6 +163,7 @@ fn constant_input(
         loss,
         available,
         encoder_floor: None,
+        video_at_most: None,
     };
     let mut changes = vec![Vec::new(); links as usize];
     for s in 0..300 {

@@ -7,7 +7,7 @@
 
 use nonstop_core::adaptation::{
     Bitrate, Config, Content, Controller, Framerate, Quality, ReceiverHint, Resolution, SendParams,
-    VideoSource,
+    UplinkReporter, VideoSource,
 };
 use nonstop_core::call::{hint_for, HintSender};
 use nonstop_core::layout::TileId;
@@ -32,6 +32,7 @@ pub struct Adaptation {
     ctl: Controller<ParticipantId>,
     source: Option<VideoSource>,
     links: VecMap<ParticipantId, LinkAdaptation>,
+    uplink: UplinkReporter,
 }
 
 #[derive(Default)]
@@ -55,6 +56,7 @@ impl Adaptation {
             }),
             source: None,
             links: VecMap::new(),
+            uplink: UplinkReporter::default(),
         }
     }
 
@@ -188,6 +190,15 @@ impl Adaptation {
         if let Some(link) = self.links.get_mut(&id) {
             link.applied = Some(params);
         }
+    }
+
+    /// What to tell the server our uplink carries, when it is time to (see
+    /// `UplinkReporter`): only while the mesh is shown and we have a camera, since
+    /// only then do the links' estimates measure what the mesh costs our uplink.
+    pub fn uplink_report(&mut self, now: Time, mesh_shown: bool) -> Option<Bitrate> {
+        let measured = self.enabled && mesh_shown && self.source.is_some();
+        let carries = measured.then(|| self.ctl.uplink_carries(now)).flatten();
+        self.uplink.observe(now, carries)
     }
 
     pub fn next_deadline(&self) -> Option<Time> {

@@ -848,6 +848,13 @@ impl Inner {
                 self.adaptation.borrow_mut().applied(id, want);
             }
         }
+        let mesh_shown = self.state.borrow().topology() == Topology::Mesh;
+        let report = self.adaptation.borrow_mut().uplink_report(now, mesh_shown);
+        if let Some(carries) = report {
+            self.signaling.send(ClientMsg::Uplink {
+                bps: carries.as_bps(),
+            });
+        }
         let panel = self.adaptation.borrow().panel();
         if self
             .adaptation_view

@@ -25,6 +25,9 @@ pub struct Controller<L> {
     /// Since when loss has gone on in every sample with the uplink estimate at the
     /// links' delay floors: the uplink's counterpart of `Link::loss_at_floor_since`.
     uplink_loss_at_floor_since: Option<Time>,
+    /// What got through the shared uplink when it was last congested at the links'
+    /// floors (not for a busy CPU): where the estimate stops, the measure of it.
+    uplink_delivered: Option<Bitrate>,
 }
 
 impl<L: Copy + Ord> Controller<L> {
@@ -36,6 +39,7 @@ impl<L: Copy + Ord> Controller<L> {
             uplink: None,
             clear_since: None,
             uplink_loss_at_floor_since: None,
+            uplink_delivered: None,
         }
     }
 
@@ -105,6 +109,27 @@ impl<L: Copy + Ord> Controller<L> {
         self.uplink.as_ref().map(Estimate::rate)
     }
 
+    /// What the uplink carries, as far as the links show: what their paths carry
+    /// together (see [`Link::carries`]), or the shared uplink estimate while it limits
+    /// them, or what got through it when that is less (the estimate stops at the
+    /// links' floors, a full uplink does not). `None` until every link has had a
+    /// sample (what it starts from is a guess).
+    pub fn uplink_carries(&self, now: Time) -> Option<Bitrate> {
+        if self.links.is_empty() || self.links.values().any(|l| l.last.is_none()) {
+            return None;
+        }
+        let links: Bitrate = self
+            .links
+            .values()
+            .map(|l| l.carries(now, &self.config))
+            .sum();
+        let shared = self.uplink_estimate().map(|u| match self.uplink_delivered {
+            Some(delivered) => u.min(delivered),
+            None => u,
+        });
+        Some(shared.map_or(links, |u| u.min(links)))
+    }
+
     pub fn link_count(&self) -> usize {
         self.links.len()
     }
@@ -143,7 +168,7 @@ impl<L: Copy + Ord> Controller<L> {
             .collect();
         let signals: Vec<Congestion> = voters.iter().filter_map(|l| l.congestion(config)).collect();
         let shared = voters.len() >= 2 && signals.iter().all(|c| c.is_congested());
-        let shared_loss = shared && signals.contains(&Congestion::Congested(Cause::Loss));
+        let any_loss = signals.contains(&Congestion::Congested(Cause::Loss));
         let all_unclear = signals.iter().all(|c| !c.is_clear());
         let all_clear = !signals.is_empty() && signals.iter().all(|c| c.is_clear());
         let delivered: Bitrate = voters.iter().map(|l| l.delivered(config)).sum();
@@ -234,10 +259,12 @@ impl<L: Copy + Ord> Controller<L> {
         // The uplink follows a link's rules: no lower than every link's delay floor
         // for queueing delay or the browser's estimate, nor for loss until it has
         // lasted there. A starved CPU or the encoders' key frames lose a burst on every
-        // link at once, and that alone must not switch all video off.
+        // link at once, and that alone must not switch all video off. Lasting means
+        // loss on some link in every sample: behind a full uplink one link may lose
+        // while another only queues, now and then not "congested" at all.
         let floors = Bitrate::bps(config.delay_floor().as_bps() * n);
         let at_floors = self.uplink.as_ref().is_some_and(|u| u.rate() <= floors);
-        if !shared_loss {
+        if !any_loss {
             self.uplink_loss_at_floor_since = None;
         } else if at_floors {
             self.uplink_loss_at_floor_since.get_or_insert(now);
@@ -250,6 +277,11 @@ impl<L: Copy + Ord> Controller<L> {
         } else {
             floors
         };
+        // At the floors, what gets through is the measure of a full uplink (a busy
+        // CPU's queue says nothing of it).
+        if shared && !signals.contains(&Congestion::Congested(Cause::Cpu)) {
+            self.uplink_delivered = at_floors.then_some(delivered);
+        }
         match (&mut self.uplink, shared) {
             (Some(uplink), true) => {
                 uplink.decrease_to(now, Some(delivered), floor, config);
@@ -284,6 +316,7 @@ impl<L: Copy + Ord> Controller<L> {
                 link.estimate.limit_to(keep, config);
             }
             self.uplink = None;
+            self.uplink_delivered = None;
         }
         // Once the links' own estimates fit under it, the uplink no longer limits.
         let links_total: Bitrate = self.links.values().map(|l| l.estimate.rate()).sum();
@@ -293,6 +326,7 @@ impl<L: Copy + Ord> Controller<L> {
             .is_some_and(|u| u.rate() >= links_total)
         {
             self.uplink = None;
+            self.uplink_delivered = None;
         }
     }
 }

@@ -284,6 +284,20 @@ impl Link {
             .is_none_or(|t| now.since(t) >= config.browser_estimate_grace)
     }
 
+    /// What this link's path carries as far as we can tell: our estimate, or the
+    /// browser's when that is lower and worth reading (ours stops at the delay floor,
+    /// so that a dip of the browser's does not switch video off; a full uplink that
+    /// only queues shows in the browser's alone).
+    pub(crate) fn carries(&self, now: Time, config: &Config) -> Bitrate {
+        let browser = self
+            .last
+            .as_ref()
+            .and_then(|m| m.sample.available_outgoing_bitrate)
+            .filter(|_| self.sends_video() && self.browser_estimate_settled(now, config));
+        let ours = self.estimate.rate();
+        browser.map_or(ours, |b| b.min(ours))
+    }
+
     /// What got through in the last sample; the applied parameters' cost if the
     /// sample had no send rate yet.
     pub(crate) fn delivered(&self, config: &Config) -> Bitrate {

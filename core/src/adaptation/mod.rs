@@ -46,6 +46,7 @@ mod sender_update;
 mod share;
 mod signal;
 mod units;
+mod uplink_report;
 
 pub use crate::time::{Millis, Time};
 pub use config::Config;
@@ -55,6 +56,7 @@ pub use quality::{Quality, QualityLevel, QualityReason};
 pub use sample::{Content, QualityLimitation, ReceiverHint, Resolution, StatsSample, VideoSource};
 pub use sender_update::{AudioEncoding, AudioUpdate, VideoEncoding, VideoUpdate};
 pub use units::{Bitrate, Framerate};
+pub use uplink_report::UplinkReporter;
 
 /// The camera size the app asks for (`ideal`: a camera may give less): enough for a
 /// sharp tile at about 200 kb/s per peer, and cheap enough to encode once per peer in

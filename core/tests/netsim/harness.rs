@@ -17,6 +17,9 @@ pub struct Conditions {
     /// An encoder that sends at least this much video from 180p up, whatever its cap
     /// (Firefox's VP8 has such floors); `None`: it follows its cap.
     pub encoder_floor: Option<Bitrate>,
+    /// Video the browser's congestion control lets the encoder send at most, whatever
+    /// its cap (a full uplink that only queues); `None`: no such limit.
+    pub video_at_most: Option<Bitrate>,
 }
 
 impl Conditions {
@@ -25,6 +28,7 @@ impl Conditions {
         loss: 0.0,
         available: None,
         encoder_floor: None,
+        video_at_most: None,
     };
 
     pub fn lossy(loss: f64) -> Conditions {
@@ -91,7 +95,8 @@ impl Harness {
                 .filter(|_| p.video.scale_resolution_down_by <= 4.0)
                 .unwrap_or(Bitrate::ZERO);
             let video = if p.video.active {
-                p.video.max_bitrate.max(floor)
+                let most = c.video_at_most.unwrap_or(Bitrate::MAX);
+                p.video.max_bitrate.min(most).max(floor)
             } else {
                 Bitrate::ZERO
             };
