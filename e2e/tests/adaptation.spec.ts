@@ -148,7 +148,8 @@ test.describe('quality adaptation', () => {
       const fpsAtC: number[] = [];
       const trace = senderTrace(a.page, c, 30_000);
       // A->B too, through the window it is measured in: printed only when it falls short.
-      const traceB = senderTrace(a.page, b, 41_000);
+      // (Caught: a failure before it ends closes the page, and its rejection would hide that failure.)
+      const traceB = senderTrace(a.page, b, 41_000).catch(() => []);
       for (let i = 0; i < 10; i++) fpsAtC.push((await decodedFpsFrom([pc.page], aId))[0]);
       console.log(`A->C, what A's controller set and what the browser did:\n${formatTrace(await trace)}`);
       const window = await measure([a.page], 10_000);
@@ -164,6 +165,8 @@ test.describe('quality adaptation', () => {
       expect(now[b].frameHeight, 'A->B frame height').toBeGreaterThanOrEqual(360);
       expect(now[c].frameHeight, 'A->C frame height').toBeLessThan(now[b].frameHeight);
       // B is told nothing is wrong; C's link is limited by bandwidth (fair: video kept, at a lower resolution).
+      const badge = (id: string) => a.tileOf(Number(id)).getByTestId('quality');
+      console.log(`A's badges: B ${await badge(b).getAttribute('aria-label')}; C ${await badge(c).getAttribute('aria-label')}`);
       await expect(a.tileOf(Number(b)).getByTestId('quality')).toHaveAttribute('data-level', 'good');
       await expect(a.tileOf(Number(c)).getByTestId('quality')).toHaveAttribute('data-level', 'fair');
       await expect(a.tileOf(Number(c)).getByTestId('quality')).toHaveAttribute('aria-label', /Low bandwidth/);
