@@ -492,7 +492,7 @@ impl Inner {
             ServerMsg::IceServers { ice_servers } => self.set_ice_servers(ice_servers),
             ServerMsg::Ping => self.signaling.send(ClientMsg::Pong),
             ServerMsg::Error { code, message } => {
-                warn!("signaling error {code:?}: {message}");
+                warn!("signaling error: {message}");
                 // Fatal ones, and codes from a newer server (their text may matter).
                 if code.tell_the_user() {
                     self.view.alert.set(Some(message));

@@ -3,8 +3,6 @@
 //! carry (`topology::needs_relay`), so a report must describe the uplink, not one
 //! congestion event. A switch to the SFU costs every participant a moment of video.
 
-use std::collections::VecDeque;
-
 use super::units::Bitrate;
 use crate::time::{Millis, Time};
 
@@ -21,7 +19,7 @@ const REPORT_CHANGE: f64 = 0.2;
 #[derive(Debug, Clone, Default)]
 pub struct UplinkReporter {
     /// Readings of the last [`REPORT_WINDOW`], oldest first.
-    window: VecDeque<(Time, Bitrate)>,
+    window: Vec<(Time, Bitrate)>,
     /// Since when readings have come without a gap (links added or gone start again).
     readings_since: Option<Time>,
     last_sent: Option<(Time, Bitrate)>,
@@ -37,20 +35,12 @@ impl UplinkReporter {
             return None;
         };
         let since = *self.readings_since.get_or_insert(now);
-        self.window.push_back((now, carries));
-        while self
-            .window
-            .front()
-            .is_some_and(|(t, _)| now.since(*t) > REPORT_WINDOW)
-        {
-            self.window.pop_front();
-        }
+        self.window.retain(|(t, _)| now.since(*t) <= REPORT_WINDOW);
+        self.window.push((now, carries));
         if now.since(since) < REPORT_WINDOW {
             return None;
         }
-        let mut readings: Vec<Bitrate> = self.window.iter().map(|(_, b)| *b).collect();
-        readings.sort_unstable();
-        let sustained = *readings.get(readings.len() / 2)?;
+        let sustained = median(&self.window)?;
         let due = match self.last_sent {
             None => true,
             Some((at, last)) => {
@@ -64,6 +54,17 @@ impl UplinkReporter {
         }
         None
     }
+}
+
+/// The reading in the middle, were they sorted (the upper one of an even count). A
+/// few dozen readings: counting costs the app less code than sorting.
+fn median(readings: &[(Time, Bitrate)]) -> Option<Bitrate> {
+    let half = readings.len() / 2;
+    readings.iter().map(|(_, b)| *b).find(|&v| {
+        let below = readings.iter().filter(|(_, b)| *b < v).count();
+        let above = readings.iter().filter(|(_, b)| *b > v).count();
+        below <= half && above < readings.len() - half
+    })
 }
 
 #[cfg(test)]
@@ -80,6 +81,21 @@ mod tests {
             }
         }
         sent
+    }
+
+    #[test]
+    fn the_median_is_the_middle_reading() {
+        let r = |kbps: &[u64]| -> Vec<(Time, Bitrate)> {
+            kbps.iter()
+                .map(|k| (Time::ZERO, Bitrate::kbps(*k)))
+                .collect()
+        };
+        assert_eq!(median(&r(&[])), None);
+        assert_eq!(median(&r(&[5])), Some(Bitrate::kbps(5)));
+        assert_eq!(median(&r(&[9, 1, 5])), Some(Bitrate::kbps(5)));
+        assert_eq!(median(&r(&[9, 1, 5, 7])), Some(Bitrate::kbps(7)));
+        assert_eq!(median(&r(&[3, 3, 3, 1])), Some(Bitrate::kbps(3)));
+        assert_eq!(median(&r(&[1, 1, 8, 8])), Some(Bitrate::kbps(8)));
     }
 
     #[test]
