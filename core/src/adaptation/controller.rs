@@ -22,8 +22,8 @@ pub struct Controller<L> {
     pub(super) uplink: Option<Estimate>,
     /// Since when every link has looked clear (see [`Config::uplink_release_after`]).
     clear_since: Option<Time>,
-    /// Since when loss has gone on in every sample with the uplink estimate at the
-    /// links' delay floors: the uplink's counterpart of `Link::loss_at_floor_since`.
+    /// Since when some link has lost packets in every sample with the uplink estimate
+    /// at the links' delay floors: the uplink's counterpart of `Link::loss_at_floor_since`.
     uplink_loss_at_floor_since: Option<Time>,
     /// What got through the shared uplink when it was last congested at the links'
     /// floors (not for a busy CPU): where the estimate stops, the measure of it.
