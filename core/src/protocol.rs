@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::ids::ParticipantId;
 
 mod read;
+mod wire_enum;
+
+use wire_enum::wire_enum;
 
 /// Version of this protocol. A client states it in [`ClientMsg::Join`]; the server
 /// refuses other versions with [`ErrorCode::UnsupportedVersion`].
@@ -59,6 +62,10 @@ pub enum ClientMsg {
         /// empty: none. Older clients omit it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         passcode: Option<String>,
+        /// A meeting token from the rooms API (the meeting link's `?t=`): required by
+        /// private rooms; its user name, if it has one, replaces `name`. Absent: none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// An SDP offer for participant `to`.
     Offer { to: ParticipantId, sdp: String },
@@ -222,8 +229,7 @@ fn default_back_within_ms() -> u64 {
 }
 
 /// Which way media travels in a call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TopologyMode {
     /// Every two participants share a peer connection.
     Mesh,
@@ -231,14 +237,17 @@ pub enum TopologyMode {
     Relayed,
 }
 
+wire_enum!(TopologyMode { Mesh = "mesh", Relayed = "relayed" });
+
 /// Make before break: `Prepare` = build the new path while the old one keeps carrying media;
 /// `Commit` = the new path is the one, tear the old one down.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SwitchPhase {
     Prepare,
     Commit,
 }
+
+wire_enum!(SwitchPhase { Prepare = "prepare", Commit = "commit" });
 
 /// What a browser needs to use the call's SFU room (Janus VideoRoom). Never the admin key,
 /// the room secret or Janus's admin secret.
@@ -306,8 +315,7 @@ pub struct IceServer {
 }
 
 /// Why a participant left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaveReason {
     /// It sent [`ClientMsg::Leave`].
     Left,
@@ -317,9 +325,10 @@ pub enum LeaveReason {
     TimedOut,
 }
 
+wire_enum!(LeaveReason { Left = "left", Disconnected = "disconnected", TimedOut = "timed_out" });
+
 /// Stable error identifiers; the accompanying text is for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// Not JSON, or not a message this protocol knows.
     Malformed,
@@ -355,11 +364,44 @@ pub enum ErrorCode {
     WrongPasscode,
     /// No SFU is reachable and the room is at the mesh limit.
     MeshLimit,
+    /// The room is private (rooms API) and the join carried no meeting token.
+    TokenRequired,
+    /// The join's meeting token is not valid: not signed by this server, for another
+    /// room, or expired.
+    InvalidToken,
+    /// No such room: the server only opens rooms made through its API, or the room
+    /// has expired.
+    RoomNotFound,
+    /// The room was deleted through the API, or reached its `expires_at`: the call is
+    /// over for everyone in it.
+    RoomDeleted,
     /// A code this client does not know (from a newer server); the message says what
     /// happened. Not fatal as far as the client can tell.
-    #[serde(other)]
     Unknown,
 }
+
+wire_enum!(ErrorCode {
+    Malformed = "malformed",
+    TooLarge = "too_large",
+    BinaryFrame = "binary_frame",
+    UnsupportedVersion = "unsupported_version",
+    InvalidRoom = "invalid_room",
+    InvalidName = "invalid_name",
+    RoomFull = "room_full",
+    NotJoined = "not_joined",
+    AlreadyJoined = "already_joined",
+    UnknownParticipant = "unknown_participant",
+    Overloaded = "overloaded",
+    ResumeFailed = "resume_failed",
+    RateLimited = "rate_limited",
+    PasscodeRequired = "passcode_required",
+    WrongPasscode = "wrong_passcode",
+    MeshLimit = "mesh_limit",
+    TokenRequired = "token_required",
+    InvalidToken = "invalid_token",
+    RoomNotFound = "room_not_found",
+    RoomDeleted = "room_deleted",
+} else Unknown);
 
 impl ErrorCode {
     /// Whether the connection is over after this error (the client should not retry
@@ -375,6 +417,10 @@ impl ErrorCode {
                 | ErrorCode::PasscodeRequired
                 | ErrorCode::WrongPasscode
                 | ErrorCode::MeshLimit
+                | ErrorCode::TokenRequired
+                | ErrorCode::InvalidToken
+                | ErrorCode::RoomNotFound
+                | ErrorCode::RoomDeleted
         )
     }
 }
@@ -495,6 +541,7 @@ mod tests {
                     video: true,
                 },
                 passcode: None,
+                token: None,
             },
             ClientMsg::Join {
                 protocol: PROTOCOL_VERSION,
@@ -502,6 +549,7 @@ mod tests {
                 name: "Ada".into(),
                 media: MediaState::default(),
                 passcode: Some("tulip 42".into()),
+                token: None,
             },
             ClientMsg::Offer {
                 to: pid(2),
@@ -700,6 +748,7 @@ mod tests {
                 name: "b".into(),
                 media: MediaState::default(),
                 passcode: None,
+                token: None,
             }
         );
     }

@@ -168,7 +168,7 @@ fn server_type(msg: &ServerMsg) -> &'static str {
     }
 }
 
-const ALL_CODES: [ErrorCode; 16] = [
+const ALL_CODES: [ErrorCode; 20] = [
     ErrorCode::Malformed,
     ErrorCode::TooLarge,
     ErrorCode::UnsupportedVersion,
@@ -185,6 +185,10 @@ const ALL_CODES: [ErrorCode; 16] = [
     ErrorCode::PasscodeRequired,
     ErrorCode::WrongPasscode,
     ErrorCode::MeshLimit,
+    ErrorCode::TokenRequired,
+    ErrorCode::InvalidToken,
+    ErrorCode::RoomNotFound,
+    ErrorCode::RoomDeleted,
 ];
 
 /// Fails to compile when a code is added, as a reminder to extend [`ALL_CODES`].
@@ -206,7 +210,11 @@ fn all_codes_is_complete(code: ErrorCode) {
         | ErrorCode::RateLimited
         | ErrorCode::PasscodeRequired
         | ErrorCode::WrongPasscode
-        | ErrorCode::MeshLimit => {}
+        | ErrorCode::MeshLimit
+        | ErrorCode::TokenRequired
+        | ErrorCode::InvalidToken
+        | ErrorCode::RoomNotFound
+        | ErrorCode::RoomDeleted => {}
         // The client's catch-all for codes of a newer server; never sent.
         ErrorCode::Unknown => {}
     }
@@ -253,6 +261,7 @@ fn every_message_type_has_an_example() {
             name: String::new(),
             media,
             passcode: None,
+            token: None,
         },
         ClientMsg::Offer { to, sdp: sdp() },
         ClientMsg::Answer { to, sdp: sdp() },

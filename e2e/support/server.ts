@@ -19,6 +19,8 @@ export interface ServerOptions {
   meshLimit?: number;
   /** `--heartbeat-interval-ms` and `--heartbeat-timeout-ms`; clients derive their own silence timeout from the interval. */
   heartbeat?: { intervalMs: number; timeoutMs: number };
+  /** More flags, as they are (e.g. `--api-key-file FILE`). */
+  extraArgs?: string[];
   /** Where the server's stdout/stderr go. */
   logFile: string;
 }
@@ -54,6 +56,8 @@ export async function startServer(opts: ServerOptions): Promise<NonstopServer> {
     args.push('--heartbeat-interval-ms', String(opts.heartbeat.intervalMs));
     args.push('--heartbeat-timeout-ms', String(opts.heartbeat.timeoutMs));
   }
+
+  args.push(...(opts.extraArgs ?? []));
 
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const log = fs.openSync(opts.logFile, 'a');

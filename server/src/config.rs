@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::builder::RangedU64ValueParser;
 use clap::{value_parser, Parser};
 
+use crate::api::ApiConfig;
 use crate::client_addr::TrustedProxies;
 use crate::hub::DEFAULT_TURN_PER_ADDRESS;
 use crate::janus::{JanusConfig, JanusSecrets};
@@ -319,6 +320,22 @@ pub struct Args {
     /// out of `ps`.
     #[arg(long, env = "NONSTOP_JANUS_SECRETS_FILE", requires_all = ["janus_ws", "janus_admin_ws"])]
     pub janus_secrets_file: Option<PathBuf>,
+
+    // The rooms REST API (/api/).
+    /// File of API keys, one per line (at least 16 characters each; `#` starts a
+    /// comment). Turns on the REST API under /api/; without it /api/ answers 404.
+    #[arg(long, env = "NONSTOP_API_KEY_FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Where the API keeps rooms and key digests: `sqlite:FILE` (created at first
+    /// start) or `postgres://user:password@host/db`. Used only with --api-key-file.
+    #[arg(long, env = "NONSTOP_DATABASE_URL", default_value = crate::api::store::DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Whether anyone may open a meeting by visiting a room name the API never made.
+    /// `false` (only with --api-key-file): only rooms made through the API exist.
+    #[arg(long, env = "NONSTOP_ROOMS_ON_DEMAND", default_value_t = true, action = clap::ArgAction::Set)]
+    pub rooms_on_demand: bool,
 }
 
 impl Args {
@@ -399,7 +416,23 @@ impl Args {
                 ..TopologyConfig::default()
             },
             janus: self.janus()?,
+            api: self.api()?,
         })
+    }
+
+    /// The REST API's settings, if it is on.
+    fn api(&self) -> Result<Option<ApiConfig>, String> {
+        let Some(key_file) = &self.api_key_file else {
+            if !self.rooms_on_demand {
+                return Err("--rooms-on-demand false needs --api-key-file: without the API no room could ever be opened".into());
+            }
+            return Ok(None);
+        };
+        Ok(Some(ApiConfig {
+            key_file: key_file.clone(),
+            database_url: self.database_url.clone(),
+            rooms_on_demand: self.rooms_on_demand,
+        }))
     }
 
     /// Janus's settings from the `--janus-*` flags (clap makes sure all or none are set).
@@ -469,6 +502,8 @@ pub struct Settings {
     pub topology: TopologyConfig,
     /// Janus for relayed calls; `None`: no SFU, calls stay in mesh.
     pub janus: Option<JanusConfig>,
+    /// The rooms REST API; `None`: off (/api/ answers 404, rooms open on demand).
+    pub api: Option<ApiConfig>,
 }
 
 impl Default for Settings {
@@ -497,6 +532,7 @@ impl Default for Settings {
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             topology: TopologyConfig::default(),
             janus: None,
+            api: None,
         }
     }
 }

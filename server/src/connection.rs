@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{close_code, CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use nonstop_core::names::{DisplayName, RoomName};
+use nonstop_core::names::RoomName;
 use nonstop_core::peer_msg::{chat_text, MAX_CHAT_CHARS};
 use nonstop_core::protocol::{
     ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, CLOSE_RESUMING,
@@ -514,15 +514,16 @@ impl Connection {
                 name,
                 media,
                 passcode,
+                token,
             } => {
                 check_version(protocol)?;
                 let room = RoomName::parse(&room)?;
-                let name = DisplayName::parse(&name)?;
-                self.id = Some(self.hub.join(
+                self.id = Some(self.hub.join_with_token(
                     room,
-                    name,
+                    &name,
                     media,
                     passcode.as_deref(),
+                    token.as_deref(),
                     self.outbox.clone(),
                 )?);
                 self.media.known(media);
@@ -829,6 +830,7 @@ mod tests {
             name: name.into(),
             media: Default::default(),
             passcode: None,
+            token: None,
         }
     }
 

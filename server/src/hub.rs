@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::{
-    ErrorCode, LeaveReason, MediaState, ProtocolError, ServerMsg, TopologyMode,
+    ErrorCode, LeaveReason, MediaState, Participant, ProtocolError, ServerMsg, TopologyMode,
     HEARTBEAT_INTERVAL_MS,
 };
 use nonstop_core::time::Time;
@@ -26,6 +26,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::api::directory::{Directory, Entry};
 use crate::ids::IdGen;
 use crate::out_queue::OutQueue;
 use crate::passcode::PasscodeDigest;
@@ -150,6 +151,9 @@ pub struct Hub {
     sfu: Option<SfuLink>,
     /// Time zero of the rooms' topology clock.
     epoch: tokio::time::Instant,
+    /// The rooms API's rooms, which decide who may join them; `None` without the API
+    /// (every room opens on demand, to anyone with the link).
+    directory: Option<Arc<Directory>>,
 }
 
 impl Hub {
@@ -170,6 +174,7 @@ impl Hub {
             closing: AtomicBool::new(false),
             sfu: None,
             epoch: tokio::time::Instant::now(),
+            directory: None,
         }
     }
 
@@ -191,6 +196,12 @@ impl Hub {
         let rooms = self.rooms.get_mut().unwrap_or_else(PoisonError::into_inner);
         *rooms = std::mem::replace(rooms, Rooms::new(1)).with_topology(setup);
         self.sfu = sfu.map(|sfu| SfuLink { sfu, hub: this });
+        self
+    }
+
+    /// Joins go through `directory` (the rooms API's rules) first.
+    pub fn with_directory(mut self, directory: Option<Arc<Directory>>) -> Self {
+        self.directory = directory;
         self
     }
 
@@ -480,6 +491,18 @@ impl Hub {
         passcode: Option<&str>,
         outbox: Outbox,
     ) -> Result<ParticipantId, ProtocolError> {
+        self.join_entry(room, name, media, passcode, None, outbox)
+    }
+
+    fn join_entry(
+        &self,
+        room: RoomName,
+        name: DisplayName,
+        media: MediaState,
+        passcode: Option<&str>,
+        max_participants: Option<usize>,
+        outbox: Outbox,
+    ) -> Result<ParticipantId, ProtocolError> {
         let passcode = self.passcode_digest(&room, passcode)?;
         let peer = outbox.peer;
         let now = tokio::time::Instant::now();
@@ -490,7 +513,14 @@ impl Hub {
             ));
         }
         let mut rooms = self.lock();
-        let mut joined = match rooms.join(room.clone(), name, media, passcode, outbox) {
+        let mut joined = match rooms.join_capped(
+            room.clone(),
+            name,
+            media,
+            passcode,
+            max_participants,
+            outbox,
+        ) {
             Ok(joined) => joined,
             Err(e) => {
                 if e.code == ErrorCode::WrongPasscode {
@@ -504,6 +534,63 @@ impl Hub {
         self.complete_reply(&mut rooms, joined.id, &mut joined.deliveries);
         self.deliver(&mut rooms, joined.deliveries);
         Ok(joined.id)
+    }
+
+    /// [`join`](Self::join) through the rooms API's rules: a private room wants a
+    /// meeting token (`token`), whose user name replaces `name`; a room may hold fewer
+    /// people than the server's capacity. Without the API, the same as `join`.
+    pub fn join_with_token(
+        &self,
+        room: RoomName,
+        name: &str,
+        media: MediaState,
+        passcode: Option<&str>,
+        token: Option<&str>,
+        outbox: Outbox,
+    ) -> Result<ParticipantId, ProtocolError> {
+        let entry = match &self.directory {
+            Some(directory) => directory.admit(&room, token, unix_now())?,
+            None => Entry::default(),
+        };
+        let name = match entry.name {
+            Some(name) => name,
+            None => DisplayName::parse(name)?,
+        };
+        self.join_entry(room, name, media, passcode, entry.max_participants, outbox)
+    }
+
+    /// Who is in `room` now.
+    pub fn presence(&self, room: &RoomName) -> Vec<Participant> {
+        self.lock().presence(room)
+    }
+
+    /// Ends the call in `room` for everyone in it: each gets `why` and its connection
+    /// closes (a client must not come back on its own). Returns how many there were.
+    pub fn end_room(&self, room: &RoomName, why: ProtocolError) -> usize {
+        let mut rooms = self.lock();
+        let ids: Vec<ParticipantId> = rooms.presence(room).iter().map(|p| p.id).collect();
+        for &id in &ids {
+            if let Some(outbox) = rooms.outbox(id) {
+                // A full queue: the connection is being dropped for it anyway.
+                let _ = outbox.queue.try_send(Outgoing::msg(ServerMsg::Error {
+                    code: why.code,
+                    message: why.message.clone(),
+                }));
+                let _ = outbox.queue.try_send(Outgoing::Close {
+                    code: axum::extract::ws::close_code::NORMAL,
+                    reason: "the meeting has ended",
+                });
+            }
+        }
+        for &id in &ids {
+            if let Some(removed) = rooms.leave(id, LeaveReason::Left) {
+                self.deliver(&mut rooms, removed.deliveries);
+            }
+        }
+        if !ids.is_empty() {
+            info!(%room, participants = ids.len(), code = ?why.code, "call ended");
+        }
+        ids.len()
     }
 
     /// Passes a signal to another participant of the sender's room.

@@ -21,6 +21,7 @@
 //! Error policy: a bad message gets an error reply (and, if fatal, a closed socket);
 //! it never takes the server down. A panic is a bug.
 
+pub mod api;
 pub mod client_addr;
 pub mod config;
 pub mod connection;
@@ -100,6 +101,8 @@ pub struct AppState {
     connections: TaskTracker,
     /// Open connections, in total and per client address.
     caps: Arc<ConnectionCaps>,
+    /// The rooms REST API; `None`: off.
+    api: Option<Arc<api::Api>>,
 }
 
 impl AppState {
@@ -118,6 +121,16 @@ impl AppState {
     /// Like [`with_ids`](Self::with_ids), relaying large calls through `sfu` (`None`:
     /// every call stays in mesh, up to the mesh limit).
     pub fn with_sfu(settings: Settings, ids: ids::IdGen, sfu: Option<Arc<dyn SfuRooms>>) -> Self {
+        AppState::with_api(settings, ids, sfu, None)
+    }
+
+    /// Like [`with_sfu`](Self::with_sfu), with the rooms REST API (`None`: off).
+    pub fn with_api(
+        settings: Settings,
+        ids: ids::IdGen,
+        sfu: Option<Arc<dyn SfuRooms>>,
+        api: Option<Arc<api::Api>>,
+    ) -> Self {
         let key = match &settings.session_secret {
             Some(secret) => resume::SessionKey::from_secret(secret),
             None => resume::SessionKey::random(),
@@ -135,7 +148,9 @@ impl AppState {
                     .with_turn_limit(settings.turn_per_address_per_minute)
                     .with_heartbeat_interval(settings.heartbeat_interval)
                     .with_topology(settings.topology.clone(), sfu, this.clone())
+                    .with_directory(api.as_ref().map(|a| a.directory()))
             }),
+            api,
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
@@ -238,7 +253,9 @@ pub fn app(state: AppState) -> Router {
         .layer(CompressionLayer::new());
     // `/ws` is added after the compression layer, which therefore does not wrap it:
     // an upgrade response has no body to compress.
+    let api = api::routes::router(state.api.clone(), state.hub.clone());
     pages
+        .nest_service("/api", api)
         .route("/ws", get(ws_upgrade))
         .route(janus::PROXY_PATH, get(janus::proxy::upgrade))
         .layer(axum::middleware::from_fn(http_server::refuse_over_cap))
@@ -359,7 +376,25 @@ pub async fn serve_with_sfu(
     // No id before this run's start tick is over: a later run then has a later epoch
     // than every id handed out here (ids.rs). Connections wait in the backlog.
     tokio::time::sleep(ids.ready_in()).await;
-    let state = AppState::with_sfu(settings, ids, sfu);
+    let api = match &settings.api {
+        Some(config) => {
+            let api = api::Api::open(config, settings.capacity)
+                .await
+                .map_err(io::Error::other)?;
+            info!(
+                database = %config.database_url.split('@').next_back().unwrap_or(""),
+                rooms_on_demand = config.rooms_on_demand,
+                "REST API at /api/"
+            );
+            Some(Arc::new(api))
+        }
+        None => None,
+    };
+    let state = AppState::with_api(settings, ids, sfu, api);
+    if let Some(api) = &state.api {
+        let (api, hub, stop) = (api.clone(), state.hub.clone(), state.shutdown.clone());
+        tokio::spawn(api.end_expired_calls(hub, stop));
+    }
     if let Some(addr) = metrics_addr {
         let metrics_listener = TcpListener::bind(addr).await?;
         info!(addr = %metrics_listener.local_addr()?, "metrics at /metrics");

@@ -26,6 +26,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::ParticipantId;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -124,13 +125,34 @@ impl SessionKey {
         hmac_sha256(&self.0, &labelled)
     }
 
+    /// `value` as a signed token (`1.<payload>.<mac>`, base64url): readable by anyone,
+    /// valid only for [`unseal`](Self::unseal) under this key and the same `purpose`.
+    pub fn seal<T: Serialize>(&self, purpose: &str, value: &T) -> String {
+        // Plain data: serializing cannot fail.
+        let payload = serde_json::to_vec(value).expect("token claims serialize");
+        let payload = URL_SAFE_NO_PAD.encode(payload);
+        let mac = URL_SAFE_NO_PAD.encode(self.mac(purpose, payload.as_bytes()));
+        format!("{VERSION}.{payload}.{mac}")
+    }
+
+    /// What `token` carries, if this key sealed it for `purpose`.
+    pub fn unseal<T: DeserializeOwned>(&self, purpose: &str, token: &str) -> Option<T> {
+        let mut parts = token.splitn(3, '.');
+        let (Some(VERSION), Some(payload), Some(mac)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let given = URL_SAFE_NO_PAD.decode(mac).ok()?;
+        if !constant_time_eq(&given, &self.mac(purpose, payload.as_bytes())) {
+            return None;
+        }
+        let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+
     /// A signed token for `claims`.
     pub fn issue(&self, claims: &Claims) -> String {
-        // Plain data: serializing cannot fail.
-        let payload = serde_json::to_vec(claims).expect("claims serialize");
-        let payload = URL_SAFE_NO_PAD.encode(payload);
-        let mac = URL_SAFE_NO_PAD.encode(self.mac("resume-token", payload.as_bytes()));
-        format!("{VERSION}.{payload}.{mac}")
+        self.seal("resume-token", claims)
     }
 
     /// The claims of `token` if this key signed it, it is for (room, id), and it has
@@ -142,21 +164,8 @@ impl SessionKey {
         id: ParticipantId,
         now_unix: u64,
     ) -> Result<Claims, TokenError> {
-        let mut parts = token.splitn(3, '.');
-        let (Some(VERSION), Some(payload), Some(mac)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Invalid);
-        };
-        let given = URL_SAFE_NO_PAD
-            .decode(mac)
-            .map_err(|_| TokenError::Invalid)?;
-        if !constant_time_eq(&given, &self.mac("resume-token", payload.as_bytes())) {
-            return Err(TokenError::Invalid);
-        }
-        let claims: Claims = URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()
-            .and_then(|json| serde_json::from_slice(&json).ok())
+        let claims: Claims = self
+            .unseal("resume-token", token)
             .ok_or(TokenError::Invalid)?;
         // Signed by us, so well-formed; the name is checked again all the same.
         if claims.room != room.as_str()

@@ -216,7 +216,21 @@ impl<O> Rooms<O> {
         passcode: Option<PasscodeDigest>,
         outbox: O,
     ) -> Result<Joined, ProtocolError> {
-        let capacity = self.capacity;
+        self.join_capped(room_name, name, media, passcode, None, outbox)
+    }
+
+    /// [`join`](Self::join) a room whose own limit (`max_participants`, from the
+    /// rooms API) may be below the server's capacity.
+    pub fn join_capped(
+        &mut self,
+        room_name: RoomName,
+        name: DisplayName,
+        media: MediaState,
+        passcode: Option<PasscodeDigest>,
+        max_participants: Option<usize>,
+        outbox: O,
+    ) -> Result<Joined, ProtocolError> {
+        let capacity = max_participants.map_or(self.capacity, |m| m.clamp(1, self.capacity));
         if let Some(room) = self.rooms.get(&room_name) {
             if let Some(required) = &room.passcode {
                 required.admits(passcode.as_ref())?;
@@ -522,6 +536,13 @@ impl<O> Rooms<O> {
     }
 
     /// The room `id` is in.
+    /// Who is in `room` now, oldest first (empty for no such room).
+    pub fn presence(&self, room: &RoomName) -> Vec<Participant> {
+        self.rooms.get(room).map_or_else(Vec::new, |r| {
+            r.members.iter().map(|(id, m)| m.public(*id)).collect()
+        })
+    }
+
     pub fn room_of(&self, id: ParticipantId) -> Option<&RoomName> {
         self.room_of.get(&id)
     }

@@ -50,6 +50,7 @@ async fn joiners_are_welcomed_with_the_room_and_announced_to_it() {
         name: "Bob".into(),
         media: MUTED,
         passcode: None,
+        token: None,
     })
     .await;
     let ServerMsg::Welcome {

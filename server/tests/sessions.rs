@@ -58,6 +58,7 @@ fn join_with(name: &str, passcode: Option<&str>) -> ClientMsg {
         name: name.into(),
         media: MediaState::default(),
         passcode: passcode.map(Into::into),
+        token: None,
     }
 }
 

@@ -138,6 +138,7 @@ impl Call {
             name: name.as_str().to_owned(),
             media,
             passcode,
+            token: page::meeting_token(),
         })
         .await
         .map_err(|refused| match refused {
@@ -312,23 +313,7 @@ impl Call {
     /// Leaves the call: says goodbye, closes every connection, clears the tiles.
     /// The local camera stays with its owner (the page), which may rejoin.
     pub fn leave(&self) {
-        let inner = &self.inner;
-        if inner.left.replace(true) {
-            return;
-        }
-        if let Some((screen, _)) = inner.screen.take() {
-            screen.stop();
-        }
-        inner.signaling.send(ClientMsg::Leave);
-        inner.signaling.close();
-        inner.mesh.close();
-        if let Some(relayed) = inner.relayed.take() {
-            relayed.close();
-        }
-        inner.wake.close_channel();
-        inner.events.close_channel();
-        inner.view.clear();
-        debug_hook::set_you(None);
+        self.inner.end(true);
     }
 
     /// Server messages, then reconnecting when the socket goes, until we leave.
@@ -406,6 +391,29 @@ impl Call {
 }
 
 impl Inner {
+    /// Ends our part in the call: by leaving (`goodbye`: the server is told), or because
+    /// the server ended the call (it closes the socket; nothing to reconnect to).
+    fn end(&self, goodbye: bool) {
+        if self.left.replace(true) {
+            return;
+        }
+        if let Some((screen, _)) = self.screen.take() {
+            screen.stop();
+        }
+        if goodbye {
+            self.signaling.send(ClientMsg::Leave);
+        }
+        self.signaling.close();
+        self.mesh.close();
+        if let Some(relayed) = self.relayed.take() {
+            relayed.close();
+        }
+        self.wake.close_channel();
+        self.events.close_channel();
+        self.view.clear();
+        debug_hook::set_you(None);
+    }
+
     /// Makes the transports, the adaptation and the view follow the state, and tells
     /// the server when the path being built carries everyone.
     fn refresh(&self) {
@@ -496,6 +504,11 @@ impl Inner {
                 // Fatal ones, and codes from a newer server (their text may matter).
                 if code.tell_the_user() {
                     self.view.alert.set(Some(message));
+                }
+                // The room was deleted (rooms API): rejoining would only open a new,
+                // empty room of the same name.
+                if code == ErrorCode::RoomDeleted {
+                    self.end(false);
                 }
             }
             ServerMsg::GoingAway { .. } => {

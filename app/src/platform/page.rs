@@ -9,12 +9,7 @@ pub fn adaptation_disabled() -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };
-    let search = window.location().search().unwrap_or_default();
-    if search
-        .trim_start_matches('?')
-        .split('&')
-        .any(|kv| kv == "adapt=off")
-    {
+    if query("adapt").as_deref() == Some("off") {
         return true;
     }
     let stored = window
@@ -43,4 +38,20 @@ pub fn is_gecko() -> bool {
     web_sys::window()
         .and_then(|w| w.navigator().user_agent().ok())
         .is_some_and(|ua| ua.contains("Firefox/"))
+}
+
+/// The meeting link's `?t=`: a meeting token from the rooms API, which a private room
+/// wants (`ClientMsg::Join::token`). Tokens are base64url and dots: never escaped.
+pub fn meeting_token() -> Option<String> {
+    query("t").filter(|t| !t.is_empty())
+}
+
+/// The value of `name` in the page address's query.
+fn query(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        .map(str::to_owned)
 }

@@ -22,7 +22,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (any::<bool>(), any::<bool>()).prop_map(|(audio, video)| MediaState { audio, video });
     prop_oneof![
         4 => (prop_oneof![4 => Just(PROTOCOL_VERSION), 1 => 0..3u32], 0..ROOMS.len(), prop_oneof![Just("Ada".to_string()), Just("\u{202E}x".to_string()), Just(" ".to_string()), text.prop_map(String::from)], media.clone())
-            .prop_map(|(protocol, room, name, media)| ClientMsg::Join { protocol, room: ROOMS[room].into(), name, media, passcode: None }),
+            .prop_map(|(protocol, room, name, media)| ClientMsg::Join { protocol, room: ROOMS[room].into(), name, media, passcode: None, token: None }),
         4 => (id.clone(), text).prop_map(|(to, sdp)| ClientMsg::Offer { to, sdp }),
         2 => (id.clone(), text).prop_map(|(to, sdp)| ClientMsg::Answer { to, sdp }),
         3 => (id.clone(), text, proptest::option::of(text), proptest::option::of(any::<u16>())).prop_map(
