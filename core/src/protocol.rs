@@ -106,6 +106,11 @@ pub enum ClientMsg {
     /// `text` follows [`crate::peer_msg::chat_text`]; `sent_at` is the sender's clock,
     /// in milliseconds since the Unix epoch.
     Chat { text: String, sent_at: u64 },
+    /// The room's owner (a meeting token with `is_owner`) takes `participant` out of
+    /// the call; anyone else gets [`ErrorCode::NotOwner`].
+    Remove { participant: ParticipantId },
+    /// The room's owner ends the call for everyone in it.
+    EndCall,
 }
 
 /// Messages from the signaling server to a browser.
@@ -132,6 +137,14 @@ pub enum ServerMsg {
         /// servers: [`HEARTBEAT_INTERVAL_MS`] then.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         heartbeat_interval_ms: Option<u64>,
+        /// The joiner's name as the room sees it: what `join` gave, or a meeting
+        /// token's user name. Absent from older servers: the name the client gave.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// The joiner owns the room (its meeting token says so): it may remove people
+        /// and end the call ([`ClientMsg::Remove`], [`ClientMsg::EndCall`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        owner: bool,
     },
     /// Someone entered the room.
     Joined { participant: Participant },
@@ -375,6 +388,12 @@ pub enum ErrorCode {
     /// The room was deleted through the API, or reached its `expires_at`: the call is
     /// over for everyone in it.
     RoomDeleted,
+    /// `remove` or `end_call` from someone who does not own the room.
+    NotOwner,
+    /// The room's owner took this participant out of the call.
+    Removed,
+    /// The room's owner ended the call for everyone.
+    CallEnded,
     /// A code this client does not know (from a newer server); the message says what
     /// happened. Not fatal as far as the client can tell.
     Unknown,
@@ -401,6 +420,9 @@ wire_enum!(ErrorCode {
     InvalidToken = "invalid_token",
     RoomNotFound = "room_not_found",
     RoomDeleted = "room_deleted",
+    NotOwner = "not_owner",
+    Removed = "removed",
+    CallEnded = "call_ended",
 } else Unknown);
 
 impl ErrorCode {
@@ -421,11 +443,23 @@ impl ErrorCode {
                 | ErrorCode::InvalidToken
                 | ErrorCode::RoomNotFound
                 | ErrorCode::RoomDeleted
+                | ErrorCode::Removed
+                | ErrorCode::CallEnded
         )
     }
 }
 
 impl ErrorCode {
+    /// Whether the call is over for this client by someone's decision (the room was
+    /// deleted or expired, the owner removed it or ended the call): it must not
+    /// reconnect or rejoin on its own, which would only open the room again.
+    pub fn ends_the_call(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::RoomDeleted | ErrorCode::Removed | ErrorCode::CallEnded
+        )
+    }
+
     /// Whether a client shows this error's `message` to the user: the fatal ones (the
     /// connection is over and the user must act), and codes it does not know (a newer
     /// server's, whose text may matter). The others are about one dropped message.
@@ -549,8 +583,12 @@ mod tests {
                 name: "Ada".into(),
                 media: MediaState::default(),
                 passcode: Some("tulip 42".into()),
-                token: None,
+                token: Some("1.e30.c2ln".into()),
             },
+            ClientMsg::Remove {
+                participant: pid(2),
+            },
+            ClientMsg::EndCall,
             ClientMsg::Offer {
                 to: pid(2),
                 sdp: "v=0\r\n".into(),
@@ -588,6 +626,19 @@ mod tests {
                 mode: TopologyMode::Relayed,
             },
             ClientMsg::Uplink { bps: 350_000 },
+            ClientMsg::Chat {
+                text: "hi".into(),
+                sent_at: 1_700_000_000_000,
+            },
+            ClientMsg::Candidate {
+                to: pid(3),
+                candidate: IceCandidate {
+                    candidate: "candidate:2".into(),
+                    sdp_mid: Some("0".into()),
+                    sdp_m_line_index: Some(1),
+                    username_fragment: Some("u".into()),
+                },
+            },
         ];
         for m in msgs {
             assert_eq!(
@@ -618,6 +669,8 @@ mod tests {
                     credential: Some("c2VjcmV0".into()),
                 }],
                 heartbeat_interval_ms: Some(2_000),
+                name: Some("Grace".into()),
+                owner: true,
             },
             ServerMsg::Joined {
                 participant: ada.clone(),
@@ -914,6 +967,18 @@ mod tests {
     #[test]
     fn fatal_errors_are_the_ones_that_end_a_session() {
         assert!(ErrorCode::MeshLimit.is_fatal());
+        for code in [
+            ErrorCode::RoomDeleted,
+            ErrorCode::Removed,
+            ErrorCode::CallEnded,
+        ] {
+            assert!(code.is_fatal() && code.ends_the_call(), "{code:?}");
+        }
+        assert!(
+            !ErrorCode::RoomFull.ends_the_call(),
+            "a refused join ends nothing"
+        );
+        assert!(!ErrorCode::NotOwner.is_fatal());
         assert!(ErrorCode::RoomFull.is_fatal());
         assert!(!ErrorCode::Malformed.is_fatal());
         assert!(!ErrorCode::UnknownParticipant.is_fatal());

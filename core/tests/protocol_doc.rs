@@ -140,6 +140,8 @@ fn client_type(msg: &ClientMsg) -> &'static str {
         ClientMsg::TopologyReady { .. } => "topology_ready",
         ClientMsg::Uplink { .. } => "uplink",
         ClientMsg::Chat { .. } => "chat",
+        ClientMsg::Remove { .. } => "remove",
+        ClientMsg::EndCall => "end_call",
     }
 }
 
@@ -168,7 +170,7 @@ fn server_type(msg: &ServerMsg) -> &'static str {
     }
 }
 
-const ALL_CODES: [ErrorCode; 20] = [
+const ALL_CODES: [ErrorCode; 23] = [
     ErrorCode::Malformed,
     ErrorCode::TooLarge,
     ErrorCode::UnsupportedVersion,
@@ -189,6 +191,9 @@ const ALL_CODES: [ErrorCode; 20] = [
     ErrorCode::InvalidToken,
     ErrorCode::RoomNotFound,
     ErrorCode::RoomDeleted,
+    ErrorCode::NotOwner,
+    ErrorCode::Removed,
+    ErrorCode::CallEnded,
 ];
 
 /// Fails to compile when a code is added, as a reminder to extend [`ALL_CODES`].
@@ -214,7 +219,10 @@ fn all_codes_is_complete(code: ErrorCode) {
         | ErrorCode::TokenRequired
         | ErrorCode::InvalidToken
         | ErrorCode::RoomNotFound
-        | ErrorCode::RoomDeleted => {}
+        | ErrorCode::RoomDeleted
+        | ErrorCode::NotOwner
+        | ErrorCode::Removed
+        | ErrorCode::CallEnded => {}
         // The client's catch-all for codes of a newer server; never sent.
         ErrorCode::Unknown => {}
     }
@@ -288,6 +296,8 @@ fn every_message_type_has_an_example() {
             text: String::new(),
             sent_at: 0,
         },
+        ClientMsg::Remove { participant: to },
+        ClientMsg::EndCall,
     ];
     let server = [
         ServerMsg::Welcome {
@@ -297,6 +307,8 @@ fn every_message_type_has_an_example() {
             participants: vec![],
             ice_servers: vec![],
             heartbeat_interval_ms: None,
+            name: None,
+            owner: false,
         },
         ServerMsg::Joined {
             participant: participant.clone(),

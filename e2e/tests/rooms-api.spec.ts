@@ -47,6 +47,9 @@ test('a private room admits meeting-token links under the token\'s name, and del
   await grace.gotoRoom(`${room}?t=${await token('Grace Hopper')}`);
   await grace.clickJoin();
   const graceId = await grace.waitInCall();
+  // Their own tiles too: the name the room knows, not the one typed.
+  await expect(ada.localTile.locator('.tile-name')).toContainText('Ada Lovelace');
+  await expect(grace.localTile.locator('.tile-name')).toContainText('Grace Hopper');
   await expect(ada.tileOf(graceId).locator('.tile-name')).toContainText('Grace Hopper');
   await expect(grace.tileOf(adaId).locator('.tile-name')).toContainText('Ada Lovelace');
   await expectMediaFlowing(ada, { remotes: 1 });

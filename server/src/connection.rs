@@ -494,6 +494,8 @@ impl Connection {
                     format!("chat: a message is at most {MAX_CHAT_CHARS} characters"),
                 )),
             },
+            ClientMsg::Remove { participant } => self.hub.remove(me, participant),
+            ClientMsg::EndCall => self.hub.end_call(me),
             ClientMsg::Pong => Ok(()),
             ClientMsg::Leave => return Ok(Step::End(End::Left)),
         }
@@ -571,7 +573,9 @@ impl Connection {
             | ClientMsg::Media { .. }
             | ClientMsg::TopologyReady { .. }
             | ClientMsg::Uplink { .. }
-            | ClientMsg::Chat { .. } => Err(ProtocolError::new(
+            | ClientMsg::Chat { .. }
+            | ClientMsg::Remove { .. }
+            | ClientMsg::EndCall => Err(ProtocolError::new(
                 ErrorCode::NotJoined,
                 "join a meeting before sending anything else",
             )),

@@ -32,7 +32,7 @@ use crate::out_queue::OutQueue;
 use crate::passcode::PasscodeDigest;
 use crate::per_address::PerAddress;
 use crate::resume::{random_nonce, Claims, SessionKey, TokenError, TOKEN_TTL};
-use crate::rooms::{Delivery, Rooms, SfuJob, Signal, TopologySetup};
+use crate::rooms::{Delivery, JoinTerms, Rooms, SfuJob, Signal, TopologySetup};
 use crate::sfu::SfuRooms;
 use crate::turn::{unix_now, Turn};
 
@@ -302,6 +302,7 @@ impl Hub {
             name: name.as_str().to_owned(),
             passcode: passcode.map(PasscodeDigest::to_hex),
             expires: unix_now() + self.token_ttl.as_secs().max(1),
+            owner: rooms.is_owner(id),
             nonce: random_nonce(),
         };
         let token = self.key.issue(&claims);
@@ -441,6 +442,9 @@ impl Hub {
             .as_deref()
             .and_then(PasscodeDigest::from_hex);
         let mut back = rooms.readmit(id, room.clone(), name, media, passcode, outbox)?;
+        if claims.owner {
+            rooms.set_owner(id);
+        }
         info!(participant = %id, %room, "re-admitted");
         self.complete_reply(&mut rooms, id, &mut back.deliveries);
         self.deliver(&mut rooms, back.deliveries);
@@ -491,7 +495,7 @@ impl Hub {
         passcode: Option<&str>,
         outbox: Outbox,
     ) -> Result<ParticipantId, ProtocolError> {
-        self.join_entry(room, name, media, passcode, None, outbox)
+        self.join_entry(room, name, media, passcode, JoinTerms::default(), outbox)
     }
 
     fn join_entry(
@@ -500,7 +504,7 @@ impl Hub {
         name: DisplayName,
         media: MediaState,
         passcode: Option<&str>,
-        max_participants: Option<usize>,
+        terms: JoinTerms,
         outbox: Outbox,
     ) -> Result<ParticipantId, ProtocolError> {
         let passcode = self.passcode_digest(&room, passcode)?;
@@ -513,14 +517,7 @@ impl Hub {
             ));
         }
         let mut rooms = self.lock();
-        let mut joined = match rooms.join_capped(
-            room.clone(),
-            name,
-            media,
-            passcode,
-            max_participants,
-            outbox,
-        ) {
+        let mut joined = match rooms.join_on(room.clone(), name, media, passcode, terms, outbox) {
             Ok(joined) => joined,
             Err(e) => {
                 if e.code == ErrorCode::WrongPasscode {
@@ -556,7 +553,57 @@ impl Hub {
             Some(name) => name,
             None => DisplayName::parse(name)?,
         };
-        self.join_entry(room, name, media, passcode, entry.max_participants, outbox)
+        let terms = JoinTerms {
+            max_participants: entry.max_participants,
+            owner: entry.owner,
+        };
+        self.join_entry(room, name, media, passcode, terms, outbox)
+    }
+
+    /// `by` takes `target` out of the call, if `by` owns the room and `target` is in it.
+    pub fn remove(&self, by: ParticipantId, target: ParticipantId) -> Result<(), ProtocolError> {
+        let mut rooms = self.lock();
+        self.check_owner(&rooms, by)?;
+        if by == target || rooms.room_of(target) != rooms.room_of(by) {
+            return Err(ProtocolError::new(
+                ErrorCode::UnknownParticipant,
+                format!("participant {target} is not someone else in your room"),
+            ));
+        }
+        let why = ProtocolError::new(
+            ErrorCode::Removed,
+            "The meeting's owner removed you from the call.",
+        );
+        self.end_for(&mut rooms, &[target], &why);
+        info!(participant = %target, by = %by, "removed by the owner");
+        Ok(())
+    }
+
+    /// `by` ends the call in its room for everyone, if it owns the room.
+    pub fn end_call(&self, by: ParticipantId) -> Result<(), ProtocolError> {
+        let room = {
+            let rooms = self.lock();
+            self.check_owner(&rooms, by)?;
+            rooms.room_of(by).cloned()
+        };
+        if let Some(room) = room {
+            let why = ProtocolError::new(
+                ErrorCode::CallEnded,
+                "The meeting's owner ended the call for everyone.",
+            );
+            self.end_room(&room, why);
+        }
+        Ok(())
+    }
+
+    fn check_owner(&self, rooms: &Rooms<Outbox>, id: ParticipantId) -> Result<(), ProtocolError> {
+        if rooms.is_owner(id) {
+            return Ok(());
+        }
+        Err(ProtocolError::new(
+            ErrorCode::NotOwner,
+            "only the meeting's owner may remove people or end the call",
+        ))
     }
 
     /// Who is in `room` now.
@@ -569,7 +616,21 @@ impl Hub {
     pub fn end_room(&self, room: &RoomName, why: ProtocolError) -> usize {
         let mut rooms = self.lock();
         let ids: Vec<ParticipantId> = rooms.presence(room).iter().map(|p| p.id).collect();
-        for &id in &ids {
+        self.end_for(&mut rooms, &ids, &why);
+        if !ids.is_empty() {
+            info!(%room, participants = ids.len(), code = ?why.code, "call ended");
+        }
+        ids.len()
+    }
+
+    /// Tells each of `ids` `why`, closes its connection and takes it out of its room.
+    fn end_for(
+        &self,
+        rooms: &mut MutexGuard<'_, Rooms<Outbox>>,
+        ids: &[ParticipantId],
+        why: &ProtocolError,
+    ) {
+        for &id in ids {
             if let Some(outbox) = rooms.outbox(id) {
                 // A full queue: the connection is being dropped for it anyway.
                 let _ = outbox.queue.try_send(Outgoing::msg(ServerMsg::Error {
@@ -582,15 +643,11 @@ impl Hub {
                 });
             }
         }
-        for &id in &ids {
+        for &id in ids {
             if let Some(removed) = rooms.leave(id, LeaveReason::Left) {
-                self.deliver(&mut rooms, removed.deliveries);
+                self.deliver(rooms, removed.deliveries);
             }
         }
-        if !ids.is_empty() {
-            info!(%room, participants = ids.len(), code = ?why.code, "call ended");
-        }
-        ids.len()
     }
 
     /// Passes a signal to another participant of the sender's room.

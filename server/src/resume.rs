@@ -77,6 +77,9 @@ pub struct Claims {
     /// Unix seconds after which the token is refused.
     #[serde(rename = "x")]
     pub expires: u64,
+    /// It owns the room (its meeting token said so), and does again after a restart.
+    #[serde(rename = "o", default, skip_serializing_if = "std::ops::Not::not")]
+    pub owner: bool,
     /// Random per token: the server remembers the newest one of each session.
     #[serde(rename = "k")]
     pub nonce: String,
@@ -192,6 +195,7 @@ mod tests {
             name: "Ada".into(),
             passcode: None,
             expires,
+            owner: false,
             nonce: random_nonce(),
         }
     }

@@ -58,6 +58,15 @@ impl Signal {
     }
 }
 
+/// What the rooms API says about a join (see `api::directory`): none of it without
+/// the API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JoinTerms {
+    /// The room's own limit, below the server's capacity.
+    pub max_participants: Option<usize>,
+    pub owner: bool,
+}
+
 /// A successful join: the new id, and the welcome plus `joined` notices to send.
 #[derive(Debug)]
 pub struct Joined {
@@ -152,6 +161,9 @@ struct Member<O> {
     /// Its connection ended without `leave` and the seat is held for a resume: the
     /// room was told `interrupted`, and is told `back` if it resumes.
     interrupted: bool,
+    /// It owns the room (a meeting token with `is_owner`): it may remove others and
+    /// end the call.
+    owner: bool,
 }
 
 impl<O> Member<O> {
@@ -216,20 +228,31 @@ impl<O> Rooms<O> {
         passcode: Option<PasscodeDigest>,
         outbox: O,
     ) -> Result<Joined, ProtocolError> {
-        self.join_capped(room_name, name, media, passcode, None, outbox)
+        self.join_on(
+            room_name,
+            name,
+            media,
+            passcode,
+            JoinTerms::default(),
+            outbox,
+        )
     }
 
-    /// [`join`](Self::join) a room whose own limit (`max_participants`, from the
-    /// rooms API) may be below the server's capacity.
-    pub fn join_capped(
+    /// [`join`](Self::join) on the rooms API's terms: a room's own limit below the
+    /// server's capacity, and whether the joiner owns the room.
+    pub fn join_on(
         &mut self,
         room_name: RoomName,
         name: DisplayName,
         media: MediaState,
         passcode: Option<PasscodeDigest>,
-        max_participants: Option<usize>,
+        terms: JoinTerms,
         outbox: O,
     ) -> Result<Joined, ProtocolError> {
+        let JoinTerms {
+            max_participants,
+            owner,
+        } = terms;
         let capacity = max_participants.map_or(self.capacity, |m| m.clamp(1, self.capacity));
         if let Some(room) = self.rooms.get(&room_name) {
             if let Some(required) = &room.passcode {
@@ -262,6 +285,7 @@ impl<O> Rooms<O> {
             outbox,
             nonces: (String::new(), None),
             interrupted: false,
+            owner,
         };
         let participant = member.public(id);
         let mut deliveries = Vec::with_capacity(room.members.len() + 1);
@@ -275,6 +299,8 @@ impl<O> Rooms<O> {
                 ice_servers: Vec::new(),
                 // Filled in by the hub, which knows the server's settings.
                 heartbeat_interval_ms: None,
+                name: Some(participant.name.clone()),
+                owner,
             },
         });
         deliveries.extend(room.held_seats(id));
@@ -502,6 +528,8 @@ impl<O> Rooms<O> {
             outbox,
             nonces: (String::new(), None),
             interrupted: false,
+            // Set by the hub from the resume token (`set_owner`).
+            owner: false,
         };
         let participant = member.public(id);
         let mut deliveries = vec![Delivery {
@@ -536,6 +564,29 @@ impl<O> Rooms<O> {
     }
 
     /// The room `id` is in.
+    /// Whether `id` owns its room.
+    pub fn is_owner(&self, id: ParticipantId) -> bool {
+        self.member(id).is_some_and(|m| m.owner)
+    }
+
+    /// Makes `id` an owner of its room (a resume after a restart, from its token).
+    pub fn set_owner(&mut self, id: ParticipantId) {
+        let Some(room_name) = self.room_of.get(&id) else {
+            return;
+        };
+        if let Some(member) = self
+            .rooms
+            .get_mut(room_name)
+            .and_then(|r| r.members.get_mut(&id))
+        {
+            member.owner = true;
+        }
+    }
+
+    fn member(&self, id: ParticipantId) -> Option<&Member<O>> {
+        self.rooms.get(self.room_of.get(&id)?)?.members.get(&id)
+    }
+
     /// Who is in `room` now, oldest first (empty for no such room).
     pub fn presence(&self, room: &RoomName) -> Vec<Participant> {
         self.rooms.get(room).map_or_else(Vec::new, |r| {
@@ -950,6 +1001,8 @@ mod tests {
                     participants: vec![],
                     ice_servers: vec![],
                     heartbeat_interval_ms: None,
+                    name: Some("Ada".into()),
+                    owner: false,
                 },
             }]
         );

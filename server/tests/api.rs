@@ -113,6 +113,7 @@ on_every_database!(
     rooms_keys_and_tokens_outlive_a_restart,
     a_private_room_admits_only_a_valid_token_for_it,
     deleting_a_room_ends_its_call_for_everyone,
+    an_owner_removes_people_and_ends_the_call_and_nobody_else_may,
     with_rooms_on_demand_off_only_the_apis_rooms_exist,
     the_openapi_document_lists_every_endpoint,
 );
@@ -435,7 +436,14 @@ mod cases {
             .send(&join_with(&room, "typed name", Some(&good)))
             .await;
         let me = match grace.recv().await {
-            ServerMsg::Welcome { you, .. } => you,
+            ServerMsg::Welcome { you, name, .. } => {
+                assert_eq!(
+                    name.as_deref(),
+                    Some("Grace Hopper"),
+                    "told the name others see"
+                );
+                you
+            }
             other => panic!("expected welcome, got {other:?}"),
         };
         let (status, presence) =
@@ -448,6 +456,88 @@ mod cases {
         // The room's own limit (1), below the server's capacity.
         let (code, _) = refused(&server, join_with(&room, "Eve", Some(&good))).await;
         assert_eq!(code, ErrorCode::RoomFull);
+    }
+
+    pub async fn an_owner_removes_people_and_ends_the_call_and_nobody_else_may(db: Option<&str>) {
+        let dir = TempDir::new();
+        let server = api_server(&dir, db, true).await;
+        let room = unique("owned");
+        let owner_token = token_for(
+            &server,
+            json!({"room": room, "user_name": "Owner", "is_owner": true}),
+        )
+        .await;
+        let mut owner = server.connect().await;
+        owner.send(&join_with(&room, "x", Some(&owner_token))).await;
+        match owner.recv().await {
+            ServerMsg::Welcome { owner: true, .. } => {}
+            other => panic!("expected an owner's welcome, got {other:?}"),
+        };
+        let (mut ada, _) = server.joined(&room, "Ada").await;
+        let (mut bob, bob_id) = server.joined(&room, "Bob").await;
+        for _ in 0..2 {
+            assert!(matches!(owner.recv().await, ServerMsg::Joined { .. }));
+        }
+        assert!(matches!(ada.recv().await, ServerMsg::Joined { .. }));
+
+        // Ada is no owner: refused, nothing happens.
+        ada.send(&ClientMsg::Remove {
+            participant: bob_id,
+        })
+        .await;
+        match ada.recv().await {
+            ServerMsg::Error {
+                code: ErrorCode::NotOwner,
+                ..
+            } => {}
+            other => panic!("expected not_owner, got {other:?}"),
+        }
+        ada.send(&ClientMsg::EndCall).await;
+        match ada.recv().await {
+            ServerMsg::Error {
+                code: ErrorCode::NotOwner,
+                ..
+            } => {}
+            other => panic!("expected not_owner, got {other:?}"),
+        }
+
+        // The owner removes Bob: he is told and closed, the others hear he left.
+        owner
+            .send(&ClientMsg::Remove {
+                participant: bob_id,
+            })
+            .await;
+        match bob.recv().await {
+            ServerMsg::Error {
+                code: ErrorCode::Removed,
+                message,
+            } => {
+                assert!(message.contains("removed you"), "{message}")
+            }
+            other => panic!("expected removed, got {other:?}"),
+        }
+        assert_eq!(bob.expect_close().await, Some(1000));
+        for client in [&mut owner, &mut ada] {
+            match client.recv().await {
+                ServerMsg::Left { id, .. } => assert_eq!(id, bob_id),
+                other => panic!("expected Bob to leave, got {other:?}"),
+            }
+        }
+
+        // The owner ends the call: everyone, the owner too, is told and closed.
+        owner.send(&ClientMsg::EndCall).await;
+        for client in [&mut ada, &mut owner] {
+            match client.recv().await {
+                ServerMsg::Error {
+                    code: ErrorCode::CallEnded,
+                    ..
+                } => {}
+                other => panic!("expected call_ended, got {other:?}"),
+            }
+        }
+        let (status, presence) =
+            call(&server, "GET", &format!("/api/rooms/{room}/presence"), None).await;
+        assert_eq!(status, 404, "the call is over: {presence}");
     }
 
     pub async fn deleting_a_room_ends_its_call_for_everyone(db: Option<&str>) {

@@ -29,11 +29,19 @@ async fn joiners_are_welcomed_with_the_room_and_announced_to_it() {
         participants,
         ice_servers,
         heartbeat_interval_ms,
+        name,
+        owner,
     } = ada.recv().await
     else {
         panic!("expected welcome");
     };
     assert_eq!(protocol, PROTOCOL_VERSION);
+    assert_eq!(
+        name.as_deref(),
+        Some("Ada"),
+        "her name as the room sees it, trimmed"
+    );
+    assert!(!owner, "no meeting token, no owner");
     assert_eq!(
         heartbeat_interval_ms,
         Some(2_000),

@@ -154,6 +154,7 @@ impl Call {
             participants,
             ice_servers,
             heartbeat_interval_ms,
+            name: named,
             ..
         } = accepted.answer
         else {
@@ -163,6 +164,8 @@ impl Call {
             ));
         };
 
+        // The room's name for us (a meeting token's user name wins over what was typed).
+        let name = named.unwrap_or_else(|| name.as_str().to_owned());
         debug_hook::set_you(Some(me));
         view.clear();
         // `Clone::clone`: the handle. `stream.clone()` is web-sys's `MediaStream.clone()`,
@@ -174,7 +177,7 @@ impl Call {
         let now = now();
         let mut state = CallState::new(
             me,
-            name.as_str().to_owned(),
+            name.clone(),
             media,
             relay_available(&ice_servers),
             seed(),
@@ -193,7 +196,7 @@ impl Call {
         let call = Call {
             inner: Rc::new(Inner {
                 room: room.as_str().to_owned(),
-                name: name.as_str().to_owned(),
+                name,
                 me,
                 signaling: accepted.sender,
                 mesh,
@@ -505,9 +508,7 @@ impl Inner {
                 if code.tell_the_user() {
                     self.view.alert.set(Some(message));
                 }
-                // The room was deleted (rooms API): rejoining would only open a new,
-                // empty room of the same name.
-                if code == ErrorCode::RoomDeleted {
+                if code.ends_the_call() {
                     self.end(false);
                 }
             }

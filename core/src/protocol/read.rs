@@ -27,6 +27,8 @@ pub(super) fn server_msg(text: &str) -> Result<ServerMsg, Error> {
             participants: json::vec(v, "participants", participant)?,
             ice_servers: ice_servers(v)?,
             heartbeat_interval_ms: json::opt_u64(v, "heartbeat_interval_ms")?,
+            name: json::opt_str(v, "name")?,
+            owner: json::opt_bool(v, "owner")?.unwrap_or(false),
         },
         "joined" => ServerMsg::Joined {
             participant: the_participant()?,

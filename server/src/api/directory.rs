@@ -67,6 +67,8 @@ pub struct Entry {
     pub name: Option<DisplayName>,
     /// The room's own limit, below the server's capacity.
     pub max_participants: Option<usize>,
+    /// The token says its holder owns the room.
+    pub owner: bool,
 }
 
 #[derive(Debug)]
@@ -121,6 +123,7 @@ impl Directory {
             .filter(|t| !t.is_empty())
             .map(|t| self.tokens.check(t, room, now_unix))
             .transpose()?;
+        let owner = claims.as_ref().is_some_and(|c| c.is_owner);
         let name = claims
             .and_then(|c| c.user_name)
             .and_then(|n| DisplayName::parse(&n).ok());
@@ -135,6 +138,7 @@ impl Directory {
             return Ok(Entry {
                 name,
                 max_participants: None,
+                owner,
             });
         };
         if record.expired(now_unix) {
@@ -152,6 +156,7 @@ impl Directory {
         Ok(Entry {
             name,
             max_participants: record.max_participants.map(|n| n as usize),
+            owner,
         })
     }
 
