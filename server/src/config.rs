@@ -15,6 +15,7 @@ use crate::limits::connection_caps::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNEC
 use crate::limits::media_coalescer::DEFAULT_MEDIA_INTERVAL;
 use crate::limits::message_budget::{DEFAULT_BYTE_RATE, DEFAULT_MESSAGE_RATE};
 use crate::limits::RateLimits;
+use crate::origin::parse_origin;
 use crate::origin::AllowedOrigins;
 use crate::out_queue::DEFAULT_SEND_QUEUE_BYTES;
 use crate::resume::TOKEN_TTL;
@@ -249,6 +250,17 @@ pub struct Args {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// Web origins whose pages may show the meeting page in a frame (embedding),
+    /// comma-separated or repeated, e.g. `https://www.example.org`. None by default:
+    /// every page is served with `Content-Security-Policy: frame-ancestors 'none'`,
+    /// which browsers enforce.
+    #[arg(
+        long = "embed-origin",
+        env = "NONSTOP_EMBED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub embed_origins: Vec<String>,
+
     /// Reverse proxies (addresses or networks such as `10.0.0.0/8`, comma-separated)
     /// whose `X-Forwarded-For` names the client. Per-address limits (connections, TURN
     /// credentials, passcode guesses) then count the client, not the proxy. Only list
@@ -405,6 +417,7 @@ impl Args {
             session_ttl: Duration::from_secs(self.session_ttl),
             resume_grace: Duration::from_millis(self.resume_grace_ms),
             allowed_origins: AllowedOrigins::parse(&self.allowed_origins)?,
+            embed_origins: self.embed_origins()?,
             trusted_proxies: TrustedProxies::parse(&self.trusted_proxies)?,
             turn_per_address_per_minute: self.turn_per_address_per_minute,
             metrics_addr: self.metrics_addr,
@@ -418,6 +431,20 @@ impl Args {
             janus: self.janus()?,
             api: self.api()?,
         })
+    }
+
+    /// `--embed-origin`, each checked to be an origin.
+    fn embed_origins(&self) -> Result<Vec<String>, String> {
+        self.embed_origins
+            .iter()
+            .map(|o| o.trim())
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                parse_origin(o).ok_or_else(|| {
+                    format!("--embed-origin {o:?}: expected an origin like https://www.example.org")
+                })
+            })
+            .collect()
     }
 
     /// The REST API's settings, if it is on.
@@ -490,6 +517,8 @@ pub struct Settings {
     pub resume_grace: Duration,
     /// Origins besides the server's own whose pages may open `/ws`.
     pub allowed_origins: AllowedOrigins,
+    /// Origins whose pages may frame the app (`frame-ancestors`); empty: none.
+    pub embed_origins: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: TrustedProxies,
     /// TURN credential sets per client address per minute (0: no limit).
@@ -533,6 +562,7 @@ impl Default for Settings {
             topology: TopologyConfig::default(),
             janus: None,
             api: None,
+            embed_origins: Vec::new(),
         }
     }
 }
@@ -634,6 +664,33 @@ mod tests {
         ])
         .unwrap();
         assert!(args.settings().is_err());
+        for bad in ["www.example.org", "https://example.org/page", "'none'"] {
+            let args = Args::try_parse_from(["nonstop-server", "--embed-origin", bad]).unwrap();
+            let why = args.settings().unwrap_err();
+            assert!(why.contains("--embed-origin"), "{bad}: {why}");
+        }
+        let args = Args::try_parse_from(["nonstop-server", "--rooms-on-demand", "false"]).unwrap();
+        assert!(args.settings().unwrap_err().contains("--api-key-file"));
+    }
+
+    #[test]
+    fn embedding_and_api_flags() {
+        let args = Args::try_parse_from([
+            "nonstop-server",
+            "--embed-origin",
+            "https://WWW.example.org/,http://127.0.0.1:9000",
+            "--api-key-file",
+            "keys",
+        ])
+        .unwrap();
+        let settings = args.settings().unwrap();
+        assert_eq!(
+            settings.embed_origins,
+            ["https://www.example.org", "http://127.0.0.1:9000"]
+        );
+        let api = settings.api.unwrap();
+        assert_eq!(api.database_url, "sqlite:nonstop.db");
+        assert!(api.rooms_on_demand);
     }
 
     #[test]

@@ -249,7 +249,10 @@ pub fn app(state: AppState) -> Router {
                 })
             },
         )
-        .fallback_service(static_files::router(&state.settings.static_dir))
+        .fallback_service(static_files::router(
+            &state.settings.static_dir,
+            &state.settings.embed_origins,
+        ))
         .layer(CompressionLayer::new());
     // `/ws` is added after the compression layer, which therefore does not wrap it:
     // an upgrade response has no body to compress.

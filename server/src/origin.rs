@@ -40,15 +40,9 @@ impl AllowedOrigins {
                 allowed.any = true;
                 continue;
             }
-            let normalized = normalize(value);
-            let rest = normalized
-                .strip_prefix("http://")
-                .or_else(|| normalized.strip_prefix("https://"));
-            match rest {
-                Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ', ',']) => {
-                    allowed.listed.push(normalized)
-                }
-                _ => {
+            match parse_origin(value) {
+                Some(origin) => allowed.listed.push(origin),
+                None => {
                     return Err(format!(
                         "--allowed-origin {value:?}: expected an origin like https://meet.example.org or http://127.0.0.1:8000, or *"
                     ))
@@ -90,6 +84,15 @@ impl AllowedOrigins {
         }
         Err(origin.to_owned())
     }
+}
+
+/// `value` as a normalized web origin (`http(s)://host[:port]`, no path), if it is one.
+pub fn parse_origin(value: &str) -> Option<String> {
+    let normalized = normalize(value);
+    let host = normalized
+        .strip_prefix("http://")
+        .or_else(|| normalized.strip_prefix("https://"))?;
+    (!host.is_empty() && !host.contains(['/', '?', '#', ' ', ',', ';', '\''])).then_some(normalized)
 }
 
 /// Lower case, no trailing slash, no default port.

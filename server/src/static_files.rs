@@ -27,8 +27,12 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// For everything else: cache, but ask the server before each use.
 pub const REVALIDATE: &str = "no-cache";
 
-/// A router that serves `dir`, falling back to `dir/index.html`.
-pub fn router(dir: &Path) -> Router {
+/// A router that serves `dir`, falling back to `dir/index.html`. Only pages of
+/// `embed_origins` may show them in a frame (none if empty): a
+/// `Content-Security-Policy: frame-ancestors` on every answer, which browsers enforce
+/// (and which keeps other sites from overlaying the meeting page, clickjacking).
+pub fn router(dir: &Path, embed_origins: &[String]) -> Router {
+    let frame_ancestors = frame_ancestors(embed_origins);
     let index = Arc::new(dir.join("index.html"));
     let spa = spa_fallback.with_state(index);
     // Folders (`/` included) go to the fallback too, so the page always comes from
@@ -41,6 +45,27 @@ pub fn router(dir: &Path) -> Router {
     Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
+        .layer(middleware::map_response(move |mut response: Response| {
+            let policy = frame_ancestors.clone();
+            async move {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, policy);
+                response
+            }
+        }))
+}
+
+/// The `Content-Security-Policy` that lets `origins` (already checked to be origins)
+/// frame the app, and nobody when there are none.
+fn frame_ancestors(origins: &[String]) -> HeaderValue {
+    let sources = if origins.is_empty() {
+        "'none'".to_owned()
+    } else {
+        origins.join(" ")
+    };
+    HeaderValue::from_str(&format!("frame-ancestors {sources}"))
+        .unwrap_or(HeaderValue::from_static("frame-ancestors 'none'"))
 }
 
 /// Answers paths that name no file in the folder.

@@ -163,3 +163,36 @@ fn http_date_case(date: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[tokio::test]
+async fn only_the_configured_sites_may_frame_the_app() {
+    // By default, nobody: browsers refuse to show the page in another site's frame.
+    let (server, _dir) = serve_app().await;
+    for path in ["/", "/calm-otter", "/assets/app-1234.js"] {
+        let (status, head, _) = http_get(server.addr, path, &[]).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            head.contains("content-security-policy: frame-ancestors 'none'"),
+            "{path}: {head}"
+        );
+    }
+
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("index.html"), INDEX).unwrap();
+    let server = TestServer::start(Settings {
+        static_dir: dir.path().to_path_buf(),
+        embed_origins: vec![
+            "https://www.example.org".into(),
+            "http://127.0.0.1:9000".into(),
+        ],
+        ..Settings::default()
+    })
+    .await;
+    let (_, head, _) = http_get(server.addr, "/calm-otter", &[]).await;
+    assert!(
+        head.contains(
+            "content-security-policy: frame-ancestors https://www.example.org http://127.0.0.1:9000"
+        ),
+        "{head}"
+    );
+}
