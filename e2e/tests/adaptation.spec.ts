@@ -164,11 +164,18 @@ test.describe('quality adaptation', () => {
       expect(now[b].frameHeight, 'A->B frame height').toBeGreaterThanOrEqual(360);
       expect(now[c].frameHeight, 'A->C frame height').toBeLessThan(now[b].frameHeight);
       // B is told nothing is wrong; C's link is limited by bandwidth (fair: video kept, at a lower resolution).
+      // Chromium's A->C runs this path close to full (its VP8 sends 80 to 100 kb/s at a cap of 80, plus audio and
+      // headers), so now and then a burst of loss shows "poor (Packet loss)" for the 5 s an improvement is held:
+      // true, and not what is checked here. C's badge must settle on "fair (Low bandwidth)" between bursts.
       const badge = (id: string) => a.tileOf(Number(id)).getByTestId('quality');
       console.log(`A's badges: B ${await badge(b).getAttribute('aria-label')}; C ${await badge(c).getAttribute('aria-label')}`);
-      await expect(a.tileOf(Number(b)).getByTestId('quality')).toHaveAttribute('data-level', 'good');
-      await expect(a.tileOf(Number(c)).getByTestId('quality')).toHaveAttribute('data-level', 'fair');
-      await expect(a.tileOf(Number(c)).getByTestId('quality')).toHaveAttribute('aria-label', /Low bandwidth/);
+      await expect(badge(b)).toHaveAttribute('data-level', 'good');
+      const settling = Date.now();
+      await expect
+        .poll(() => badge(c).getAttribute('aria-label'), { timeout: 40_000, message: "A's badge for C" })
+        .toBe('Connection: fair (Low bandwidth)');
+      console.log(`C's badge read "fair (Low bandwidth)" after ${((Date.now() - settling) / 1000).toFixed(1)} s more`);
+      await expect(badge(b)).toHaveAttribute('data-level', 'good');
     } finally {
       await net.destroy();
     }

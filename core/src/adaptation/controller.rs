@@ -5,7 +5,7 @@ use super::config::Config;
 use super::decision::{LinkDecision, LinkStatus};
 use super::estimate::Estimate;
 use super::link::Link;
-use super::sample::{QualityLimitation, ReceiverHint, StatsSample, VideoSource};
+use super::sample::{Content, QualityLimitation, ReceiverHint, StatsSample, VideoSource};
 use super::signal::{Cause, Congestion};
 use super::units::Bitrate;
 use crate::time::Time;
@@ -175,6 +175,8 @@ impl<L: Copy + Ord> Controller<L> {
         let uplink_cap: Bitrate = self.links.values().map(|l| l.growth_cap(config)).sum();
         let n = self.links.len().max(1) as u64;
 
+        // Only a camera has smaller sizes to step down to (a screen keeps its size).
+        let camera = self.source.content == Content::Camera;
         for link in self.links.values_mut().filter(|l| l.fresh) {
             link.fresh = false;
             let (Some(m), Some(congestion)) = (link.last, link.congestion(config)) else {
@@ -208,6 +210,11 @@ impl<L: Copy + Ord> Controller<L> {
                 {
                     let floor = config.delay_floor();
                     if link.estimate.rate() <= floor && !link.overflow_draining(now) {
+                        // A smaller size first, if there is one; the loss still counts
+                        // (a path that loses at any size loses its video as before).
+                        if camera {
+                            link.shrink_for_loss(now, config);
+                        }
                         link.loss_at_floor_since.get_or_insert(now);
                     }
                     link.estimate.decrease_to(now, m.delivered(), floor, config);

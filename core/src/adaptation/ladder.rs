@@ -12,7 +12,7 @@ const RUNGS: [u32; 8] = [2160, 1440, 1080, 720, 540, 360, 270, 180];
 const CAMERA_FRAMERATES: [u32; 3] = [24, 20, 15];
 /// Below the rungs, for an encoder that cannot send the smallest rung as thinly as
 /// its cap asks (see `EncoderFloors`): 160×90 from a 360p camera.
-const FLOOR_RUNG: u32 = 90;
+pub(crate) const FLOOR_RUNG: u32 = 90;
 
 /// A screen keeps its resolution and drops to these first.
 const SCREEN_FRAMERATES: [u32; 3] = [15, 10, 5];

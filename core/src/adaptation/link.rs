@@ -4,7 +4,7 @@
 use super::config::Config;
 use super::decision::SendParams;
 use super::estimate::Estimate;
-use super::ladder::Step;
+use super::ladder::{Step, FLOOR_RUNG};
 use super::quality::{Quality, QualityFilter};
 use super::sample::ReceiverHint;
 use super::signal::{Congestion, Measurement, Meter};
@@ -231,6 +231,30 @@ impl Link {
             self.loss_at_floor_since = None;
             self.overflow_drains_until = Some(now + config.video_off_grace);
         }
+    }
+
+    /// Loss with the estimate at the delay floor, on a camera larger than the
+    /// smallest size: the path does not carry this size at the least it is given.
+    /// (Chromium's VP8 sends 80 to 100 kb/s at 135p under a cap of 80, more once its
+    /// retransmissions start, and a 150 kb/s path then loses a fifth of its packets
+    /// for as long as the call lasts.) The size is taken to cost more than the link
+    /// has, like an encoder's floor: the ladder steps down, the queue drains, video
+    /// stays. At the smallest size only switching video off is left
+    /// (`loss_at_floor_since`).
+    pub(crate) fn shrink_for_loss(&mut self, now: Time, config: &Config) {
+        let (Some(step), Some(params)) = (self.step, self.applied) else {
+            return;
+        };
+        if !params.video.active || step.short_side <= FLOOR_RUNG {
+            return;
+        }
+        let sent = self.last.as_ref().and_then(|m| m.camera_sent);
+        let cost = sent.map_or(params.video.max_bitrate, |s| {
+            s.max(params.video.max_bitrate)
+        });
+        self.floors.learn(now, step.short_side, cost);
+        self.overshoot = None;
+        self.overflow_drains_until = Some(now + config.video_off_grace);
     }
 
     /// New parameters are applied at `now`: after a lower cap or another size the
