@@ -753,3 +753,30 @@ fn a_full_uplink_that_only_queues_carries_what_gets_through() {
     let carries = h.ctl.uplink_carries(h.now).unwrap();
     assert!(carries < Bitrate::kbps(2 * 120), "{carries}");
 }
+
+/// Loss at the delay floor: the camera first steps down a size (the path may carry that;
+/// a 150 kb/s path does not carry Chromium's 180p at its floor), and keeps video once
+/// the loss stops. Only loss that goes on switches video off
+/// (`one_loss_burst_keeps_video_and_lasting_loss_switches_it_off`).
+#[test]
+fn loss_at_the_delay_floor_steps_the_camera_down_a_size_first() {
+    let mut h = Harness::new(1);
+    h.seconds(40, CLEAN);
+    let mut floor_scale = None;
+    let mut smaller = false;
+    for _ in 0..14 {
+        h.second(|_| Conditions::lossy(0.15));
+        let v = h.params[&0].video;
+        assert!(v.active);
+        if h.ctl.status(0).unwrap().estimate <= Bitrate::kbps(120) {
+            let at_floor = *floor_scale.get_or_insert(v.scale_resolution_down_by);
+            smaller |= v.scale_resolution_down_by > at_floor;
+        }
+    }
+    assert!(floor_scale.is_some(), "reached the delay floor");
+    assert!(smaller, "a smaller size than the floor's");
+    for s in 0..20 {
+        h.second(CLEAN);
+        assert!(h.params[&0].video.active, "video kept at {s} s");
+    }
+}
