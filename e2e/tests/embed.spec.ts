@@ -1,5 +1,8 @@
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import { expect, test } from '../support/fixtures';
+import { expectMediaFlowing } from '../support/media';
 import { freePort } from '../support/server';
 
 /**
@@ -50,6 +53,74 @@ test('only a site named with --embed-origin can frame the meeting page', async (
     // Given the time the allowed frame needed, still nothing of the app in it.
     await visitor.page.waitForTimeout(3_000);
     await expect(joinButton).toHaveCount(0);
+  } finally {
+    await stop();
+  }
+});
+
+/** Serves the example host page (e2e/examples/embed-host.html) on 127.0.0.1:`port`; resolves to a function that stops it. */
+async function exampleHost(port: number): Promise<() => Promise<void>> {
+  const html = fs.readFileSync(path.join(__dirname, '..', 'examples', 'embed-host.html'));
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+test('a site embeds the call with embed.js: joins, hears of others, mutes, leaves, all from its own buttons', async ({ participant, startServer, room }) => {
+  const port = await freePort();
+  const hostOrigin = `http://127.0.0.1:${port}`;
+  const server = await startServer({ extraArgs: ['--embed-origin', hostOrigin] });
+  const stop = await exampleHost(port);
+  try {
+    const bob = await participant('Bob', { server });
+    await bob.gotoRoom(room);
+    await bob.clickJoin();
+    const bobId = await bob.waitInCall();
+
+    const host = await participant('Host', { server });
+    const meeting = `${server.url}/${room}`;
+    await host.page.goto(`${hostOrigin}/embed-host.html?meeting=${encodeURIComponent(meeting)}&name=Embedded&leave=0&theme=light`);
+    const events = () => host.page.evaluate(() => (window as any).events as { type: string; participant?: number; name?: string; message?: string }[]);
+    const types = async () => (await events()).map((e) => e.type);
+    await expect.poll(types, { timeout: 15_000, message: 'host page events' }).toContain('ready');
+    const frame = host.page.frameLocator('iframe');
+
+    // Joined by the host page's own button, under the name it gave; Bob is announced, and media flows both ways.
+    await host.page.click('#join');
+    await expect.poll(types, { timeout: 20_000 }).toContain('participant-joined');
+    const all = await events();
+    const joined = all.find((e) => e.type === 'joined');
+    expect(joined?.name).toBe('Embedded');
+    expect(all.find((e) => e.type === 'participant-joined')).toMatchObject({ participant: bobId, name: 'Bob' });
+    const embeddedId = joined!.participant!;
+    await expectMediaFlowing(bob, { remotes: 1 });
+    await expect
+      .poll(() => frame.locator(`[data-testid="tile"][data-participant="${bobId}"] video`).evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 20_000 })
+      .toBeGreaterThan(0);
+
+    // What the host configured: no Leave button of the call's own, the light theme.
+    await expect(frame.getByRole('button', { name: 'Mute microphone' })).toBeVisible();
+    await expect(frame.getByRole('button', { name: 'Leave meeting' })).toBeHidden();
+    expect(await frame.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(244, 245, 247)');
+
+    // The host page's microphone and camera switches reach the call: Bob sees both go off.
+    await host.page.uncheck('#microphone');
+    await host.page.uncheck('#camera');
+    await expect(bob.tileOf(embeddedId).getByTestId('mic-off')).toBeVisible();
+    await expect(bob.tileOf(embeddedId).getByTestId('camera-off')).toBeVisible();
+
+    // Bob leaves: announced with his id; then the host page leaves, and says so.
+    await bob.page.getByRole('button', { name: 'Leave meeting' }).click();
+    await expect.poll(types, { timeout: 10_000 }).toContain('participant-left');
+    expect((await events()).find((e) => e.type === 'participant-left')).toMatchObject({ participant: bobId, name: 'Bob' });
+    await host.page.click('#leave');
+    await expect.poll(types, { timeout: 10_000 }).toContain('left');
+    await expect(frame.getByRole('button', { name: 'Rejoin' })).toBeVisible();
+    const order = (await types()).filter((t) => ['ready', 'joined', 'participant-joined', 'participant-left', 'left'].includes(t));
+    expect(order).toEqual(['ready', 'joined', 'participant-joined', 'participant-left', 'left']);
   } finally {
     await stop();
   }

@@ -72,3 +72,68 @@ test('a private room admits meeting-token links under the token\'s name, and del
   const [afterStatus] = await api(server, 'GET', `/rooms/${room}/presence`);
   expect(afterStatus, 'no call and no room any more').toBe(404);
 });
+
+test('an owner removes a participant and ends the call for everyone; the others get no such buttons', async ({ participant, startServer, room }, testInfo) => {
+  const keys = testInfo.outputPath('api-keys');
+  fs.writeFileSync(keys, `${KEY}\n`);
+  const server = await startServer({
+    extraArgs: ['--api-key-file', keys, '--database-url', `sqlite:${testInfo.outputPath('nonstop.db')}`],
+  });
+  const [made, madeRoom] = await api(server, 'POST', '/rooms', { name: room, privacy: 'private' });
+  expect(made, JSON.stringify(madeRoom)).toBe(201);
+  const link = async (userName: string, isOwner: boolean) => {
+    const [status, body] = await api(server, 'POST', '/meeting-tokens', { room, user_name: userName, is_owner: isOwner });
+    expect(status, JSON.stringify(body)).toBe(201);
+    return `${room}?t=${body.token}`;
+  };
+  const people = [];
+  for (const [name, owner] of [['Ada', true], ['Grace', false], ['Bob', false]] as const) {
+    const p = await participant(name, { server });
+    await p.gotoRoom(await link(name, owner));
+    await p.clickJoin();
+    people.push({ p, id: await p.waitInCall() });
+  }
+  const [ada, grace, bob] = people;
+  await expect(ada.p.remoteTiles).toHaveCount(2);
+  await expect(grace.p.remoteTiles).toHaveCount(2);
+
+  // Only the owner has the buttons, and not on her own tile.
+  const removeOn = (who: typeof ada, id: number) => who.p.tileOf(id).getByTestId('remove');
+  await expect(removeOn(ada, grace.id)).toHaveAttribute('aria-label', 'Remove Grace from the call');
+  await expect(removeOn(ada, bob.id)).toHaveCount(1);
+  await expect(ada.p.localTile.getByTestId('remove')).toHaveCount(0);
+  await expect(ada.p.page.getByTestId('end-for-everyone')).toBeVisible();
+  await expect(grace.p.page.getByTestId('remove').filter({ visible: true })).toHaveCount(0);
+  await expect(grace.p.page.getByTestId('end-for-everyone')).toBeHidden();
+
+  // Asked first: cancelled, nothing happens.
+  const dialogs: string[] = [];
+  ada.p.page.once('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await removeOn(ada, bob.id).click();
+  await ada.p.page.waitForTimeout(1_000);
+  expect(dialogs).toEqual(['Remove Bob from the call?']);
+  await expect(ada.p.remoteTiles).toHaveCount(2);
+
+  // Confirmed: Bob is told why his call ended; the others see his tile go.
+  ada.p.page.once('dialog', (d) => void d.accept());
+  await removeOn(ada, bob.id).click();
+  await expect(bob.p.alerts.filter({ hasText: "owner removed you" })).toBeVisible();
+  await expect(bob.p.remoteTiles).toHaveCount(0);
+  for (const who of [ada, grace]) await expect(who.p.tileOf(bob.id)).toHaveCount(0, { timeout: 5_000 });
+  await expectMediaFlowing(grace.p, { remotes: 1 });
+  // Removed for good: the server does not hand his session back.
+  await bob.p.page.waitForTimeout(2_000);
+  const [, presence] = await api(server, 'GET', `/rooms/${room}/presence`);
+  expect(presence.participants.map((p: { name: string }) => p.name).sort()).toEqual(['Ada', 'Grace']);
+
+  // End for everyone: both calls end, with the reason shown.
+  ada.p.page.once('dialog', (d) => void d.accept());
+  await ada.p.page.getByTestId('end-for-everyone').click();
+  for (const who of [ada, grace]) {
+    await expect(who.p.alerts.filter({ hasText: 'ended the call for everyone' })).toBeVisible();
+    await expect(who.p.remoteTiles).toHaveCount(0);
+  }
+});

@@ -25,6 +25,7 @@ pub mod api;
 pub mod client_addr;
 pub mod config;
 pub mod connection;
+pub mod embed;
 pub mod http_server;
 pub mod hub;
 pub mod ids;
@@ -229,8 +230,8 @@ struct AdmittedSocket {
     _slots: (Option<Arc<limits::Slot>>, Option<limits::Slot>),
 }
 
-/// The HTTP routes: `/ws`, `/janus`, `/healthz`, `/metrics` (unless it has its own address),
-/// and the app for everything else.
+/// The HTTP routes: `/ws`, `/janus`, `/api`, `/healthz`, `/metrics` (unless it has its own
+/// address), the embedding scripts, and the app for everything else.
 pub fn app(state: AppState) -> Router {
     let metrics_here = state.settings.metrics_addr.is_none();
     let pages = Router::new()
@@ -249,6 +250,7 @@ pub fn app(state: AppState) -> Router {
                 })
             },
         )
+        .merge(embed::router(&state.settings.embed_origins))
         .fallback_service(static_files::router(
             &state.settings.static_dir,
             &state.settings.embed_origins,

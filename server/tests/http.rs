@@ -195,4 +195,20 @@ async fn only_the_configured_sites_may_frame_the_app() {
         ),
         "{head}"
     );
+
+    // The embedding scripts: the host page's as it is, the frame's answering the same
+    // origins the browser lets frame the page.
+    let (status, head, body) = http_get(server.addr, "/embed.js", &[]).await;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: text/javascript"), "{head}");
+    assert!(String::from_utf8_lossy(&body).contains("window.Nonstop = { createFrame }"));
+    let (status, _, body) = http_get(server.addr, "/embed-frame.js", &[]).await;
+    assert_eq!(status, 200);
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains(
+            r#"const ALLOWED_ORIGINS = ["https://www.example.org","http://127.0.0.1:9000"];"#
+        ),
+        "{body}"
+    );
 }

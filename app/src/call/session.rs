@@ -155,6 +155,7 @@ impl Call {
             ice_servers,
             heartbeat_interval_ms,
             name: named,
+            owner,
             ..
         } = accepted.answer
         else {
@@ -168,6 +169,7 @@ impl Call {
         let name = named.unwrap_or_else(|| name.as_str().to_owned());
         debug_hook::set_you(Some(me));
         view.clear();
+        view.owner.set(owner);
         // `Clone::clone`: the handle. `stream.clone()` is web-sys's `MediaStream.clone()`,
         // new tracks that muting, device switches and `ended` never reach.
         view.set_stream(TileId::camera(me), Some(Clone::clone(&local.stream)));
@@ -238,6 +240,18 @@ impl Call {
         inner.state.borrow_mut().set_my_media(media);
         inner.signaling.send(ClientMsg::Media { media });
         inner.refresh();
+    }
+
+    /// As the room's owner: takes `participant` out of the call (the server refuses
+    /// it from anyone else).
+    pub fn remove(&self, participant: ParticipantId) {
+        self.inner.signaling.send(ClientMsg::Remove { participant });
+    }
+
+    /// As the room's owner: ends the call for everyone; the server's `call_ended`
+    /// ends ours too.
+    pub fn end_for_everyone(&self) {
+        self.inner.signaling.send(ClientMsg::EndCall);
     }
 
     /// Switches to other local media (another camera or microphone): sent on every

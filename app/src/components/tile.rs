@@ -2,6 +2,7 @@
 //! muted indicator, and the connection state while it is not connected.
 
 use leptos::prelude::*;
+use nonstop_core::ids::ParticipantId;
 use nonstop_core::layout::TileId;
 
 use super::decimal::fixed;
@@ -19,6 +20,11 @@ fn initials(name: &str) -> String {
     // bring its case tables (12 KB) into the wasm for two letters.
     js_sys::JsString::from(first_letters).to_upper_case().into()
 }
+
+/// What a remote camera tile's "Remove" button does, for a room owner (the meeting
+/// page provides it; the tile shows the button while `CallView::owner` is set).
+#[derive(Clone, Copy)]
+pub struct RemoveParticipant(pub Callback<ParticipantId>);
 
 /// One tile on the stage, absolutely positioned at the rectangle the layout gave it.
 /// A camera tile shows the participant's camera (or initials); a screen tile their
@@ -76,6 +82,17 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
             .pinned
             .update(|p| *p = if *p == Some(tile) { None } else { Some(tile) })
     };
+    // On every remote camera tile, shown only to an owner (`.owner-only`): one class
+    // on the call rather than a reactive view per tile.
+    let remove = use_context::<RemoveParticipant>()
+        .filter(|_| !local && !screen)
+        .map(|RemoveParticipant(remove)| {
+            let label = format!("Remove {} from the call", tile_.with_untracked(|t| t.as_ref().map(|t| t.name.clone())).unwrap_or_default());
+            view! {
+                <button type="button" class="pin remove owner-only" data-testid="remove" aria-label=label.clone()
+                    title=label on:click=move |_| remove.run(id)>"Remove"</button>
+            }
+        });
     let on_aspect = Callback::new(move |aspect: f64| {
         if stage
             .aspects
@@ -123,6 +140,7 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
             >
                 {move || if pinned() { "Unpin" } else { "Pin" }}
             </button>
+            {remove}
             <div class="tile-label">
                 <Show when=move || !screen && !audio()>
                     <span class="mic-off" data-testid="mic-off" aria-label="Microphone muted" role="img">

@@ -18,6 +18,7 @@ use crate::components::devices::DeviceSettings;
 use crate::components::help::{use_shortcuts, HelpDialog, Shortcut};
 use crate::components::prejoin::PreJoin;
 use crate::components::stage::{LayoutSwitcher, Stage};
+use crate::components::tile::RemoveParticipant;
 use crate::platform::media::{self, LocalMedia};
 use crate::platform::page;
 
@@ -234,6 +235,19 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
         leave();
         screen.set(Screen::Left);
     });
+    // A room owner's rights (a meeting token with `is_owner`), each confirmed first:
+    // neither can be taken back.
+    provide_context(RemoveParticipant(Callback::new(move |id| {
+        let who = call_view.name_of(id).unwrap_or_default();
+        if page::confirm(&format!("Remove {who} from the call?")) {
+            call.with_value(|c| c.as_ref().map(|c| c.remove(id)));
+        }
+    })));
+    let end_for_everyone = move |_| {
+        if page::confirm("End the call for everyone?") {
+            call.with_value(|c| c.as_ref().map(Call::end_for_everyone));
+        }
+    };
     let rejoin = move |_| {
         screen.set(Screen::PreJoin);
         acquire();
@@ -333,7 +347,8 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
             />
         }),
         Screen::InCall => EitherOf3::B(view! {
-            <div class="call">
+            // `owner`: the owner's buttons show (style/main.css, `.owner-only`).
+            <div class="call" class:owner=move || call_view.owner.get()>
                 <header class="call-header">
                     <span class="room-name">{room_label.clone()}</span>
                     <LayoutSwitcher call=call_view/>
@@ -368,6 +383,8 @@ fn MeetingRoom(room: RoomName) -> impl IntoView {
                     <button type="button" class="toggle" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)"
                         on:click=move |_| help_open.set(true)>"?"</button>
                     <crate::components::link_quality::StatsPanel call=call_view/>
+                    <button type="button" class="leave owner-only" data-testid="end-for-everyone"
+                        title="End the call for everyone" on:click=end_for_everyone>"End for all"</button>
                 </Controls>
             </div>
         }),

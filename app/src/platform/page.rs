@@ -40,6 +40,12 @@ pub fn is_gecko() -> bool {
         .is_some_and(|ua| ua.contains("Firefox/"))
 }
 
+/// Asks the person to confirm a step that cannot be undone (the browser's own
+/// dialog: nothing to build, and it is modal and accessible). No window: no.
+pub fn confirm(question: &str) -> bool {
+    web_sys::window().is_some_and(|w| w.confirm_with_message(question).unwrap_or(false))
+}
+
 /// The meeting link's `?t=`: a meeting token from the rooms API, which a private room
 /// wants (`ClientMsg::Join::token`). Tokens are base64url and dots: never escaped.
 pub fn meeting_token() -> Option<String> {

@@ -38,6 +38,9 @@ pub struct CallView {
     pub chat: ChatView,
     /// Each remote link's route (direct, relay over UDP/TCP).
     pub routes: RwSignal<VecMap<ParticipantId, Route>>,
+    /// We hold the room's owner rights (a meeting token with `is_owner`): the page
+    /// offers removing others and ending the call for everyone.
+    pub owner: RwSignal<bool>,
 }
 
 impl CallView {
@@ -50,6 +53,7 @@ impl CallView {
             stage: StageView::new(tiles),
             chat: ChatView::new(),
             routes: RwSignal::new(VecMap::new()),
+            owner: RwSignal::new(false),
         }
     }
 
@@ -126,6 +130,7 @@ impl CallView {
         self.routes.update(|r| r.clear());
         self.stage.clear();
         self.chat.clear();
+        self.owner.set(false);
     }
 }
 
