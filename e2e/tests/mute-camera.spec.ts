@@ -9,21 +9,21 @@ test('mute and camera-off show on the remote side', async ({ participant, room }
   await expect(adaOnGrace).toBeVisible({ timeout: 20_000 });
   const micOff = adaOnGrace.getByTestId('mic-off');
   const cameraOff = adaOnGrace.getByTestId('camera-off');
-  await expect(micOff).toHaveCount(0);
-  await expect(cameraOff).toHaveCount(0);
+  await expect(micOff).toBeHidden();
+  await expect(cameraOff).toBeHidden();
 
   await ada.muteMic();
   await expect(micOff).toBeVisible();
   await expect(micOff).toHaveAttribute('aria-label', 'Microphone muted');
-  await expect(cameraOff).toHaveCount(0);
+  await expect(cameraOff).toBeHidden();
   await ada.unmuteMic();
-  await expect(micOff).toHaveCount(0);
+  await expect(micOff).toBeHidden();
 
   await ada.cameraOff();
   await expect(cameraOff).toBeVisible();
-  await expect(micOff).toHaveCount(0);
+  await expect(micOff).toBeHidden();
   await ada.cameraOn();
-  await expect(cameraOff).toHaveCount(0);
+  await expect(cameraOff).toBeHidden();
 
   // Both at once, then both back.
   await ada.muteMic();
@@ -32,6 +32,6 @@ test('mute and camera-off show on the remote side', async ({ participant, room }
   await expect(cameraOff).toBeVisible();
   await ada.unmuteMic();
   await ada.cameraOn();
-  await expect(micOff).toHaveCount(0);
-  await expect(cameraOff).toHaveCount(0);
+  await expect(micOff).toBeHidden();
+  await expect(cameraOff).toBeHidden();
 });

@@ -108,6 +108,7 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
         <div
             class="tile"
             class:camera-off=move || !video()
+            class:muted=move || !screen && !audio()
             class:screen=screen
             class:speaking=speaking
             class:pinned=pinned
@@ -124,11 +125,11 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
             style:height=move || px(rect().h)
         >
             <VideoView stream=stream local=local && !screen on_aspect=on_aspect/>
-            <Show when=move || !video()>
-                <div class="avatar" data-testid="camera-off" aria-label="Camera off" role="img">
-                    <span>{move || initials(&name())}</span>
-                </div>
-            </Show>
+            // The avatar and the muted icon show by the tile's classes (style/main.css):
+            // classes, not views that come and go (less wasm).
+            <div class="avatar" data-testid="camera-off" aria-label="Camera off" role="img">
+                <span>{move || initials(&name())}</span>
+            </div>
             {move || status().map(|s| view! { <div class="tile-status" role="status">{s}</div> })}
             <button
                 type="button"
@@ -142,14 +143,10 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
             </button>
             {remove}
             <div class="tile-label">
-                <Show when=move || !screen && !audio()>
-                    <span class="mic-off" data-testid="mic-off" aria-label="Microphone muted" role="img">
-                        <IconView icon=Icon::MicOff/>
-                    </span>
-                </Show>
-                <Show when=speaking>
-                    <span class="speaking-dot" aria-hidden="true"></span>
-                </Show>
+                <span class="mic-off" data-testid="mic-off" aria-label="Microphone muted" role="img">
+                    <IconView icon=Icon::MicOff/>
+                </span>
+                <span class="speaking-dot" aria-hidden="true"></span>
                 {(!screen).then(|| view! { <super::link_quality::QualityBadge id=(!local).then_some(id)/> })}
                 <span class="tile-name">{name}</span>
                 {(screen).then_some(view! { <span class="you">"(screen)"</span> })}
