@@ -441,7 +441,13 @@ impl Hub {
             .passcode
             .as_deref()
             .and_then(PasscodeDigest::from_hex);
-        let mut back = rooms.readmit(id, room.clone(), name, media, passcode, outbox)?;
+        // The room's own terms, as a join gets them (it may be re-made here).
+        let terms = self
+            .directory
+            .as_ref()
+            .map(|d| d.terms(&room))
+            .unwrap_or_default();
+        let mut back = rooms.readmit(id, room.clone(), name, media, passcode, terms, outbox)?;
         if claims.owner {
             rooms.set_owner(id);
         }
@@ -553,11 +559,7 @@ impl Hub {
             Some(name) => name,
             None => DisplayName::parse(name)?,
         };
-        let terms = JoinTerms {
-            max_participants: entry.max_participants,
-            owner: entry.owner,
-        };
-        self.join_entry(room, name, media, passcode, terms, outbox)
+        self.join_entry(room, name, media, passcode, entry.terms, outbox)
     }
 
     /// `by` takes `target` out of the call, if `by` owns the room and `target` is in it.

@@ -64,6 +64,8 @@ impl Signal {
 pub struct JoinTerms {
     /// The room's own limit, below the server's capacity.
     pub max_participants: Option<usize>,
+    /// The room's own switch threshold (`--relay-above`), taken when its call starts.
+    pub relay_above: Option<usize>,
     pub owner: bool,
 }
 
@@ -208,11 +210,12 @@ impl<O> Rooms<O> {
     /// A new, empty room.
     fn new_room(
         topology: &TopologySetup,
+        relay_above: Option<usize>,
         generations: &mut u64,
         passcode: Option<PasscodeDigest>,
     ) -> Room<O> {
         *generations += 1;
-        Room::new(passcode, RoomSfu::new(topology, *generations))
+        Room::new(passcode, RoomSfu::new(topology, relay_above, *generations))
     }
 
     /// Puts a new participant into `room` (created if needed, protected by
@@ -251,6 +254,7 @@ impl<O> Rooms<O> {
     ) -> Result<Joined, ProtocolError> {
         let JoinTerms {
             max_participants,
+            relay_above,
             owner,
         } = terms;
         let capacity = max_participants.map_or(self.capacity, |m| m.clamp(1, self.capacity));
@@ -263,7 +267,7 @@ impl<O> Rooms<O> {
         let room = self
             .rooms
             .entry(room_name.clone())
-            .or_insert_with(|| Rooms::new_room(topology, generations, passcode));
+            .or_insert_with(|| Rooms::new_room(topology, relay_above, generations, passcode));
         if room.members.len() >= capacity {
             // An empty room cannot be full (capacity >= 1), so nothing was created here.
             return Err(ProtocolError::new(
@@ -486,7 +490,8 @@ impl<O> Rooms<O> {
     /// like [`join`](Self::join) but with the old id, name and room passcode (from
     /// the resume token, which stands in for the passcode), answered with `resumed`
     /// (not continued). Refused with [`ErrorCode::ResumeFailed`] if that session ended
-    /// on this server or the id is in use, and when the room is full.
+    /// on this server or the id is in use, and when the room is full. `terms`: the
+    /// room's own, as for a join (the owner right comes from the resume token).
     pub fn readmit(
         &mut self,
         id: ParticipantId,
@@ -494,6 +499,7 @@ impl<O> Rooms<O> {
         name: DisplayName,
         media: MediaState,
         passcode: Option<PasscodeDigest>,
+        terms: JoinTerms,
         outbox: O,
     ) -> Result<Joined, ProtocolError> {
         if self.ended.contains(&id) || self.room_of.contains_key(&id) {
@@ -502,12 +508,13 @@ impl<O> Rooms<O> {
                 format!("the session of participant {id} has ended; join again"),
             ));
         }
-        let capacity = self.capacity;
+        let capacity = terms
+            .max_participants
+            .map_or(self.capacity, |m| m.clamp(1, self.capacity));
         let (topology, generations) = (&self.topology, &mut self.generations);
-        let room = self
-            .rooms
-            .entry(room_name.clone())
-            .or_insert_with(|| Rooms::new_room(topology, generations, passcode.clone()));
+        let room = self.rooms.entry(room_name.clone()).or_insert_with(|| {
+            Rooms::new_room(topology, terms.relay_above, generations, passcode.clone())
+        });
         if room.members.len() >= capacity {
             return Err(ProtocolError::new(
                 ErrorCode::RoomFull,
@@ -867,7 +874,15 @@ mod tests {
         let mut rooms = Rooms::with_ids(10, IdGen::sequential(1000));
         let cy = join(&mut rooms, "calm-otter", "Cy").id;
         let back = rooms
-            .readmit(pid(5), room("calm-otter"), name("Ada"), ON, None, ())
+            .readmit(
+                pid(5),
+                room("calm-otter"),
+                name("Ada"),
+                ON,
+                None,
+                JoinTerms::default(),
+                (),
+            )
             .unwrap();
         assert_eq!(
             back.deliveries[1..],
@@ -881,7 +896,15 @@ mod tests {
         // Cy's seat held: the returning Ada hears it after her `resumed`.
         rooms.interrupt(cy);
         let dan = rooms
-            .readmit(pid(6), room("calm-otter"), name("Dan"), ON, None, ())
+            .readmit(
+                pid(6),
+                room("calm-otter"),
+                name("Dan"),
+                ON,
+                None,
+                JoinTerms::default(),
+                (),
+            )
             .unwrap();
         assert_eq!(
             dan.deliveries[1],
@@ -898,7 +921,15 @@ mod tests {
         let cy = join(&mut rooms, "calm-otter", "Cy").id;
         assert_eq!(cy, pid(1000));
         let back = rooms
-            .readmit(pid(5000), room("calm-otter"), name("Ada"), ON, None, ())
+            .readmit(
+                pid(5000),
+                room("calm-otter"),
+                name("Ada"),
+                ON,
+                None,
+                JoinTerms::default(),
+                (),
+            )
             .unwrap();
         assert_eq!(back.id, pid(5000));
         assert!(matches!(
@@ -908,10 +939,26 @@ mod tests {
         assert_eq!(recipients(&back.deliveries[1..]), [cy]);
         assert_eq!(join(&mut rooms, "calm-otter", "Dan").id, pid(5001));
         // In use, or ended here: refused.
-        let again = rooms.readmit(pid(5000), room("calm-otter"), name("Ada"), ON, None, ());
+        let again = rooms.readmit(
+            pid(5000),
+            room("calm-otter"),
+            name("Ada"),
+            ON,
+            None,
+            JoinTerms::default(),
+            (),
+        );
         assert_eq!(again.unwrap_err().code, ErrorCode::ResumeFailed);
         rooms.leave(cy, LeaveReason::TimedOut).unwrap();
-        let ended = rooms.readmit(cy, room("calm-otter"), name("Cy"), ON, None, ());
+        let ended = rooms.readmit(
+            cy,
+            room("calm-otter"),
+            name("Cy"),
+            ON,
+            None,
+            JoinTerms::default(),
+            (),
+        );
         assert_eq!(ended.unwrap_err().code, ErrorCode::ResumeFailed);
     }
 

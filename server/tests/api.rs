@@ -131,13 +131,14 @@ mod cases {
             &server,
             "POST",
             "/api/rooms",
-            Some(json!({"name": name, "max_participants": 8})),
+            Some(json!({"name": name, "max_participants": 8, "relay_above": 3})),
         )
         .await;
         assert_eq!(status, 201, "{room}");
         assert_eq!(room["name"], name.as_str());
         assert_eq!(room["privacy"], "public");
         assert_eq!(room["max_participants"], 8);
+        assert_eq!(room["relay_above"], 3);
         assert!(room["created_at"].as_u64().unwrap() >= now() - 5);
 
         let (status, again) =
@@ -189,12 +190,13 @@ mod cases {
             &server,
             "PATCH",
             &format!("/api/rooms/{name}"),
-            Some(json!({"privacy": "private", "max_participants": null})),
+            Some(json!({"privacy": "private", "max_participants": null, "relay_above": 4})),
         )
         .await;
         assert_eq!(status, 200, "{changed}");
         assert_eq!(changed["privacy"], "private");
         assert_eq!(changed["max_participants"], Value::Null);
+        assert_eq!(changed["relay_above"], 4);
 
         let (status, deleted) = call(&server, "DELETE", &format!("/api/rooms/{name}"), None).await;
         assert_eq!(status, 200, "{deleted}");
@@ -253,6 +255,12 @@ mod cases {
                 "invalid_field",
                 Some("max_participants"),
                 "",
+            ),
+            (
+                json!({"relay_above": 0}),
+                "invalid_field",
+                Some("relay_above"),
+                "50",
             ),
             (
                 json!({"expires_at": 1}),

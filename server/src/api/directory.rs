@@ -12,6 +12,7 @@ use nonstop_core::protocol::{ErrorCode, ProtocolError};
 use serde::{Deserialize, Serialize};
 
 use super::meeting_token::TokenKey;
+use crate::rooms::JoinTerms;
 
 /// Who may join a room made through the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -48,6 +49,9 @@ pub struct RoomRecord {
     pub privacy: Privacy,
     /// Most people in the call at once; absent: the server's capacity.
     pub max_participants: Option<u32>,
+    /// More people in the call than this and it moves to the SFU (relayed mode): the
+    /// room's mesh limit. Absent: the server's `--relay-above`.
+    pub relay_above: Option<u32>,
     /// Unix seconds from which the room admits nobody; absent: never.
     pub expires_at: Option<u64>,
     /// Unix seconds.
@@ -58,6 +62,15 @@ impl RoomRecord {
     pub fn expired(&self, now_unix: u64) -> bool {
         self.expires_at.is_some_and(|at| now_unix >= at)
     }
+
+    /// What the room sets for its call (no owner: that is a token's).
+    fn terms(&self) -> JoinTerms {
+        JoinTerms {
+            max_participants: self.max_participants.map(|n| n as usize),
+            relay_above: self.relay_above.map(|n| n as usize),
+            owner: false,
+        }
+    }
 }
 
 /// What a join that may enter gets from its room and token.
@@ -65,10 +78,8 @@ impl RoomRecord {
 pub struct Entry {
     /// The token's user name, which replaces the one the join gave.
     pub name: Option<DisplayName>,
-    /// The room's own limit, below the server's capacity.
-    pub max_participants: Option<usize>,
-    /// The token says its holder owns the room.
-    pub owner: bool,
+    /// The room's limits, and whether the token says its holder owns the room.
+    pub terms: JoinTerms,
 }
 
 #[derive(Debug)]
@@ -137,8 +148,10 @@ impl Directory {
             }
             return Ok(Entry {
                 name,
-                max_participants: None,
-                owner,
+                terms: JoinTerms {
+                    owner,
+                    ..JoinTerms::default()
+                },
             });
         };
         if record.expired(now_unix) {
@@ -155,9 +168,20 @@ impl Directory {
         }
         Ok(Entry {
             name,
-            max_participants: record.max_participants.map(|n| n as usize),
-            owner,
+            terms: JoinTerms {
+                owner,
+                ..record.terms()
+            },
         })
+    }
+
+    /// A room's own limits, for a participant coming back after a restart (whose
+    /// token was checked when they first joined): none for a room the API never made.
+    pub fn terms(&self, room: &RoomName) -> JoinTerms {
+        self.lock()
+            .get(room.as_str())
+            .map(RoomRecord::terms)
+            .unwrap_or_default()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RoomRecord>> {
@@ -178,6 +202,7 @@ mod tests {
             name: name.into(),
             privacy,
             max_participants: Some(3),
+            relay_above: Some(2),
             expires_at: Some(NOW + 60),
             created_at: NOW - 60,
         }
@@ -236,7 +261,9 @@ mod tests {
         let good = token(&dir, "closed-room", NOW + 10);
         let entry = dir.admit(&closed, Some(&good), NOW).unwrap();
         assert_eq!(entry.name.unwrap().as_str(), "Grace");
-        assert_eq!(entry.max_participants, Some(3));
+        assert_eq!(entry.terms.max_participants, Some(3));
+        assert_eq!(entry.terms.relay_above, Some(2));
+        assert_eq!(dir.terms(&closed).relay_above, Some(2));
     }
 
     #[test]
@@ -244,7 +271,7 @@ mod tests {
         let dir = directory(true);
         let open = room("open-room");
         assert_eq!(
-            dir.admit(&open, None, NOW).unwrap().max_participants,
+            dir.admit(&open, None, NOW).unwrap().terms.max_participants,
             Some(3)
         );
         assert_eq!(

@@ -108,6 +108,9 @@ pub struct NewRoom {
     privacy: Option<Privacy>,
     /// Most people in the call at once (up to the server's capacity); absent: the capacity.
     max_participants: Option<u32>,
+    /// More people in the call than this and it moves to the SFU (relayed mode): the
+    /// room's mesh limit, 1 up to the server's capacity. Absent: `--relay-above`.
+    relay_above: Option<u32>,
     /// Unix seconds from which the room admits nobody; absent: never.
     expires_at: Option<u64>,
 }
@@ -121,6 +124,9 @@ pub struct RoomChanges {
     #[schema(value_type = Option<u32>)]
     max_participants: Option<Option<u32>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    relay_above: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u64>)]
     expires_at: Option<Option<u64>>,
 }
@@ -133,13 +139,18 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 impl Api {
-    fn check_limits(&self, max: Option<u32>, expires_at: Option<u64>) -> Result<(), ApiError> {
-        if let Some(max) = max {
-            if max == 0 || max as usize > self.capacity {
+    fn check_limits(
+        &self,
+        max: Option<u32>,
+        relay_above: Option<u32>,
+        expires_at: Option<u64>,
+    ) -> Result<(), ApiError> {
+        for (field, value) in [("max_participants", max), ("relay_above", relay_above)] {
+            if value.is_some_and(|n| n == 0 || n as usize > self.capacity) {
                 return Err(ApiError::invalid_field(
-                    "max_participants",
+                    field,
                     format!(
-                        "max_participants is from 1 to this server's capacity, {}",
+                        "{field} is from 1 to this server's capacity, {}",
                         self.capacity
                     ),
                 ));
@@ -171,11 +182,12 @@ async fn create_room(
     };
     state
         .api
-        .check_limits(new.max_participants, new.expires_at)?;
+        .check_limits(new.max_participants, new.relay_above, new.expires_at)?;
     let room = RoomRecord {
         name,
         privacy: new.privacy.unwrap_or(Privacy::Public),
         max_participants: new.max_participants,
+        relay_above: new.relay_above,
         expires_at: new.expires_at,
         created_at: unix_now(),
     };
@@ -272,11 +284,15 @@ async fn update_room(
     if let Some(max) = changes.max_participants {
         room.max_participants = max;
     }
+    if let Some(n) = changes.relay_above {
+        room.relay_above = n;
+    }
     if let Some(at) = changes.expires_at {
         room.expires_at = at;
     }
     state.api.check_limits(
         changes.max_participants.flatten(),
+        changes.relay_above.flatten(),
         changes.expires_at.flatten(),
     )?;
     if !state.api.store.update_room(&room).await.map_err(stored)? {

@@ -119,12 +119,13 @@ impl Store {
 
     pub async fn insert_room(&self, room: &RoomRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO rooms (name, privacy, max_participants, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO rooms (name, privacy, max_participants, relay_above, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&room.name)
         .bind(room.privacy.as_str())
         .bind(room.max_participants.map(i64::from))
+        .bind(room.relay_above.map(i64::from))
         .bind(room.expires_at.map(|t| t as i64))
         .bind(room.created_at as i64)
         .execute(&self.pool)
@@ -135,11 +136,13 @@ impl Store {
     /// Writes everything but the name and creation time. `false`: no such room.
     pub async fn update_room(&self, room: &RoomRecord) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE rooms SET privacy = $2, max_participants = $3, expires_at = $4 WHERE name = $1",
+            "UPDATE rooms SET privacy = $2, max_participants = $3, relay_above = $4, expires_at = $5 \
+             WHERE name = $1",
         )
         .bind(&room.name)
         .bind(room.privacy.as_str())
         .bind(room.max_participants.map(i64::from))
+        .bind(room.relay_above.map(i64::from))
         .bind(room.expires_at.map(|t| t as i64))
         .execute(&self.pool)
         .await?;
@@ -187,11 +190,12 @@ impl Store {
 }
 
 const SELECT_ROOM: &str =
-    "SELECT name, privacy, max_participants, expires_at, created_at FROM rooms";
+    "SELECT name, privacy, max_participants, relay_above, expires_at, created_at FROM rooms";
 
 fn room_of(row: &AnyRow) -> Result<RoomRecord, StoreError> {
     let privacy: String = row.try_get("privacy")?;
     let max: Option<i64> = row.try_get("max_participants")?;
+    let relay_above: Option<i64> = row.try_get("relay_above")?;
     let expires: Option<i64> = row.try_get("expires_at")?;
     let created: i64 = row.try_get("created_at")?;
     Ok(RoomRecord {
@@ -199,6 +203,7 @@ fn room_of(row: &AnyRow) -> Result<RoomRecord, StoreError> {
         // Only this module writes the column.
         privacy: Privacy::parse(&privacy).unwrap_or(Privacy::Private),
         max_participants: max.and_then(|n| u32::try_from(n).ok()),
+        relay_above: relay_above.and_then(|n| u32::try_from(n).ok()),
         expires_at: expires.map(|t| t.max(0) as u64),
         created_at: created.max(0) as u64,
     })

@@ -147,7 +147,7 @@ proptest! {
                     let room_name = RoomName::parse(ROOMS[room]).unwrap();
                     let name = DisplayName::parse("Back").unwrap();
                     let id = ParticipantId::new(id);
-                    if let Ok(back) = rooms.readmit(id, room_name.clone(), name, MediaState::default(), None, 2) {
+                    if let Ok(back) = rooms.readmit(id, room_name.clone(), name, MediaState::default(), None, JoinTerms::default(), 2) {
                         all_in(&rooms, &back.deliveries, Some(&room_name));
                         heard.observe(&back.deliveries);
                     }

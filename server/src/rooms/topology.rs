@@ -80,9 +80,14 @@ pub(super) struct RoomSfu {
 }
 
 impl RoomSfu {
-    pub(super) fn new(setup: &TopologySetup, generation: u64) -> Self {
+    /// `relay_above`: the room's own threshold (rooms API), else the server's.
+    pub(super) fn new(setup: &TopologySetup, relay_above: Option<usize>, generation: u64) -> Self {
+        let mut config = setup.config.clone();
+        if let Some(n) = relay_above {
+            config.relay_above = n;
+        }
         RoomSfu {
-            topology: RoomTopology::new(setup.config.clone(), setup.sfu.is_some(), generation),
+            topology: RoomTopology::new(config, setup.sfu.is_some(), generation),
             room: None,
             generation,
             wake: None,
@@ -265,6 +270,7 @@ mod tests {
     use nonstop_core::protocol::{LeaveReason, MediaState, SfuGrant, SwitchPhase};
 
     use super::*;
+    use crate::rooms::JoinTerms;
     use crate::sfu::SfuFuture;
 
     /// Grants only: the rooms never call the async methods themselves.
@@ -387,5 +393,35 @@ mod tests {
             "{jobs:?}"
         );
         assert!(rooms.poll_topology(&name, generation).is_empty());
+    }
+
+    #[test]
+    fn a_room_with_its_own_threshold_relays_above_it() {
+        let mut rooms = rooms();
+        let room = RoomName::parse("small-board").unwrap();
+        let terms = JoinTerms {
+            relay_above: Some(2),
+            ..JoinTerms::default()
+        };
+        for n in 0..3 {
+            let name = DisplayName::parse(&format!("P{n}")).unwrap();
+            rooms
+                .join_on(room.clone(), name, MediaState::default(), None, terms, ())
+                .unwrap();
+            let jobs = rooms.take_sfu_jobs();
+            // Two stay in mesh (as six would with the server's default); the third is one
+            // too many for this room.
+            assert_eq!(
+                matches!(jobs[..], [SfuJob::Create { .. }]),
+                n == 2,
+                "after {} joined: {jobs:?}",
+                n + 1
+            );
+        }
+        // Another room keeps the server's threshold.
+        for n in 0..3 {
+            join(&mut rooms, "other-room", n);
+        }
+        assert!(rooms.take_sfu_jobs().is_empty());
     }
 }
