@@ -10,16 +10,20 @@ import { freePort } from '../support/server';
  * frames it where the server names that origin, and the browser refuses the frame where it does not.
  */
 
-/** Serves one host page framing `appUrl` on 127.0.0.1:`port` (a second origin); resolves to a function that stops it. */
-async function hostPage(port: number, appUrl: string): Promise<() => Promise<void>> {
-  const html = `<!doctype html><title>Host</title><h1>Host page</h1>
-<iframe src="${appUrl}" allow="camera; microphone; display-capture; autoplay" width="800" height="600"></iframe>`;
+/** Serves `html` for every path on 127.0.0.1:`port` (a second origin); resolves to a function that stops it. */
+async function serveHtml(port: number, html: string | Buffer): Promise<() => Promise<void>> {
   const server = http.createServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
     res.end(html);
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return () => new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** A host page that frames `appUrl` by hand, on 127.0.0.1:`port`. */
+function hostPage(port: number, appUrl: string): Promise<() => Promise<void>> {
+  return serveHtml(port, `<!doctype html><title>Host</title><h1>Host page</h1>
+<iframe src="${appUrl}" allow="camera; microphone; display-capture; autoplay" width="800" height="600"></iframe>`);
 }
 
 test('only a site named with --embed-origin can frame the meeting page', async ({ participant, startServer, room }) => {
@@ -58,15 +62,9 @@ test('only a site named with --embed-origin can frame the meeting page', async (
   }
 });
 
-/** Serves the example host page (e2e/examples/embed-host.html) on 127.0.0.1:`port`; resolves to a function that stops it. */
-async function exampleHost(port: number): Promise<() => Promise<void>> {
-  const html = fs.readFileSync(path.join(__dirname, '..', 'examples', 'embed-host.html'));
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/html' });
-    res.end(html);
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+/** The example host page (e2e/examples/embed-host.html), which uses embed.js, on 127.0.0.1:`port`. */
+function exampleHost(port: number): Promise<() => Promise<void>> {
+  return serveHtml(port, fs.readFileSync(path.join(__dirname, '..', 'examples', 'embed-host.html')));
 }
 
 test('a site embeds the call with embed.js: joins, hears of others, mutes, leaves, all from its own buttons', async ({ participant, startServer, room }) => {

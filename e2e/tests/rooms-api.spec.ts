@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import type { TestInfo } from '@playwright/test';
 import { expect, test } from '../support/fixtures';
 import { expectMediaFlowing } from '../support/media';
 import type { NonstopServer } from '../support/server';
@@ -17,7 +18,8 @@ async function api(server: NonstopServer, method: string, path: string, body?: o
   return [res.status, await res.json()];
 }
 
-test('a private room admits meeting-token links under the token\'s name, and deleting it ends the call', async ({ participant, startServer, room }, testInfo) => {
+/** A server with the rooms API on (the test key), and the private room `room` made through it. */
+async function withPrivateRoom(startServer: (opts?: { extraArgs?: string[] }) => Promise<NonstopServer>, room: string, testInfo: TestInfo): Promise<NonstopServer> {
   const keys = testInfo.outputPath('api-keys');
   fs.writeFileSync(keys, `${KEY}\n`);
   const server = await startServer({
@@ -25,6 +27,11 @@ test('a private room admits meeting-token links under the token\'s name, and del
   });
   const [made, madeRoom] = await api(server, 'POST', '/rooms', { name: room, privacy: 'private' });
   expect(made, JSON.stringify(madeRoom)).toBe(201);
+  return server;
+}
+
+test('a private room admits meeting-token links under the token\'s name, and deleting it ends the call', async ({ participant, startServer, room }, testInfo) => {
+  const server = await withPrivateRoom(startServer, room, testInfo);
   const token = async (userName: string) => {
     const [status, body] = await api(server, 'POST', '/meeting-tokens', { room, user_name: userName });
     expect(status, JSON.stringify(body)).toBe(201);
@@ -74,13 +81,7 @@ test('a private room admits meeting-token links under the token\'s name, and del
 });
 
 test('an owner removes a participant and ends the call for everyone; the others get no such buttons', async ({ participant, startServer, room }, testInfo) => {
-  const keys = testInfo.outputPath('api-keys');
-  fs.writeFileSync(keys, `${KEY}\n`);
-  const server = await startServer({
-    extraArgs: ['--api-key-file', keys, '--database-url', `sqlite:${testInfo.outputPath('nonstop.db')}`],
-  });
-  const [made, madeRoom] = await api(server, 'POST', '/rooms', { name: room, privacy: 'private' });
-  expect(made, JSON.stringify(madeRoom)).toBe(201);
+  const server = await withPrivateRoom(startServer, room, testInfo);
   const link = async (userName: string, isOwner: boolean) => {
     const [status, body] = await api(server, 'POST', '/meeting-tokens', { room, user_name: userName, is_owner: isOwner });
     expect(status, JSON.stringify(body)).toBe(201);

@@ -492,6 +492,8 @@ impl<O> Rooms<O> {
     /// (not continued). Refused with [`ErrorCode::ResumeFailed`] if that session ended
     /// on this server or the id is in use, and when the room is full. `terms`: the
     /// room's own, as for a join (the owner right comes from the resume token).
+    // A join's arguments and the old id: a struct for one call site would only move them.
+    #[allow(clippy::too_many_arguments)]
     pub fn readmit(
         &mut self,
         id: ParticipantId,
@@ -719,6 +721,19 @@ mod tests {
         rooms.join(room(r), name(n), ON, None, ()).unwrap()
     }
 
+    /// `id` back in calm-otter as `n` after a restart.
+    fn readmit(rooms: &mut Rooms<()>, id: ParticipantId, n: &str) -> Result<Joined, ProtocolError> {
+        rooms.readmit(
+            id,
+            room("calm-otter"),
+            name(n),
+            ON,
+            None,
+            JoinTerms::default(),
+            (),
+        )
+    }
+
     fn pid(n: u64) -> ParticipantId {
         ParticipantId::new(n)
     }
@@ -873,17 +888,7 @@ mod tests {
     fn a_restarted_server_announces_a_returning_participant_as_joined() {
         let mut rooms = Rooms::with_ids(10, IdGen::sequential(1000));
         let cy = join(&mut rooms, "calm-otter", "Cy").id;
-        let back = rooms
-            .readmit(
-                pid(5),
-                room("calm-otter"),
-                name("Ada"),
-                ON,
-                None,
-                JoinTerms::default(),
-                (),
-            )
-            .unwrap();
+        let back = readmit(&mut rooms, pid(5), "Ada").unwrap();
         assert_eq!(
             back.deliveries[1..],
             [Delivery {
@@ -895,17 +900,7 @@ mod tests {
         );
         // Cy's seat held: the returning Ada hears it after her `resumed`.
         rooms.interrupt(cy);
-        let dan = rooms
-            .readmit(
-                pid(6),
-                room("calm-otter"),
-                name("Dan"),
-                ON,
-                None,
-                JoinTerms::default(),
-                (),
-            )
-            .unwrap();
+        let dan = readmit(&mut rooms, pid(6), "Dan").unwrap();
         assert_eq!(
             dan.deliveries[1],
             Delivery {
@@ -920,17 +915,7 @@ mod tests {
         let mut rooms = Rooms::with_ids(10, IdGen::sequential(1000));
         let cy = join(&mut rooms, "calm-otter", "Cy").id;
         assert_eq!(cy, pid(1000));
-        let back = rooms
-            .readmit(
-                pid(5000),
-                room("calm-otter"),
-                name("Ada"),
-                ON,
-                None,
-                JoinTerms::default(),
-                (),
-            )
-            .unwrap();
+        let back = readmit(&mut rooms, pid(5000), "Ada").unwrap();
         assert_eq!(back.id, pid(5000));
         assert!(matches!(
             &back.deliveries[0].msg,
@@ -939,26 +924,10 @@ mod tests {
         assert_eq!(recipients(&back.deliveries[1..]), [cy]);
         assert_eq!(join(&mut rooms, "calm-otter", "Dan").id, pid(5001));
         // In use, or ended here: refused.
-        let again = rooms.readmit(
-            pid(5000),
-            room("calm-otter"),
-            name("Ada"),
-            ON,
-            None,
-            JoinTerms::default(),
-            (),
-        );
+        let again = readmit(&mut rooms, pid(5000), "Ada");
         assert_eq!(again.unwrap_err().code, ErrorCode::ResumeFailed);
         rooms.leave(cy, LeaveReason::TimedOut).unwrap();
-        let ended = rooms.readmit(
-            cy,
-            room("calm-otter"),
-            name("Cy"),
-            ON,
-            None,
-            JoinTerms::default(),
-            (),
-        );
+        let ended = readmit(&mut rooms, cy, "Cy");
         assert_eq!(ended.unwrap_err().code, ErrorCode::ResumeFailed);
     }
 
