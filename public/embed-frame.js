@@ -79,7 +79,10 @@
         name.dispatchEvent(new Event('input', { bubbles: true }));
       }
       const button = $('form button[type="submit"]');
-      if (inCall()) pending = null;
+      // After leaving: "Rejoin" brings the pre-join screen back; the join waits for it.
+      const rejoin = $$('main button').find((b) => b.textContent.trim() === 'Rejoin');
+      if (rejoin) rejoin.click();
+      else if (inCall()) pending = null;
       else if (button && !button.disabled && button.textContent.includes('Join')) {
         pending = null;
         button.click();

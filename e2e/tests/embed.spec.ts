@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { expect, test } from '../support/fixtures';
 import { expectMediaFlowing } from '../support/media';
+import { api, meetingToken, withPrivateRoom } from '../support/rooms-api';
 import { freePort } from '../support/server';
 
 /**
@@ -67,33 +68,37 @@ function exampleHost(port: number): Promise<() => Promise<void>> {
   return serveHtml(port, fs.readFileSync(path.join(__dirname, '..', 'examples', 'embed-host.html')));
 }
 
-test('a site embeds the call with embed.js: joins, hears of others, mutes, leaves, all from its own buttons', async ({ participant, startServer, room }) => {
+test('a site embeds a private room with embed.js: joins with a token, hears of others, mutes, leaves and comes back; deleting the room ends both calls', async ({ participant, startServer, room }, testInfo) => {
   const port = await freePort();
   const hostOrigin = `http://127.0.0.1:${port}`;
-  const server = await startServer({ extraArgs: ['--embed-origin', hostOrigin] });
+  const server = await withPrivateRoom(startServer, room, testInfo, ['--embed-origin', hostOrigin]);
   const stop = await exampleHost(port);
   try {
-    const bob = await participant('Bob', { server });
-    await bob.gotoRoom(room);
-    await bob.clickJoin();
-    const bobId = await bob.waitInCall();
-
     const host = await participant('Host', { server });
     const meeting = `${server.url}/${room}`;
-    await host.page.goto(`${hostOrigin}/embed-host.html?meeting=${encodeURIComponent(meeting)}&name=Embedded&leave=0&theme=light`);
-    const events = () => host.page.evaluate(() => (window as any).events as { type: string; participant?: number; name?: string; message?: string }[]);
-    const types = async () => (await events()).map((e) => e.type);
-    await expect.poll(types, { timeout: 15_000, message: 'host page events' }).toContain('ready');
+    const token = await meetingToken(server, room, 'Embedded');
+    await host.page.goto(`${hostOrigin}/embed-host.html?meeting=${encodeURIComponent(meeting)}&token=${token}&leave=0&theme=light`);
+    type Event = { type: string; participant?: number; name?: string; message?: string };
+    const events = () => host.page.evaluate(() => (window as any).events as Event[]);
+    const count = async (type: string) => (await events()).filter((e) => e.type === type).length;
+    const last = async (type: string) => (await events()).filter((e) => e.type === type).pop();
+    await expect.poll(() => count('ready'), { timeout: 15_000, message: 'host page: ready' }).toBe(1);
     const frame = host.page.frameLocator('iframe');
 
-    // Joined by the host page's own button, under the name it gave; Bob is announced, and media flows both ways.
+    // Joined by the host page's own button, under the token's name.
     await host.page.click('#join');
-    await expect.poll(types, { timeout: 20_000 }).toContain('participant-joined');
-    const all = await events();
-    const joined = all.find((e) => e.type === 'joined');
-    expect(joined?.name).toBe('Embedded');
-    expect(all.find((e) => e.type === 'participant-joined')).toMatchObject({ participant: bobId, name: 'Bob' });
-    const embeddedId = joined!.participant!;
+    await expect.poll(() => count('joined'), { timeout: 20_000 }).toBe(1);
+    const embeddedId = (await last('joined'))!.participant!;
+    expect(await last('joined')).toMatchObject({ name: 'Embedded' });
+
+    // A second person joins: announced to the host page, and media flows both ways.
+    const bob = await participant('Bob', { server });
+    const bobLink = `${room}?t=${await meetingToken(server, room, 'Bob')}`;
+    await bob.gotoRoom(bobLink);
+    await bob.clickJoin();
+    const bobId = await bob.waitInCall();
+    await expect.poll(() => count('participant-joined'), { timeout: 10_000 }).toBe(1);
+    expect(await last('participant-joined')).toMatchObject({ participant: bobId, name: 'Bob' });
     await expectMediaFlowing(bob, { remotes: 1 });
     await expect
       .poll(() => frame.locator(`[data-testid="tile"][data-participant="${bobId}"] video`).evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 20_000 })
@@ -104,21 +109,30 @@ test('a site embeds the call with embed.js: joins, hears of others, mutes, leave
     await expect(frame.getByRole('button', { name: 'Leave meeting' })).toBeHidden();
     expect(await frame.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(244, 245, 247)');
 
-    // The host page's microphone and camera switches reach the call: Bob sees both go off.
+    // The host page's switches (setMicrophone, setCamera) reach the call: Bob sees both go off.
     await host.page.uncheck('#microphone');
     await host.page.uncheck('#camera');
     await expect(bob.tileOf(embeddedId).getByTestId('mic-off')).toBeVisible();
     await expect(bob.tileOf(embeddedId).getByTestId('camera-off')).toBeVisible();
 
-    // Bob leaves: announced with his id; then the host page leaves, and says so.
-    await bob.page.getByRole('button', { name: 'Leave meeting' }).click();
-    await expect.poll(types, { timeout: 10_000 }).toContain('participant-left');
-    expect((await events()).find((e) => e.type === 'participant-left')).toMatchObject({ participant: bobId, name: 'Bob' });
+    // The host page leaves and joins again: left, then joined, and Bob sees it go and come back.
     await host.page.click('#leave');
-    await expect.poll(types, { timeout: 10_000 }).toContain('left');
-    await expect(frame.getByRole('button', { name: 'Rejoin' })).toBeVisible();
-    const order = (await types()).filter((t) => ['ready', 'joined', 'participant-joined', 'participant-left', 'left'].includes(t));
-    expect(order).toEqual(['ready', 'joined', 'participant-joined', 'participant-left', 'left']);
+    await expect.poll(() => count('left'), { timeout: 10_000 }).toBe(1);
+    await expect(bob.remoteTiles).toHaveCount(0, { timeout: 5_000 });
+    await host.page.click('#join');
+    await expect.poll(() => count('joined'), { timeout: 20_000 }).toBe(2);
+    await expect(bob.remoteTiles).toHaveCount(1, { timeout: 10_000 });
+    await expect.poll(() => count('participant-joined')).toBe(2);
+
+    // Deleted through the API: both calls end with the reason shown, and the host page hears it.
+    const [deleted, body] = await api(server, 'DELETE', `/rooms/${room}`);
+    expect(deleted, JSON.stringify(body)).toBe(200);
+    await expect(bob.alerts.filter({ hasText: 'its room was deleted' })).toBeVisible();
+    await expect(frame.getByRole('alert').filter({ hasText: 'its room was deleted' })).toBeVisible();
+    await expect.poll(() => count('left'), { timeout: 10_000 }).toBe(2);
+    expect((await events()).filter((e) => e.type === 'error').map((e) => e.message)).toContainEqual(expect.stringContaining('its room was deleted'));
+    const order = (await events()).map((e) => e.type).filter((t) => ['ready', 'joined', 'participant-joined', 'left'].includes(t));
+    expect(order).toEqual(['ready', 'joined', 'participant-joined', 'left', 'joined', 'participant-joined', 'left']);
   } finally {
     await stop();
   }

@@ -1,42 +1,12 @@
-import * as fs from 'node:fs';
-import type { TestInfo } from '@playwright/test';
 import { expect, test } from '../support/fixtures';
 import { expectMediaFlowing } from '../support/media';
-import type { NonstopServer } from '../support/server';
+import { api, meetingToken, withPrivateRoom } from '../support/rooms-api';
 
 /** The rooms REST API as a developer uses it, and what people in the meeting see of it. */
 
-const KEY = 'e2e-api-key-0123456789abcdef';
-
-/** A request to the server's API with the test key: [status, JSON body]. */
-async function api(server: NonstopServer, method: string, path: string, body?: object): Promise<[number, any]> {
-  const res = await fetch(`${server.url}/api${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return [res.status, await res.json()];
-}
-
-/** A server with the rooms API on (the test key), and the private room `room` made through it. */
-async function withPrivateRoom(startServer: (opts?: { extraArgs?: string[] }) => Promise<NonstopServer>, room: string, testInfo: TestInfo): Promise<NonstopServer> {
-  const keys = testInfo.outputPath('api-keys');
-  fs.writeFileSync(keys, `${KEY}\n`);
-  const server = await startServer({
-    extraArgs: ['--api-key-file', keys, '--database-url', `sqlite:${testInfo.outputPath('nonstop.db')}`],
-  });
-  const [made, madeRoom] = await api(server, 'POST', '/rooms', { name: room, privacy: 'private' });
-  expect(made, JSON.stringify(madeRoom)).toBe(201);
-  return server;
-}
-
 test('a private room admits meeting-token links under the token\'s name, and deleting it ends the call', async ({ participant, startServer, room }, testInfo) => {
   const server = await withPrivateRoom(startServer, room, testInfo);
-  const token = async (userName: string) => {
-    const [status, body] = await api(server, 'POST', '/meeting-tokens', { room, user_name: userName });
-    expect(status, JSON.stringify(body)).toBe(201);
-    return body.token as string;
-  };
+  const token = (userName: string) => meetingToken(server, room, userName);
 
   // Without a token: told the meeting is private, kept on the pre-join screen.
   const eve = await participant('Eve', { server });
@@ -82,17 +52,14 @@ test('a private room admits meeting-token links under the token\'s name, and del
 
 test('an owner removes a participant and ends the call for everyone; the others get no such buttons', async ({ participant, startServer, room }, testInfo) => {
   const server = await withPrivateRoom(startServer, room, testInfo);
-  const link = async (userName: string, isOwner: boolean) => {
-    const [status, body] = await api(server, 'POST', '/meeting-tokens', { room, user_name: userName, is_owner: isOwner });
-    expect(status, JSON.stringify(body)).toBe(201);
-    return `${room}?t=${body.token}`;
-  };
+  const link = async (userName: string, isOwner: boolean) => `${room}?t=${await meetingToken(server, room, userName, isOwner)}`;
   const people = [];
   for (const [name, owner] of [['Ada', true], ['Grace', false], ['Bob', false]] as const) {
     const p = await participant(name, { server });
-    await p.gotoRoom(await link(name, owner));
+    const url = await link(name, owner);
+    await p.gotoRoom(url);
     await p.clickJoin();
-    people.push({ p, id: await p.waitInCall() });
+    people.push({ p, id: await p.waitInCall(), url });
   }
   const [ada, grace, bob] = people;
   await expect(ada.p.remoteTiles).toHaveCount(2);
@@ -125,10 +92,14 @@ test('an owner removes a participant and ends the call for everyone; the others 
   await expect(bob.p.remoteTiles).toHaveCount(0);
   for (const who of [ada, grace]) await expect(who.p.tileOf(bob.id)).toHaveCount(0, { timeout: 5_000 });
   await expectMediaFlowing(grace.p, { remotes: 1 });
-  // Removed for good: the server does not hand his session back.
+  // Removed for good: the server does not hand his session back, and his link no longer admits him to this call.
   await bob.p.page.waitForTimeout(2_000);
   const [, presence] = await api(server, 'GET', `/rooms/${room}/presence`);
   expect(presence.participants.map((p: { name: string }) => p.name).sort()).toEqual(['Ada', 'Grace']);
+  await bob.p.gotoRoom(bob.url);
+  await bob.p.clickJoin();
+  await expect(bob.p.joinError).toContainText('removed you from this call');
+  await expect(grace.p.remoteTiles).toHaveCount(1);
 
   // End for everyone: both calls end, with the reason shown.
   ada.p.page.once('dialog', (d) => void d.accept());

@@ -576,6 +576,8 @@ impl Hub {
             ErrorCode::Removed,
             "The meeting's owner removed you from the call.",
         );
+        // Not back with the same link while this call lasts.
+        rooms.bar(target);
         self.end_for(&mut rooms, &[target], &why);
         info!(participant = %target, by = %by, "removed by the owner");
         Ok(())

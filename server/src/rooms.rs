@@ -67,6 +67,9 @@ pub struct JoinTerms {
     /// The room's own switch threshold (`--relay-above`), taken when its call starts.
     pub relay_above: Option<usize>,
     pub owner: bool,
+    /// SHA-256 of the meeting token the join came with: someone the owner removed may
+    /// not come back with it while the call lasts.
+    pub token: Option<[u8; 32]>,
 }
 
 /// A successful join: the new id, and the welcome plus `joined` notices to send.
@@ -115,6 +118,8 @@ struct Room<O> {
     /// Set by whoever created the room; joiners must match it.
     passcode: Option<PasscodeDigest>,
     sfu: RoomSfu,
+    /// The meeting tokens (digests) of those the owner removed from this call.
+    barred: HashSet<[u8; 32]>,
 }
 
 impl<O> Room<O> {
@@ -123,6 +128,7 @@ impl<O> Room<O> {
             members: BTreeMap::new(),
             passcode,
             sfu,
+            barred: HashSet::new(),
         }
     }
 
@@ -166,6 +172,8 @@ struct Member<O> {
     /// It owns the room (a meeting token with `is_owner`): it may remove others and
     /// end the call.
     owner: bool,
+    /// Its meeting token's digest (`JoinTerms::token`).
+    token: Option<[u8; 32]>,
 }
 
 impl<O> Member<O> {
@@ -256,6 +264,7 @@ impl<O> Rooms<O> {
             max_participants,
             relay_above,
             owner,
+            token,
         } = terms;
         let capacity = max_participants.map_or(self.capacity, |m| m.clamp(1, self.capacity));
         if let Some(room) = self.rooms.get(&room_name) {
@@ -280,6 +289,12 @@ impl<O> Rooms<O> {
         }
         // Nor is an empty room at the mesh limit (at least one).
         room.sfu.topology.admits()?;
+        if token.is_some_and(|t| room.barred.contains(&t)) {
+            return Err(ProtocolError::new(
+                ErrorCode::Removed,
+                "The meeting's owner removed you from this call: you cannot join it again.",
+            ));
+        }
 
         let id = ParticipantId::new(self.ids.next_id());
 
@@ -290,6 +305,7 @@ impl<O> Rooms<O> {
             nonces: (String::new(), None),
             interrupted: false,
             owner,
+            token,
         };
         let participant = member.public(id);
         let mut deliveries = Vec::with_capacity(room.members.len() + 1);
@@ -539,6 +555,8 @@ impl<O> Rooms<O> {
             interrupted: false,
             // Set by the hub from the resume token (`set_owner`).
             owner: false,
+            // The resume token stood in for the meeting token, which is not known here.
+            token: terms.token,
         };
         let participant = member.public(id);
         let mut deliveries = vec![Delivery {
@@ -576,6 +594,17 @@ impl<O> Rooms<O> {
     /// Whether `id` owns its room.
     pub fn is_owner(&self, id: ParticipantId) -> bool {
         self.member(id).is_some_and(|m| m.owner)
+    }
+
+    /// Keeps the meeting token `id` joined with out of its room's call from now on
+    /// (the owner removed it; the call's end forgets it).
+    pub fn bar(&mut self, id: ParticipantId) {
+        let Some(room) = self.room_of.get(&id).and_then(|r| self.rooms.get_mut(r)) else {
+            return;
+        };
+        if let Some(token) = room.members.get(&id).and_then(|m| m.token) {
+            room.barred.insert(token);
+        }
     }
 
     /// Makes `id` an owner of its room (a resume after a restart, from its token).
@@ -908,6 +937,33 @@ mod tests {
                 msg: ServerMsg::Interrupted { id: cy }
             }
         );
+    }
+
+    #[test]
+    fn a_removed_token_stays_out_of_the_call_until_it_ends() {
+        let mut rooms = Rooms::new(10);
+        let with = |t: u8| JoinTerms {
+            token: Some([t; 32]),
+            ..JoinTerms::default()
+        };
+        let join_with = |rooms: &mut Rooms<()>, n: &str, t: u8| {
+            rooms.join_on(room("calm-otter"), name(n), ON, None, with(t), ())
+        };
+        let ada = join_with(&mut rooms, "Ada", 1).unwrap().id;
+        let bob = join_with(&mut rooms, "Bob", 2).unwrap().id;
+        rooms.bar(bob);
+        rooms.leave(bob, LeaveReason::Left).unwrap();
+        let again = join_with(&mut rooms, "Bob", 2).unwrap_err();
+        assert_eq!(again.code, ErrorCode::Removed);
+        assert!(again.message.contains("cannot join it again"), "{again:?}");
+        // Another link is someone else; a later call starts afresh.
+        join_with(&mut rooms, "Cy", 3).unwrap();
+        rooms.leave(ada, LeaveReason::Left).unwrap();
+        let rooms_left: Vec<_> = rooms.room_of.keys().copied().collect();
+        for id in rooms_left {
+            rooms.leave(id, LeaveReason::Left).unwrap();
+        }
+        join_with(&mut rooms, "Bob", 2).unwrap();
     }
 
     #[test]

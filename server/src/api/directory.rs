@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::{ErrorCode, ProtocolError};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::meeting_token::TokenKey;
 use crate::rooms::JoinTerms;
@@ -69,6 +70,7 @@ impl RoomRecord {
             max_participants: self.max_participants.map(|n| n as usize),
             relay_above: self.relay_above.map(|n| n as usize),
             owner: false,
+            token: None,
         }
     }
 }
@@ -135,6 +137,11 @@ impl Directory {
             .map(|t| self.tokens.check(t, room, now_unix))
             .transpose()?;
         let owner = claims.as_ref().is_some_and(|c| c.is_owner);
+        // Only a valid token is worth remembering (to bar it after a removal).
+        let digest = claims
+            .is_some()
+            .then(|| token.map(|t| Sha256::digest(t.as_bytes()).into()))
+            .flatten();
         let name = claims
             .and_then(|c| c.user_name)
             .and_then(|n| DisplayName::parse(&n).ok());
@@ -150,6 +157,7 @@ impl Directory {
                 name,
                 terms: JoinTerms {
                     owner,
+                    token: digest,
                     ..JoinTerms::default()
                 },
             });
@@ -170,6 +178,7 @@ impl Directory {
             name,
             terms: JoinTerms {
                 owner,
+                token: digest,
                 ..record.terms()
             },
         })
