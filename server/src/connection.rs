@@ -130,6 +130,9 @@ pub async fn run<W, R, E>(
                 Some(Ok(frame)) => {
                     // Any frame shows the client is alive, not only `pong`.
                     idle.as_mut().reset(Instant::now() + settings.heartbeat_timeout);
+                    if let Some(room) = conn.joining(&frame) {
+                        conn.hub.sync_room(&room).await;
+                    }
                     conn.on_frame(frame)
                 }
                 Some(Err(e)) if is_too_big(&e) => Step::End(End::TooBig),
@@ -393,6 +396,22 @@ struct PendingResume {
 }
 
 impl Connection {
+    /// The room a `join` in `frame` is for, while this connection has not joined:
+    /// its rooms API record is read again first (`Hub::sync_room`). The frame itself
+    /// is read again, with every check, by `on_frame`.
+    fn joining(&self, frame: &Message) -> Option<RoomName> {
+        if self.id.is_some() {
+            return None;
+        }
+        let Message::Text(text) = frame else {
+            return None;
+        };
+        match ClientMsg::parse(text.as_str()).ok()? {
+            ClientMsg::Join { room, .. } => RoomName::parse(&room).ok(),
+            _ => None,
+        }
+    }
+
     fn on_frame(&mut self, frame: Message) -> Step {
         let now = Instant::now();
         let len = match &frame {

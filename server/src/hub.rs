@@ -562,6 +562,14 @@ impl Hub {
         self.join_entry(room, name, media, passcode, entry.terms, outbox)
     }
 
+    /// Before a join into `room`: the rooms API's copy of it made current (see
+    /// `Directory::sync`). Nothing without the API.
+    pub async fn sync_room(&self, room: &RoomName) {
+        if let Some(directory) = &self.directory {
+            directory.sync(room).await;
+        }
+    }
+
     /// `by` takes `target` out of the call, if `by` owns the room and `target` is in it.
     pub fn remove(&self, by: ParticipantId, target: ParticipantId) -> Result<(), ProtocolError> {
         let mut rooms = self.lock();

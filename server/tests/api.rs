@@ -116,6 +116,7 @@ on_every_database!(
     an_owner_removes_people_and_ends_the_call_and_nobody_else_may,
     with_rooms_on_demand_off_only_the_apis_rooms_exist,
     the_openapi_document_lists_every_endpoint,
+    servers_sharing_a_database_see_each_others_rooms,
 );
 
 /// The tests, each run on every database.
@@ -361,6 +362,50 @@ mod cases {
             ServerMsg::Welcome { .. } => {}
             other => panic!("the token from before the restart should admit: {other:?}"),
         }
+    }
+
+    /// Two servers on one database (two nodes): a room made, changed or deleted through
+    /// one counts for joins on the other at once, and tokens work on both.
+    pub async fn servers_sharing_a_database_see_each_others_rooms(db: Option<&str>) {
+        let dir = TempDir::new();
+        let one = api_server(&dir, db, false).await;
+        // The first has made and migrated the database before the second opens it
+        // (on SQLite two migrations at once would race; PostgreSQL takes a lock).
+        assert_eq!(call(&one, "GET", "/api/rooms", None).await.0, 200);
+        let two = api_server(&dir, db, false).await;
+        let room = unique("shared");
+        let (status, _) = call(
+            &one,
+            "POST",
+            "/api/rooms",
+            Some(json!({"name": room, "privacy": "private"})),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let token = token_for(&one, json!({"room": room, "user_name": "Ada"})).await;
+        let mut ada = two.connect().await;
+        ada.send(&join_with(&room, "someone", Some(&token))).await;
+        match ada.recv().await {
+            ServerMsg::Welcome { name, .. } => assert_eq!(name.as_deref(), Some("Ada")),
+            other => panic!("the other server's room and token should admit: {other:?}"),
+        }
+
+        // Public now (changed through the first), then gone (deleted through it).
+        let (status, _) = call(
+            &one,
+            "PATCH",
+            &format!("/api/rooms/{room}"),
+            Some(json!({"privacy": "public"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let mut bob = two.connect().await;
+        bob.send(&join_with(&room, "Bob", None)).await;
+        assert!(matches!(bob.recv().await, ServerMsg::Welcome { .. }));
+        let (status, _) = call(&one, "DELETE", &format!("/api/rooms/{room}"), None).await;
+        assert_eq!(status, 200);
+        let (code, message) = refused(&two, join_with(&room, "Cy", None)).await;
+        assert_eq!(code, ErrorCode::RoomNotFound, "{message}");
     }
 
     fn join_with(room: &str, name: &str, token: Option<&str>) -> ClientMsg {

@@ -11,8 +11,10 @@ use nonstop_core::names::{DisplayName, RoomName};
 use nonstop_core::protocol::{ErrorCode, ProtocolError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tracing::warn;
 
 use super::meeting_token::TokenKey;
+use super::store::Store;
 use crate::rooms::JoinTerms;
 
 /// Who may join a room made through the API.
@@ -84,12 +86,17 @@ pub struct Entry {
     pub terms: JoinTerms,
 }
 
+/// How long a join waits for the database to read its room.
+const SYNC_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[derive(Debug)]
 pub struct Directory {
     rooms: Mutex<HashMap<String, RoomRecord>>,
     tokens: TokenKey,
     /// Whether a visitor may open a room the API never made (by joining it).
     on_demand: bool,
+    /// Where the rooms live: read again before each join ([`sync`](Self::sync)).
+    store: Option<Store>,
 }
 
 impl Directory {
@@ -99,6 +106,31 @@ impl Directory {
             rooms: Mutex::new(rooms),
             tokens,
             on_demand,
+            store: None,
+        }
+    }
+
+    /// Reads rooms from `store` before joins: servers sharing one database (several
+    /// nodes) see each other's rooms and changes.
+    pub fn with_store(mut self, store: Store) -> Directory {
+        self.store = Some(store);
+        self
+    }
+
+    /// Makes the copy of `room` the database's, as it is now: a room another server
+    /// made, changed or deleted counts for the join about to be checked. The database
+    /// not answering within a second leaves the copy as it was (the log says so).
+    pub async fn sync(&self, room: &RoomName) {
+        let Some(store) = &self.store else { return };
+        match tokio::time::timeout(SYNC_WAIT, store.room(room.as_str())).await {
+            Ok(Ok(Some(record))) => self.put(record),
+            Ok(Ok(None)) => self.remove(room.as_str()),
+            Ok(Err(e)) => {
+                warn!(%room, error = %e, "cannot read the room from the database; using the copy in memory")
+            }
+            Err(_) => {
+                warn!(%room, "the database did not answer within a second; using the room's copy in memory")
+            }
         }
     }
 

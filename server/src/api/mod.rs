@@ -90,11 +90,14 @@ impl Api {
             .all_rooms()
             .await
             .map_err(|e| format!("cannot read the rooms: {e}"))?;
-        let directory = Arc::new(Directory::new(
-            rooms,
-            TokenKey::from_secret(&secret),
-            config.rooms_on_demand,
-        ));
+        let directory = Arc::new(
+            Directory::new(
+                rooms,
+                TokenKey::from_secret(&secret),
+                config.rooms_on_demand,
+            )
+            .with_store(store.clone()),
+        );
         Ok(Api {
             store,
             directory,
