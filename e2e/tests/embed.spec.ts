@@ -68,7 +68,7 @@ function exampleHost(port: number): Promise<() => Promise<void>> {
   return serveHtml(port, fs.readFileSync(path.join(__dirname, '..', 'examples', 'embed-host.html')));
 }
 
-test('a site embeds a private room with embed.js: joins with a token, hears of others, mutes, leaves and comes back; deleting the room ends both calls', async ({ participant, startServer, room }, testInfo) => {
+test('a site embeds a private room with embed.js: joins with a token, hears of others, mutes, leaves and comes back; deleting the room ends both calls', async ({ participant, startServer, room, browserName }, testInfo) => {
   const port = await freePort();
   const hostOrigin = `http://127.0.0.1:${port}`;
   const server = await withPrivateRoom(startServer, room, testInfo, ['--embed-origin', hostOrigin]);
@@ -103,6 +103,18 @@ test('a site embeds a private room with embed.js: joins with a token, hears of o
     await expect
       .poll(() => frame.locator(`[data-testid="tile"][data-participant="${bobId}"] video`).evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 20_000 })
       .toBeGreaterThan(0);
+
+    // What the tiles show reaches the host page too: Bob's connection quality, and (Chromium's fake
+    // microphones beep) who speaks.
+    type Quality = Event & { level?: string };
+    await expect
+      .poll(async () => ((await events()) as Quality[]).some((e) => e.type === 'network-quality' && e.participant === bobId && /^(good|fair|poor)$/.test(e.level ?? '')), { timeout: 15_000, message: "network-quality for Bob's link" })
+      .toBe(true);
+    if (browserName === 'chromium') {
+      await expect
+        .poll(async () => (await events()).some((e) => e.type === 'active-speaker' && [bobId, embeddedId].includes(e.participant!)), { timeout: 15_000, message: 'active-speaker' })
+        .toBe(true);
+    }
 
     // What the host configured: no Leave button of the call's own, the light theme.
     await expect(frame.getByRole('button', { name: 'Mute microphone' })).toBeVisible();
