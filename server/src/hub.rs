@@ -441,16 +441,17 @@ impl Hub {
             .passcode
             .as_deref()
             .and_then(PasscodeDigest::from_hex);
-        // The room's own terms, as a join gets them (it may be re-made here).
-        let terms = self
-            .directory
-            .as_ref()
-            .map(|d| d.terms(&room))
-            .unwrap_or_default();
+        // The room's own terms, as a join gets them (it may be re-made here), and the
+        // owner right the resume token carries.
+        let terms = JoinTerms {
+            owner: claims.owner,
+            ..self
+                .directory
+                .as_ref()
+                .map(|d| d.terms(&room))
+                .unwrap_or_default()
+        };
         let mut back = rooms.readmit(id, room.clone(), name, media, passcode, terms, outbox)?;
-        if claims.owner {
-            rooms.set_owner(id);
-        }
         info!(participant = %id, %room, "re-admitted");
         self.complete_reply(&mut rooms, id, &mut back.deliveries);
         self.deliver(&mut rooms, back.deliveries);

@@ -72,6 +72,14 @@ pub struct JoinTerms {
     pub token: Option<[u8; 32]>,
 }
 
+impl JoinTerms {
+    /// The most people the room holds: its own limit, within the server's `capacity`.
+    fn capacity(&self, capacity: usize) -> usize {
+        self.max_participants
+            .map_or(capacity, |m| m.clamp(1, capacity))
+    }
+}
+
 /// A successful join: the new id, and the welcome plus `joined` notices to send.
 #[derive(Debug)]
 pub struct Joined {
@@ -261,12 +269,12 @@ impl<O> Rooms<O> {
         outbox: O,
     ) -> Result<Joined, ProtocolError> {
         let JoinTerms {
-            max_participants,
             relay_above,
             owner,
             token,
+            ..
         } = terms;
-        let capacity = max_participants.map_or(self.capacity, |m| m.clamp(1, self.capacity));
+        let capacity = terms.capacity(self.capacity);
         if let Some(room) = self.rooms.get(&room_name) {
             if let Some(required) = &room.passcode {
                 required.admits(passcode.as_ref())?;
@@ -526,9 +534,7 @@ impl<O> Rooms<O> {
                 format!("the session of participant {id} has ended; join again"),
             ));
         }
-        let capacity = terms
-            .max_participants
-            .map_or(self.capacity, |m| m.clamp(1, self.capacity));
+        let capacity = terms.capacity(self.capacity);
         let (topology, generations) = (&self.topology, &mut self.generations);
         let room = self.rooms.entry(room_name.clone()).or_insert_with(|| {
             Rooms::new_room(topology, terms.relay_above, generations, passcode.clone())
@@ -553,8 +559,8 @@ impl<O> Rooms<O> {
             outbox,
             nonces: (String::new(), None),
             interrupted: false,
-            // Set by the hub from the resume token (`set_owner`).
-            owner: false,
+            // From the resume token, which the hub checked.
+            owner: terms.owner,
             // The resume token stood in for the meeting token, which is not known here.
             token: terms.token,
         };
@@ -604,20 +610,6 @@ impl<O> Rooms<O> {
         };
         if let Some(token) = room.members.get(&id).and_then(|m| m.token) {
             room.barred.insert(token);
-        }
-    }
-
-    /// Makes `id` an owner of its room (a resume after a restart, from its token).
-    pub fn set_owner(&mut self, id: ParticipantId) {
-        let Some(room_name) = self.room_of.get(&id) else {
-            return;
-        };
-        if let Some(member) = self
-            .rooms
-            .get_mut(room_name)
-            .and_then(|r| r.members.get_mut(&id))
-        {
-            member.owner = true;
         }
     }
 
@@ -964,6 +956,21 @@ mod tests {
             rooms.leave(id, LeaveReason::Left).unwrap();
         }
         join_with(&mut rooms, "Bob", 2).unwrap();
+    }
+
+    #[test]
+    fn readmission_keeps_the_owner_right_its_terms_carry() {
+        let mut rooms = Rooms::new(10);
+        let owner = JoinTerms {
+            owner: true,
+            ..JoinTerms::default()
+        };
+        rooms
+            .readmit(pid(7), room("calm-otter"), name("Ada"), ON, None, owner, ())
+            .unwrap();
+        readmit(&mut rooms, pid(8), "Bob").unwrap();
+        assert!(rooms.is_owner(pid(7)));
+        assert!(!rooms.is_owner(pid(8)));
     }
 
     #[test]

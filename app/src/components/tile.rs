@@ -87,7 +87,7 @@ pub fn TileView(tile: TileId, call: CallView) -> impl IntoView {
     let remove = use_context::<RemoveParticipant>()
         .filter(|_| !local && !screen)
         .map(|RemoveParticipant(remove)| {
-            let label = format!("Remove {} from the call", tile_.with_untracked(|t| t.as_ref().map(|t| t.name.clone())).unwrap_or_default());
+            let label = format!("Remove {} from the call", call.name_of(id).unwrap_or_default());
             view! {
                 <button type="button" class="pin remove owner-only" data-testid="remove" aria-label=label.clone()
                     title=label on:click=move |_| remove.run(id)>"Remove"</button>
