@@ -231,3 +231,28 @@ export async function iceReport(page: Page, name: string, consoleLines: string[]
   const warnings = consoleLines.filter((l) => l.startsWith('[warning]') || l.startsWith('[error]')).slice(-20);
   return [`--- ${name}`, ...pairs, ...warnings.map((w) => `  ${w}`)].join('\n');
 }
+
+/**
+ * What the page's connection to `peer` allows and found: its ICE transport policy, and whether a candidate
+ * pair straight to `peerAddress` (no TURN allocation on either end) passed its connectivity checks.
+ */
+export async function directPathTo(page: Page, peer: number, peerAddress: string): Promise<{ policy?: string; succeeded: boolean }> {
+  return page.evaluate(
+    async ({ peer, peerAddress }) => {
+      const pc = ((window as any).__nonstop?.peers as Map<number, RTCPeerConnection> | undefined)?.get(peer);
+      if (!pc) return { succeeded: false };
+      const report = await pc.getStats();
+      const byId = new Map<string, any>();
+      report.forEach((r: any) => byId.set(r.id, r));
+      let succeeded = false;
+      report.forEach((r: any) => {
+        if (r.type !== 'candidate-pair' || r.state !== 'succeeded') return;
+        const local = byId.get(r.localCandidateId);
+        const remote = byId.get(r.remoteCandidateId);
+        if (local?.candidateType !== 'relay' && remote?.address === peerAddress) succeeded = true;
+      });
+      return { policy: pc.getConfiguration().iceTransportPolicy, succeeded };
+    },
+    { peer, peerAddress },
+  );
+}
