@@ -21,6 +21,8 @@ export interface ProjectJanus {
   /** `--janus-ws`, `--janus-admin-ws`, `--janus-secrets-file` for the signaling server. */
   serverArgs: string[];
   stop(): Promise<void>;
+  /** A crash: SIGKILL, no goodbye on any connection. */
+  kill(): Promise<void>;
 }
 
 export async function startProjectJanus(net: Topology, dir: string): Promise<ProjectJanus> {
@@ -40,9 +42,9 @@ export async function startProjectJanus(net: Topology, dir: string): Promise<Pro
   });
   fs.closeSync(log);
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const stop = async () => {
+  const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
     await exited;
     clearTimeout(timer);
@@ -70,6 +72,7 @@ export async function startProjectJanus(net: Topology, dir: string): Promise<Pro
       '--janus-secrets-file',
       path.join(dir, 'secrets'),
     ],
-    stop,
+    stop: () => stop(),
+    kill: () => stop('SIGKILL'),
   };
 }

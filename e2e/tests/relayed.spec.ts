@@ -151,6 +151,8 @@ test.describe('Relayed mode', () => {
         // No mesh link left: what the page decodes comes through Janus.
         await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
         await expectDecoding(p.p.page, others, `p${i} relayed`);
+        // The route badge tells the truth: no tile still says "Direct".
+        for (const id of others) await expect(p.p.tileOf(id).getByTestId('route')).toHaveText('Via SFU', { timeout: 5_000 });
       }
       // Speaker detection reads each microphone from the SFU's connection: Ada (Chromium's fake microphone
       // beeps) lights up on Linus's page, read by Linus's browser (Firefox in the firefox project); Grace,
@@ -191,6 +193,7 @@ test.describe('Relayed mode', () => {
       for (const [i, p] of people.slice(0, 2).entries()) {
         await expect.poll(async () => Object.values(await peerStats(p.p.page)).map((s) => s.connectionState), { timeout: 10_000, message: `p${i} meshes again` }).toEqual(['connected']);
         await expectDecoding(p.p.page, [ids[1 - i]], `p${i} back in mesh`);
+        await expect(p.p.tileOf(ids[1 - i]).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 5_000 });
       }
       const backFrom = Math.min(...(await Promise.all(people.slice(0, 2).map((p) => topologyAt(p.signaling, 'mesh', 'prepare'))))) - 500;
       const backTo = Date.now();
@@ -204,6 +207,58 @@ test.describe('Relayed mode', () => {
       testInfo.annotations.push({ type: 'gaps', description: `to relayed ${JSON.stringify(summary(toRelayed))}, to mesh ${JSON.stringify(summary(toMesh))}` });
       // The goal is 500 ms; a loaded 2-core machine gets some slack before this fails.
       for (const g of [...toRelayed, ...toMesh]) expect(g).toBeLessThan(2_000);
+    } finally {
+      await janus?.stop();
+      await net.destroy();
+    }
+  });
+
+  test('Janus dies during a relayed call: the call goes back to mesh by itself, and every page decodes everyone again', async ({ kind }, testInfo) => {
+    const net: Topology = await createTopology({ participants: 3 });
+    let janus: ProjectJanus | undefined;
+    try {
+      janus = await startProjectJanus(net, testInfo.outputPath('janus'));
+      await net.startServer({
+        logFile: testInfo.outputPath('server.log'),
+        extraArgs: [...janus.serverArgs, '--relay-above', '2'],
+      });
+      const room = 'relayed-janus-dies';
+      const people = [];
+      for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) people.push(await joinInNamespace(net, i, name, room, { browser: i === 2 ? kind : 'chromium' }));
+      const ids = people.map((p) => p.id);
+      for (const p of people) await watchGaps(p.p.page);
+      for (const p of people) await expectCommitted(p.signaling, 'relayed', 0);
+      for (const [i, p] of people.entries()) {
+        await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
+        await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed`);
+      }
+
+      // Janus crashes. The server finds its room gone (a failed check, confirmed half a second later) and moves the call
+      // back to mesh at once, without the hold: nobody reloads, no tile goes.
+      const killedAt = Date.now();
+      await janus.kill();
+      for (const p of people) await expectCommitted(p.signaling, 'mesh', killedAt, 30_000);
+      const meshAt = Date.now();
+      for (const [i, p] of people.entries()) {
+        const others = ids.filter((id) => id !== p.id);
+        await expect.poll(async () => Object.values(await peerStats(p.p.page)).map((s) => s.connectionState), { timeout: 15_000, message: `p${i} meshes again` }).toEqual(['connected', 'connected']);
+        await expectDecoding(p.p.page, others, `p${i} in mesh after Janus died`);
+        for (const id of others) await expect(p.p.tileOf(id).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 5_000 });
+      }
+      const prepared = Math.min(...(await Promise.all(people.map((p) => topologyAt(p.signaling, 'mesh', 'prepare')))));
+      const all: number[] = [];
+      for (const [i, p] of people.entries()) {
+        const g = await gaps(p.p.page, killedAt - 500, Date.now());
+        console.log(`gaps on p${i} after Janus died (times from its mesh commit): ${describe(g, await topologyAt(p.signaling, 'mesh', 'commit'))}`);
+        for (const id of ids) if (id !== p.id) all.push(g[String(id)].gap);
+      }
+      console.log(
+        `Janus killed: mesh prepared after ${prepared - killedAt} ms, committed everywhere after ${meshAt - killedAt} ms; video gap ${JSON.stringify(summary(all))}`,
+      );
+      // Detection takes at most 2 s and a second check half a second later; building the mesh a second or two. No media can flow meanwhile.
+      for (const g of all) expect(g).toBeLessThan(15_000);
+      // Without Janus the call stays in mesh (it asks for a new SFU room now and then, in vain).
+      for (const p of people) expect((await p.signaling.of('received', 'topology')).filter((m) => m._at > meshAt)).toEqual([]);
     } finally {
       await janus?.stop();
       await net.destroy();

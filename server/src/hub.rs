@@ -773,12 +773,17 @@ impl Hub {
                             crate::metrics::sfu_room_failed();
                         }
                     }
+                    let made = result.as_ref().ok().cloned();
                     let refused = match hub.upgrade() {
                         Some(hub) => hub.sfu_room_created(&room, generation, result),
                         None => result.ok(),
                     };
-                    if let Some(made) = refused {
-                        sfu.destroy(made).await;
+                    match (refused, made) {
+                        (Some(refused), _) => sfu.destroy(refused).await,
+                        (None, Some(made)) => {
+                            watch_sfu_room(sfu, hub, room, generation, made).await
+                        }
+                        (None, None) => {}
                     }
                 });
             }
@@ -819,6 +824,21 @@ impl Hub {
         None
     }
 
+    /// Whether `room` (its instance `generation`) still has the SFU room `sfu_id`.
+    fn holds_sfu_room(&self, room: &RoomName, generation: u64, sfu_id: &str) -> bool {
+        self.lock().holds_sfu_room(room, generation, sfu_id)
+    }
+
+    /// The SFU room `sfu_id` of `room` is gone: the call goes back to mesh.
+    fn sfu_room_lost(&self, room: &RoomName, generation: u64, sfu_id: &str) {
+        let mut rooms = self.lock();
+        if self.closing() {
+            return;
+        }
+        let deliveries = rooms.sfu_room_lost(room, generation, sfu_id);
+        self.deliver(&mut rooms, deliveries);
+    }
+
     /// A room's topology deadline came.
     fn poll_topology(&self, room: &RoomName, generation: u64) {
         let mut rooms = self.lock();
@@ -844,6 +864,63 @@ impl Hub {
     /// The room state, for property tests' invariant checks.
     pub(crate) fn rooms_for_test(&self) -> MutexGuard<'_, Rooms<Outbox>> {
         self.lock()
+    }
+}
+
+/// How often the SFU is asked whether a call's SFU room still exists.
+pub const SFU_CHECK_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How soon an SFU that could not be reached is asked again, to be sure.
+const SFU_RECHECK_AFTER: Duration = Duration::from_millis(500);
+
+/// Watches the SFU room `made` of `room` while the room holds it. When the SFU says
+/// it is gone, or cannot be reached twice in a row (a single slow answer does not move
+/// a call of two hundred; the second try comes soon, since every second of it is a
+/// second of frozen video), the call goes back to mesh: media through a dead SFU has
+/// stopped, and waiting would only lengthen the gap.
+async fn watch_sfu_room(
+    sfu: Arc<dyn SfuRooms>,
+    hub: Weak<Hub>,
+    room: RoomName,
+    generation: u64,
+    made: crate::sfu::SfuRoom,
+) {
+    let mut failures = 0;
+    loop {
+        let wait = if failures > 0 {
+            SFU_RECHECK_AFTER
+        } else {
+            SFU_CHECK_INTERVAL
+        };
+        tokio::time::sleep(wait).await;
+        match hub.upgrade() {
+            Some(hub) if hub.holds_sfu_room(&room, generation, &made.id) => {}
+            _ => return,
+        }
+        let why = match sfu.exists(&made).await {
+            Ok(true) => {
+                failures = 0;
+                continue;
+            }
+            Ok(false) => "the SFU no longer has the room".to_owned(),
+            Err(e @ crate::sfu::SfuError::Unreachable(_)) => {
+                failures += 1;
+                if failures < 2 {
+                    continue;
+                }
+                e.to_string()
+            }
+            Err(e) => {
+                warn!(%room, error = %e, "SFU room check");
+                continue;
+            }
+        };
+        warn!(%room, reason = %why, "SFU room lost: the call goes back to mesh");
+        crate::metrics::sfu_room_lost();
+        if let Some(hub) = hub.upgrade() {
+            hub.sfu_room_lost(&room, generation, &made.id);
+        }
+        return;
     }
 }
 

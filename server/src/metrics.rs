@@ -114,6 +114,7 @@ struct Metrics {
     interruptions: AtomicU64,
     switches: Labeled,
     sfu_room_failures: AtomicU64,
+    sfu_rooms_lost: AtomicU64,
 }
 
 fn metrics() -> &'static Metrics {
@@ -175,6 +176,10 @@ pub fn switched(mode: &'static str) {
 
 pub fn sfu_room_failed() {
     metrics().sfu_room_failures.fetch_add(1, Relaxed);
+}
+
+pub fn sfu_room_lost() {
+    metrics().sfu_rooms_lost.fetch_add(1, Relaxed);
 }
 
 /// The error code as it appears on the wire (`room_full`), as a label value.
@@ -315,6 +320,13 @@ pub fn render(rooms: usize, participants: usize) -> String {
          # TYPE nonstop_sfu_room_failures_total counter\n\
          nonstop_sfu_room_failures_total {}\n",
         m.sfu_room_failures.load(Relaxed)
+    );
+    let _ = write!(
+        out,
+        "# HELP nonstop_sfu_rooms_lost_total SFU rooms lost during a call (the SFU died or dropped the room; the call went back to mesh).\n\
+         # TYPE nonstop_sfu_rooms_lost_total counter\n\
+         nonstop_sfu_rooms_lost_total {}\n",
+        m.sfu_rooms_lost.load(Relaxed)
     );
     if let Some(rss) = resident_bytes() {
         gauge(

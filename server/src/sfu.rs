@@ -48,4 +48,6 @@ pub trait SfuRooms: Send + Sync {
     fn destroy(&self, room: SfuRoom) -> SfuFuture<'_, ()>;
     /// A short-lived grant for one participant, for this room only.
     fn grant(&self, room: &SfuRoom, participant: ParticipantId) -> SfuGrant;
+    /// Whether the room still exists: `Ok(false)` when the SFU restarted without it.
+    fn exists(&self, room: &SfuRoom) -> SfuFuture<'_, Result<bool, SfuError>>;
 }

@@ -257,3 +257,75 @@ async fn with_an_sfu_the_room_holds_its_capacity_and_the_next_is_turned_away() {
     assert_eq!(code, ErrorCode::RoomFull, "{message}");
     assert!(message.contains("200 of 200"), "{message}");
 }
+
+#[tokio::test]
+async fn a_dead_sfu_takes_a_relayed_call_back_to_mesh_and_joins_are_held_to_the_mesh_limit() {
+    let sfu = Arc::new(FakeSfu::new(300));
+    let record = sfu.record.clone();
+    let mut settings = settings(60_000);
+    settings.topology.relay_above = 2;
+    settings.topology.mesh_limit = 3;
+    let server = TestServer::start_with_sfu(settings, Some(sfu)).await;
+    let mut clients = Vec::new();
+    for name in ["Ada", "Bob", "Cy"] {
+        clients.push(server.joined(ROOM, name).await);
+    }
+    for (client, _) in &mut clients {
+        assert_eq!(next_topology(client).await.1, SwitchPhase::Prepare);
+        client
+            .send(&ClientMsg::TopologyReady {
+                mode: TopologyMode::Relayed,
+            })
+            .await;
+    }
+    for (client, _) in &mut clients {
+        let (mode, phase, _) = next_topology(client).await;
+        assert_eq!((mode, phase), (TopologyMode::Relayed, SwitchPhase::Commit));
+    }
+
+    // The SFU dies: within two failed checks (the second soon after the first) everyone is told to build the mesh,
+    // long before the minute of hold, and nothing is destroyed (nothing is left to).
+    let died = tokio::time::Instant::now();
+    record.lock().unwrap().dead = true;
+    for (client, _) in &mut clients {
+        let (mode, phase, sfu) = tokio::time::timeout(
+            3 * nonstop_server::hub::SFU_CHECK_INTERVAL + PATIENCE,
+            next_topology(client),
+        )
+        .await
+        .expect("told to go back to mesh");
+        assert_eq!(
+            (mode, phase, sfu),
+            (TopologyMode::Mesh, SwitchPhase::Prepare, None)
+        );
+    }
+    let took = died.elapsed();
+    assert!(took >= nonstop_server::hub::SFU_CHECK_INTERVAL, "{took:?}");
+    for (client, _) in &mut clients {
+        client
+            .send(&ClientMsg::TopologyReady {
+                mode: TopologyMode::Mesh,
+            })
+            .await;
+    }
+    for (client, _) in &mut clients {
+        let (mode, phase, _) = next_topology(client).await;
+        assert_eq!((mode, phase), (TopologyMode::Mesh, SwitchPhase::Commit));
+    }
+    assert!(record.lock().unwrap().destroyed.is_empty());
+
+    // Without an SFU room the mesh limit holds again, with the reason.
+    let mut dee = server.connect().await;
+    dee.send(&join_msg(ROOM, "Dee")).await;
+    match dee.recv().await {
+        ServerMsg::Error { code, message } => {
+            assert_eq!(code, ErrorCode::MeshLimit);
+            assert!(message.contains("no SFU"), "{message}");
+        }
+        other => panic!("expected mesh_limit, got {other:?}"),
+    }
+    let (_, _, body) = http_get(server.addr, "/metrics", &[]).await;
+    assert!(String::from_utf8(body)
+        .unwrap()
+        .contains("nonstop_sfu_rooms_lost_total 1"));
+}

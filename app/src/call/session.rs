@@ -840,8 +840,8 @@ impl Inner {
                         bytes_received: report.and_then(|r| r.transport_bytes_received),
                     },
                 ));
-                if let Some(route) = report.and_then(|r| r.route) {
-                    self.view.set_route(s.peer, Some(route));
+                if s.route.is_some() {
+                    self.view.set_route(s.peer, s.route);
                 }
             }
         }

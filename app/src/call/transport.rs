@@ -11,6 +11,7 @@ use nonstop_core::protocol::IceServer;
 use nonstop_core::recovery::LinkCondition;
 use nonstop_core::ParticipantId;
 
+use crate::platform::ice::Route;
 use crate::platform::media::{LocalMedia, MediaStream};
 use crate::platform::screen::ScreenTrack;
 use crate::platform::stats::{AudioReading, LinkReport};
@@ -41,6 +42,9 @@ pub struct LinkSample {
     pub condition: Option<LinkCondition>,
     /// `None` when the browser could not read it.
     pub report: Option<LinkReport>,
+    /// How the participant's media reaches us: a mesh link's selected pair, or the
+    /// SFU. `None` while not known.
+    pub route: Option<Route>,
     /// The participant's microphone as received (speaker detection), and our own
     /// microphone's level if this connection sends it. From `report` on a mesh link;
     /// read apart from the SFU's connections, which carry everyone.

@@ -1,5 +1,6 @@
 //! Which route a link's media takes (direct, or through a TURN relay over UDP, TCP or
-//! TLS), read from the selected candidate pair of a `getStats()` report.
+//! TLS), read from the selected candidate pair of a `getStats()` report; or, in
+//! relayed mode, through the SFU.
 
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
@@ -11,6 +12,8 @@ pub enum Route {
     RelayUdp,
     RelayTcp,
     RelayTls,
+    /// Relayed mode: everyone's media comes through the SFU.
+    Sfu,
 }
 
 impl Route {
@@ -21,6 +24,7 @@ impl Route {
             Route::RelayUdp => "relay-udp",
             Route::RelayTcp => "relay-tcp",
             Route::RelayTls => "relay-tls",
+            Route::Sfu => "sfu",
         }
     }
 
@@ -31,6 +35,7 @@ impl Route {
             Route::RelayUdp => "Relay (UDP)",
             Route::RelayTcp => "Relay (TCP)",
             Route::RelayTls => "Relay (TLS)",
+            Route::Sfu => "Via SFU",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Property tests: any sequence of joins, leaves, interruptions, readiness, uplink
-//! reports, SFU room outcomes and time keeps the switch protocol sound.
+//! reports, SFU room outcomes (made, failed, lost) and time keeps the switch protocol
+//! sound.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,8 @@ enum Op {
     Uplink(usize, u64),
     /// The pending SFU room creation succeeds (true) or fails.
     SfuRoom(bool),
+    /// The SFU loses the call's room (it died).
+    SfuLost,
     /// Time passes (ms); whatever is due is polled.
     Wait(u64),
 }
@@ -36,6 +39,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (any::<usize>(), any::<bool>()).prop_map(|(n, relayed)| Op::Ready(n, relayed)),
         1 => (any::<usize>(), 50u64..3_000).prop_map(|(n, kbps)| Op::Uplink(n, kbps)),
         2 => any::<bool>().prop_map(Op::SfuRoom),
+        1 => Just(Op::SfuLost),
         4 => (0u64..12_000).prop_map(Op::Wait),
     ]
 }
@@ -61,6 +65,8 @@ struct Harness {
     last_needed: Option<Time>,
     /// The switch under way before the step being checked.
     switching_before: Option<TopologyMode>,
+    /// The step being checked is the loss of the SFU room.
+    losing: bool,
 }
 
 impl Harness {
@@ -75,6 +81,7 @@ impl Harness {
         use TopologyMode::{Mesh, Relayed};
         let now = self.now;
         self.switching_before = self.t.switching_to();
+        self.losing = false;
         let effects = match *op {
             Op::Join => {
                 if self.t.admits().is_err() {
@@ -133,6 +140,10 @@ impl Harness {
                     self.t.sfu_room_failed(now)
                 }
             }
+            Op::SfuLost => {
+                self.losing = true;
+                self.t.sfu_room_lost(now)
+            }
             Op::Wait(ms) => {
                 let until = self.now + Millis::from_millis(ms);
                 while let Some(due) = self.t.next_deadline().filter(|d| *d <= until) {
@@ -184,6 +195,11 @@ impl Harness {
                     let seat = self.seats.get_mut(&to).expect("told someone in the call");
                     assert!(seat.present, "told someone absent");
                     match phase {
+                        // A lost room calls a switch to relayed off with a commit of mesh.
+                        Commit if self.losing && mode == TopologyMode::Mesh => assert!(
+                            matches!(seat.last, Some((_, Prepare))),
+                            "mesh committed to {to} with no switch under way"
+                        ),
                         Commit => assert_eq!(
                             seat.last,
                             Some((mode, Prepare)),
@@ -198,7 +214,11 @@ impl Harness {
                             }
                             // A switch back to mesh that starts now (a newcomer during
                             // one is only told about it).
-                            if mode == TopologyMode::Mesh && self.switching_before != Some(mode) {
+                            // (At once when the SFU room is lost.)
+                            if mode == TopologyMode::Mesh
+                                && self.switching_before != Some(mode)
+                                && !self.losing
+                            {
                                 let calm_for = self.last_needed.map(|t| self.now.since(t));
                                 assert!(
                                     calm_for.is_none_or(|c| c >= self.config.hold),
@@ -267,6 +287,7 @@ fn run(ops: &[Op], sfu: bool) {
         creating: false,
         last_needed: None,
         switching_before: None,
+        losing: false,
     };
     for op in ops {
         h.apply(op);

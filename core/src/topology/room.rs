@@ -193,6 +193,40 @@ impl RoomTopology {
         self.advance_now(now)
     }
 
+    /// The SFU room is gone (the SFU died, or restarted without it): nothing flows
+    /// through it any more, so there is nothing to make before breaking. The call goes
+    /// back to mesh at once, without the hold, and a room is made again (with backoff)
+    /// while the call still needs one; meanwhile joins beyond the mesh limit are refused.
+    pub fn sfu_room_lost(&mut self, now: Time) -> Vec<TopologyEffect> {
+        if self.sfu_room != SfuRoom::Ready {
+            return Vec::new();
+        }
+        self.sfu_room = SfuRoom::RetryAt(now + self.retry.next_delay());
+        let mut effects = Vec::new();
+        match (self.mode, self.switching_to()) {
+            // Already on the way back.
+            (_, Some(TopologyMode::Mesh)) => {}
+            (TopologyMode::Relayed, _) => {
+                self.switch = None;
+                self.start_switch(now, TopologyMode::Mesh, &mut effects);
+            }
+            // Still in mesh: the switch to relayed is called off, and `Commit(mesh)`
+            // tells everyone to stop building the relayed path.
+            (TopologyMode::Mesh, Some(TopologyMode::Relayed)) => {
+                self.switch = None;
+                let present: Vec<_> = self.present().collect();
+                effects.extend(present.into_iter().map(|to| TopologyEffect::Tell {
+                    to,
+                    mode: TopologyMode::Mesh,
+                    phase: SwitchPhase::Commit,
+                }));
+            }
+            (TopologyMode::Mesh, None) => {}
+        }
+        self.advance(now, &mut effects);
+        effects
+    }
+
     /// Grants valid for `lifetime` were just handed out: refresh everyone's at half of it.
     pub fn grants_issued(&mut self, now: Time, lifetime: Millis) {
         let due = now + Millis::from_millis(lifetime.as_millis() / 2).max(Millis::from_secs(1));

@@ -329,3 +329,52 @@ fn grants_are_refreshed_at_half_their_lifetime_while_the_sfu_is_in_use() {
     t.grants_issued(at(30_000), Millis::from_secs(60));
     assert_eq!(t.next_deadline(), Some(at(60_000)));
 }
+
+#[test]
+fn a_lost_sfu_room_takes_a_relayed_call_back_to_mesh_at_once_and_is_made_again() {
+    let (mut t, _) = call_of(6);
+    let committed = all_ready(&mut t, at(1_000), 1..=6, Relayed);
+    assert_eq!(told(&committed, Relayed, Commit), [1, 2, 3, 4, 5, 6]);
+
+    // The SFU died: no hold, no room to destroy; everyone builds the mesh.
+    let lost = t.sfu_room_lost(at(10_000));
+    assert_eq!(told(&lost, Mesh, Prepare), [1, 2, 3, 4, 5, 6]);
+    assert!(!has(&lost, &TopologyEffect::DestroySfuRoom));
+    assert_eq!(t.switching_to(), Some(Mesh));
+    // Without a room, the call is held to the mesh limit.
+    assert!(t.admits().is_ok(), "6 of 8");
+    let back = all_ready(&mut t, at(11_000), 1..=6, Mesh);
+    assert_eq!(told(&back, Mesh, Commit), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(t.mode(), Mesh);
+    assert!(t.sfu_room_lost(at(11_500)).is_empty(), "told once");
+
+    // Six still need relaying: a new room is asked for at the retry, and the call
+    // moves once it exists.
+    let due = t.next_deadline().expect("a retry");
+    assert!(due > at(10_000));
+    assert!(has(&t.poll(due), &TopologyEffect::CreateSfuRoom));
+    let made = t.sfu_room_created(due);
+    assert_eq!(told(&made, Relayed, Prepare), [1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn a_room_lost_during_the_switch_to_relayed_calls_the_switch_off() {
+    let (mut t, last) = call_of(6);
+    assert_eq!(told(&last, Relayed, Prepare), [1, 2, 3, 4, 5, 6]);
+    t.ready(at(500), pid(1), Relayed);
+    let lost = t.sfu_room_lost(at(1_000));
+    assert_eq!(told(&lost, Mesh, Commit), [1, 2, 3, 4, 5, 6]);
+    assert!(told(&lost, Relayed, Commit).is_empty());
+    assert_eq!(t.mode(), Mesh);
+    assert_eq!(t.switching_to(), None);
+    // A late ready for the dropped switch changes nothing.
+    assert!(all_ready(&mut t, at(1_500), 2..=6, Relayed).is_empty());
+    assert_eq!(t.mode(), Mesh);
+}
+
+#[test]
+fn a_room_lost_when_there_is_none_changes_nothing() {
+    let (mut t, _) = call_of(3);
+    assert!(t.sfu_room_lost(at(1_000)).is_empty());
+    assert_eq!(t.next_deadline(), None);
+}

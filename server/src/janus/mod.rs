@@ -221,6 +221,14 @@ impl SfuRooms for Janus {
         // publisher id a client joins with is its participant id (string_ids).
         self.grant_at(room, unix_now())
     }
+
+    fn exists(&self, room: &SfuRoom) -> SfuFuture<'_, Result<bool, SfuError>> {
+        let request = json!({"request": "exists", "room": room.id});
+        Box::pin(async move {
+            let answer = self.videoroom(request).await.map_err(sfu_error)?;
+            Ok(answer["exists"].as_bool().unwrap_or(false))
+        })
+    }
 }
 
 fn sfu_error(e: AdminError) -> SfuError {

@@ -147,6 +147,35 @@ impl<O> Rooms<O> {
         self.apply_topology(room_name.clone(), effects)
     }
 
+    /// Whether instance `generation` of `room_name` still has the SFU room `sfu_id`
+    /// (the watch on that SFU room goes on).
+    pub fn holds_sfu_room(&self, room_name: &RoomName, generation: u64, sfu_id: &str) -> bool {
+        self.rooms.get(room_name).is_some_and(|r| {
+            r.sfu.generation == generation && r.sfu.room.as_ref().is_some_and(|m| m.id == sfu_id)
+        })
+    }
+
+    /// The SFU room `sfu_id` of `room_name` is gone (the SFU died or lost it): the
+    /// call goes back to mesh without it.
+    pub fn sfu_room_lost(
+        &mut self,
+        room_name: &RoomName,
+        generation: u64,
+        sfu_id: &str,
+    ) -> Vec<Delivery> {
+        if !self.holds_sfu_room(room_name, generation, sfu_id) {
+            return Vec::new();
+        }
+        let now = self.now();
+        let Some(room) = self.room_generation(room_name, generation) else {
+            return Vec::new();
+        };
+        // Nothing to destroy: the SFU no longer has it.
+        room.sfu.room = None;
+        let effects = room.sfu.topology.sfu_room_lost(now);
+        self.apply_topology(room_name.clone(), effects)
+    }
+
     /// The wake-up of [`SfuJob::Wake`] came: does what is due.
     pub fn poll_topology(&mut self, room_name: &RoomName, generation: u64) -> Vec<Delivery> {
         let now = self.now();
@@ -292,6 +321,9 @@ mod tests {
                 room_token: String::new(),
                 expires_in: 60,
             }
+        }
+        fn exists(&self, _: &SfuRoom) -> SfuFuture<'_, Result<bool, SfuError>> {
+            unreachable!("the hub watches rooms")
         }
     }
 

@@ -13,6 +13,8 @@ pub struct Record {
     pub destroyed: Vec<String>,
     /// Creations refused so far.
     pub failed: usize,
+    /// The SFU died: nothing can be made, and the rooms it had are gone.
+    pub dead: bool,
 }
 
 pub struct FakeSfu {
@@ -37,6 +39,9 @@ impl SfuRooms for FakeSfu {
     fn create(&self, capacity: usize) -> SfuFuture<'_, Result<SfuRoom, SfuError>> {
         Box::pin(async move {
             let mut record = self.record.lock().unwrap();
+            if record.dead {
+                return Err(SfuError::Unreachable("the fake is dead".into()));
+            }
             if record.failed < self.fail_first {
                 record.failed += 1;
                 return Err(SfuError::Unreachable("the fake says no".into()));
@@ -67,5 +72,16 @@ impl SfuRooms for FakeSfu {
             room_token: format!("room-token-for-{participant}"),
             expires_in: self.expires_in,
         }
+    }
+
+    fn exists(&self, room: &SfuRoom) -> SfuFuture<'_, Result<bool, SfuError>> {
+        let id = room.id.clone();
+        Box::pin(async move {
+            let record = self.record.lock().unwrap();
+            if record.dead {
+                return Err(SfuError::Unreachable("the fake is dead".into()));
+            }
+            Ok(!record.destroyed.contains(&id))
+        })
     }
 }

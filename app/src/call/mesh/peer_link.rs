@@ -259,6 +259,7 @@ impl PeerLink {
             condition: self.pc.condition(),
             remote_audio: report.as_ref().map(|r| r.remote_audio),
             local_audio_level: report.as_ref().and_then(|r| r.local_audio_level),
+            route: report.as_ref().and_then(|r| r.route),
             report,
         }
     }

@@ -29,6 +29,7 @@ use self::publisher::{Offer, Publisher};
 use self::subscriber::Subscriber;
 use super::transport::{EventSink, LinkSample, MediaTransport, TransportEvent};
 use crate::platform::clock;
+use crate::platform::ice::Route;
 use crate::platform::janus_socket::{self, JanusSocket, SocketEvent};
 use crate::platform::media::LocalMedia;
 use crate::platform::screen::ScreenTrack;
@@ -439,6 +440,7 @@ impl MediaTransport for RelayedTransport {
                     peer,
                     condition,
                     report: None,
+                    route: Some(Route::Sfu),
                     remote_audio: audio.get(&peer).copied(),
                     local_audio_level,
                 })
