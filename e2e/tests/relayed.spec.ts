@@ -18,7 +18,24 @@ import { startProjectJanus, type ProjectJanus } from '../support/project-janus';
 import { peerStats } from '../support/media';
 import { sendChat } from '../support/chat';
 import type { SignalingLog } from '../support/signaling';
-import type { Page } from '@playwright/test';
+import type { Page, TestInfo } from '@playwright/test';
+
+/**
+ * Three participants' namespaces, the project's Janus and the signaling server (told of Janus, with
+ * `extraArgs`) in the hub; runs `body`, then stops them all, whatever happened.
+ */
+async function inCallWithJanus(testInfo: TestInfo, extraArgs: string[], body: (net: Topology, janus: ProjectJanus) => Promise<void>) {
+  const net = await createTopology({ participants: 3 });
+  let janus: ProjectJanus | undefined;
+  try {
+    janus = await startProjectJanus(net, testInfo.outputPath('janus'));
+    await net.startServer({ logFile: testInfo.outputPath('server.log'), extraArgs: [...janus.serverArgs, ...extraArgs] });
+    await body(net, janus);
+  } finally {
+    await janus?.stop();
+    await net.destroy();
+  }
+}
 
 /** Starts recording, in the page, when each remote camera tile shows new frames (sampled every 100 ms). */
 async function watchGaps(page: Page) {
@@ -119,14 +136,7 @@ test.describe('Relayed mode', () => {
   test.describe.configure({ timeout: 240_000 });
   // In the firefox project the third participant (who joins, making the call relayed, and leaves) is Firefox.
   test('three participants switch to relayed through Janus and back to mesh when one leaves', async ({ kind }, testInfo) => {
-    const net: Topology = await createTopology({ participants: 3 });
-    let janus: ProjectJanus | undefined;
-    try {
-      janus = await startProjectJanus(net, testInfo.outputPath('janus'));
-      await net.startServer({
-        logFile: testInfo.outputPath('server.log'),
-        extraArgs: [...janus.serverArgs, '--relay-above', '2', '--relay-hold-ms', '3000'],
-      });
+    await inCallWithJanus(testInfo, ['--relay-above', '2', '--relay-hold-ms', '3000'], async (net) => {
       const room = 'relayed-switch';
       const people = [];
       for (const [i, name] of ['Ada', 'Grace'].entries()) people.push(await joinInNamespace(net, i, name, room));
@@ -207,21 +217,11 @@ test.describe('Relayed mode', () => {
       testInfo.annotations.push({ type: 'gaps', description: `to relayed ${JSON.stringify(summary(toRelayed))}, to mesh ${JSON.stringify(summary(toMesh))}` });
       // The goal is 500 ms; a loaded 2-core machine gets some slack before this fails.
       for (const g of [...toRelayed, ...toMesh]) expect(g).toBeLessThan(2_000);
-    } finally {
-      await janus?.stop();
-      await net.destroy();
-    }
+    });
   });
 
   test('Janus dies during a relayed call: the call goes back to mesh by itself, and every page decodes everyone again', async ({ kind }, testInfo) => {
-    const net: Topology = await createTopology({ participants: 3 });
-    let janus: ProjectJanus | undefined;
-    try {
-      janus = await startProjectJanus(net, testInfo.outputPath('janus'));
-      await net.startServer({
-        logFile: testInfo.outputPath('server.log'),
-        extraArgs: [...janus.serverArgs, '--relay-above', '2'],
-      });
+    await inCallWithJanus(testInfo, ['--relay-above', '2'], async (net, janus) => {
       const room = 'relayed-janus-dies';
       const people = [];
       for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) people.push(await joinInNamespace(net, i, name, room, { browser: i === 2 ? kind : 'chromium' }));
@@ -259,10 +259,7 @@ test.describe('Relayed mode', () => {
       for (const g of all) expect(g).toBeLessThan(15_000);
       // Without Janus the call stays in mesh (it asks for a new SFU room now and then, in vain).
       for (const p of people) expect((await p.signaling.of('received', 'topology')).filter((m) => m._at > meshAt)).toEqual([]);
-    } finally {
-      await janus?.stop();
-      await net.destroy();
-    }
+    });
   });
 
   test('a participant whose uplink cannot carry the mesh moves a call of three to relayed', async ({ kind }, testInfo) => {
@@ -271,12 +268,8 @@ test.describe('Relayed mode', () => {
     // while its 150 kb/s uplink carried the mesh and the new publication at once (make before break), and it
     // decoded nothing relayed. The switch itself came 15.5 s after the cap, as here.
     test.fixme(true, "a thin uplink's own switch to the SFU can lose its Janus WebSocket while the mesh still sends");
-    const net: Topology = await createTopology({ participants: 3 });
-    let janus: ProjectJanus | undefined;
-    try {
-      janus = await startProjectJanus(net, testInfo.outputPath('janus'));
-      // The default threshold (relayed above 5): three participants stay in mesh while their uplinks carry it.
-      await net.startServer({ logFile: testInfo.outputPath('server.log'), extraArgs: janus.serverArgs });
+    // The default threshold (relayed above 5): three participants stay in mesh while their uplinks carry it.
+    await inCallWithJanus(testInfo, [], async (net) => {
       const room = 'relayed-uplink';
       const people: Awaited<ReturnType<typeof joinInNamespace>>[] = [];
       for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) people.push(await joinInNamespace(net, i, name, room));
@@ -309,9 +302,6 @@ test.describe('Relayed mode', () => {
         await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
         await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed`);
       }
-    } finally {
-      await janus?.stop();
-      await net.destroy();
-    }
+    });
   });
 });

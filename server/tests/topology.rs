@@ -42,6 +42,24 @@ async fn next_topology(client: &mut Client) -> (TopologyMode, SwitchPhase, Optio
     }
 }
 
+/// Everyone says it is ready on `mode`; each then gets the commit of `mode` (its grant
+/// returned).
+async fn all_ready_then_committed(
+    clients: &mut [(Client, ParticipantId)],
+    mode: TopologyMode,
+) -> Vec<Option<SfuGrant>> {
+    for (client, _) in clients.iter_mut() {
+        client.send(&ClientMsg::TopologyReady { mode }).await;
+    }
+    let mut grants = Vec::new();
+    for (client, _) in clients.iter_mut() {
+        let (got, phase, grant) = next_topology(client).await;
+        assert_eq!((got, phase), (mode, SwitchPhase::Commit));
+        grants.push(grant);
+    }
+    grants
+}
+
 #[tokio::test]
 async fn the_sixth_joiner_relays_the_call_and_it_returns_to_mesh_after_the_hold() {
     let sfu = Arc::new(FakeSfu::new(2));
@@ -71,18 +89,8 @@ async fn the_sixth_joiner_relays_the_call_and_it_returns_to_mesh_after_the_hold(
     );
 
     // Everyone ready: commit to everyone.
-    for (client, _) in &mut clients {
-        client
-            .send(&ClientMsg::TopologyReady {
-                mode: TopologyMode::Relayed,
-            })
-            .await;
-    }
-    for (client, _) in &mut clients {
-        let (mode, phase, grant) = next_topology(client).await;
-        assert_eq!((mode, phase), (TopologyMode::Relayed, SwitchPhase::Commit));
-        assert!(grant.is_some());
-    }
+    let grants = all_ready_then_committed(&mut clients, TopologyMode::Relayed).await;
+    assert!(grants.iter().all(Option::is_some));
 
     // Grants living 2 s are refreshed within 1 s.
     for (client, id) in &mut clients {
@@ -272,16 +280,8 @@ async fn a_dead_sfu_takes_a_relayed_call_back_to_mesh_and_joins_are_held_to_the_
     }
     for (client, _) in &mut clients {
         assert_eq!(next_topology(client).await.1, SwitchPhase::Prepare);
-        client
-            .send(&ClientMsg::TopologyReady {
-                mode: TopologyMode::Relayed,
-            })
-            .await;
     }
-    for (client, _) in &mut clients {
-        let (mode, phase, _) = next_topology(client).await;
-        assert_eq!((mode, phase), (TopologyMode::Relayed, SwitchPhase::Commit));
-    }
+    all_ready_then_committed(&mut clients, TopologyMode::Relayed).await;
 
     // The SFU dies: within two failed checks (the second soon after the first) everyone is told to build the mesh,
     // long before the minute of hold, and nothing is destroyed (nothing is left to).
@@ -301,17 +301,7 @@ async fn a_dead_sfu_takes_a_relayed_call_back_to_mesh_and_joins_are_held_to_the_
     }
     let took = died.elapsed();
     assert!(took >= nonstop_server::hub::SFU_CHECK_INTERVAL, "{took:?}");
-    for (client, _) in &mut clients {
-        client
-            .send(&ClientMsg::TopologyReady {
-                mode: TopologyMode::Mesh,
-            })
-            .await;
-    }
-    for (client, _) in &mut clients {
-        let (mode, phase, _) = next_topology(client).await;
-        assert_eq!((mode, phase), (TopologyMode::Mesh, SwitchPhase::Commit));
-    }
+    all_ready_then_committed(&mut clients, TopologyMode::Mesh).await;
     assert!(record.lock().unwrap().destroyed.is_empty());
 
     // Without an SFU room the mesh limit holds again, with the reason.
