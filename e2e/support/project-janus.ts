@@ -23,12 +23,12 @@ export interface ProjectJanus {
   stop(): Promise<void>;
   /** A crash: SIGKILL, no goodbye on any connection. */
   kill(): Promise<void>;
+  /** Starts it again in the same folder (as a supervisor would: new secrets, no rooms); resolves once it listens. */
+  restart(): Promise<void>;
 }
 
-export async function startProjectJanus(net: Topology, dir: string): Promise<ProjectJanus> {
-  fs.mkdirSync(dir, { recursive: true });
-  // Janus's WebSockets and the server's proxy to them meet on the hub's loopback.
-  net.run(net.hub, 'ip', 'link', 'set', 'lo', 'up');
+/** One run of scripts/janus-start in `dir`, resolved once both WebSockets listen. */
+async function launch(net: Topology, dir: string) {
   const log = fs.openSync(path.join(dir, 'janus-start.log'), 'a');
   const child = spawn('nsenter', ['-t', String(net.hub.pid), '-n', 'bash', path.join(REPO_ROOT, 'scripts', 'janus-start'), dir], {
     stdio: ['ignore', log, log],
@@ -54,7 +54,7 @@ export async function startProjectJanus(net: Topology, dir: string): Promise<Pro
     if (child.exitCode !== null) throw new Error(`janus-start exited with ${child.exitCode}; see ${dir}`);
     try {
       for (const port of [WS_PORT, ADMIN_PORT]) net.run(net.hub, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`);
-      break;
+      return stop;
     } catch {
       if (Date.now() > deadline) {
         await stop();
@@ -63,6 +63,13 @@ export async function startProjectJanus(net: Topology, dir: string): Promise<Pro
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+export async function startProjectJanus(net: Topology, dir: string): Promise<ProjectJanus> {
+  fs.mkdirSync(dir, { recursive: true });
+  // Janus's WebSockets and the server's proxy to them meet on the hub's loopback.
+  net.run(net.hub, 'ip', 'link', 'set', 'lo', 'up');
+  let stop = await launch(net, dir);
   return {
     serverArgs: [
       '--janus-ws',
@@ -74,5 +81,9 @@ export async function startProjectJanus(net: Topology, dir: string): Promise<Pro
     ],
     stop: () => stop(),
     kill: () => stop('SIGKILL'),
+    restart: async () => {
+      await stop();
+      stop = await launch(net, dir);
+    },
   };
 }

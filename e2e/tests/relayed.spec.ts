@@ -220,7 +220,7 @@ test.describe('Relayed mode', () => {
     });
   });
 
-  test('Janus dies during a relayed call: the call goes back to mesh by itself, and every page decodes everyone again', async ({ kind }, testInfo) => {
+  test('Janus dies during a relayed call: the call goes back to mesh by itself, and to the SFU again once Janus is back', async ({ kind }, testInfo) => {
     await inCallWithJanus(testInfo, ['--relay-above', '2'], async (net, janus) => {
       const room = 'relayed-janus-dies';
       const people = [];
@@ -259,6 +259,17 @@ test.describe('Relayed mode', () => {
       for (const g of all) expect(g).toBeLessThan(15_000);
       // Without Janus the call stays in mesh (it asks for a new SFU room now and then, in vain).
       for (const p of people) expect((await p.signaling.of('received', 'topology')).filter((m) => m._at > meshAt)).toEqual([]);
+
+      // A supervisor starts Janus again, with new secrets and no rooms. The server reads the new secrets when
+      // the old ones are refused, and the call, still above the threshold, moves to the new Janus by itself.
+      const restartedAt = Date.now();
+      await janus.restart();
+      for (const p of people) await expectCommitted(p.signaling, 'relayed', restartedAt, 90_000);
+      console.log(`Janus restarted: the call relayed again everywhere after ${Date.now() - restartedAt} ms (the server retries with backoff)`);
+      for (const [i, p] of people.entries()) {
+        await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links again` }).toBe(0);
+        await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed on the restarted Janus`);
+      }
     });
   });
 

@@ -483,6 +483,7 @@ impl Args {
             admin_ws: admin_ws.clone(),
             secrets: JanusSecrets::read(secrets)
                 .map_err(|e| format!("--janus-secrets-file {}: {e}", secrets.display()))?,
+            secrets_file: Some(secrets.clone()),
         }))
     }
 }

@@ -829,14 +829,16 @@ impl Hub {
         self.lock().holds_sfu_room(room, generation, sfu_id)
     }
 
-    /// The SFU room `sfu_id` of `room` is gone: the call goes back to mesh.
-    fn sfu_room_lost(&self, room: &RoomName, generation: u64, sfu_id: &str) {
+    /// The SFU room `sfu_id` of `room` is gone: the call goes back to mesh. False if
+    /// the room no longer held it (it was destroyed meanwhile: nothing was lost).
+    fn sfu_room_lost(&self, room: &RoomName, generation: u64, sfu_id: &str) -> bool {
         let mut rooms = self.lock();
-        if self.closing() {
-            return;
+        if self.closing() || !rooms.holds_sfu_room(room, generation, sfu_id) {
+            return false;
         }
         let deliveries = rooms.sfu_room_lost(room, generation, sfu_id);
         self.deliver(&mut rooms, deliveries);
+        true
     }
 
     /// A room's topology deadline came.
@@ -915,10 +917,12 @@ async fn watch_sfu_room(
                 continue;
             }
         };
-        warn!(%room, reason = %why, "SFU room lost: the call goes back to mesh");
-        crate::metrics::sfu_room_lost();
-        if let Some(hub) = hub.upgrade() {
-            hub.sfu_room_lost(&room, generation, &made.id);
+        if hub
+            .upgrade()
+            .is_some_and(|hub| hub.sfu_room_lost(&room, generation, &made.id))
+        {
+            warn!(%room, reason = %why, "SFU room lost: the call goes back to mesh");
+            crate::metrics::sfu_room_lost();
         }
         return;
     }

@@ -13,13 +13,14 @@ mod common;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use nonstop_core::ParticipantId;
 use nonstop_server::janus::{tokens, Janus, JanusConfig, JanusSecrets};
-use nonstop_server::sfu::{SfuError, SfuRooms};
+use nonstop_server::sfu::{SfuError, SfuRoom, SfuRooms};
 use nonstop_server::Settings;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -79,7 +80,8 @@ where
         return;
     }
     let run_dir = std::env::temp_dir().join(format!("nonstop-janus-test-{}", std::process::id()));
-    let janus = JanusProcess::start(&run_dir);
+    // Held here too: a test that uses only some of `Setup` drops the rest at once.
+    let janus = Arc::new(Mutex::new(JanusProcess::start(&run_dir)));
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -98,6 +100,7 @@ where
                 client_ws: CLIENT_WS.into(),
                 admin_ws: ADMIN_WS.into(),
                 secrets,
+                secrets_file: Some(run_dir.join("secrets")),
             };
             let sfu = Janus::new(&config);
             while let Err(e) = sfu.check().await {
@@ -114,10 +117,10 @@ where
                 server,
                 sfu,
                 config,
+                janus: Arc::clone(&janus),
             })
             .await;
         });
-    drop(janus);
 }
 
 struct Setup {
@@ -125,6 +128,7 @@ struct Setup {
     /// The server's view of Janus (the same configuration as the server's own).
     sfu: Janus,
     config: JanusConfig,
+    janus: Arc<Mutex<JanusProcess>>,
 }
 
 impl Setup {
@@ -136,6 +140,45 @@ impl Setup {
     fn token_secret(&self) -> &str {
         &self.config.secrets.token_auth_secret
     }
+
+    /// Participant `id` joins `room` as a publisher with its grant, as the app does
+    /// through `/janus`: Janus's answer.
+    async fn join_with_grant(&self, room: &SfuRoom, id: u64) -> Value {
+        let grant = self.sfu.grant(room, ParticipantId::new(id));
+        let mut browser = self.browser().await;
+        let handle = browser.session_with_videoroom(&grant.token).await;
+        browser
+            .videoroom(
+                handle,
+                &grant.token,
+                join(&grant.room, &grant.pin, &grant.room_token, id),
+            )
+            .await
+    }
+
+    /// Kills Janus and starts it again (scripts/janus-start makes new secrets); returns
+    /// once the new secrets are written and Janus listens.
+    async fn restart_janus(&self) {
+        let run_dir = {
+            let mut janus = self.janus.lock().unwrap();
+            let _ = janus.0.kill();
+            let _ = janus.0.wait();
+            let _ = std::fs::remove_file(janus.1.join("secrets"));
+            janus.0 = JanusProcess::spawn(&janus.1);
+            janus.1.clone()
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let listening = TcpStream::connect(ADMIN_WS.trim_start_matches("ws://"))
+                .await
+                .is_ok();
+            if listening && JanusSecrets::read(&run_dir.join("secrets")).is_ok() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "Janus did not come back");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// Janus, started by scripts/janus-start; killed, and its run folder removed, when
@@ -144,11 +187,14 @@ struct JanusProcess(Child, PathBuf);
 
 impl JanusProcess {
     fn start(run_dir: &Path) -> JanusProcess {
-        let child = Command::new(repo().join("scripts/janus-start"))
+        JanusProcess(Self::spawn(run_dir), run_dir.to_owned())
+    }
+
+    fn spawn(run_dir: &Path) -> Child {
+        Command::new(repo().join("scripts/janus-start"))
             .arg(run_dir)
             .spawn()
-            .expect("scripts/janus-start");
-        JanusProcess(child, run_dir.to_owned())
+            .expect("scripts/janus-start")
     }
 }
 
@@ -302,21 +348,40 @@ fn the_admin_api_creates_and_destroys_rooms() {
 }
 
 #[test]
+fn a_restarted_janus_is_used_with_its_new_secrets_without_restarting_the_server() {
+    with_janus(
+        "a_restarted_janus_is_used_with_its_new_secrets_without_restarting_the_server",
+        |s| async move {
+            let before = s.sfu.create(6).await.unwrap();
+            assert!(s.sfu.exists(&before).await.unwrap());
+            s.restart_janus().await;
+            let run_dir = s.janus.lock().unwrap().1.clone();
+            let fresh = JanusSecrets::read(&run_dir.join("secrets")).unwrap();
+            assert!(fresh != s.config.secrets, "new secrets");
+            // The room went with the old Janus; the new one answers to its new secrets,
+            // read from the file at the first refusal.
+            assert!(!s.sfu.exists(&before).await.unwrap());
+            let room = s
+                .sfu
+                .create(6)
+                .await
+                .expect("a room on the restarted Janus");
+            assert!(s.sfu.exists(&room).await.unwrap());
+            // Grants are signed with the new token secret: a browser gets in.
+            let joined = s.join_with_grant(&room, 7).await;
+            assert_eq!(joined["videoroom"], "joined", "{joined}");
+            s.sfu.destroy(room).await;
+        },
+    );
+}
+
+#[test]
 fn a_grant_lets_a_browser_join_its_room_as_publisher() {
     with_janus(
         "a_grant_lets_a_browser_join_its_room_as_publisher",
         |s| async move {
             let room = s.sfu.create(6).await.unwrap();
-            let grant = s.sfu.grant(&room, ParticipantId::new(7));
-            let mut browser = s.browser().await;
-            let handle = browser.session_with_videoroom(&grant.token).await;
-            let joined = browser
-                .videoroom(
-                    handle,
-                    &grant.token,
-                    join(&grant.room, &grant.pin, &grant.room_token, 7),
-                )
-                .await;
+            let joined = s.join_with_grant(&room, 7).await;
             assert_eq!(joined["videoroom"], "joined", "{joined}");
             assert_eq!(joined["room"], room.id.as_str());
             assert_eq!(joined["id"], "7");
@@ -641,6 +706,7 @@ async fn without_janus_the_proxy_says_so_and_rooms_cannot_be_created() {
         client_ws: "ws://127.0.0.1:1".into(),
         admin_ws: "ws://127.0.0.1:1".into(),
         secrets: JanusSecrets::parse("admin_secret=a\nadmin_key=k\ntoken_auth_secret=t\n").unwrap(),
+        secrets_file: None,
     });
     let started = Instant::now();
     let check = janus.check().await.unwrap_err();

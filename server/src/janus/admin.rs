@@ -61,7 +61,7 @@ impl Connection {
 
 pub struct AdminClient {
     url: String,
-    secret: String,
+    secret: Mutex<String>,
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
     next_transaction: AtomicU64,
 }
@@ -72,7 +72,7 @@ impl AdminClient {
     pub fn new(url: String, secret: String) -> AdminClient {
         AdminClient {
             url,
-            secret,
+            secret: Mutex::new(secret),
             connection: tokio::sync::Mutex::new(None),
             next_transaction: AtomicU64::new(1),
         }
@@ -82,13 +82,18 @@ impl AdminClient {
         &self.url
     }
 
+    /// The `admin_secret` of the following requests (Janus restarted with a new one).
+    pub fn set_secret(&self, secret: String) {
+        *self.secret.lock().unwrap() = secret;
+    }
+
     /// Sends `request` (an object with at least `janus`), with a transaction and the
     /// admin secret added, and returns Janus's `success` answer.
     pub async fn request(&self, mut request: Value) -> Result<Value, AdminError> {
         let connection = self.connection().await?;
         let transaction = format!("t{}", self.next_transaction.fetch_add(1, Ordering::Relaxed));
         request["transaction"] = Value::from(transaction.as_str());
-        request["admin_secret"] = Value::from(self.secret.as_str());
+        request["admin_secret"] = Value::from(self.secret.lock().unwrap().as_str());
         let (tx, rx) = oneshot::channel();
         match connection.pending.lock().unwrap().as_mut() {
             Some(pending) => pending.insert(transaction.clone(), tx),

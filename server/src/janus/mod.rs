@@ -10,7 +10,8 @@ mod admin;
 pub mod proxy;
 pub mod tokens;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use nonstop_core::protocol::SfuGrant;
@@ -91,30 +92,74 @@ pub struct JanusConfig {
     /// Janus's Admin API WebSocket (loopback).
     pub admin_ws: String,
     pub secrets: JanusSecrets,
+    /// Where `secrets` were read: read again when Janus refuses or cannot be reached,
+    /// since `scripts/janus-start` makes new ones each time Janus (re)starts.
+    pub secrets_file: Option<PathBuf>,
 }
 
 /// Janus as the server's [`SfuRooms`].
 pub struct Janus {
     admin: AdminClient,
-    admin_key: String,
-    token_auth_secret: String,
+    secrets: Mutex<JanusSecrets>,
+    secrets_file: Option<PathBuf>,
 }
 
 impl Janus {
     pub fn new(config: &JanusConfig) -> Janus {
         Janus {
             admin: AdminClient::new(config.admin_ws.clone(), config.secrets.admin_secret.clone()),
-            admin_key: config.secrets.admin_key.clone(),
-            token_auth_secret: config.secrets.token_auth_secret.clone(),
+            secrets: Mutex::new(config.secrets.clone()),
+            secrets_file: config.secrets_file.clone(),
         }
     }
 
     /// The start-up check: the Admin API answers and accepts our admin secret.
     pub async fn check(&self) -> Result<(), AdminError> {
-        self.admin
-            .request(json!({"janus": "get_status"}))
+        self.with_fresh_secrets(|_| self.admin.request(json!({"janus": "get_status"})))
             .await
             .map(|_| ())
+    }
+
+    /// Runs `attempt` with the secrets; if it fails and the secrets file says something
+    /// new (Janus restarted), runs it once more with those.
+    async fn with_fresh_secrets<T, Fut>(
+        &self,
+        attempt: impl Fn(JanusSecrets) -> Fut,
+    ) -> Result<T, AdminError>
+    where
+        Fut: std::future::Future<Output = Result<T, AdminError>>,
+    {
+        let first = attempt(self.secrets()).await;
+        if first.is_err() && self.reload_secrets() {
+            return attempt(self.secrets()).await;
+        }
+        first
+    }
+
+    fn secrets(&self) -> JanusSecrets {
+        self.secrets.lock().unwrap().clone()
+    }
+
+    /// Reads the secrets file again; true if it holds new secrets (now in use).
+    fn reload_secrets(&self) -> bool {
+        let Some(path) = &self.secrets_file else {
+            return false;
+        };
+        let fresh = match JanusSecrets::read(path) {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "Janus secrets file");
+                return false;
+            }
+        };
+        let mut secrets = self.secrets.lock().unwrap();
+        if *secrets == fresh {
+            return false;
+        }
+        tracing::info!(file = %path.display(), "Janus has new secrets (it restarted): using them");
+        self.admin.set_secret(fresh.admin_secret.clone());
+        *secrets = fresh;
+        true
     }
 
     pub fn admin_url(&self) -> &str {
@@ -129,6 +174,20 @@ impl Janus {
     /// A request to VideoRoom through the Admin API (`message_plugin`): its answer, or
     /// the plugin's error.
     pub async fn videoroom(&self, request: Value) -> Result<Value, AdminError> {
+        self.videoroom_with(|_| request.clone()).await
+    }
+
+    /// Like [`videoroom`](Self::videoroom), with a request made from the secrets (and
+    /// made again if they change).
+    async fn videoroom_with(
+        &self,
+        build: impl Fn(&JanusSecrets) -> Value,
+    ) -> Result<Value, AdminError> {
+        self.with_fresh_secrets(|secrets| self.videoroom_once(build(&secrets)))
+            .await
+    }
+
+    async fn videoroom_once(&self, request: Value) -> Result<Value, AdminError> {
         let answer = self
             .admin
             .request(json!({
@@ -154,21 +213,23 @@ impl Janus {
             secret: random_text(24),
             instance: 0,
         };
-        self.videoroom(json!({
-            "request": "create",
-            "admin_key": self.admin_key,
-            "room": room.id,
-            "permanent": false,
-            "is_private": true,
-            "secret": room.secret,
-            "pin": room.pin,
-            "require_pvtid": true,
-            "publishers": capacity,
-            "signed_tokens": true,
-            "videocodec": "vp8",
-            "audiocodec": "opus",
-            "audiolevel_event": true,
-        }))
+        self.videoroom_with(|secrets| {
+            json!({
+                "request": "create",
+                "admin_key": secrets.admin_key,
+                "room": room.id,
+                "permanent": false,
+                "is_private": true,
+                "secret": room.secret,
+                "pin": room.pin,
+                "require_pvtid": true,
+                "publishers": capacity,
+                "signed_tokens": true,
+                "videocodec": "vp8",
+                "audiocodec": "opus",
+                "audiolevel_event": true,
+            })
+        })
         .await
         .map_err(sfu_error)?;
         Ok(room)
@@ -196,12 +257,13 @@ impl Janus {
     /// The grant for `room`, valid until `now_unix` plus [`GRANT_TTL`].
     pub fn grant_at(&self, room: &SfuRoom, now_unix: u64) -> SfuGrant {
         let expiry = now_unix + GRANT_TTL.as_secs();
+        let secret = self.secrets.lock().unwrap().token_auth_secret.clone();
         SfuGrant {
             path: PROXY_PATH.to_owned(),
             room: room.id.clone(),
             pin: room.pin.clone(),
-            token: tokens::session_token(&self.token_auth_secret, expiry),
-            room_token: tokens::room_token(&self.token_auth_secret, expiry, &room.id),
+            token: tokens::session_token(&secret, expiry),
+            room_token: tokens::room_token(&secret, expiry, &room.id),
             expires_in: GRANT_TTL.as_secs(),
         }
     }
@@ -278,6 +340,7 @@ mod tests {
                 admin_key: "admin-key".into(),
                 token_auth_secret: "north".into(),
             },
+            secrets_file: None,
         });
         let room = SfuRoom {
             id: random_text(16),
