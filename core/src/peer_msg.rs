@@ -55,6 +55,18 @@ pub enum PeerMsgError {
     Invalid(&'static str),
 }
 
+/// For the log: what was wrong (written by hand, not `Debug`, which would bring
+/// string escaping into the app's wasm).
+impl std::fmt::Display for PeerMsgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerMsgError::TooLarge(n) => write!(f, "{n} bytes, over {MAX_PEER_MSG_BYTES}"),
+            PeerMsgError::Malformed(e) => write!(f, "malformed: {e}"),
+            PeerMsgError::Invalid(why) => f.write_str(why),
+        }
+    }
+}
+
 impl PeerMsg {
     pub fn parse(text: &str) -> Result<PeerMsg, PeerMsgError> {
         if text.len() > MAX_PEER_MSG_BYTES {

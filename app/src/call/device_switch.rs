@@ -218,7 +218,10 @@ impl DeviceControl {
         if let Some(id) = choice {
             match self.switch(kind, Some(&id)).await {
                 Ok(()) => return,
-                Err(cause) => warn!("{kind:?} {id} after losing {gone:?}: {cause:?}"),
+                Err(cause) => warn!(
+                    "{kind:?} {id} after losing {}: {cause:?}",
+                    gone.as_deref().unwrap_or("none")
+                ),
             }
         }
         self.replace(kind, None).await;

@@ -136,7 +136,8 @@ pub async fn open(kind: DeviceKind, id: Option<&str>) -> Result<MediaStreamTrack
     let stream: MediaStream = match JsFuture::from(promise).await {
         Ok(s) => s.unchecked_into(),
         Err(e) => {
-            leptos::logging::warn!("getUserMedia({kind:?} {id:?}): {}", js_error_text(&e));
+            let id = id.unwrap_or("default");
+            leptos::logging::warn!("getUserMedia({kind:?} {id}): {}", js_error_text(&e));
             return Err(Cause::from_error_name(js_error_name(&e).as_deref()));
         }
     };

@@ -381,12 +381,12 @@ impl JanusClient {
         self.sync_subscription(now);
     }
 
-    /// The layer to receive of a video stream (`None`: Janus's default, the highest).
-    pub fn set_layer(&mut self, now: Time, stream: RemoteStream, layer: Option<Layer>) {
-        self.layers.retain(|(s, _)| *s != stream);
-        if let Some(layer) = layer {
-            self.layers.push((stream, layer));
-        }
+    /// What to receive, each video in its layer (core's `receive_plan`): the
+    /// subscriber connection follows, with one `configure` for every layer changed.
+    pub fn receive(&mut self, now: Time, plan: &[(RemoteStream, Option<Layer>)]) {
+        self.wanted = plan.iter().map(|(s, _)| *s).collect();
+        self.layers = plan.iter().filter_map(|&(s, l)| Some((s, l?))).collect();
+        self.sync_subscription(now);
         self.send_layers(now);
     }
 

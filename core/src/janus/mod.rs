@@ -1,7 +1,7 @@
 //! A Janus VideoRoom client, sans-IO: the frames of Janus's WebSocket API
 //! (`wire`), the VideoRoom's requests and events (`videoroom`), the room's
 //! publishers and our subscriber's m-lines (`feeds`), the simulcast layers
-//! ([`simulcast`]), and the state machine that
+//! ([`simulcast`]), what to receive ([`receive_plan`]), and the state machine that
 //! drives one participant's publisher and subscriber connections ([`JanusClient`]).
 //! The app carries the frames over a WebSocket and does what the events say with its
 //! two `RTCPeerConnection`s.
@@ -9,6 +9,7 @@
 mod client;
 mod error;
 mod feeds;
+mod receive;
 pub mod simulcast;
 mod videoroom;
 mod wire;
@@ -16,6 +17,7 @@ mod wire;
 pub use client::{JanusClient, JanusEvent, Layer, Leg, RoomAccess, KEEPALIVE_AFTER, REPLY_TIMEOUT};
 pub use error::{JanusError, Step};
 pub use feeds::{MediaKind, RemoteStream};
+pub use receive::{receive_plan, Speakers, EVERYONE_HEARD_UP_TO, SPEAKERS_HEARD};
 pub use wire::{Candidate, Trickled};
 
 #[cfg(test)]

@@ -344,8 +344,11 @@ fn the_subscriber_joins_with_the_private_id_and_maps_its_m_lines() {
         substream: 0,
         temporal: 1,
     };
-    run.client
-        .set_layer(at(75), stream(102, MediaKind::Video), Some(low));
+    let plan = [
+        (stream(102, MediaKind::Audio), None),
+        (stream(102, MediaKind::Video), Some(low)),
+    ];
+    run.client.receive(at(75), &plan);
     run.drain();
     assert_eq!(
         run.sent
@@ -366,8 +369,7 @@ fn the_subscriber_joins_with_the_private_id_and_maps_its_m_lines() {
         configure["body"]["streams"],
         json!([{"mid": "1", "substream": 0, "temporal": 1}])
     );
-    run.client
-        .set_layer(at(85), stream(102, MediaKind::Video), Some(low));
+    run.client.receive(at(85), &plan);
     run.drain();
     assert_eq!(
         run.sent

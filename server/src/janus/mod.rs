@@ -227,7 +227,11 @@ impl Janus {
                 "signed_tokens": true,
                 "videocodec": "vp8",
                 "audiocodec": "opus",
+                // `talking` events tell each participant whose audio to receive in a
+                // big call (core's `receive_plan`): after half a second of voice (25
+                // packets of 20 ms) instead of Janus's default two.
                 "audiolevel_event": true,
+                "audio_active_packets": 25,
             })
         })
         .await

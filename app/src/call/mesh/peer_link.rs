@@ -308,7 +308,7 @@ impl PeerLink {
             .open_data_channel(move |text| match PeerMsg::parse(&text) {
                 Ok(PeerMsg::Screen { stream }) => screen.announced(stream, &camera),
                 Ok(msg) => events(TransportEvent::PeerMessage { from, msg }),
-                Err(e) => warn!("peer {from}: dropped a data channel message: {e:?}"),
+                Err(e) => warn!("peer {from}: dropped a data channel message: {e}"),
             });
         let screen = self.screen.clone();
         channel.on_open(move || {

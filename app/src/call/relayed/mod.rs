@@ -1,7 +1,8 @@
 //! The relayed transport: media through the SFU (Janus VideoRoom). One publisher
 //! connection sends our camera (three simulcast layers), microphone and screen once
-//! for everyone; one subscriber connection receives everyone we want, changed as the
-//! page changes, each video in the layer its tile needs. The core's `JanusClient`
+//! for everyone; one subscriber connection receives what core's `receive_plan` says,
+//! changed as the page and the speakers change: each video in the layer its tile
+//! needs, and in a big call only the latest speakers' audio. The core's `JanusClient`
 //! leads the conversation with Janus; this module carries its frames over Janus's
 //! WebSocket and does what its events say with the two connections.
 
@@ -15,9 +16,8 @@ use futures::future::LocalBoxFuture;
 use leptos::logging::warn;
 use leptos::task::spawn_local;
 use nonstop_core::adaptation::{ReceiverHint, SendParams};
-use nonstop_core::janus::simulcast::layer_for;
 use nonstop_core::janus::{
-    JanusClient, JanusEvent, Leg, MediaKind, RemoteStream, RoomAccess, Trickled,
+    receive_plan, JanusClient, JanusEvent, Leg, RoomAccess, Speakers, Trickled,
 };
 use nonstop_core::layout::TileId;
 use nonstop_core::protocol::IceServer;
@@ -64,6 +64,8 @@ struct Relayed {
     /// The participants to receive (parked ones left out).
     peers: RefCell<VecSet<ParticipantId>>,
     hints: RefCell<VecMap<TileId, ReceiverHint>>,
+    /// Janus's `talking` events: whose audio a big call receives.
+    speakers: RefCell<Speakers>,
     done: Cell<bool>,
 }
 
@@ -94,6 +96,7 @@ impl RelayedTransport {
             subscriber: Subscriber::default(),
             peers: RefCell::new(VecSet::new()),
             hints: RefCell::new(VecMap::new()),
+            speakers: RefCell::new(Speakers::default()),
             done: Cell::new(false),
         });
         let weak = Rc::downgrade(&inner);
@@ -197,8 +200,20 @@ impl Relayed {
                 self.show_tiles();
                 self.follow_wants();
             }
-            // Speaker detection reads audio levels from the stats, as in the mesh.
-            JanusEvent::Talking { .. } => {}
+            // Speaker detection reads audio levels from the stats, as in the mesh;
+            // these only say whose audio to receive.
+            JanusEvent::Talking {
+                participant,
+                talking,
+            } => {
+                let changed =
+                    self.speakers
+                        .borrow_mut()
+                        .talking(participant, talking, clock::now());
+                if changed {
+                    self.follow_wants();
+                }
+            }
             JanusEvent::MediaUp(_) | JanusEvent::HungUp(_) | JanusEvent::SlowLink { .. } => {
                 // Every participant's media goes through both connections.
                 for peer in self.peers.borrow().iter() {
@@ -307,41 +322,21 @@ impl Relayed {
         }
     }
 
-    /// Subscribes to what the call wants: everyone's audio, and the video of the
-    /// tiles shown, each in the layer its size needs.
+    /// Subscribes to what the call wants (core's `receive_plan`).
     fn follow_wants(&self) {
         let now = clock::now();
-        let layer_of = |s: &RemoteStream| {
-            let tile = TileId {
-                participant: s.participant,
-                kind: s.source,
-            };
-            // Until the layout says otherwise, a tile is shown in full.
-            self.hints.borrow().get(&tile).map_or(
-                Some(nonstop_core::janus::Layer {
-                    substream: 2,
-                    temporal: 2,
-                }),
-                |hint| layer_for(*hint),
+        let wanted = {
+            let peers = self.peers.borrow();
+            let hints = self.hints.borrow();
+            let available: Vec<_> = self.client.borrow().available().collect();
+            receive_plan(
+                &available,
+                &|p| peers.contains(&p),
+                &|tile| hints.get(&tile).copied(),
+                &self.speakers.borrow(),
             )
         };
-        let wanted: Vec<(RemoteStream, Option<nonstop_core::janus::Layer>)> = {
-            let peers = self.peers.borrow();
-            let client = self.client.borrow();
-            client
-                .available()
-                .filter(|s| peers.contains(&s.participant))
-                .map(|s| (s, layer_of(&s)))
-                .filter(|(s, layer)| s.kind == MediaKind::Audio || layer.is_some())
-                .collect()
-        };
-        {
-            let mut client = self.client.borrow_mut();
-            client.set_wanted(now, wanted.iter().map(|(s, _)| *s));
-            for (stream, layer) in wanted.iter().filter(|(s, _)| s.kind == MediaKind::Video) {
-                client.set_layer(now, *stream, *layer);
-            }
-        }
+        self.client.borrow_mut().receive(now, &wanted);
         self.pump();
     }
 
