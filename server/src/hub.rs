@@ -19,7 +19,7 @@ use nonstop_core::protocol::{
     HEARTBEAT_INTERVAL_MS,
 };
 use nonstop_core::time::Time;
-use nonstop_core::topology::TopologyConfig;
+use nonstop_core::topology::{SfuCheck, SfuVerdict, SfuWatch, TopologyConfig};
 use nonstop_core::ParticipantId;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::Notify;
@@ -833,10 +833,12 @@ impl Hub {
     /// the room no longer held it (it was destroyed meanwhile: nothing was lost).
     fn sfu_room_lost(&self, room: &RoomName, generation: u64, sfu_id: &str) -> bool {
         let mut rooms = self.lock();
-        if self.closing() || !rooms.holds_sfu_room(room, generation, sfu_id) {
+        if self.closing() {
             return false;
         }
-        let deliveries = rooms.sfu_room_lost(room, generation, sfu_id);
+        let Some(deliveries) = rooms.sfu_room_lost(room, generation, sfu_id) else {
+            return false;
+        };
         self.deliver(&mut rooms, deliveries);
         true
     }
@@ -869,17 +871,10 @@ impl Hub {
     }
 }
 
-/// How often the SFU is asked whether a call's SFU room still exists.
-pub const SFU_CHECK_INTERVAL: Duration = Duration::from_secs(2);
-
-/// How soon an SFU that could not be reached is asked again, to be sure.
-const SFU_RECHECK_AFTER: Duration = Duration::from_millis(500);
-
-/// Watches the SFU room `made` of `room` while the room holds it. When the SFU says
-/// it is gone, or cannot be reached twice in a row (a single slow answer does not move
-/// a call of two hundred; the second try comes soon, since every second of it is a
-/// second of frozen video), the call goes back to mesh: media through a dead SFU has
-/// stopped, and waiting would only lengthen the gap.
+/// Watches the SFU room `made` of `room` while the room holds it, asking the SFU
+/// whether it still exists as core's [`SfuWatch`] says; once the watch says it is lost,
+/// the call goes back to mesh: media through a dead SFU has stopped, and waiting would
+/// only lengthen the gap.
 async fn watch_sfu_room(
     sfu: Arc<dyn SfuRooms>,
     hub: Weak<Hub>,
@@ -887,44 +882,34 @@ async fn watch_sfu_room(
     generation: u64,
     made: crate::sfu::SfuRoom,
 ) {
-    let mut failures = 0;
-    loop {
-        let wait = if failures > 0 {
-            SFU_RECHECK_AFTER
-        } else {
-            SFU_CHECK_INTERVAL
-        };
-        tokio::time::sleep(wait).await;
+    let mut watch = SfuWatch::default();
+    let mut wait = watch.first_check();
+    let why = loop {
+        tokio::time::sleep(Duration::from_millis(wait.as_millis())).await;
         match hub.upgrade() {
             Some(hub) if hub.holds_sfu_room(&room, generation, &made.id) => {}
             _ => return,
         }
-        let why = match sfu.exists(&made).await {
-            Ok(true) => {
-                failures = 0;
-                continue;
-            }
-            Ok(false) => "the SFU no longer has the room".to_owned(),
-            Err(e @ crate::sfu::SfuError::Unreachable(_)) => {
-                failures += 1;
-                if failures < 2 {
-                    continue;
-                }
-                e.to_string()
-            }
+        let (check, why) = match sfu.exists(&made).await {
+            Ok(true) => (SfuCheck::Exists, String::new()),
+            Ok(false) => (SfuCheck::Gone, "the SFU no longer has the room".to_owned()),
+            Err(e @ crate::sfu::SfuError::Unreachable(_)) => (SfuCheck::Unreachable, e.to_string()),
             Err(e) => {
                 warn!(%room, error = %e, "SFU room check");
-                continue;
+                (SfuCheck::Inconclusive, String::new())
             }
         };
-        if hub
-            .upgrade()
-            .is_some_and(|hub| hub.sfu_room_lost(&room, generation, &made.id))
-        {
-            warn!(%room, reason = %why, "SFU room lost: the call goes back to mesh");
-            crate::metrics::sfu_room_lost();
+        match watch.checked(check) {
+            SfuVerdict::CheckAfter(after) => wait = after,
+            SfuVerdict::Lost => break why,
         }
-        return;
+    };
+    if hub
+        .upgrade()
+        .is_some_and(|hub| hub.sfu_room_lost(&room, generation, &made.id))
+    {
+        warn!(%room, reason = %why, "SFU room lost: the call goes back to mesh");
+        crate::metrics::sfu_room_lost();
     }
 }
 

@@ -17,11 +17,14 @@
 //! - Without an SFU the call stays in mesh, and joins beyond
 //!   [`TopologyConfig::mesh_limit`] are refused ([`RoomTopology::admits`]).
 //! - Grants are refreshed at half their lifetime while the call uses the SFU.
+//! - The SFU room is checked while the call has it (`sfu_watch.rs`); once it is lost
+//!   the call goes back to mesh at once ([`RoomTopology::sfu_room_lost`]).
 
 mod config;
 mod effect;
 mod need;
 mod room;
+mod sfu_watch;
 
 #[cfg(test)]
 mod properties;
@@ -31,3 +34,4 @@ mod tests;
 pub use config::{TopologyConfig, DEFAULT_MESH_LIMIT, DEFAULT_RELAY_ABOVE};
 pub use effect::TopologyEffect;
 pub use room::RoomTopology;
+pub use sfu_watch::{SfuCheck, SfuVerdict, SfuWatch, CHECK_INTERVAL as SFU_CHECK_INTERVAL};

@@ -156,24 +156,23 @@ impl<O> Rooms<O> {
     }
 
     /// The SFU room `sfu_id` of `room_name` is gone (the SFU died or lost it): the
-    /// call goes back to mesh without it.
+    /// call goes back to mesh without it. `None` if the room no longer held it (it
+    /// was destroyed or replaced meanwhile: nothing was lost).
     pub fn sfu_room_lost(
         &mut self,
         room_name: &RoomName,
         generation: u64,
         sfu_id: &str,
-    ) -> Vec<Delivery> {
+    ) -> Option<Vec<Delivery>> {
         if !self.holds_sfu_room(room_name, generation, sfu_id) {
-            return Vec::new();
+            return None;
         }
         let now = self.now();
-        let Some(room) = self.room_generation(room_name, generation) else {
-            return Vec::new();
-        };
+        let room = self.room_generation(room_name, generation)?;
         // Nothing to destroy: the SFU no longer has it.
         room.sfu.room = None;
         let effects = room.sfu.topology.sfu_room_lost(now);
-        self.apply_topology(room_name.clone(), effects)
+        Some(self.apply_topology(room_name.clone(), effects))
     }
 
     /// The wake-up of [`SfuJob::Wake`] came: does what is due.
