@@ -17,7 +17,8 @@
 use super::error::{JanusError, Step};
 use super::feeds::{self, Feeds, MediaKind, RemoteStream};
 use super::videoroom::{
-    Body, Configure, FeedId, Join, LayerChoice, Ptype, RoomEvent, StreamDescription, StreamRef,
+    Body, Configure, FeedId, Join, LayerChoice, Ptype, Publisher, RoomEvent, StreamDescription,
+    StreamRef,
 };
 use super::wire::{JanusId, Jsep, Reply, Request, SdpKind, Trickled, VIDEOROOM};
 use crate::layout::TileKind;
@@ -529,15 +530,17 @@ impl JanusClient {
                 self.private_id = Some(private_id);
                 self.publishing = Publishing::Ready;
                 for publisher in &publishers {
-                    self.feeds.publisher(publisher);
+                    self.publisher(publisher);
                 }
                 self.events.push(JanusEvent::ReadyToPublish);
                 self.events.push(JanusEvent::RoomChanged);
                 self.sync_subscription(now);
             }
             RoomEvent::Publishers(publishers) => {
-                for publisher in publishers.iter().filter(|p| p.id != self.me) {
-                    self.feeds.publisher(publisher);
+                for publisher in &publishers {
+                    if publisher.id != self.me {
+                        self.publisher(publisher);
+                    }
                 }
                 self.events.push(JanusEvent::RoomChanged);
                 self.sync_subscription(now);
@@ -583,7 +586,7 @@ impl JanusClient {
             RoomEvent::Unpublished => self.close_step(now, Waiting::Unpublish),
             RoomEvent::Left => self.close_step(now, Waiting::Leave),
             RoomEvent::Talking { feed, talking } => {
-                if let Some(participant) = feed.0.parse().ok().map(ParticipantId::new) {
+                if let Some(participant) = feeds::participant_of(&feed) {
                     self.events.push(JanusEvent::Talking {
                         participant,
                         talking,
@@ -592,6 +595,19 @@ impl JanusClient {
             }
             RoomEvent::Destroyed => self.fail(JanusError::RoomDestroyed),
             RoomEvent::Configured | RoomEvent::Other => {}
+        }
+    }
+
+    /// A publisher listed by Janus: its streams, and whether it is talking now.
+    fn publisher(&mut self, publisher: &Publisher) {
+        self.feeds.publisher(publisher);
+        if publisher.talking {
+            if let Some(participant) = feeds::participant_of(&publisher.id) {
+                self.events.push(JanusEvent::Talking {
+                    participant,
+                    talking: true,
+                });
+            }
         }
     }
 

@@ -45,7 +45,8 @@ pub fn feed_of(participant: ParticipantId) -> FeedId {
     FeedId(participant.to_string())
 }
 
-fn participant_of(feed: &FeedId) -> Option<ParticipantId> {
+/// The participant a feed id names, if it names one.
+pub(super) fn participant_of(feed: &FeedId) -> Option<ParticipantId> {
     feed.0.parse().ok().map(ParticipantId::new)
 }
 
@@ -187,6 +188,7 @@ mod tests {
                 stream("video", "2", Some("screen")),
                 stream("data", "3", None),
             ],
+            talking: false,
         });
         feeds.subscribed(&[sub("0", "7", "1"), sub("1", "7", "2")]);
         let p = ParticipantId::new(7);
@@ -212,6 +214,7 @@ mod tests {
         feeds.publisher(&Publisher {
             id: FeedId("recorder".into()),
             streams: vec![stream("video", "0", None)],
+            talking: false,
         });
         assert_eq!(feeds.available().count(), 0);
         let mut inactive = sub("0", "7", "1");

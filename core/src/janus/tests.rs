@@ -694,3 +694,24 @@ fn our_candidates_trickle_on_the_right_handle() {
     assert_eq!(trickles[1]["handle_id"], SUB);
     assert_eq!(trickles[1]["candidate"], json!({"completed": true}));
 }
+
+#[test]
+fn a_newcomer_learns_who_is_talking_from_the_publisher_list() {
+    // Janus sends `talking` only when it changes: someone speaking since before we
+    // joined is known only from the list's `talking`.
+    let mut talking = publisher("103");
+    talking["talking"] = json!(true);
+    let mut run = Run::joined(json!([publisher("102"), talking]));
+    let said: Vec<JanusEvent> = run
+        .take_events()
+        .into_iter()
+        .filter(|e| matches!(e, JanusEvent::Talking { .. }))
+        .collect();
+    assert_eq!(
+        said,
+        vec![JanusEvent::Talking {
+            participant: ParticipantId::new(103),
+            talking: true
+        }]
+    );
+}

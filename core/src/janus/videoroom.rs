@@ -102,6 +102,10 @@ pub struct LayerChoice {
 pub struct Publisher {
     pub id: FeedId,
     pub streams: Vec<PublishedStream>,
+    /// Talking now, as Janus says in a publisher list (with `audiolevel_event`): a
+    /// newcomer learns who is in the middle of speaking, whose `talking` event came
+    /// before it joined.
+    pub talking: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,6 +235,7 @@ impl Publisher {
         Ok(Publisher {
             id: FeedId::read(value, "id")?.ok_or_else(|| serde::de::Error::missing_field("id"))?,
             streams: json::list(value, "streams", PublishedStream::read)?.unwrap_or_default(),
+            talking: json::opt_bool(value, "talking")?.unwrap_or(false),
         })
     }
 }
