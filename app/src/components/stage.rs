@@ -63,7 +63,8 @@ pub fn Stage(call: CallView) -> impl IntoView {
                         <button type="button" aria-label="Previous page" disabled=page == 0
                             on:click=move |_| stage.page.set(page.saturating_sub(1))>"‹"</button>
                         <span data-testid="page-status">{format!("Page {} of {count}", page + 1)}</span>
-                        <button type="button" aria-label="Next page" disabled=page + 1 >= count
+                        // Braces: an unbraced `>=` would end the tag in `view!`.
+                        <button type="button" aria-label="Next page" disabled={page + 1 >= count}
                             on:click=move |_| stage.page.set(page + 1)>"›"</button>
                     </nav>
                 })
