@@ -16,6 +16,9 @@
 //! `--max-seconds` whatever happens. Loopback only: addresses outside 127.0.0.0/8
 //! are refused.
 
+// Shared with nonstop-sfu-load; this one reads only the memory.
+#[allow(dead_code)]
+mod procstat;
 mod protocol;
 mod sdp;
 mod stats;
@@ -144,7 +147,9 @@ async fn main() {
 
     let shared = Arc::new(Shared::default());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let rss_before = args.server_pid.and_then(rss_kb);
+    let rss_before = args
+        .server_pid
+        .and_then(|pid| procstat::rss_kib(&pid.to_string()));
     let sources = source_addresses(args.sources);
     println!(
         "load: {} clients in rooms of {room_size} against {:?} at {}, from {}",
@@ -215,7 +220,9 @@ async fn main() {
 
     // Phase 2: idle memory.
     sleep(Duration::from_secs(args.settle_seconds)).await;
-    let rss_idle = args.server_pid.and_then(rss_kb);
+    let rss_idle = args
+        .server_pid
+        .and_then(|pid| procstat::rss_kib(&pid.to_string()));
     let per_conn_kb = match (rss_before, rss_idle) {
         (Some(b), Some(a)) if connected > 0 => Some((a as f64 - b as f64) / connected as f64),
         _ => None,
@@ -587,13 +594,6 @@ fn source_addresses(n: u32) -> Vec<IpAddr> {
     (0..n.min(1 << 20))
         .map(|i| IpAddr::V4(Ipv4Addr::from(first + i)))
         .collect()
-}
-
-/// A process's resident set size in KiB, from `/proc/PID/status`.
-fn rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Enough randomness to pick rooms and pairs, reproducibly.

@@ -16,6 +16,8 @@ mod media;
 mod participant;
 mod peer;
 mod plan;
+// Shared with nonstop-load (src/main.rs), which reads only the memory.
+#[path = "../procstat.rs"]
 mod procstat;
 mod publisher;
 mod report;
