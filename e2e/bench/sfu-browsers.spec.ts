@@ -16,6 +16,7 @@ import { test, chromium, type Page } from '@playwright/test';
 import { chromiumLaunchOptions } from '../support/browsers';
 import { MeetingPage } from '../support/meeting-page';
 import { armFirstFrameWatch, firstFrame } from '../support/first-frame';
+import { recordPeerConnections } from '../support/peer-connections';
 
 const url = process.env.NONSTOP_BENCH_SFU_URL ?? '';
 const browsers = Number(process.env.NONSTOP_BENCH_SFU_BROWSERS ?? 2);
@@ -34,7 +35,7 @@ interface Flow {
 async function flows(page: Page): Promise<Flow & { packets: Record<string, number> }> {
   return page.evaluate(async () => {
     const out = { audioStreams: 0, audioFlowing: 0, videoStreams: 0, videoFlowing: 0, framesDecoded: 0, freezes: 0, packets: {} as Record<string, number> };
-    const pcs = ((window as any).__benchPcs ?? []) as RTCPeerConnection[];
+    const pcs = ((window as any).__allPcs ?? []) as RTCPeerConnection[];
     for (const [i, pc] of pcs.entries()) {
       if (pc.connectionState === 'closed') continue;
       const report = await pc.getStats();
@@ -81,17 +82,7 @@ test('real browsers in a big relayed call', async () => {
       launched.push(browser);
       const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
       // Every connection the app makes, for getStats (the SFU's are not in window.__nonstop).
-      await page.addInitScript(() => {
-        const Original = window.RTCPeerConnection;
-        const all: RTCPeerConnection[] = ((window as any).__benchPcs = []);
-        (window as any).RTCPeerConnection = function (...args: any[]) {
-          const pc = new (Original as any)(...args);
-          all.push(pc);
-          return pc;
-        };
-        (window as any).RTCPeerConnection.prototype = Original.prototype;
-        Object.setPrototypeOf((window as any).RTCPeerConnection, Original);
-      });
+      await recordPeerConnections(page);
       const p = new MeetingPage(page, base.origin, `Browser ${i + 1}`);
       await p.gotoRoom(room);
       await armFirstFrameWatch(p);

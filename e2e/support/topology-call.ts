@@ -7,6 +7,8 @@ import { MeetingPage } from './meeting-page';
 import { expectMediaFlowing } from './media';
 import { SignalingLog } from './signaling';
 import type { Topology } from './topology';
+import type { FakeVideoSpec } from './fake-video';
+import type { Page } from '@playwright/test';
 import { launchFirefox } from './topology-firefox';
 
 export interface TopologyCallOptions {
@@ -67,10 +69,23 @@ export async function joinInNamespace(
   i: number,
   name: string,
   room: string,
-  { browser = 'chromium' }: { browser?: NamespaceBrowser } = {},
+  {
+    browser = 'chromium',
+    video = SMALL_VIDEO,
+    viewport = { width: 640, height: 480 },
+    beforeJoin,
+  }: {
+    browser?: NamespaceBrowser;
+    /** Chromium's fake camera (Firefox makes its own). */
+    video?: FakeVideoSpec;
+    viewport?: { width: number; height: number };
+    /** Runs on the new page before it opens the room (e.g. to add an init script). */
+    beforeJoin?: (page: Page) => Promise<void>;
+  } = {},
 ): Promise<{ p: MeetingPage; id: number; signaling: SignalingLog }> {
-  const launched = browser === 'firefox' ? await launchFirefox(net, i) : await net.launchChromium(i, { video: SMALL_VIDEO });
-  const page = await (await launched.newContext({ viewport: { width: 640, height: 480 } })).newPage();
+  const launched = browser === 'firefox' ? await launchFirefox(net, i) : await net.launchChromium(i, { video });
+  const page = await (await launched.newContext({ viewport })).newPage();
+  await beforeJoin?.(page);
   const signaling = await SignalingLog.attach(page);
   const p = new MeetingPage(page, net.url, name);
   const id = await p.join(room);

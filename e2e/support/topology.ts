@@ -17,6 +17,7 @@
  *     const server = await net.startServer({ logFile });
  *     const browser = await net.launchChromium(0);          // Chromium inside participant 0's namespace
  *     net.capUplink(0, 600);                                // tbf on participant 0's uplink, kbit/s
+ *     net.capDownlink(1, 400);                              // tbf on what the hub sends participant 1
  *     net.capPath(0, 2, 150);                               // htb: only 0 <-> 2 traffic, both directions
  *     net.dropIncoming(1, 10);                              // nft: 10 % of packets into participant 1
  *     net.clearShaping(0);
@@ -81,9 +82,13 @@ export class Topology {
   private coturn?: { child: ChildProcess; exited: Promise<unknown> };
   private destroyed = false;
 
-  constructor(hub: Netns, participants: Netns[], holders: ChildProcess[], tmp: string) {
+  /** The hub's end of each participant's veth pair: what it sends to that participant. */
+  private readonly hubSides: string[];
+
+  constructor(hub: Netns, participants: Netns[], hubSides: string[], holders: ChildProcess[], tmp: string) {
     this.hub = hub;
     this.participants = participants;
+    this.hubSides = hubSides;
     this.holders = holders;
     this.tmp = tmp;
   }
@@ -165,6 +170,12 @@ export class Topology {
     this.run(this.p(i), 'tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '32kbit', 'latency', '400ms');
   }
 
+  /** Caps everything participant `i` receives (its downlink) to `kbit` kbit/s (tbf in the hub, 400 ms of queue). */
+  capDownlink(i: number, kbit: number): void {
+    this.p(i);
+    this.run(this.hub, 'tc', 'qdisc', 'replace', 'dev', this.hubSides[i], 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '32kbit', 'latency', '400ms');
+  }
+
   /** Caps only the traffic between participants `i` and `j`, each direction to `kbit` kbit/s (htb + u32 on both uplinks). */
   capPath(i: number, j: number, kbit: number): void {
     for (const [from, to] of [[i, j], [j, i]]) {
@@ -204,6 +215,11 @@ export class Topology {
     const ns = this.p(i);
     try {
       this.run(ns, 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root');
+    } catch {
+      // none
+    }
+    try {
+      this.run(this.hub, 'tc', 'qdisc', 'del', 'dev', this.hubSides[i], 'root');
     } catch {
       // none
     }
@@ -356,6 +372,7 @@ export async function createTopology({ participants }: TopologyOptions): Promise
     inHub('ip', 'addr', 'add', `${HUB_ADDR}/24`, 'dev', 'br0');
     inHub('ip', 'link', 'set', 'br0', 'up');
     const list: Netns[] = [];
+    const hubSides: string[] = [];
     for (let i = 0; i < participants; i++) {
       const held = await holdNamespace(`p${i}`);
       holders.push(held.child);
@@ -373,8 +390,9 @@ export async function createTopology({ participants }: TopologyOptions): Promise
       inNs('ip', 'link', 'set', 'eth0', 'up');
       inNs('ip', 'route', 'add', 'default', 'via', HUB_ADDR);
       list.push(ns);
+      hubSides.push(hubSide);
     }
-    return new Topology(hub, list, holders, tmp);
+    return new Topology(hub, list, hubSides, holders, tmp);
   } catch (e) {
     cleanup();
     throw e;

@@ -6,7 +6,7 @@
 
 use js_sys::{Array, Object, Reflect};
 use nonstop_core::janus::simulcast::SimulcastLayer;
-use nonstop_core::janus::{Candidate, Trickled};
+use nonstop_core::janus::{Candidate, Received, Trickled};
 use nonstop_core::protocol::IceServer;
 use nonstop_core::recovery::LinkCondition;
 use wasm_bindgen::{JsCast, JsValue};
@@ -141,10 +141,10 @@ impl SfuPeer {
         peer_connection::add_candidate(&self.pc, &init).await
     }
 
-    /// Each received microphone, by the `mid` it arrives on (nothing if the browser
-    /// cannot read its stats).
-    pub async fn inbound_audio(&self) -> Vec<(String, AudioReading)> {
-        stats::inbound_audio(&self.pc).await.unwrap_or_default()
+    /// Each received microphone, by the `mid` it arrives on, and the totals of all
+    /// that arrives (nothing if the browser cannot read its stats).
+    pub async fn inbound(&self) -> (Vec<(String, AudioReading)>, Received) {
+        stats::inbound(&self.pc).await.unwrap_or_default()
     }
 
     /// Our microphone's level, on the connection that sends it.

@@ -11,6 +11,7 @@ use nonstop_core::adaptation::{
     AudioEncoding, AudioParams, Bitrate, Priority, QualityLimitation, Resolution, StatsSample,
     VideoEncoding, VideoParams,
 };
+use nonstop_core::janus::Received;
 use nonstop_core::time::Millis;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -138,18 +139,29 @@ impl AudioReading {
     }
 }
 
-/// What a connection that carries several people's microphones (the SFU's subscriber)
-/// receives of each: `(mid, reading)` for every inbound audio stream.
-pub async fn inbound_audio(pc: &RtcPeerConnection) -> Result<Vec<(String, AudioReading)>, String> {
-    Ok(entries(pc)
-        .await?
-        .iter()
-        .filter(|e| {
-            text(e, "type").as_deref() == Some("inbound-rtp")
-                && text(e, "kind").as_deref() == Some("audio")
-        })
-        .filter_map(|e| Some((text(e, "mid")?, AudioReading::of(e))))
-        .collect())
+/// What a connection that carries several people's media (the SFU's subscriber)
+/// receives: `(mid, reading)` for every inbound audio stream, and the totals of all
+/// its inbound streams (its downlink).
+pub async fn inbound(
+    pc: &RtcPeerConnection,
+) -> Result<(Vec<(String, AudioReading)>, Received), String> {
+    let mut audio = Vec::new();
+    let mut total = Received::default();
+    for e in entries(pc).await? {
+        if text(&e, "type").as_deref() != Some("inbound-rtp") {
+            continue;
+        }
+        total.bytes += count(&e, "bytesReceived").unwrap_or(0);
+        total.packets += count(&e, "packetsReceived").unwrap_or(0);
+        // Negative when duplicates arrive: `count` leaves those out.
+        total.lost += count(&e, "packetsLost").unwrap_or(0);
+        if text(&e, "kind").as_deref() == Some("audio") {
+            if let Some(mid) = text(&e, "mid") {
+                audio.push((mid, AudioReading::of(&e)));
+            }
+        }
+    }
+    Ok((audio, total))
 }
 
 /// Our own microphone's `audioLevel`, on a connection that sends it.

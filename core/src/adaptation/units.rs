@@ -37,8 +37,8 @@ impl Bitrate {
         if span.as_millis() == 0 {
             return Bitrate::ZERO;
         }
-        let bps = u128::from(bytes) * 8 * 1000 / u128::from(span.as_millis());
-        Bitrate(u64::try_from(bps).unwrap_or(u64::MAX)).min(Bitrate::MAX)
+        // In f64, not u128: the app's wasm would carry 128-bit division for it.
+        Bitrate::from_bps_f64(bytes as f64 * 8000.0 / span.as_millis() as f64)
     }
 
     pub const fn as_bps(self) -> u64 {
@@ -57,10 +57,7 @@ impl Bitrate {
     /// How much is sent at this rate over `span`, as a rate increment: used for
     /// "grow by 25 kb/s per second" ramps.
     pub fn per_second_over(self, span: Millis) -> Bitrate {
-        Bitrate(
-            u64::try_from(u128::from(self.0) * u128::from(span.as_millis()) / 1000)
-                .unwrap_or(u64::MAX),
-        )
+        Bitrate::from_bps_f64(self.0 as f64 * span.as_millis() as f64 / 1000.0)
     }
 
     pub fn saturating_sub(self, other: Bitrate) -> Bitrate {

@@ -7,6 +7,7 @@
 //! two `RTCPeerConnection`s.
 
 mod client;
+mod downlink;
 mod error;
 mod feeds;
 mod receive;
@@ -15,6 +16,7 @@ mod videoroom;
 mod wire;
 
 pub use client::{JanusClient, JanusEvent, Layer, Leg, RoomAccess, KEEPALIVE_AFTER, REPLY_TIMEOUT};
+pub use downlink::{Downlink, Received};
 pub use error::{JanusError, Step};
 pub use feeds::{MediaKind, RemoteStream};
 pub use receive::{receive_plan, Speakers, EVERYONE_HEARD_UP_TO, SPEAKERS_HEARD};

@@ -6,9 +6,10 @@
 //! receives the speaker's audio.
 
 use super::client::Layer;
+use super::downlink::fit;
 use super::feeds::{MediaKind, RemoteStream};
 use super::simulcast::layer_for;
-use crate::adaptation::ReceiverHint;
+use crate::adaptation::{Bitrate, ReceiverHint};
 use crate::layout::TileId;
 use crate::time::Time;
 use crate::ParticipantId;
@@ -72,13 +73,15 @@ impl Speakers {
 /// The streams to receive of those `available`, and the layer of each video: only
 /// participants `shown` (the call's present peers); video only of tiles whose `hint`
 /// says they are on screen (a tile with no hint yet is shown in full); audio as
-/// [`Speakers`] says. (Plain loops and `dyn` callbacks: this runs in the app, whose
+/// [`Speakers`] says; then fitted to the downlink `budget` (largest videos lowered
+/// first, [`Downlink`](super::Downlink)). (Plain loops and `dyn` callbacks: this runs in the app, whose
 /// wasm carries every iterator adapter and closure as code of its own.)
 pub fn receive_plan(
     available: &[RemoteStream],
     shown: &dyn Fn(ParticipantId) -> bool,
     hint: &dyn Fn(TileId) -> Option<ReceiverHint>,
     speakers: &Speakers,
+    budget: Option<Bitrate>,
 ) -> Vec<(RemoteStream, Option<Layer>)> {
     let mut microphones = Vec::new();
     for s in available {
@@ -112,6 +115,7 @@ pub fn receive_plan(
         };
         plan.push((s, layer));
     }
+    fit(&mut plan, budget);
     plan
 }
 
@@ -151,7 +155,7 @@ mod tests {
     }
 
     fn plan(n: u64, speakers: &Speakers) -> Vec<(RemoteStream, Option<Layer>)> {
-        receive_plan(&room(n), &|_| true, &|_| None, speakers)
+        receive_plan(&room(n), &|_| true, &|_| None, speakers, None)
     }
 
     fn at(ms: u64) -> Time {
@@ -196,6 +200,7 @@ mod tests {
                 _ => None,
             },
             &Speakers::default(),
+            None,
         );
         let video: Vec<(u64, Option<Layer>)> = plan
             .iter()

@@ -11,6 +11,9 @@ pub struct SimulcastLayer {
     pub rid: &'static str,
     pub scale_down_by: f64,
     pub max_bitrate: Bitrate,
+    /// About what it carries from the camera the app asks for: what a receiver's
+    /// downlink budget counts it as (`downlink::fit`).
+    pub typical: Bitrate,
 }
 
 /// In the order they are sent, highest first: Janus 1.1.2 reads the first rid as the
@@ -21,16 +24,19 @@ pub const LAYERS: [SimulcastLayer; 3] = [
         rid: "f",
         scale_down_by: 1.0,
         max_bitrate: Bitrate::kbps(1_500),
+        typical: Bitrate::kbps(600),
     },
     SimulcastLayer {
         rid: "h",
         scale_down_by: 2.0,
         max_bitrate: Bitrate::kbps(500),
+        typical: Bitrate::kbps(250),
     },
     SimulcastLayer {
         rid: "q",
         scale_down_by: 4.0,
         max_bitrate: Bitrate::kbps(150),
+        typical: Bitrate::kbps(100),
     },
 ];
 

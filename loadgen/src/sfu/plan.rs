@@ -26,7 +26,7 @@ pub fn wanted_streams(
         // No hint: shown in full. Off the page: hidden, no video.
         (!cameras.contains(&tile.participant)).then_some(ReceiverHint::Hidden)
     };
-    receive_plan(&available, &|_| true, &hint, speakers)
+    receive_plan(&available, &|_| true, &hint, speakers, None)
         .into_iter()
         .map(|(stream, _layer)| stream)
         .collect()

@@ -17,7 +17,7 @@ use leptos::logging::warn;
 use leptos::task::spawn_local;
 use nonstop_core::adaptation::{ReceiverHint, SendParams};
 use nonstop_core::janus::{
-    receive_plan, JanusClient, JanusEvent, Leg, RoomAccess, Speakers, Trickled,
+    receive_plan, Downlink, JanusClient, JanusEvent, Leg, RoomAccess, Speakers, Trickled,
 };
 use nonstop_core::layout::TileId;
 use nonstop_core::protocol::IceServer;
@@ -66,6 +66,8 @@ struct Relayed {
     hints: RefCell<VecMap<TileId, ReceiverHint>>,
     /// Janus's `talking` events: whose audio a big call receives.
     speakers: RefCell<Speakers>,
+    /// What arrives on the subscriber connection: how much Janus may send us.
+    downlink: RefCell<Downlink>,
     done: Cell<bool>,
 }
 
@@ -97,6 +99,7 @@ impl RelayedTransport {
             peers: RefCell::new(VecSet::new()),
             hints: RefCell::new(VecMap::new()),
             speakers: RefCell::new(Speakers::default()),
+            downlink: RefCell::new(Downlink::default()),
             done: Cell::new(false),
         });
         let weak = Rc::downgrade(&inner);
@@ -334,6 +337,7 @@ impl Relayed {
                 &|p| peers.contains(&p),
                 &|tile| hints.get(&tile).copied(),
                 &self.speakers.borrow(),
+                self.downlink.borrow().budget(),
             )
         };
         self.client.borrow_mut().receive(now, &wanted);
@@ -412,10 +416,13 @@ impl MediaTransport for RelayedTransport {
         Box::pin(async move {
             let subscriber = inner.subscriber.peer();
             let condition = subscriber.as_ref().and_then(|p| p.condition());
-            let heard = match &subscriber {
-                Some(p) => p.inbound_audio().await,
-                None => Vec::new(),
+            let (heard, received) = match &subscriber {
+                Some(p) => p.inbound().await,
+                None => Default::default(),
             };
+            if inner.downlink.borrow_mut().sample(clock::now(), received) {
+                inner.follow_wants();
+            }
             let mut audio: VecMap<ParticipantId, AudioReading> = VecMap::new();
             {
                 let client = inner.client.borrow();

@@ -1,0 +1,35 @@
+/**
+ * Every RTCPeerConnection a page makes, for getStats. `window.__nonstop.peers` holds only the mesh's links; the
+ * SFU's two connections (publisher and subscriber) are the app's own business, so tests that look at them
+ * install this wrapper before the app loads and read `window.__allPcs`.
+ */
+import type { Page } from '@playwright/test';
+
+/** Records each RTCPeerConnection the page creates from now on (an init script: call before it opens the app). */
+export async function recordPeerConnections(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const Original = window.RTCPeerConnection;
+    const all: RTCPeerConnection[] = ((window as any).__allPcs = []);
+    (window as any).RTCPeerConnection = function (...args: any[]) {
+      const pc = new (Original as any)(...args);
+      all.push(pc);
+      return pc;
+    };
+    (window as any).RTCPeerConnection.prototype = Original.prototype;
+    Object.setPrototypeOf((window as any).RTCPeerConnection, Original);
+  });
+}
+
+/** What each simulcast encoding the page sends carries now, by `rid`: width (0: not sent), frames per second, bytes sent, and what limits its quality. */
+export async function sentLayers(page: Page): Promise<Record<string, { width: number; fps: number; bytes: number; limit: string }>> {
+  return page.evaluate(async () => {
+    const out: Record<string, { width: number; fps: number; bytes: number; limit: string }> = {};
+    for (const pc of ((window as any).__allPcs ?? []) as RTCPeerConnection[]) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((r: any) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid) out[r.rid] = { width: r.frameWidth ?? 0, fps: r.framesPerSecond ?? 0, bytes: r.bytesSent ?? 0, limit: r.qualityLimitationReason ?? '' };
+      });
+    }
+    return out;
+  });
+}
