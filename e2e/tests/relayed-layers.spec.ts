@@ -1,0 +1,95 @@
+/**
+ * Which simulcast layer each receiver gets through Janus (issue 9): the one its tile needs, lowered to what its
+ * own downlink carries. Three participants, relayed from the start (`--relay-above 2`), each with a 640x360
+ * camera (layers 640, 320 and 160 wide) and a 1280x720 window, so that every remote tile needs the top layer.
+ * Linus is the publisher watched: Chromium (simulcast through `sendEncodings`), or in the firefox project
+ * Firefox (simulcast through `setParameters`).
+ *
+ * - Ada's window shrinks: her tile of Linus gets smaller and the width she decodes drops; it grows back and the
+ *   top layer comes back.
+ * - Grace's downlink is capped at 500 kbit/s (two top layers and two microphones need about 1.3 Mb/s): she gets
+ *   lower layers of Linus than Ada, who has no cap, and her video keeps coming.
+ */
+import { test, expect } from '../support/fixtures';
+import { CAPPED_TEST_VIDEO } from '../support/topology';
+import { joinInNamespace } from '../support/topology-call';
+import { remoteVideoWidths } from '../support/media';
+import { recordPeerConnections, sentLayers } from '../support/peer-connections';
+import { expectCommitted, expectDecoding, inCallWithJanus, watchGaps } from '../support/relayed';
+import type { Page } from '@playwright/test';
+
+const BIG = { width: 1280, height: 720 };
+const SMALL = { width: 480, height: 320 };
+const TOP_WIDTH = CAPPED_TEST_VIDEO.width;
+
+/** The width `page` decodes `id`'s camera at, once a second for `seconds`. */
+async function widthsOver(page: Page, id: number, seconds: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < seconds; i++) {
+    out.push((await remoteVideoWidths(page))[String(id)] ?? 0);
+    await page.waitForTimeout(1_000);
+  }
+  return out;
+}
+
+test.describe('Relayed mode: layers', () => {
+  test.describe.configure({ timeout: 240_000 });
+
+  test('a receiver gets the layer its tile needs, and a lower one when its downlink cannot carry more', async ({ kind }, testInfo) => {
+    await inCallWithJanus(testInfo, ['--relay-above', '2'], async (net) => {
+      const room = 'relayed-layers';
+      const opts = { video: CAPPED_TEST_VIDEO, viewport: BIG };
+      const ada = await joinInNamespace(net, 0, 'Ada', room, opts);
+      const grace = await joinInNamespace(net, 1, 'Grace', room, opts);
+      const linus = await joinInNamespace(net, 2, 'Linus', room, { ...opts, browser: kind, beforeJoin: recordPeerConnections });
+      const people = [ada, grace, linus];
+      // (watchGaps also gives expectDecoding its frame counter.)
+      for (const p of people) await watchGaps(p.p.page);
+      for (const p of people) await expectCommitted(p.signaling, 'relayed', 0, 60_000);
+      for (const [i, p] of people.entries()) await expectDecoding(p.p.page, people.filter((o) => o !== p).map((o) => o.id), `p${i} relayed`);
+
+      const sent = async () => Object.entries(await sentLayers(linus.p.page)).map(([rid, l]) => `${rid} ${l.width} px ${l.fps} fps ${l.bytes} B ${l.limit}`).join(', ');
+      console.log(`Linus (${kind}) sends: ${await sent()}`);
+      // Big tiles: the top layer.
+      for (const p of [ada, grace]) {
+        await expect.poll(async () => (await remoteVideoWidths(p.p.page))[String(linus.id)], { timeout: 20_000, message: `${p.p.name} decodes Linus's top layer` }).toBe(TOP_WIDTH);
+      }
+
+      // Ada's tiles shrink: a lower layer; they grow again: the top layer is back.
+      await ada.p.page.setViewportSize(SMALL);
+      let t = Date.now();
+      await expect.poll(async () => (await remoteVideoWidths(ada.p.page))[String(linus.id)], { timeout: 20_000, message: 'a small tile gets a lower layer' }).toBeLessThan(TOP_WIDTH);
+      console.log(`small tile: Ada decodes Linus at ${(await remoteVideoWidths(ada.p.page))[String(linus.id)]} px wide after ${Date.now() - t} ms`);
+      await ada.p.page.setViewportSize(BIG);
+      t = Date.now();
+      await expect.poll(async () => (await remoteVideoWidths(ada.p.page))[String(linus.id)], { timeout: 20_000, message: 'a big tile again: the top layer again' }).toBe(TOP_WIDTH);
+      console.log(`big tile again: the top layer after ${Date.now() - t} ms`);
+
+      // Grace's downlink fills: she asks for less, Ada does not.
+      net.capDownlink(1, 500);
+      t = Date.now();
+      await expect.poll(async () => (await remoteVideoWidths(grace.p.page))[String(linus.id)], { timeout: 30_000, message: 'a capped downlink gets a lower layer' }).toBeLessThan(TOP_WIDTH);
+      console.log(`downlink capped at 500 kbit/s: Grace decodes Linus below the top layer after ${Date.now() - t} ms`);
+      const [graceSaw, adaSaw] = await Promise.all([
+        widthsOver(grace.p.page, linus.id, 15),
+        widthsOver(ada.p.page, linus.id, 15),
+        (async () => {
+          for (let i = 0; i < 5; i++) {
+            console.log(`Linus sends: ${await sent()}`);
+            await linus.p.page.waitForTimeout(3_000);
+          }
+        })(),
+      ]);
+      console.log(`over 15 s, Linus's width at Grace (capped): ${graceSaw.join(' ')}; at Ada: ${adaSaw.join(' ')}`);
+      expect(Math.max(...graceSaw), 'the capped receiver stays below the top layer').toBeLessThan(TOP_WIDTH);
+      expect(Math.min(...adaSaw), 'the receiver without a cap keeps the top layer').toBe(TOP_WIDTH);
+      await expectDecoding(grace.p.page, [ada.id, linus.id], 'Grace under the cap');
+
+      // The cap goes: the top layer comes back (after the probes' holds).
+      net.clearShaping(1);
+      t = Date.now();
+      await expect.poll(async () => (await remoteVideoWidths(grace.p.page))[String(linus.id)], { timeout: 75_000, message: 'the cap gone, the top layer again' }).toBe(TOP_WIDTH);
+      console.log(`cap removed: Grace decodes Linus's top layer again after ${Date.now() - t} ms`);
+    });
+  });
+});
