@@ -74,16 +74,19 @@ export async function joinInNamespace(
     video = SMALL_VIDEO,
     viewport = { width: 640, height: 480 },
     beforeJoin,
+    firefoxFps,
   }: {
     browser?: NamespaceBrowser;
     /** Chromium's fake camera (Firefox makes its own). */
     video?: FakeVideoSpec;
+    /** Firefox's fake camera frame rate (its own picture; 24, as the app asks, by default). */
+    firefoxFps?: number;
     viewport?: { width: number; height: number };
     /** Runs on the new page before it opens the room (e.g. to add an init script). */
     beforeJoin?: (page: Page) => Promise<void>;
   } = {},
 ): Promise<{ p: MeetingPage; id: number; signaling: SignalingLog }> {
-  const launched = browser === 'firefox' ? await launchFirefox(net, i) : await net.launchChromium(i, { video });
+  const launched = browser === 'firefox' ? await launchFirefox(net, i, { fps: firefoxFps }) : await net.launchChromium(i, { video });
   const page = await (await launched.newContext({ viewport })).newPage();
   await beforeJoin?.(page);
   const signaling = await SignalingLog.attach(page);

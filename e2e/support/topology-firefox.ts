@@ -14,8 +14,11 @@ import { HUB_ADDR, type Topology } from './topology';
 
 const WRAPPER = path.join(__dirname, 'firefox-in-netns.js');
 
-/** Launches Firefox in participant `i`'s namespace; `net.destroy()` closes it. */
-export async function launchFirefox(net: Topology, i: number): Promise<Browser> {
+/**
+ * Launches Firefox in participant `i`'s namespace; `net.destroy()` closes it. `fps`: its fake camera's frame rate
+ * (it makes its own picture, at the size the app asks for; at the rate the app asks, 24, without this).
+ */
+export async function launchFirefox(net: Topology, i: number, { fps }: { fps?: number } = {}): Promise<Browser> {
   const browser = await firefox.launch({
     channel: FIREFOX_CHANNEL,
     executablePath: WRAPPER,
@@ -26,6 +29,7 @@ export async function launchFirefox(net: Topology, i: number): Promise<Browser> 
       ...firefoxPrefs(),
       // The app is served over plain http from the hub: without this, no getUserMedia.
       'dom.securecontext.allowlist': HUB_ADDR,
+      ...(fps ? { 'media.navigator.video.default_fps': fps } : {}),
     },
   });
   net.browsers.push(browser);
