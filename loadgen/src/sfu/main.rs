@@ -91,15 +91,15 @@ async fn run(args: Args) -> i32 {
         epoch: started,
         verbose: args.verbose,
     });
-    let admin_secret = match &args.janus_secrets_file {
-        Some(f) => match janus_admin::admin_secret(f) {
-            Ok(s) => Some(s),
+    let janus = match (&args.janus_admin_ws, &args.janus_secrets_file) {
+        (Some(url), Some(f)) => match janus_admin::connect(url, f) {
+            Ok(janus) => Some(janus),
             Err(e) => {
                 eprintln!("nonstop-sfu-load: {e}");
                 None
             }
         },
-        None => None,
+        _ => None,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut slots: Vec<Arc<Slot>> = Vec::new();
@@ -175,10 +175,8 @@ async fn run(args: Args) -> i32 {
             _ => None,
         };
         let room = slots.iter().find_map(|s| s.room.lock().unwrap().clone());
-        let janus_view = match (&args.janus_admin_ws, &admin_secret, &room) {
-            (Some(url), Some(secret), Some(room)) => {
-                janus_admin::room_counts(url, secret, room).await.ok()
-            }
+        let janus_view = match (&janus, &room) {
+            (Some(janus), Some(room)) => janus_admin::room_counts(janus, room).await.ok(),
             _ => None,
         };
         let report = StepReport::new(report::Measured {
