@@ -790,6 +790,9 @@ impl Hub {
             SfuJob::Destroy(made) => {
                 tokio::spawn(async move { sfu.destroy(made).await });
             }
+            SfuJob::Kick { room, participant } => {
+                tokio::spawn(async move { sfu.kick(&room, participant).await });
+            }
             SfuJob::Wake {
                 room,
                 generation,

@@ -372,6 +372,12 @@ impl<O> Rooms<O> {
             }
             self.rooms.remove(&room_name);
         } else {
+            if let Some(made) = room.sfu.room() {
+                self.sfu_jobs.push(SfuJob::Kick {
+                    room: made.clone(),
+                    participant: id,
+                });
+            }
             let effects = room.sfu.topology.left(now, id);
             deliveries.extend(self.apply_topology(room_name, effects));
         }

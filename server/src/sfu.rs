@@ -50,4 +50,7 @@ pub trait SfuRooms: Send + Sync {
     fn grant(&self, room: &SfuRoom, participant: ParticipantId) -> SfuGrant;
     /// Whether the room still exists: `Ok(false)` when the SFU restarted without it.
     fn exists(&self, room: &SfuRoom) -> SfuFuture<'_, Result<bool, SfuError>>;
+    /// Puts `participant`'s publisher out of the room, if it is there (best effort:
+    /// errors are logged, not returned).
+    fn kick(&self, room: &SfuRoom, participant: ParticipantId) -> SfuFuture<'_, ()>;
 }

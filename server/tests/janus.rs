@@ -391,6 +391,36 @@ fn a_grant_lets_a_browser_join_its_room_as_publisher() {
 }
 
 #[test]
+fn a_participant_who_left_is_kicked_and_their_id_can_join_again() {
+    with_janus(
+        "a_participant_who_left_is_kicked_and_their_id_can_join_again",
+        |s| async move {
+            let room = s.sfu.create(6).await.unwrap();
+            let grant = s.sfu.grant(&room, ParticipantId::new(7));
+            let join_7 = || join(&grant.room, &grant.pin, &grant.room_token, 7);
+            // A page that froze: its Janus session stays open, in the room as 7.
+            let mut frozen = s.browser().await;
+            let handle = frozen.session_with_videoroom(&grant.token).await;
+            let joined = frozen.videoroom(handle, &grant.token, join_7()).await;
+            assert_eq!(joined["videoroom"], "joined", "{joined}");
+            // The same id again is refused while it is there...
+            let mut again = s.browser().await;
+            let handle = again.session_with_videoroom(&grant.token).await;
+            let refused = again.videoroom(handle, &grant.token, join_7()).await;
+            assert_eq!(refused["error_code"], 436, "{refused}");
+            // ...and let in once the server has put the frozen one out.
+            s.sfu.kick(&room, ParticipantId::new(7)).await;
+            let joined = again.videoroom(handle, &grant.token, join_7()).await;
+            assert_eq!(joined["videoroom"], "joined", "{joined}");
+            // Kicking someone who is not there is quiet.
+            s.sfu.kick(&room, ParticipantId::new(8)).await;
+            drop(frozen);
+            s.sfu.destroy(room).await;
+        },
+    );
+}
+
+#[test]
 fn janus_refuses_requests_without_a_valid_core_token() {
     with_janus(
         "janus_refuses_requests_without_a_valid_core_token",

@@ -124,6 +124,16 @@ async fn the_sixth_joiner_relays_the_call_and_it_returns_to_mesh_after_the_hold(
         record.lock().unwrap().destroyed.is_empty(),
         "the room carries media until the commit"
     );
+    // Fay is put out of the SFU room: a frozen page of hers would still publish there.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while record.lock().unwrap().kicked.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "Fay not kicked");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        record.lock().unwrap().kicked,
+        [("room-1".to_owned(), fay_id)]
+    );
     for (client, _) in &mut clients {
         client
             .send(&ClientMsg::TopologyReady {

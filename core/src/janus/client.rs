@@ -33,6 +33,14 @@ pub const REPLY_TIMEOUT: Millis = Millis::from_secs(10);
 /// Publishing is tried on this many handles before giving up.
 const PUBLISH_ATTEMPTS: u32 = 2;
 
+/// VideoRoom's refusal of a publisher id already in the room. Ours is there when this
+/// page's previous path to the SFU has not finished leaving, or a frozen page of ours
+/// has not been put out yet (the server kicks who left): both clear within seconds.
+const ID_IN_ROOM: i64 = 436;
+/// How often, and how far apart, the join is tried while our id is still in the room.
+const JOIN_ATTEMPTS: u32 = 10;
+const JOIN_RETRY_AFTER: Millis = Millis::from_secs(1);
+
 /// What a browser needs to use the call's room (from the server's `SfuGrant`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomAccess {
@@ -170,6 +178,9 @@ pub struct JanusClient {
     publisher: Option<JanusId>,
     publishing: Publishing,
     publish_failures: u32,
+    /// Joins refused because our id was still in the room, and when to try again.
+    join_refusals: u32,
+    rejoin_at: Option<Time>,
     private_id: Option<u64>,
     subscriber: Option<JanusId>,
     /// The subscriber has `join`ed (later changes are `update`s).
@@ -202,6 +213,8 @@ impl JanusClient {
             publisher: None,
             publishing: Publishing::Joining,
             publish_failures: 0,
+            join_refusals: 0,
+            rejoin_at: None,
             private_id: None,
             subscriber: None,
             subscribed: false,
@@ -236,6 +249,7 @@ impl JanusClient {
             .iter()
             .map(|p| p.deadline)
             .chain(keepalive)
+            .chain(self.rejoin_at)
             .min()
     }
 
@@ -245,6 +259,12 @@ impl JanusClient {
         while let Some(i) = self.pending.iter().position(|p| p.deadline <= now) {
             let p = self.pending.remove(i);
             self.no_reply(now, p.waiting);
+        }
+        if self.rejoin_at.is_some_and(|at| at <= now) {
+            self.rejoin_at = None;
+            if let (Phase::Running, Some(handle_id)) = (self.phase, self.publisher) {
+                self.join_as_publisher(now, handle_id);
+            }
         }
         if let Some(session_id) = self.session {
             if self.phase != Phase::Done && now >= self.last_sent + KEEPALIVE_AFTER {
@@ -483,6 +503,13 @@ impl JanusClient {
                 self.replace_publisher(now);
             }
             Waiting::Publish => self.fail(JanusError::PublishFailed { code, reason }),
+            Waiting::JoinAsPublisher
+                if code == ID_IN_ROOM && self.join_refusals + 1 < JOIN_ATTEMPTS =>
+            {
+                self.join_refusals += 1;
+                self.rejoin_at = Some(now + JOIN_RETRY_AFTER);
+                self.events.push(JanusEvent::Warning(error));
+            }
             Waiting::Subscribe if self.subscribed => {
                 // A feed that left between our look and Janus's: the next room
                 // change brings the subscription up to date.

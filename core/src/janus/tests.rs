@@ -619,6 +619,52 @@ fn a_refused_join_says_why() {
 }
 
 #[test]
+fn a_join_refused_because_our_id_is_still_in_the_room_is_tried_again_each_second() {
+    let mut run = Run::new();
+    let create = run.tx("create", None);
+    run.input(
+        10,
+        json!({"janus": "success", "transaction": create, "data": {"id": SESSION}}),
+    );
+    let first = run.sent.iter().find(|f| f["janus"] == "attach").unwrap()["transaction"].clone();
+    run.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": first, "data": {"id": PUB}}));
+    let in_room = json!({"videoroom": "event", "error_code": 436, "error": "User ID 101 exists"});
+    // Refused 9 times: a warning each time, and the same join again a second later.
+    let mut now = 30;
+    for _ in 0..9 {
+        let join = run.tx("message", Some("join"));
+        run.event(now, PUB, Some(join.clone()), in_room.clone(), None);
+        assert!(matches!(
+            run.take_events().as_slice(),
+            [JanusEvent::Warning(JanusError::Refused { code: 436, .. })]
+        ));
+        assert_eq!(run.client.next_deadline(), Some(at(now + 1000)));
+        run.client.handle_timeout(at(now + 999));
+        run.drain();
+        assert_eq!(
+            run.tx("message", Some("join")),
+            join,
+            "not before the second"
+        );
+        now += 1000;
+        run.client.handle_timeout(at(now));
+        run.drain();
+        assert_ne!(run.tx("message", Some("join")), join, "joined again");
+        assert_eq!(run.last("message", Some("join"))["body"]["id"], "101");
+    }
+    // The tenth refusal ends it, and says why.
+    let join = run.tx("message", Some("join"));
+    run.event(now, PUB, Some(join), in_room, None);
+    let Some(JanusEvent::Failed(error)) = run.take_events().pop() else {
+        panic!("not failed")
+    };
+    assert_eq!(
+        error.to_string(),
+        "the SFU refused JoinAsPublisher (436: this participant id is already in the room): User ID 101 exists"
+    );
+}
+
+#[test]
 fn closing_unpublishes_then_leaves_then_destroys_the_session() {
     let mut run = Run::published();
     run.take_events();

@@ -32,6 +32,9 @@ pub const GRANT_TTL: Duration = Duration::from_secs(10 * 60);
 /// Where browsers reach Janus's WebSocket on the server's own origin.
 pub const PROXY_PATH: &str = "/janus";
 
+/// VideoRoom's error for a publisher id that is not in the room.
+const NO_SUCH_FEED: i64 = 428;
+
 /// Janus's secrets, as `scripts/janus-start` writes them (`name=value` lines).
 #[derive(Clone, PartialEq, Eq)]
 pub struct JanusSecrets {
@@ -293,6 +296,29 @@ impl SfuRooms for Janus {
         Box::pin(async move {
             let answer = self.videoroom(request).await.map_err(sfu_error)?;
             Ok(answer["exists"].as_bool().unwrap_or(false))
+        })
+    }
+
+    fn kick(&self, room: &SfuRoom, participant: ParticipantId) -> SfuFuture<'_, ()> {
+        let request = json!({
+            "request": "kick",
+            "room": room.id,
+            "secret": room.secret,
+            "id": participant.to_string(),
+        });
+        Box::pin(async move {
+            match self.videoroom(request).await {
+                Ok(_) => {
+                    tracing::info!(%participant, "SFU: a participant who left was still publishing; kicked")
+                }
+                // Who left the usual way has left the SFU room too.
+                Err(AdminError::Refused {
+                    code: NO_SUCH_FEED, ..
+                }) => {}
+                Err(e) => {
+                    tracing::warn!(%participant, error = %e, "SFU: cannot kick a participant who left")
+                }
+            }
         })
     }
 }

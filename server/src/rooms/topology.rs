@@ -28,6 +28,13 @@ pub enum SfuJob {
     },
     /// Destroy this SFU room.
     Destroy(SfuRoom),
+    /// Put `participant` out of this SFU room: it left the call, and a page that froze
+    /// or lost its signaling may still hold its place there (the next one to join
+    /// with that id would be refused) and its uplink.
+    Kick {
+        room: SfuRoom,
+        participant: ParticipantId,
+    },
     /// Call [`Rooms::poll_topology`] for the room at `at`.
     Wake {
         room: RoomName,
@@ -97,6 +104,10 @@ impl RoomSfu {
     /// The SFU room to destroy when the room itself goes away.
     pub(super) fn take_room(&mut self) -> Option<SfuRoom> {
         self.room.take()
+    }
+
+    pub(super) fn room(&self) -> Option<&SfuRoom> {
+        self.room.as_ref()
     }
 }
 
@@ -323,6 +334,9 @@ mod tests {
         }
         fn exists(&self, _: &SfuRoom) -> SfuFuture<'_, Result<bool, SfuError>> {
             unreachable!("the hub watches rooms")
+        }
+        fn kick(&self, _: &SfuRoom, _: ParticipantId) -> SfuFuture<'_, ()> {
+            unreachable!("the hub kicks")
         }
     }
 

@@ -11,6 +11,8 @@ pub struct Record {
     /// Capacity asked for, per room made.
     pub created: Vec<(String, usize)>,
     pub destroyed: Vec<String>,
+    /// (room, participant) put out of a room.
+    pub kicked: Vec<(String, ParticipantId)>,
     /// Creations refused so far.
     pub failed: usize,
     /// The SFU died: nothing can be made, and the rooms it had are gone.
@@ -82,6 +84,13 @@ impl SfuRooms for FakeSfu {
                 return Err(SfuError::Unreachable("the fake is dead".into()));
             }
             Ok(!record.destroyed.contains(&id))
+        })
+    }
+
+    fn kick(&self, room: &SfuRoom, participant: ParticipantId) -> SfuFuture<'_, ()> {
+        let id = room.id.clone();
+        Box::pin(async move {
+            self.record.lock().unwrap().kicked.push((id, participant));
         })
     }
 }
