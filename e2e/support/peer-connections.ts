@@ -33,3 +33,19 @@ export async function sentLayers(page: Page): Promise<Record<string, { width: nu
     return out;
   });
 }
+
+/** The page's simulcast encodings as its sender's `getParameters()` sets them, by `rid`: on, and the bit rate cap. */
+export async function layerCaps(page: Page): Promise<Record<string, { active: boolean; maxBitrate: number }>> {
+  return page.evaluate(() => {
+    const out: Record<string, { active: boolean; maxBitrate: number }> = {};
+    for (const pc of ((window as any).__allPcs ?? []) as RTCPeerConnection[]) {
+      if (pc.connectionState === 'closed') continue;
+      for (const sender of pc.getSenders()) {
+        for (const e of sender.getParameters().encodings ?? []) {
+          if (e.rid) out[e.rid] = { active: e.active !== false, maxBitrate: e.maxBitrate ?? 0 };
+        }
+      }
+    }
+    return out;
+  });
+}

@@ -20,6 +20,7 @@
  *     net.capDownlink(1, 400);                              // tbf on what the hub sends participant 1
  *     net.capPath(0, 2, 150);                               // htb: only 0 <-> 2 traffic, both directions
  *     net.dropIncoming(1, 10);                              // nft: 10 % of packets into participant 1
+ *     net.policeUplink(1, 400);                             // tbf, 10 ms queue: what 1 sends over 400 kbit/s is dropped
  *     net.clearShaping(0);
  *     const turnArgs = await net.startCoturn({ dir });      // coturn in the hub; flags for startServer
  *     net.blockBetween(0, 1, 'udp');                        // nft: no UDP between 0 and 1 (TURN still reachable)
@@ -193,6 +194,11 @@ export class Topology {
       tc('qdisc', 'add', 'dev', 'eth0', 'parent', '1:20', 'handle', '20:', 'bfifo', 'limit', String(Math.max(3000, Math.round((kbit * 1000 * 0.4) / 8))));
       tc('filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', `${participantAddr(to)}/32`, 'flowid', '1:20');
     }
+  }
+
+  /** Polices what participant `i` sends to `kbit` kbit/s: a tbf with almost no queue (10 ms), so what goes over the rate is dropped rather than delayed (a congestion controller reading delay sees little: mostly loss). */
+  policeUplink(i: number, kbit: number): void {
+    this.run(this.p(i), 'tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '16kbit', 'latency', '10ms');
   }
 
   /** Drops `percent` % of the packets arriving at participant `i` (nft, input hook: the sender sees real loss). */

@@ -5,8 +5,8 @@
 //! subscriber: one connection carries everyone, the mid says whose track it is).
 
 use js_sys::{Array, Object, Reflect};
-use nonstop_core::janus::simulcast::SimulcastLayer;
-use nonstop_core::janus::{Candidate, Received, Trickled};
+use nonstop_core::janus::simulcast::{LayerCap, SimulcastLayer};
+use nonstop_core::janus::{Candidate, Delivered, Trickled};
 use nonstop_core::protocol::IceServer;
 use nonstop_core::recovery::LinkCondition;
 use wasm_bindgen::{JsCast, JsValue};
@@ -42,6 +42,11 @@ impl Sender {
             .await
             .map(drop)
             .map_err(|e| js_error_text(&e))
+    }
+
+    /// Caps its simulcast layers (sent as [`LAYERS`](nonstop_core::janus::simulcast::LAYERS)).
+    pub async fn cap_layers(&self, caps: &[LayerCap; 3]) -> Result<(), String> {
+        stats::apply_layers(&self.0.sender(), caps).await
     }
 
     /// Stops it (the next offer marks its m-line inactive).
@@ -143,13 +148,14 @@ impl SfuPeer {
 
     /// Each received microphone, by the `mid` it arrives on, and the totals of all
     /// that arrives (nothing if the browser cannot read its stats).
-    pub async fn inbound(&self) -> (Vec<(String, AudioReading)>, Received) {
+    pub async fn inbound(&self) -> (Vec<(String, AudioReading)>, Delivered) {
         stats::inbound(&self.pc).await.unwrap_or_default()
     }
 
-    /// Our microphone's level, on the connection that sends it.
-    pub async fn local_audio_level(&self) -> Option<f64> {
-        stats::local_audio_level(&self.pc).await
+    /// What the publisher connection sends and the SFU reports lost, and our
+    /// microphone's level (nothing if the browser cannot read its stats).
+    pub async fn outbound(&self) -> (Delivered, Option<f64>) {
+        stats::outbound(&self.pc).await.unwrap_or_default()
     }
 
     /// `connectionState`; `None` once closed.

@@ -11,7 +11,8 @@ use nonstop_core::adaptation::{
     AudioEncoding, AudioParams, Bitrate, Priority, QualityLimitation, Resolution, StatsSample,
     VideoEncoding, VideoParams,
 };
-use nonstop_core::janus::Received;
+use nonstop_core::janus::simulcast::{LayerCap, LAYERS};
+use nonstop_core::janus::Delivered;
 use nonstop_core::time::Millis;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -144,9 +145,9 @@ impl AudioReading {
 /// its inbound streams (its downlink).
 pub async fn inbound(
     pc: &RtcPeerConnection,
-) -> Result<(Vec<(String, AudioReading)>, Received), String> {
+) -> Result<(Vec<(String, AudioReading)>, Delivered), String> {
     let mut audio = Vec::new();
-    let mut total = Received::default();
+    let mut total = Delivered::default();
     for e in entries(pc).await? {
         if text(&e, "type").as_deref() != Some("inbound-rtp") {
             continue;
@@ -164,13 +165,46 @@ pub async fn inbound(
     Ok((audio, total))
 }
 
-/// Our own microphone's `audioLevel`, on a connection that sends it.
-pub async fn local_audio_level(pc: &RtcPeerConnection) -> Option<f64> {
-    entries(pc).await.ok()?.iter().find_map(|e| {
-        let audio_source = text(e, "type").as_deref() == Some("media-source")
-            && text(e, "kind").as_deref() == Some("audio");
-        audio_source.then(|| num(e, "audioLevel")).flatten()
-    })
+/// What a connection that sends for everyone (the SFU's publisher) puts out, audio
+/// and video together, with what the SFU reports lost of it (its uplink), and our own
+/// microphone's `audioLevel`.
+pub async fn outbound(pc: &RtcPeerConnection) -> Result<(Delivered, Option<f64>), String> {
+    let mut total = Delivered::default();
+    let mut level = None;
+    for e in entries(pc).await? {
+        match text(&e, "type").as_deref() {
+            Some("outbound-rtp") => {
+                total.bytes += count(&e, "bytesSent").unwrap_or(0);
+                total.packets += count(&e, "packetsSent").unwrap_or(0);
+            }
+            Some("remote-inbound-rtp") => total.lost += count(&e, "packetsLost").unwrap_or(0),
+            Some("media-source") if text(&e, "kind").as_deref() == Some("audio") => {
+                level = num(&e, "audioLevel");
+            }
+            _ => {}
+        }
+    }
+    // `Delivered` counts what arrived: what was sent less what was lost.
+    total.packets = total.packets.saturating_sub(total.lost);
+    Ok((total, level))
+}
+
+/// Caps the simulcast encodings of `sender` (sending [`LAYERS`], by `rid`).
+pub async fn apply_layers(sender: &RtcRtpSender, caps: &[LayerCap; 3]) -> Result<(), String> {
+    let ext: &SenderExt = sender.unchecked_ref();
+    let params = ext.get_parameters_raw();
+    let Some(encodings) = field(&params, "encodings") else {
+        return Ok(());
+    };
+    for e in encodings.unchecked_into::<Array>().iter() {
+        let rid = text(&e, "rid");
+        let Some(i) = LAYERS.iter().position(|l| rid.as_deref() == Some(l.rid)) else {
+            continue;
+        };
+        set(&e, "active", &JsValue::from_bool(caps[i].active))?;
+        set_max_bitrate(&e, caps[i].max_bitrate)?;
+    }
+    set_parameters(ext, &params).await
 }
 
 /// Every entry of `pc.getStats()`.

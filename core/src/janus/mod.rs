@@ -10,15 +10,16 @@ mod client;
 mod downlink;
 mod error;
 mod feeds;
+mod path_budget;
 mod receive;
 pub mod simulcast;
 mod videoroom;
 mod wire;
 
 pub use client::{JanusClient, JanusEvent, Layer, Leg, RoomAccess, KEEPALIVE_AFTER, REPLY_TIMEOUT};
-pub use downlink::{Downlink, Received};
 pub use error::{JanusError, Step};
 pub use feeds::{MediaKind, RemoteStream};
+pub use path_budget::{Delivered, PathBudget};
 pub use receive::{receive_plan, Speakers, EVERYONE_HEARD_UP_TO, SPEAKERS_HEARD};
 pub use wire::{Candidate, Trickled};
 

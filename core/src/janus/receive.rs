@@ -74,7 +74,7 @@ impl Speakers {
 /// participants `shown` (the call's present peers); video only of tiles whose `hint`
 /// says they are on screen (a tile with no hint yet is shown in full); audio as
 /// [`Speakers`] says; then fitted to the downlink `budget` (largest videos lowered
-/// first, [`Downlink`](super::Downlink)). (Plain loops and `dyn` callbacks: this runs in the app, whose
+/// first, [`PathBudget`](super::PathBudget)). (Plain loops and `dyn` callbacks: this runs in the app, whose
 /// wasm carries every iterator adapter and closure as code of its own.)
 pub fn receive_plan(
     available: &[RemoteStream],

@@ -17,7 +17,7 @@ use leptos::logging::warn;
 use leptos::task::spawn_local;
 use nonstop_core::adaptation::{ReceiverHint, SendParams};
 use nonstop_core::janus::{
-    receive_plan, Downlink, JanusClient, JanusEvent, Leg, RoomAccess, Speakers, Trickled,
+    receive_plan, JanusClient, JanusEvent, Leg, PathBudget, RoomAccess, Speakers, Trickled,
 };
 use nonstop_core::layout::TileId;
 use nonstop_core::protocol::IceServer;
@@ -67,7 +67,7 @@ struct Relayed {
     /// Janus's `talking` events: whose audio a big call receives.
     speakers: RefCell<Speakers>,
     /// What arrives on the subscriber connection: how much Janus may send us.
-    downlink: RefCell<Downlink>,
+    downlink: RefCell<PathBudget>,
     done: Cell<bool>,
 }
 
@@ -99,7 +99,7 @@ impl RelayedTransport {
             peers: RefCell::new(VecSet::new()),
             hints: RefCell::new(VecMap::new()),
             speakers: RefCell::new(Speakers::default()),
-            downlink: RefCell::new(Downlink::default()),
+            downlink: RefCell::new(PathBudget::default()),
             done: Cell::new(false),
         });
         let weak = Rc::downgrade(&inner);
@@ -432,10 +432,7 @@ impl MediaTransport for RelayedTransport {
                     }
                 }
             }
-            let local_audio_level = match inner.publisher.peer() {
-                Some(p) => p.local_audio_level().await,
-                None => None,
-            };
+            let local_audio_level = inner.publisher.sample().await;
             peers
                 .into_iter()
                 .map(|peer| LinkSample {

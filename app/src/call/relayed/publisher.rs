@@ -3,14 +3,16 @@
 //! spoils Janus's handle, and the connection made for it goes too: each `start`
 //! makes a fresh one.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use nonstop_core::janus::simulcast::LAYERS;
-use nonstop_core::janus::Trickled;
+use leptos::logging::warn;
+use nonstop_core::janus::simulcast::{layer_caps, LayerCap, LAYERS};
+use nonstop_core::janus::{PathBudget, Trickled};
 use nonstop_core::layout::TileKind;
 use nonstop_core::protocol::IceServer;
 
+use crate::platform::clock;
 use crate::platform::media::LocalMedia;
 use crate::platform::screen::ScreenTrack;
 use crate::platform::sfu_peer::{Sender, SfuPeer};
@@ -21,6 +23,9 @@ pub type Offer = (String, Vec<(String, TileKind)>);
 #[derive(Default)]
 pub struct Publisher {
     connection: RefCell<Option<Rc<Connection>>>,
+    /// What the SFU reports lost of what we send: our uplink's budget, which the
+    /// camera's layers are capped to (`simulcast::layer_caps`).
+    uplink: RefCell<PathBudget>,
 }
 
 struct Connection {
@@ -28,6 +33,8 @@ struct Connection {
     audio: Sender,
     video: Sender,
     screen: RefCell<Option<Sender>>,
+    /// The camera's layer caps in force.
+    layers: Cell<[LayerCap; 3]>,
 }
 
 impl Publisher {
@@ -55,6 +62,8 @@ impl Publisher {
             audio,
             video,
             screen: RefCell::new(screen),
+            // As `add_sender` made them.
+            layers: Cell::new(layer_caps(None)),
         });
         self.connection.replace(Some(Rc::clone(&connection)));
         connection.offer().await
@@ -98,6 +107,22 @@ impl Publisher {
 
     pub fn peer(&self) -> Option<Rc<SfuPeer>> {
         self.connection().map(|c| Rc::clone(&c.peer))
+    }
+
+    /// One stats round: what we send goes into the uplink's budget and the camera's
+    /// layers follow it. Returns our microphone's level.
+    pub async fn sample(&self) -> Option<f64> {
+        let c = self.connection()?;
+        let (sent, level) = c.peer.outbound().await;
+        self.uplink.borrow_mut().sample(clock::now(), sent);
+        let caps = layer_caps(self.uplink.borrow().budget());
+        if c.layers.get() != caps {
+            match c.video.cap_layers(&caps).await {
+                Ok(()) => c.layers.set(caps),
+                Err(e) => warn!("relayed: cannot cap the camera's layers: {e}"),
+            }
+        }
+        level
     }
 
     pub fn close(&self) {

@@ -1,0 +1,247 @@
+//! What a path to or from the SFU carries, from the loss on it. In the mesh each
+//! sender's congestion control sees the whole path to its one receiver; through the SFU
+//! the paths are cut in two. Janus 1.1.2 forwards to a receiver what it is asked for,
+//! so the receiver watches what arrives and budgets its downlink (`downlink::fit`
+//! lowers layers to it); a publisher watches what the SFU reports lost of what it
+//! sends and budgets its uplink (`simulcast::layer_caps` turns layers off to it).
+//!
+//! A full path shows as loss (a queue overflowing at the bottleneck). Then the budget
+//! becomes a little under what did get through. After a hold with no loss the budget
+//! rises: a probe. A probe that brings loss back is followed by a longer hold, so a
+//! path just under a layer's rate does not flap between two layers.
+
+use crate::adaptation::Bitrate;
+use crate::time::{Millis, Time};
+
+/// A connection's media totals since it began, all of its streams: what arrived (or,
+/// sending, what went out) and what the receiving end counted lost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivered {
+    pub bytes: u64,
+    pub packets: u64,
+    pub lost: u64,
+}
+
+/// This much loss over a sample means the path is full.
+const CONGESTED_LOSS: f64 = 0.08;
+/// Below this much loss a sample counts as clear.
+const CLEAR_LOSS: f64 = 0.02;
+/// Samples shorter than this, or with fewer packets, say too little.
+const MIN_SPAN: Millis = Millis::from_millis(500);
+const MIN_PACKETS: u64 = 20;
+/// The first wait before raising the budget, and the longest after failed probes.
+const HOLD: Millis = Millis::from_secs(6);
+const LONGEST_HOLD: Millis = Millis::from_secs(24);
+/// After lowering the budget, loss goes on while the queue drains and Janus moves to
+/// the lower layers (at their next keyframe): lower again only after this.
+const SETTLE: Millis = Millis::from_secs(2);
+/// A probe that stays clear this long resets the hold.
+const PROBE_PROVEN: Millis = Millis::from_secs(10);
+/// Above this the budget is dropped: the path is not what limits us.
+const NO_LIMIT: Bitrate = Bitrate::mbps(20);
+/// The budget never goes below this (audio and the lowest video layer).
+const FLOOR: Bitrate = Bitrate::kbps(100);
+
+/// One path's budget, fed every stats sample.
+#[derive(Debug, Clone)]
+pub struct PathBudget {
+    last: Option<(Time, Delivered)>,
+    budget: Option<Bitrate>,
+    /// No raise before this.
+    hold_until: Time,
+    hold: Millis,
+    /// When the budget was last raised, and lowered.
+    raised_at: Option<Time>,
+    lowered_at: Option<Time>,
+}
+
+impl Default for PathBudget {
+    fn default() -> Self {
+        PathBudget {
+            last: None,
+            budget: None,
+            hold_until: Time::from_millis(0),
+            hold: HOLD,
+            raised_at: None,
+            lowered_at: None,
+        }
+    }
+}
+
+impl PathBudget {
+    /// What the path carries; `None`: no limit seen.
+    pub fn budget(&self) -> Option<Bitrate> {
+        self.budget
+    }
+
+    /// A new reading of the connection. True when the budget changed.
+    pub fn sample(&mut self, now: Time, received: Delivered) -> bool {
+        let Some((then, before)) = self.last else {
+            self.last = Some((now, received));
+            return false;
+        };
+        if received.bytes < before.bytes || received.packets < before.packets || now < then {
+            // A new connection (its counters start again) or a clock gone back.
+            self.last = Some((now, received));
+            return false;
+        }
+        let span = now.since(then);
+        let packets = received.packets - before.packets;
+        let lost = received.lost.saturating_sub(before.lost);
+        if span < MIN_SPAN || packets + lost < MIN_PACKETS {
+            return false;
+        }
+        self.last = Some((now, received));
+        let loss = lost as f64 / (packets + lost) as f64;
+        let rate = Bitrate::from_bytes_in(received.bytes - before.bytes, span);
+        if loss >= CONGESTED_LOSS {
+            let failed_probe = self
+                .raised_at
+                .is_some_and(|at| now.since(at) < PROBE_PROVEN);
+            if failed_probe {
+                self.hold = (self.hold + self.hold).min(LONGEST_HOLD);
+            }
+            self.raised_at = None;
+            self.hold_until = now + self.hold;
+            if self.lowered_at.is_some_and(|at| now.since(at) < SETTLE) {
+                return false;
+            }
+            // What got through, less a margin to drain the queue; and if loss goes on
+            // under a budget already lower than that (the layers carry more than
+            // `typical` says, or a publisher sends no lower layer), lower still.
+            let through = self.budget.map_or(rate, |b| b.min(rate));
+            let budget = through.scaled(0.85).max(FLOOR);
+            let lower = self.budget.is_none_or(|b| budget < b);
+            if lower {
+                self.budget = Some(budget);
+                self.lowered_at = Some(now);
+            }
+            return lower;
+        }
+        if self
+            .raised_at
+            .is_some_and(|at| now.since(at) >= PROBE_PROVEN)
+        {
+            self.hold = HOLD;
+        }
+        let Some(budget) = self.budget else {
+            return false;
+        };
+        if loss >= CLEAR_LOSS || now < self.hold_until {
+            return false;
+        }
+        // Enough to bring at least one layer up a step, most often.
+        let raised = budget.scaled(1.5) + Bitrate::kbps(100);
+        self.budget = (raised < NO_LIMIT).then_some(raised);
+        self.raised_at = Some(now);
+        self.hold_until = now + HOLD;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> Time {
+        Time::from_millis(ms)
+    }
+
+    /// A second of `kbps` arriving with `loss` of its packets lost, fed at `t` ms.
+    struct Feed {
+        total: Delivered,
+        t: u64,
+    }
+
+    impl Feed {
+        fn new() -> Feed {
+            Feed {
+                total: Delivered::default(),
+                t: 0,
+            }
+        }
+        fn second(&mut self, d: &mut PathBudget, kbps: u64, loss: f64) -> bool {
+            let packets = kbps / 8; // 1000-byte packets
+            let lost = (packets as f64 * loss / (1.0 - loss)).round() as u64;
+            self.total.bytes += packets * 1000;
+            self.total.packets += packets;
+            self.total.lost += lost;
+            self.t += 1000;
+            d.sample(at(self.t), self.total)
+        }
+    }
+
+    #[test]
+    fn no_loss_no_limit() {
+        let mut d = PathBudget::default();
+        let mut f = Feed::new();
+        for _ in 0..30 {
+            assert!(!f.second(&mut d, 2000, 0.0));
+        }
+        assert_eq!(d.budget(), None);
+    }
+
+    #[test]
+    fn a_full_path_sets_a_budget_under_what_gets_through() {
+        let mut d = PathBudget::default();
+        let mut f = Feed::new();
+        f.second(&mut d, 1200, 0.0);
+        assert!(f.second(&mut d, 400, 0.3));
+        let b = d.budget().expect("a budget");
+        assert!(b < Bitrate::kbps(400) && b > Bitrate::kbps(300), "{b}");
+        // Loss goes on: lowered again once the last step had time to take effect.
+        assert!(!f.second(&mut d, 400, 0.3));
+        assert_eq!(d.budget(), Some(b));
+        assert!(f.second(&mut d, 400, 0.3));
+        assert!(d.budget().unwrap() < b);
+    }
+
+    #[test]
+    fn the_budget_rises_after_a_clear_hold_and_a_failed_probe_waits_longer() {
+        let mut d = PathBudget::default();
+        let mut f = Feed::new();
+        f.second(&mut d, 1000, 0.0);
+        f.second(&mut d, 400, 0.3);
+        let low = d.budget().unwrap();
+        let mut waited = 0;
+        while !f.second(&mut d, 300, 0.0) {
+            waited += 1;
+        }
+        assert!((5..=6).contains(&waited), "raised after {waited} s");
+        assert!(d.budget().unwrap() > low);
+        // The probe brings loss back at once: the next hold is twice as long.
+        f.second(&mut d, 400, 0.2);
+        let mut waited = 0;
+        while !f.second(&mut d, 300, 0.0) {
+            waited += 1;
+        }
+        assert!((11..=12).contains(&waited), "raised after {waited} s");
+        // Clear for long enough, raises go on until there is no limit.
+        for _ in 0..200 {
+            f.second(&mut d, 300, 0.0);
+        }
+        assert_eq!(d.budget(), None);
+    }
+
+    #[test]
+    fn counters_starting_again_are_a_new_connection_not_a_sample() {
+        let mut d = PathBudget::default();
+        d.sample(
+            at(1000),
+            Delivered {
+                bytes: 1_000_000,
+                packets: 1000,
+                lost: 0,
+            },
+        );
+        assert!(!d.sample(
+            at(2000),
+            Delivered {
+                bytes: 10,
+                packets: 1,
+                lost: 500
+            }
+        ));
+        assert_eq!(d.budget(), None);
+    }
+}
