@@ -20,6 +20,7 @@
  *     net.capDownlink(1, 400);                              // tbf on what the hub sends participant 1
  *     net.capPath(0, 2, 150);                               // htb: only 0 <-> 2 traffic, both directions
  *     net.dropIncoming(1, 10);                              // nft: 10 % of packets into participant 1
+ *     net.dropOutgoingUdp(1, 30);                           // nft: 30 % of the UDP packets 1 sends
  *     net.policeUplink(1, 400);                             // tbf, 10 ms queue: what 1 sends over 400 kbit/s is dropped
  *     net.clearShaping(0);
  *     const turnArgs = await net.startCoturn({ dir });      // coturn in the hub; flags for startServer
@@ -203,6 +204,16 @@ export class Topology {
 
   /** Drops `percent` % of the packets arriving at participant `i` (nft, input hook: the sender sees real loss). */
   dropIncoming(i: number, percent: number): void {
+    this.dropAtRandom(i, percent, 'input', ['iifname', 'eth0']);
+  }
+
+  /** Drops `percent` % of the UDP packets participant `i` sends (nft, output hook): a lossy uplink for media only, signaling (TCP) untouched. */
+  dropOutgoingUdp(i: number, percent: number): void {
+    this.dropAtRandom(i, percent, 'output', ['oifname', 'eth0', 'meta', 'l4proto', 'udp']);
+  }
+
+  /** One nft rule dropping `percent` % of what `match` matches on `hook` (replacing any earlier one; 0 removes it). */
+  private dropAtRandom(i: number, percent: number, hook: 'input' | 'output', match: string[]): void {
     const ns = this.p(i);
     const nft = (...a: string[]) => this.run(ns, 'nft', ...a);
     try {
@@ -212,8 +223,8 @@ export class Topology {
     }
     if (percent <= 0) return;
     nft('add', 'table', 'inet', 'nonstop_loss');
-    nft('add', 'chain', 'inet', 'nonstop_loss', 'input', '{ type filter hook input priority 0; }');
-    nft('add', 'rule', 'inet', 'nonstop_loss', 'input', 'iifname', 'eth0', 'numgen', 'random', 'mod', '100', '<', String(percent), 'drop');
+    nft('add', 'chain', 'inet', 'nonstop_loss', hook, `{ type filter hook ${hook} priority 0; }`);
+    nft('add', 'rule', 'inet', 'nonstop_loss', hook, ...match, 'numgen', 'random', 'mod', '100', '<', String(percent), 'drop');
   }
 
   /** Removes rate limits and drops from participant `i`. */

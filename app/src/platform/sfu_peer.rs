@@ -20,7 +20,7 @@ use web_sys::{
 use super::js_error_text;
 use super::listener::EventListener;
 use super::peer_connection;
-use super::stats::{self, AudioReading};
+use super::stats;
 
 pub struct SfuPeer {
     pc: RtcPeerConnection,
@@ -146,9 +146,9 @@ impl SfuPeer {
         peer_connection::add_candidate(&self.pc, &init).await
     }
 
-    /// Each received microphone, by the `mid` it arrives on, and the totals of all
-    /// that arrives (nothing if the browser cannot read its stats).
-    pub async fn inbound(&self) -> (Vec<(String, AudioReading)>, Delivered) {
+    /// Each received microphone, by the `mid` it arrives on, and what arrives on each
+    /// stream (nothing if the browser cannot read its stats).
+    pub async fn inbound(&self) -> stats::Inbound {
         stats::inbound(&self.pc).await.unwrap_or_default()
     }
 

@@ -141,29 +141,33 @@ impl AudioReading {
 }
 
 /// What a connection that carries several people's media (the SFU's subscriber)
-/// receives: `(mid, reading)` for every inbound audio stream, and the totals of all
-/// its inbound streams (its downlink).
-pub async fn inbound(
-    pc: &RtcPeerConnection,
-) -> Result<(Vec<(String, AudioReading)>, Delivered), String> {
+/// receives: `(mid, reading)` for every inbound audio stream, and each inbound
+/// stream's totals by SSRC (its downlink).
+pub async fn inbound(pc: &RtcPeerConnection) -> Result<Inbound, String> {
     let mut audio = Vec::new();
-    let mut total = Delivered::default();
+    let mut streams = Vec::new();
     for e in entries(pc).await? {
         if text(&e, "type").as_deref() != Some("inbound-rtp") {
             continue;
         }
-        total.bytes += count(&e, "bytesReceived").unwrap_or(0);
-        total.packets += count(&e, "packetsReceived").unwrap_or(0);
-        // Negative when duplicates arrive: `count` leaves those out.
-        total.lost += count(&e, "packetsLost").unwrap_or(0);
+        let totals = Delivered {
+            bytes: count(&e, "bytesReceived").unwrap_or(0),
+            packets: count(&e, "packetsReceived").unwrap_or(0),
+            // Negative when duplicates arrive: `count` leaves those out.
+            lost: count(&e, "packetsLost").unwrap_or(0),
+        };
+        streams.push((count(&e, "ssrc").unwrap_or(0) as u32, totals));
         if text(&e, "kind").as_deref() == Some("audio") {
             if let Some(mid) = text(&e, "mid") {
                 audio.push((mid, AudioReading::of(&e)));
             }
         }
     }
-    Ok((audio, total))
+    Ok((audio, streams))
 }
+
+/// Each received microphone by `mid`, and each inbound stream's totals by SSRC.
+pub type Inbound = (Vec<(String, AudioReading)>, Vec<(u32, Delivered)>);
 
 /// What a connection that sends for everyone (the SFU's publisher) puts out, audio
 /// and video together, with what the SFU reports lost of it (its uplink), and our own

@@ -29,6 +29,9 @@ const CLEAR_LOSS: f64 = 0.02;
 /// Samples shorter than this, or with fewer packets, say too little.
 const MIN_SPAN: Millis = Millis::from_millis(500);
 const MIN_PACKETS: u64 = 20;
+/// A stream with fewer packets in a sample has no say in its loss (one lost of five
+/// is no measure).
+const MIN_STREAM_PACKETS: u64 = 10;
 /// The first wait before raising the budget, and the longest after failed probes.
 const HOLD: Millis = Millis::from_secs(6);
 const LONGEST_HOLD: Millis = Millis::from_secs(24);
@@ -45,7 +48,8 @@ const FLOOR: Bitrate = Bitrate::kbps(100);
 /// One path's budget, fed every stats sample.
 #[derive(Debug, Clone)]
 pub struct PathBudget {
-    last: Option<(Time, Delivered)>,
+    /// The last reading used, per stream.
+    last: Option<(Time, Vec<(u32, Delivered)>)>,
     budget: Option<Bitrate>,
     /// No raise before this.
     hold_until: Time,
@@ -74,26 +78,61 @@ impl PathBudget {
         self.budget
     }
 
-    /// A new reading of the connection. True when the budget changed.
-    pub fn sample(&mut self, now: Time, received: Delivered) -> bool {
-        let Some((then, before)) = self.last else {
-            self.last = Some((now, received));
+    /// A new reading of the connection, all its streams together: for a path all of
+    /// whose streams are ours (a publisher's uplink). True when the budget changed.
+    pub fn sample(&mut self, now: Time, total: Delivered) -> bool {
+        self.sample_streams(now, &[(0, total)])
+    }
+
+    /// A new reading of the connection, per stream (any key that stays the same, an
+    /// SSRC): for a path that carries others' streams (a receiver's downlink). A full
+    /// path loses on every stream, while loss on a few is theirs (a publisher's own
+    /// uplink, before the SFU): the loss that counts is the median stream's. True when
+    /// the budget changed.
+    pub fn sample_streams(&mut self, now: Time, streams: &[(u32, Delivered)]) -> bool {
+        let Some((then, before)) = &self.last else {
+            self.last = Some((now, streams.to_vec()));
             return false;
         };
-        if received.bytes < before.bytes || received.packets < before.packets || now < then {
-            // A new connection (its counters start again) or a clock gone back.
-            self.last = Some((now, received));
+        let (then, span) = (*then, now.since(*then));
+        if now < then {
+            self.last = Some((now, streams.to_vec()));
             return false;
         }
-        let span = now.since(then);
-        let packets = received.packets - before.packets;
-        let lost = received.lost.saturating_sub(before.lost);
-        if span < MIN_SPAN || packets + lost < MIN_PACKETS {
+        if span < MIN_SPAN {
             return false;
         }
-        self.last = Some((now, received));
-        let loss = lost as f64 / (packets + lost) as f64;
-        let rate = Bitrate::from_bytes_in(received.bytes - before.bytes, span);
+        let (mut bytes, mut packets, mut matched) = (0, 0, 0);
+        let mut losses: Vec<f64> = Vec::new();
+        for (key, after) in streams {
+            // A stream new since the last reading, or whose counters started again
+            // (a new connection), counts from the next one.
+            let Some((_, b)) = before.iter().find(|(k, _)| k == key) else {
+                continue;
+            };
+            if after.bytes < b.bytes || after.packets < b.packets {
+                continue;
+            }
+            matched += 1;
+            let (got, lost) = (after.packets - b.packets, after.lost.saturating_sub(b.lost));
+            bytes += after.bytes - b.bytes;
+            packets += got + lost;
+            if got + lost >= MIN_STREAM_PACKETS {
+                losses.push(lost as f64 / (got + lost) as f64);
+            }
+        }
+        if matched == 0 {
+            self.last = Some((now, streams.to_vec()));
+            return false;
+        }
+        if packets < MIN_PACKETS {
+            return false;
+        }
+        self.last = Some((now, streams.to_vec()));
+        let Some(loss) = lower_median(&losses) else {
+            return false;
+        };
+        let rate = Bitrate::from_bytes_in(bytes, span);
         if loss >= CONGESTED_LOSS {
             let failed_probe = self
                 .raised_at
@@ -137,6 +176,17 @@ impl PathBudget {
         self.hold_until = now + HOLD;
         true
     }
+}
+
+/// The lower median of `values` (the smaller middle one of an even count). Counted,
+/// not sorted: a few dozen streams at most, and sorting costs the app's wasm its code.
+fn lower_median(values: &[f64]) -> Option<f64> {
+    let k = values.len().checked_sub(1)? / 2;
+    values.iter().copied().find(|&x| {
+        let below = values.iter().filter(|&&v| v < x).count();
+        let at = values.iter().filter(|&&v| v == x).count();
+        below <= k && k < below + at
+    })
 }
 
 #[cfg(test)]
@@ -243,5 +293,43 @@ mod tests {
             }
         ));
         assert_eq!(d.budget(), None);
+    }
+
+    #[test]
+    fn the_median_stream_s_loss_counts_so_one_lossy_publisher_does_not_lower_a_downlink() {
+        let mut d = PathBudget::default();
+        // Three streams of 400 kb/s (50 packets a second each); `lossy` of them lose 30 %.
+        let mut totals = [Delivered::default(); 3];
+        let mut second = |d: &mut PathBudget, t: u64, lossy: usize| {
+            for (i, s) in totals.iter_mut().enumerate() {
+                s.bytes += 50_000;
+                s.packets += if i < lossy { 35 } else { 50 };
+                s.lost += if i < lossy { 15 } else { 0 };
+            }
+            let streams: Vec<(u32, Delivered)> = totals
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i as u32 + 7, *s))
+                .collect();
+            d.sample_streams(at(t), &streams)
+        };
+        second(&mut d, 1000, 0);
+        for t in 2..10 {
+            assert!(!second(&mut d, t * 1000, 1), "one lossy stream");
+        }
+        assert_eq!(d.budget(), None);
+        // Two of three: the downlink is full.
+        assert!(second(&mut d, 10_000, 2));
+        assert!(d.budget().is_some());
+    }
+
+    #[test]
+    fn lower_median() {
+        assert_eq!(super::lower_median(&[]), None);
+        assert_eq!(super::lower_median(&[0.3]), Some(0.3));
+        assert_eq!(super::lower_median(&[0.3, 0.0]), Some(0.0));
+        assert_eq!(super::lower_median(&[0.3, 0.0, 0.1]), Some(0.1));
+        assert_eq!(super::lower_median(&[0.2, 0.2, 0.0, 0.2]), Some(0.2));
+        assert_eq!(super::lower_median(&[0.0, 0.0, 0.5, 0.5]), Some(0.0));
     }
 }

@@ -420,7 +420,11 @@ impl MediaTransport for RelayedTransport {
                 Some(p) => p.inbound().await,
                 None => Default::default(),
             };
-            if inner.downlink.borrow_mut().sample(clock::now(), received) {
+            if inner
+                .downlink
+                .borrow_mut()
+                .sample_streams(clock::now(), &received)
+            {
                 inner.follow_wants();
             }
             let mut audio: VecMap<ParticipantId, AudioReading> = VecMap::new();
