@@ -81,7 +81,7 @@ impl PathBudget {
     /// A new reading of the connection, all its streams together: for a path all of
     /// whose streams are ours (a publisher's uplink). True when the budget changed.
     pub fn sample(&mut self, now: Time, total: Delivered) -> bool {
-        self.sample_streams(now, &[(0, total)])
+        self.sample_streams(now, vec![(0, total)])
     }
 
     /// A new reading of the connection, per stream (any key that stays the same, an
@@ -89,51 +89,68 @@ impl PathBudget {
     /// path loses on every stream, while loss on a few is theirs (a publisher's own
     /// uplink, before the SFU): the loss that counts is the median stream's. True when
     /// the budget changed.
-    pub fn sample_streams(&mut self, now: Time, streams: &[(u32, Delivered)]) -> bool {
-        let Some((then, before)) = &self.last else {
-            self.last = Some((now, streams.to_vec()));
-            return false;
-        };
-        let (then, span) = (*then, now.since(*then));
-        if now < then {
-            self.last = Some((now, streams.to_vec()));
-            return false;
+    pub fn sample_streams(&mut self, now: Time, streams: Vec<(u32, Delivered)>) -> bool {
+        match self.measure(now, streams) {
+            Some((rate, loss)) => self.react(now, rate, loss),
+            None => false,
         }
-        if span < MIN_SPAN {
-            return false;
-        }
-        let (mut bytes, mut packets, mut matched) = (0, 0, 0);
-        let mut losses: Vec<f64> = Vec::new();
-        for (key, after) in streams {
-            // A stream new since the last reading, or whose counters started again
-            // (a new connection), counts from the next one.
-            let Some((_, b)) = before.iter().find(|(k, _)| k == key) else {
-                continue;
-            };
-            if after.bytes < b.bytes || after.packets < b.packets {
-                continue;
+    }
+
+    /// What got through since the last reading used, and the median stream's loss;
+    /// `None` while that says too little. A reading too short or with too few packets
+    /// is skipped (the next one covers its time); a clock gone back, or streams all new
+    /// (a new connection), start again from it.
+    fn measure(&mut self, now: Time, streams: Vec<(u32, Delivered)>) -> Option<(Bitrate, Loss)> {
+        let mut measured = None;
+        let mut skip = false;
+        if let Some((then, before)) = self.last.as_ref().filter(|(then, _)| now >= *then) {
+            let span = now.since(*then);
+            let (mut bytes, mut packets, mut matched) = (0, 0, 0);
+            // Streams with a say, and how many of them lost less than each threshold.
+            let (mut voters, mut under_congested, mut under_clear) = (0, 0, 0);
+            for (key, after) in &streams {
+                // A stream new since the last reading, or whose counters started
+                // again, counts from the next one.
+                let Some((_, b)) = before.iter().find(|(k, _)| k == key) else {
+                    continue;
+                };
+                if after.bytes < b.bytes || after.packets < b.packets {
+                    continue;
+                }
+                matched += 1;
+                let (got, lost) = (after.packets - b.packets, after.lost.saturating_sub(b.lost));
+                bytes += after.bytes - b.bytes;
+                packets += got + lost;
+                if got + lost >= MIN_STREAM_PACKETS {
+                    let loss = lost as f64 / (got + lost) as f64;
+                    voters += 1;
+                    under_congested += usize::from(loss < CONGESTED_LOSS);
+                    under_clear += usize::from(loss < CLEAR_LOSS);
+                }
             }
-            matched += 1;
-            let (got, lost) = (after.packets - b.packets, after.lost.saturating_sub(b.lost));
-            bytes += after.bytes - b.bytes;
-            packets += got + lost;
-            if got + lost >= MIN_STREAM_PACKETS {
-                losses.push(lost as f64 / (got + lost) as f64);
+            skip = matched > 0 && (span < MIN_SPAN || packets < MIN_PACKETS);
+            if matched > 0 && !skip && voters > 0 {
+                // The median stream (the lower one of an even count) is at or over a
+                // threshold when no more than `half` of the streams are under it.
+                let half = (voters - 1) / 2;
+                let loss = if under_congested <= half {
+                    Loss::Congested
+                } else if under_clear <= half {
+                    Loss::Unclear
+                } else {
+                    Loss::Clear
+                };
+                measured = Some((Bitrate::from_bytes_in(bytes, span), loss));
             }
         }
-        if matched == 0 {
-            self.last = Some((now, streams.to_vec()));
-            return false;
+        if !skip {
+            self.last = Some((now, streams));
         }
-        if packets < MIN_PACKETS {
-            return false;
-        }
-        self.last = Some((now, streams.to_vec()));
-        let Some(loss) = lower_median(&losses) else {
-            return false;
-        };
-        let rate = Bitrate::from_bytes_in(bytes, span);
-        if loss >= CONGESTED_LOSS {
+        measured
+    }
+
+    fn react(&mut self, now: Time, rate: Bitrate, loss: Loss) -> bool {
+        if loss == Loss::Congested {
             let failed_probe = self
                 .raised_at
                 .is_some_and(|at| now.since(at) < PROBE_PROVEN);
@@ -166,7 +183,7 @@ impl PathBudget {
         let Some(budget) = self.budget else {
             return false;
         };
-        if loss >= CLEAR_LOSS || now < self.hold_until {
+        if loss != Loss::Clear || now < self.hold_until {
             return false;
         }
         // Enough to bring at least one layer up a step, most often.
@@ -178,15 +195,13 @@ impl PathBudget {
     }
 }
 
-/// The lower median of `values` (the smaller middle one of an even count). Counted,
-/// not sorted: a few dozen streams at most, and sorting costs the app's wasm its code.
-fn lower_median(values: &[f64]) -> Option<f64> {
-    let k = values.len().checked_sub(1)? / 2;
-    values.iter().copied().find(|&x| {
-        let below = values.iter().filter(|&&v| v < x).count();
-        let at = values.iter().filter(|&&v| v == x).count();
-        below <= k && k < below + at
-    })
+/// A reading's loss, as the thresholds class it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loss {
+    Congested,
+    /// Between the two thresholds: neither lower nor raise.
+    Unclear,
+    Clear,
 }
 
 #[cfg(test)]
@@ -311,7 +326,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, s)| (i as u32 + 7, *s))
                 .collect();
-            d.sample_streams(at(t), &streams)
+            d.sample_streams(at(t), streams)
         };
         second(&mut d, 1000, 0);
         for t in 2..10 {
@@ -321,15 +336,5 @@ mod tests {
         // Two of three: the downlink is full.
         assert!(second(&mut d, 10_000, 2));
         assert!(d.budget().is_some());
-    }
-
-    #[test]
-    fn lower_median() {
-        assert_eq!(super::lower_median(&[]), None);
-        assert_eq!(super::lower_median(&[0.3]), Some(0.3));
-        assert_eq!(super::lower_median(&[0.3, 0.0]), Some(0.0));
-        assert_eq!(super::lower_median(&[0.3, 0.0, 0.1]), Some(0.1));
-        assert_eq!(super::lower_median(&[0.2, 0.2, 0.0, 0.2]), Some(0.2));
-        assert_eq!(super::lower_median(&[0.0, 0.0, 0.5, 0.5]), Some(0.0));
     }
 }

@@ -423,7 +423,7 @@ impl MediaTransport for RelayedTransport {
             if inner
                 .downlink
                 .borrow_mut()
-                .sample_streams(clock::now(), &received)
+                .sample_streams(clock::now(), received)
             {
                 inner.follow_wants();
             }
