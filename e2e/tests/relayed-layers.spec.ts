@@ -128,7 +128,8 @@ test.describe('Relayed mode: layers', () => {
       console.log(`Ada decodes Linus at ${await widthAtAda(linus.id)} px; Linus sends: ${Object.entries(await sentLayers(linus.p.page)).map(([rid, l]) => `${rid} ${l.width} px ${l.fps} fps`).join(', ')}`);
 
       // Back after the hold that failed probes have stretched (up to 24 s), then one raise every 6 s: measured
-      // 2 to 13 s (Chromium), 13 to 40 s (Firefox, whose new layers' key frames the police kept dropping).
+      // 1 to 19 s (Chromium), 6 to 40 s (Firefox, whose new layers' key frames the police kept dropping; once over
+      // 90 s in 6 runs).
       net.clearShaping(2);
       t = Date.now();
       await expect.poll(async () => (await layerCaps(linus.p.page)).f?.active, { timeout: 120_000, message: 'the uplink clear: the top layer on again' }).toBe(true);
