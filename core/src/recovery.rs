@@ -89,6 +89,14 @@ pub enum LinkCondition {
     Failed,
 }
 
+/// Whether a link must be made anew rather than restarted: its connection failed
+/// while ICE works (`ice`: `iceConnectionState`), so DTLS is what failed. Firefox fails
+/// DTLS along with ICE (when an interface goes down, say), and an ICE restart does not
+/// bring it back; only a new connection does.
+pub fn needs_new_connection(condition: Option<LinkCondition>, ice: &str) -> bool {
+    condition == Some(LinkCondition::Failed) && matches!(ice, "connected" | "completed")
+}
+
 /// What to do to a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecoveryAction {
@@ -431,5 +439,17 @@ mod tests {
         );
         assert!(w.observe(t(8_100), 65), "more than 2 s without packets");
         assert!(!w.observe(t(8_600), 70), "packets again: recovered");
+    }
+
+    #[test]
+    fn only_a_connection_failed_with_ice_working_is_made_anew() {
+        use LinkCondition::*;
+        assert!(needs_new_connection(Some(Failed), "connected"));
+        assert!(needs_new_connection(Some(Failed), "completed"));
+        // ICE failed too: ICE restarts (and the relay) are the way back.
+        assert!(!needs_new_connection(Some(Failed), "failed"));
+        assert!(!needs_new_connection(Some(Failed), "disconnected"));
+        assert!(!needs_new_connection(Some(Connected), "connected"));
+        assert!(!needs_new_connection(None, "connected"));
     }
 }

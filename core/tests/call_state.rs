@@ -132,6 +132,7 @@ fn a_failed_connection_reads_reconnecting_until_recovery_gives_up() {
                 }
                 CallEffect::Log(line) => gave_up = line.contains("giving up"),
                 CallEffect::SampleNow(_) => panic!("nobody is interrupted"),
+                CallEffect::RebuildRelayed => panic!("the call is not relayed"),
             }
         }
         if !gave_up {
@@ -670,6 +671,7 @@ mod properties {
                             prop_assert_eq!(presence(&c, *peer), Some(Presence::Present))
                         }
                         CallEffect::Log(_) => {}
+                        CallEffect::RebuildRelayed => prop_assert!(false, "never relayed here"),
                     }
                 }
                 let wanted = c.wanted_links();
@@ -701,4 +703,34 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn a_broken_sfu_path_is_rebuilt_while_the_call_is_relayed_and_not_after() {
+    use nonstop_core::call::Topology;
+    let rebuilds = |effects: Vec<CallEffect>| {
+        effects
+            .iter()
+            .filter(|e| matches!(e, CallEffect::RebuildRelayed))
+            .count()
+    };
+    let mut c = call();
+    c.joined(t(0), person(ADA, "Ada"));
+    c.prepare_topology(Topology::Relayed);
+    c.commit_topology(t(100), Topology::Relayed);
+    c.relayed_path_lost(t(1000));
+    let due = c.next_deadline().expect("a rebuild is due");
+    assert!(due > t(1000) && due <= t(2500), "{due:?}");
+    assert_eq!(rebuilds(c.poll(due)), 1);
+    assert_eq!(rebuilds(c.poll(due)), 0, "once");
+    // It could not be made: again, later.
+    c.relayed_path_lost(due);
+    let again = c.next_deadline().unwrap();
+    assert!(again.since(due).as_millis() >= 2000);
+    // The call went back to mesh meanwhile: nothing to rebuild.
+    c.prepare_topology(Topology::Mesh);
+    c.commit_topology(again, Topology::Mesh);
+    let later = Time::from_millis(again.as_millis() + 60_000);
+    c.drain_done(later);
+    assert_eq!(rebuilds(c.poll(later)), 0);
 }

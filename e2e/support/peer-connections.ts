@@ -49,3 +49,44 @@ export async function layerCaps(page: Page): Promise<Record<string, { active: bo
     return out;
   });
 }
+
+/** Records each WebSocket the page opens from now on (an init script: call before it opens the app). */
+export async function recordSockets(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const Original = window.WebSocket;
+    const all: WebSocket[] = ((window as any).__sockets = []);
+    (window as any).WebSocket = function (...args: any[]) {
+      const ws = new (Original as any)(...args);
+      all.push(ws);
+      return ws;
+    };
+    (window as any).WebSocket.prototype = Original.prototype;
+    Object.setPrototypeOf((window as any).WebSocket, Original);
+  });
+}
+
+/**
+ * Closes the page's open WebSockets to the SFU (`/janus`), as a network that drops them would; how many. With
+ * `again`, also the next one the page opens (before Janus can answer on it): a drop that lasts.
+ */
+export async function breakSfuSockets(page: Page, { again = false } = {}): Promise<number> {
+  return page.evaluate(async (again) => {
+    const all = (window as any).__sockets as WebSocket[];
+    const sfu = (ws: WebSocket) => ws.url.includes('/janus');
+    const open = all.filter((ws) => sfu(ws) && ws.readyState === WebSocket.OPEN);
+    const known = new Set(all);
+    for (const ws of open) ws.close();
+    if (again) {
+      const started = Date.now();
+      while (Date.now() - started < 2_000) {
+        const fresh = all.filter((ws) => sfu(ws) && !known.has(ws));
+        if (fresh.length > 0) {
+          for (const ws of fresh) ws.close();
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+    return open.length;
+  }, again);
+}

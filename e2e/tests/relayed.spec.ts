@@ -16,6 +16,7 @@ import { joinInNamespace } from '../support/topology-call';
 import { peerStats } from '../support/media';
 import { sendChat } from '../support/chat';
 import { describeGaps, expectCommitted, expectDecoding, gaps, inCallWithJanus, summary, topologyAt, watchGaps } from '../support/relayed';
+import { breakSfuSockets, recordSockets } from '../support/peer-connections';
 
 test.describe('Relayed mode', () => {
   test.describe.configure({ timeout: 240_000 });
@@ -155,6 +156,51 @@ test.describe('Relayed mode', () => {
         await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links again` }).toBe(0);
         await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed on the restarted Janus`);
       }
+    });
+  });
+
+  test("a participant whose path to the SFU breaks builds it again by itself, and the call stays relayed", async ({ kind }, testInfo) => {
+    await inCallWithJanus(testInfo, ['--relay-above', '2'], async (net) => {
+      const room = 'relayed-path-lost';
+      const people: Awaited<ReturnType<typeof joinInNamespace>>[] = [];
+      // Ada's path breaks: Firefox's in the firefox project.
+      for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) people.push(await joinInNamespace(net, i, name, room, { browser: i === 0 ? kind : 'chromium', beforeJoin: i === 0 ? recordSockets : undefined }));
+      const [ada] = people;
+      ada.p.page.on('console', (m) => m.type() === 'warning' && console.log(`Ada: ${m.text()}`));
+      const ids = people.map((p) => p.id);
+      for (const p of people) await watchGaps(p.p.page);
+      for (const p of people) await expectCommitted(p.signaling, 'relayed', 0);
+      for (const [i, p] of people.entries()) await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed`);
+
+      const worstGapSince = async (from: number, what: string) => {
+        await ada.p.page.waitForTimeout(3_000);
+        for (const [i, p] of people.entries()) await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} ${what}`);
+        const worst: number[] = [];
+        for (const [i, p] of people.entries()) {
+          const g = await gaps(p.p.page, from, Date.now());
+          worst.push(...Object.values(g).map((x) => x.gap));
+          console.log(`gaps on p${i} ${what} (from then): ${describeGaps(g, from)}`);
+        }
+        return Math.max(...worst);
+      };
+
+      // Ada's WebSocket to Janus drops. Her connections to Janus do not need it: a new socket claims her Janus
+      // session, and the media never stops.
+      const brokeAt = Date.now();
+      expect(await breakSfuSockets(ada.p.page), "Ada's open sockets to the SFU").toBe(1);
+      const claimed = await worstGapSince(brokeAt, "after Ada's socket dropped");
+      console.log(`Ada's socket to the SFU dropped: session claimed, worst video gap ${claimed} ms`);
+      expect(claimed, 'no gap beyond the usual frame spacing').toBeLessThan(1_000);
+
+      // It drops again, and so does the new one before Janus answers: her path is lost. She builds another (a new
+      // session, joining once Janus lets her old one go).
+      const lostAt = Date.now();
+      expect(await breakSfuSockets(ada.p.page, { again: true }), "Ada's open sockets to the SFU").toBe(1);
+      const rebuilt = await worstGapSince(lostAt, "after Ada's path was lost");
+      console.log(`Ada's path to the SFU lost: rebuilt, worst video gap ${rebuilt} ms`);
+      expect(rebuilt, 'the gap is the rebuild, not the rest of the call').toBeLessThan(12_000);
+      // The server was not involved: no switch.
+      for (const p of people) expect((await p.signaling.of('received', 'topology')).filter((m) => m._at > brokeAt)).toEqual([]);
     });
   });
 

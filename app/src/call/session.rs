@@ -95,6 +95,9 @@ struct Inner {
     streams: RefCell<VecMap<(Topology, TileId), MediaStream>>,
     showing: RefCell<VecMap<TileId, Topology>>,
     ice_servers: RefCell<Vec<IceServer>>,
+    /// The SFU room's grant while the call is relayed (its tokens kept fresh), to
+    /// build our path there again if it breaks.
+    sfu_grant: RefCell<Option<SfuGrant>>,
     state: RefCell<CallState>,
     watch: RefCell<SignalingWatch>,
     adaptation: RefCell<Adaptation>,
@@ -206,6 +209,7 @@ impl Call {
                 streams: RefCell::new(VecMap::new()),
                 showing: RefCell::new(VecMap::new()),
                 ice_servers: RefCell::new(ice_servers),
+                sfu_grant: RefCell::new(None),
                 state: RefCell::new(state),
                 watch: RefCell::new(SignalingWatch::new(now, heartbeat_interval_ms)),
                 adaptation: RefCell::new(adaptation),
@@ -489,6 +493,7 @@ impl Inner {
                     self.shown_transport().restart_ice(peer, relay_only);
                 }
                 CallEffect::SampleNow(peer) => self.sample_soon(peer),
+                CallEffect::RebuildRelayed => self.rebuild_relayed(),
                 CallEffect::Log(text) => warn!("{text}"),
             }
         }
@@ -546,8 +551,9 @@ impl Inner {
             // Janus checks the token of every request: the newest one goes with each.
             ServerMsg::SfuGrant { sfu } => {
                 if let Some(relayed) = self.relayed.borrow().as_ref() {
-                    relayed.renew(sfu.token, sfu.room_token);
+                    relayed.renew(sfu.token.clone(), sfu.room_token.clone());
                 }
+                *self.sfu_grant.borrow_mut() = Some(sfu);
             }
             ServerMsg::Chat {
                 from,
@@ -584,6 +590,15 @@ impl Inner {
     /// The server's `Prepare`: builds `path` next to the shown one (for the relayed
     /// path, joins the SFU room of `grant` and publishes there).
     fn prepare(&self, path: Topology, grant: Option<SfuGrant>) {
+        if let Some(grant) = &grant {
+            let before = self.sfu_grant.replace(Some(grant.clone()));
+            // Another SFU room (Janus restarted, say): a path to the old one is no use.
+            if before.is_some_and(|b| b.room != grant.room) {
+                if let Some(old) = self.relayed.take() {
+                    old.close();
+                }
+            }
+        }
         if path == Topology::Relayed && self.relayed.borrow().is_none() {
             let Some(grant) = grant else {
                 warn!("call: told to prepare the relayed path without a grant; staying");
@@ -765,6 +780,35 @@ impl Inner {
                     self.sample_soon(peer);
                 }
             }
+            TransportEvent::PathLost => {
+                if self.relayed.take().is_some() {
+                    warn!("call: our path to the SFU broke; building it again");
+                    self.state.borrow_mut().relayed_path_lost(now());
+                    // The ticker's next deadline is now the rebuild.
+                    let _after_leave_nobody_listens = self.wake.unbounded_send(());
+                    self.refresh();
+                }
+            }
+        }
+    }
+
+    /// The state's `RebuildRelayed`: our path to the SFU again, with the call's grant.
+    fn rebuild_relayed(&self) {
+        if self.relayed.borrow().is_some() {
+            return;
+        }
+        let grant = self.sfu_grant.borrow().clone();
+        match grant.map(|g| self.join_sfu(g)) {
+            Some(Ok(relayed)) => {
+                *self.relayed.borrow_mut() = Some(relayed);
+                self.state.borrow_mut().relayed_path_built(now());
+                self.refresh();
+            }
+            Some(Err(e)) => {
+                warn!("call: cannot reach the SFU ({e}); trying again later");
+                self.state.borrow_mut().relayed_path_lost(now());
+            }
+            None => warn!("call: no grant to reach the SFU with"),
         }
     }
 

@@ -32,6 +32,9 @@ pub enum TransportEvent {
     /// The connection to a participant changed state: worth reading now rather than at
     /// the next round.
     LinkChanged(ParticipantId),
+    /// The path broke for good (the SFU's WebSocket or session lost): the transport is
+    /// dead and a new one must be made.
+    PathLost,
 }
 
 /// One reading of the path to a participant: one `getStats()` per connection, shared

@@ -388,9 +388,8 @@ impl PeerConnection {
         });
     }
 
-    /// Calls `handler` once if the connection fails while ICE works: its DTLS failed.
-    /// Firefox fails DTLS along with ICE (when an interface goes down, say) and an ICE
-    /// restart does not bring it back; only a new connection does.
+    /// Calls `handler` once when the link must be made anew
+    /// ([`recovery::needs_new_connection`](nonstop_core::recovery::needs_new_connection)).
     pub fn on_dtls_failed(&mut self, handler: impl FnMut() + 'static) {
         let handler = std::rc::Rc::new(std::cell::RefCell::new(Some(handler)));
         for kind in ["connectionstatechange", "iceconnectionstatechange"] {
@@ -400,8 +399,7 @@ impl PeerConnection {
                     .ok()
                     .and_then(|v| v.as_string())
                     .unwrap_or_default();
-                let ice_works = matches!(ice.as_str(), "connected" | "completed");
-                if ice_works && read_connection_state(&pc) == ConnectionState::Failed {
+                if nonstop_core::recovery::needs_new_connection(condition_of(&pc), &ice) {
                     if let Some(mut h) = handler.borrow_mut().take() {
                         h();
                     }

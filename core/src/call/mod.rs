@@ -21,6 +21,8 @@
 //!   is built next to it, `topology_ready` once every camera flows on it; after the
 //!   commit each participant's tiles move once its camera flows on the new path, and
 //!   the old path closes when all did (or after `DRAIN_MAX`).
+//!   When our path to the SFU breaks while the call uses it, [`RelayedRetry`]
+//!   (`relayed_retry.rs`) says when to build it again ([`CallEffect::RebuildRelayed`]).
 //! - [`HintSender`] and [`hint_for`] (`hints.rs`): receiver hints from the layout.
 //! - [`EnergyMeter`] (`audio_level.rs`): audio levels from energy counters for
 //!   [`crate::speaker`].
@@ -29,6 +31,7 @@ mod audio_level;
 mod hints;
 mod link_state;
 mod path_switch;
+mod relayed_retry;
 mod state;
 mod vanish;
 
@@ -36,6 +39,7 @@ pub use audio_level::EnergyMeter;
 pub use hints::{hint_for, HintSender, HINT_REFRESH, HINT_RETRY};
 pub use link_state::{decide_link_state, LinkFacts, LinkState};
 pub use path_switch::PathSwitch;
+pub use relayed_retry::RelayedRetry;
 pub use state::{
     CallEffect, CallState, LinkObservation, Member, Presence, SourceKey, SourceKind, TileModel,
     Topology,

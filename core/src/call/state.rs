@@ -4,6 +4,7 @@
 
 use super::link_state::{decide_link_state, LinkFacts, LinkState};
 use super::path_switch::PathSwitch;
+use super::relayed_retry::RelayedRetry;
 use super::vanish::{Inbound, VanishWatch, Verdict};
 use crate::ids::ParticipantId;
 use crate::negotiation::Role;
@@ -107,6 +108,10 @@ pub enum CallEffect {
     /// Read this participant's link now and pass it to [`CallState::observe_link`]: an
     /// interruption is being judged.
     SampleNow(ParticipantId),
+    /// Build our path to the SFU again (it broke while the call uses it), then tell
+    /// [`CallState::relayed_path_built`] or, if it cannot be made,
+    /// [`CallState::relayed_path_lost`].
+    RebuildRelayed,
     /// Something worth a line in the console.
     Log(String),
 }
@@ -190,6 +195,7 @@ pub struct CallState {
     /// After a resume into a restarted server: when to drop the unconfirmed members
     /// whose link does not work (at the next poll, so that it is logged).
     reconcile_due: Option<Time>,
+    relayed_retry: RelayedRetry,
 }
 
 impl CallState {
@@ -212,6 +218,7 @@ impl CallState {
             path: PathSwitch::default(),
             remotes: VecMap::new(),
             reconcile_due: None,
+            relayed_retry: RelayedRetry::new(seed),
         }
     }
 
@@ -447,9 +454,26 @@ impl CallState {
         effects
     }
 
-    /// What is due at `now`: ICE restarts, and samples to judge interruptions.
+    /// Our path to the SFU broke, or could not be made again, at `now`.
+    pub fn relayed_path_lost(&mut self, now: Time) {
+        self.relayed_retry.lost(now);
+    }
+
+    /// Our path to the SFU was made again at `now`.
+    pub fn relayed_path_built(&mut self, now: Time) {
+        self.relayed_retry.built(now);
+    }
+
+    /// What is due at `now`: ICE restarts, samples to judge interruptions, and
+    /// rebuilding our path to the SFU.
     pub fn poll(&mut self, now: Time) -> Vec<CallEffect> {
         let mut effects = Vec::new();
+        if self
+            .relayed_retry
+            .poll(now, self.path.in_use(Topology::Relayed))
+        {
+            effects.push(CallEffect::RebuildRelayed);
+        }
         if self.reconcile_due.take_if(|due| *due <= now).is_some() {
             let broken: Vec<ParticipantId> = self
                 .remotes
@@ -486,6 +510,7 @@ impl CallState {
                 Presence::Vanished => None,
             })
             .chain(self.reconcile_due)
+            .chain(self.relayed_retry.due())
             .min()
     }
 

@@ -20,7 +20,7 @@ use super::videoroom::{
     Body, Configure, FeedId, Join, LayerChoice, Ptype, Publisher, RoomEvent, StreamDescription,
     StreamRef,
 };
-use super::wire::{JanusId, Jsep, Reply, Request, SdpKind, Trickled, VIDEOROOM};
+use super::wire::{JanusId, Jsep, Reply, Request, SdpKind, SessionVerb, Trickled, VIDEOROOM};
 use crate::layout::TileKind;
 use crate::time::{Millis, Time};
 use crate::ParticipantId;
@@ -34,11 +34,13 @@ pub const REPLY_TIMEOUT: Millis = Millis::from_secs(10);
 const PUBLISH_ATTEMPTS: u32 = 2;
 
 /// VideoRoom's refusal of a publisher id already in the room. Ours is there when this
-/// page's previous path to the SFU has not finished leaving, or a frozen page of ours
-/// has not been put out yet (the server kicks who left): both clear within seconds.
+/// page's previous path to the SFU has not finished leaving, or its session outlives a
+/// dropped WebSocket (Janus keeps it for `reclaim_session_timeout`, 5 s, for a claim),
+/// or a frozen page of ours has not been put out yet (the server kicks who left).
 const ID_IN_ROOM: i64 = 436;
-/// How often, and how far apart, the join is tried while our id is still in the room.
-const JOIN_ATTEMPTS: u32 = 10;
+/// How often, and how far apart, the join is tried while our id is still in the room:
+/// longer than Janus keeps a session whose WebSocket dropped.
+const JOIN_ATTEMPTS: u32 = 20;
 const JOIN_RETRY_AFTER: Millis = Millis::from_secs(1);
 
 /// What a browser needs to use the call's room (from the server's `SfuGrant`).
@@ -116,6 +118,7 @@ enum Waiting {
     Start,
     Configure,
     Keepalive,
+    Claim,
     Unpublish,
     Leave,
     Destroy,
@@ -132,6 +135,7 @@ impl Waiting {
             Waiting::Start => Step::Start,
             Waiting::Configure => Step::Configure,
             Waiting::Keepalive => Step::Keepalive,
+            Waiting::Claim => Step::Claim,
         }
     }
 }
@@ -266,16 +270,34 @@ impl JanusClient {
                 self.join_as_publisher(now, handle_id);
             }
         }
+        if self.session.is_some()
+            && self.phase != Phase::Done
+            && now >= self.last_sent + KEEPALIVE_AFTER
+        {
+            self.session_request(now, Waiting::Keepalive, SessionVerb::Keepalive);
+        }
+    }
+
+    /// Our WebSocket dropped and the app opened a new one: the session is claimed on
+    /// it (Janus keeps it, with its handles and their media, for its
+    /// `reclaim_session_timeout`). Requests that were in flight get no answer and fail
+    /// when their time is up. A refused claim ends the client (the session is gone).
+    pub fn reconnected(&mut self, now: Time) {
+        if self.phase != Phase::Done {
+            self.pending.retain(|p| p.waiting != Waiting::Keepalive);
+            self.session_request(now, Waiting::Claim, SessionVerb::Claim);
+        }
+    }
+
+    /// `verb` on our session, if there is one.
+    fn session_request(&mut self, now: Time, waiting: Waiting, verb: SessionVerb) {
         if let Some(session_id) = self.session {
-            if self.phase != Phase::Done && now >= self.last_sent + KEEPALIVE_AFTER {
-                self.send(now, Some(Waiting::Keepalive), |transaction, token| {
-                    Request::Keepalive {
-                        transaction,
-                        token,
-                        session_id,
-                    }
-                });
-            }
+            self.send(now, Some(waiting), |transaction, token| Request::Session {
+                verb,
+                transaction,
+                token,
+                session_id,
+            });
         }
     }
 
@@ -452,16 +474,11 @@ impl JanusClient {
             {
                 self.message(now, Waiting::Leave, handle_id, Body::Leave, None)
             }
-            (Waiting::Create | Waiting::Unpublish | Waiting::Leave, _) => match self.session {
-                Some(session_id) => self.send(now, Some(Waiting::Destroy), |transaction, token| {
-                    Request::Destroy {
-                        transaction,
-                        token,
-                        session_id,
-                    }
-                }),
-                None => self.finish(JanusEvent::Closed),
-            },
+            (Waiting::Create | Waiting::Unpublish | Waiting::Leave, _)
+                if self.session.is_some() =>
+            {
+                self.session_request(now, Waiting::Destroy, SessionVerb::Destroy)
+            }
             _ => self.finish(JanusEvent::Closed),
         }
     }
@@ -482,6 +499,8 @@ impl JanusClient {
                 self.sync_subscription(now);
             }
             (Waiting::DetachSpoiled, _) => self.attach(now, Leg::Publisher),
+            // The session is ours again, on the new WebSocket.
+            (Waiting::Claim, _) => {}
             (Waiting::Destroy, _) => self.finish(JanusEvent::Closed),
             (waiting, _) => self.fail(JanusError::Refused {
                 step: waiting.step(),

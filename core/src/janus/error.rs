@@ -13,6 +13,8 @@ pub enum Step {
     Start,
     Configure,
     Keepalive,
+    /// Taking our session over on a new WebSocket.
+    Claim,
 }
 
 /// A failure that ends the client: the app tears the relayed path down.

@@ -556,6 +556,47 @@ fn a_keepalive_goes_out_after_25_s_of_silence_and_must_be_answered() {
 }
 
 #[test]
+fn after_a_new_websocket_the_session_is_claimed_and_goes_on() {
+    let mut run = Run::published();
+    run.take_events();
+    // A keepalive was in flight when the socket dropped: it is no longer waited for.
+    run.client.handle_timeout(at(25_050));
+    run.client.reconnected(at(26_000));
+    run.drain();
+    let claim = run.last("claim", None);
+    assert_eq!(
+        (claim["session_id"].clone(), claim["token"].clone()),
+        (json!(SESSION), json!("core-token"))
+    );
+    run.input(
+        26_010,
+        json!({"janus": "success", "session_id": SESSION, "transaction": claim["transaction"]}),
+    );
+    run.client.handle_timeout(at(40_000));
+    run.drain();
+    assert_eq!(run.take_events(), vec![], "nothing failed");
+    // Keepalives go on.
+    run.client.handle_timeout(at(26_000) + KEEPALIVE_AFTER);
+    run.drain();
+    assert!(run.last("keepalive", None)["transaction"] != claim["transaction"]);
+
+    // A session Janus no longer has cannot be claimed: the client ends, saying why.
+    let mut run = Run::published();
+    run.take_events();
+    run.client.reconnected(at(1_000));
+    run.drain();
+    let claim = run.tx("claim", None);
+    run.input(
+        1_010,
+        json!({"janus": "error", "transaction": claim, "error": {"code": 458, "reason": "No such session"}}),
+    );
+    assert_eq!(
+        run.take_events().pop(),
+        Some(JanusEvent::Failed(JanusError::SessionLost))
+    );
+}
+
+#[test]
 fn renewed_tokens_go_with_the_next_requests() {
     let mut run = Run::published();
     run.client
@@ -626,12 +667,18 @@ fn a_join_refused_because_our_id_is_still_in_the_room_is_tried_again_each_second
         10,
         json!({"janus": "success", "transaction": create, "data": {"id": SESSION}}),
     );
-    let first = run.sent.iter().find(|f| f["janus"] == "attach").unwrap()["transaction"].clone();
-    run.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": first, "data": {"id": PUB}}));
+    let attaches: Vec<Value> = run
+        .sent
+        .iter()
+        .filter(|f| f["janus"] == "attach")
+        .map(|f| f["transaction"].clone())
+        .collect();
+    run.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": attaches[0], "data": {"id": PUB}}));
+    run.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": attaches[1], "data": {"id": SUB}}));
     let in_room = json!({"videoroom": "event", "error_code": 436, "error": "User ID 101 exists"});
-    // Refused 9 times: a warning each time, and the same join again a second later.
+    // Refused 19 times: a warning each time, and the same join again a second later.
     let mut now = 30;
-    for _ in 0..9 {
+    for _ in 0..19 {
         let join = run.tx("message", Some("join"));
         run.event(now, PUB, Some(join.clone()), in_room.clone(), None);
         assert!(matches!(
@@ -652,7 +699,7 @@ fn a_join_refused_because_our_id_is_still_in_the_room_is_tried_again_each_second
         assert_ne!(run.tx("message", Some("join")), join, "joined again");
         assert_eq!(run.last("message", Some("join"))["body"]["id"], "101");
     }
-    // The tenth refusal ends it, and says why.
+    // The twentieth refusal ends it, and says why.
     let join = run.tx("message", Some("join"));
     run.event(now, PUB, Some(join), in_room, None);
     let Some(JanusEvent::Failed(error)) = run.take_events().pop() else {

@@ -43,7 +43,9 @@ pub enum Request {
         handle_id: JanusId,
         candidate: Trickled,
     },
-    Keepalive {
+    /// A request about the session alone.
+    Session {
+        verb: SessionVerb,
         transaction: String,
         token: String,
         session_id: JanusId,
@@ -54,11 +56,16 @@ pub enum Request {
         session_id: JanusId,
         handle_id: JanusId,
     },
-    Destroy {
-        transaction: String,
-        token: String,
-        session_id: JanusId,
-    },
+}
+
+/// What [`Request::Session`] asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionVerb {
+    Keepalive,
+    /// Take the session over on a new WebSocket (the old one dropped): within Janus's
+    /// `reclaim_session_timeout` its handles and media live on.
+    Claim,
+    Destroy,
 }
 
 impl Request {
@@ -97,11 +104,19 @@ impl Request {
                 Some(session_id),
                 Some(handle_id),
             ),
-            Request::Keepalive {
+            Request::Session {
+                verb,
                 transaction,
                 token,
                 session_id,
-            } => ("keepalive", transaction, token, Some(session_id), None),
+            } => {
+                let verb = match verb {
+                    SessionVerb::Keepalive => "keepalive",
+                    SessionVerb::Claim => "claim",
+                    SessionVerb::Destroy => "destroy",
+                };
+                (verb, transaction, token, Some(session_id), None)
+            }
             Request::Detach {
                 transaction,
                 token,
@@ -114,11 +129,6 @@ impl Request {
                 Some(session_id),
                 Some(handle_id),
             ),
-            Request::Destroy {
-                transaction,
-                token,
-                session_id,
-            } => ("destroy", transaction, token, Some(session_id), None),
         };
         let mut fields = vec![
             ("janus", Value::from(janus)),

@@ -69,6 +69,14 @@ struct Relayed {
     /// What arrives on the subscriber connection: how much Janus may send us.
     downlink: RefCell<PathBudget>,
     done: Cell<bool>,
+    /// `close` was called.
+    closing: Cell<bool>,
+    /// Janus's WebSocket, through the server (`/janus`).
+    url: String,
+    /// Sockets opened so far: events of an earlier one are old news.
+    sockets_opened: Cell<u32>,
+    /// The socket dropped and a new one is claiming the session, not answered yet.
+    reclaiming: Cell<bool>,
 }
 
 impl RelayedTransport {
@@ -101,14 +109,12 @@ impl RelayedTransport {
             speakers: RefCell::new(Speakers::default()),
             downlink: RefCell::new(PathBudget::default()),
             done: Cell::new(false),
+            closing: Cell::new(false),
+            url: access.url,
+            sockets_opened: Cell::new(0),
+            reclaiming: Cell::new(false),
         });
-        let weak = Rc::downgrade(&inner);
-        let socket = janus_socket::connect(&access.url, move |event| {
-            if let Some(relayed) = weak.upgrade() {
-                relayed.on_socket(event);
-            }
-        })?;
-        inner.socket.replace(Some(socket));
+        inner.open_socket()?;
         inner.pump();
         spawn_local(ticker(Rc::downgrade(&inner)));
         Ok(RelayedTransport { inner })
@@ -140,9 +146,26 @@ impl Relayed {
         self.me.upgrade().expect("the transport is alive")
     }
 
+    /// A new WebSocket to Janus, in place of the one before.
+    fn open_socket(&self) -> Result<(), String> {
+        let n = self.sockets_opened.get() + 1;
+        self.sockets_opened.set(n);
+        let weak = self.me.clone();
+        let socket = janus_socket::connect(&self.url, move |event| {
+            if let Some(relayed) = weak.upgrade() {
+                if relayed.sockets_opened.get() == n {
+                    relayed.on_socket(event);
+                }
+            }
+        })?;
+        self.socket.replace(Some(socket));
+        Ok(())
+    }
+
     fn on_socket(&self, event: SocketEvent) {
         match event {
             SocketEvent::Frame(text) => {
+                self.reclaiming.set(false);
                 let handled = self.client.borrow_mut().handle_input(clock::now(), &text);
                 if let Err(e) = handled {
                     warn!("janus: unreadable frame ({e}): {text}");
@@ -150,8 +173,18 @@ impl Relayed {
                 self.pump();
             }
             SocketEvent::Closed(why) => {
-                if !self.done.get() {
-                    warn!("janus: {why}");
+                if self.done.get() || self.closing.get() {
+                    return;
+                }
+                warn!("janus: {why}");
+                // The connections to Janus carry on without the socket: a new one claims
+                // the session and they keep their media. Once only: a socket that drops
+                // again before Janus answered means Janus is not there.
+                if !self.reclaiming.replace(true) && self.open_socket().is_ok() {
+                    warn!("janus: claiming our session on a new WebSocket");
+                    self.client.borrow_mut().reconnected(clock::now());
+                    self.pump();
+                } else {
                     self.shut_down();
                 }
             }
@@ -345,12 +378,18 @@ impl Relayed {
     }
 
     /// Ends both connections and every tile they fed; the client is finished.
+    /// The path broke: everything closes, and the call hears it (it builds a new one).
     fn shut_down(&self) {
-        self.done.set(true);
+        if self.done.replace(true) {
+            return;
+        }
         self.socket.take();
         self.publisher.close();
         for change in self.subscriber.close() {
             (self.events)(change);
+        }
+        if !self.closing.get() {
+            (self.events)(TransportEvent::PathLost);
         }
     }
 }
@@ -471,6 +510,8 @@ impl MediaTransport for RelayedTransport {
     fn restart_ice(&self, _peer: ParticipantId, _relay_only: bool) {}
 
     fn close(&self) {
+        // Closing on purpose: a socket that ends now is no loss to report.
+        self.inner.closing.set(true);
         self.inner.client.borrow_mut().close(clock::now());
         self.inner.pump();
         self.inner.publisher.close();
