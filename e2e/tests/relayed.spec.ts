@@ -10,6 +10,10 @@
  * camera tile: the tile's <video> `totalVideoFrames` sampled every 100 ms, the longest time without a new
  * frame from 500 ms before the first Prepare until every mesh link closed (or, back, until the two mesh
  * again). A new stream on the tile restarts the count, which is not counted as a frame.
+ *
+ * Also: Janus dies under a relayed call (back to mesh by itself, and relayed again once it is back); one
+ * participant's WebSocket to Janus drops (its session is claimed on a new socket: no gap), then drops for good
+ * (its path is built again by itself: the gap is logged); a thin uplink moves a call of three to relayed.
  */
 import { test, expect } from '../support/fixtures';
 import { joinInNamespace } from '../support/topology-call';
