@@ -1,23 +1,38 @@
 /**
- * Every RTCPeerConnection a page makes, for getStats. `window.__nonstop.peers` holds only the mesh's links; the
- * SFU's two connections (publisher and subscriber) are the app's own business, so tests that look at them
- * install this wrapper before the app loads and read `window.__allPcs`.
+ * Every RTCPeerConnection a page makes, for getStats, and every WebSocket, to break the SFU's.
+ * `window.__nonstop.peers` holds only the mesh's links; the SFU's two connections (publisher and subscriber) and
+ * its socket are the app's own business, so tests that look at them install these wrappers before the app loads
+ * and read `window.__allPcs` and `window.__sockets`.
  */
 import type { Page } from '@playwright/test';
 
 /** Records each RTCPeerConnection the page creates from now on (an init script: call before it opens the app). */
 export async function recordPeerConnections(page: Page): Promise<void> {
-  await page.addInitScript(() => {
-    const Original = window.RTCPeerConnection;
-    const all: RTCPeerConnection[] = ((window as any).__allPcs = []);
-    (window as any).RTCPeerConnection = function (...args: any[]) {
-      const pc = new (Original as any)(...args);
-      all.push(pc);
-      return pc;
-    };
-    (window as any).RTCPeerConnection.prototype = Original.prototype;
-    Object.setPrototypeOf((window as any).RTCPeerConnection, Original);
-  });
+  await recordInstances(page, 'RTCPeerConnection', '__allPcs');
+}
+
+/** Records each WebSocket the page opens from now on, in `window.__sockets` (an init script, as above). */
+export async function recordSockets(page: Page): Promise<void> {
+  await recordInstances(page, 'WebSocket', '__sockets');
+}
+
+/** Wraps the page's constructor `name` so that every instance made from now on lands in `window[list]`. */
+async function recordInstances(page: Page, name: 'RTCPeerConnection' | 'WebSocket', list: string): Promise<void> {
+  await page.addInitScript(
+    ({ name, list }) => {
+      const w = window as any;
+      const Original = w[name];
+      const all: unknown[] = (w[list] = []);
+      w[name] = function (...args: any[]) {
+        const made = new Original(...args);
+        all.push(made);
+        return made;
+      };
+      w[name].prototype = Original.prototype;
+      Object.setPrototypeOf(w[name], Original);
+    },
+    { name, list },
+  );
 }
 
 /** What each simulcast encoding the page sends carries now, by `rid`: width (0: not sent), frames per second, bytes sent, and what limits its quality. */
@@ -47,21 +62,6 @@ export async function layerCaps(page: Page): Promise<Record<string, { active: bo
       }
     }
     return out;
-  });
-}
-
-/** Records each WebSocket the page opens from now on (an init script: call before it opens the app). */
-export async function recordSockets(page: Page): Promise<void> {
-  await page.addInitScript(() => {
-    const Original = window.WebSocket;
-    const all: WebSocket[] = ((window as any).__sockets = []);
-    (window as any).WebSocket = function (...args: any[]) {
-      const ws = new (Original as any)(...args);
-      all.push(ws);
-      return ws;
-    };
-    (window as any).WebSocket.prototype = Original.prototype;
-    Object.setPrototypeOf((window as any).WebSocket, Original);
   });
 }
 

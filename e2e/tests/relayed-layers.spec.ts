@@ -18,7 +18,7 @@
  * median stream, not of all together).
  */
 import { test, expect } from '../support/fixtures';
-import { CAPPED_TEST_VIDEO } from '../support/topology';
+import { CAPPED_TEST_VIDEO, type Topology } from '../support/topology';
 import { joinInNamespace } from '../support/topology-call';
 import { remoteVideoWidths } from '../support/media';
 import { layerCaps, recordPeerConnections, sentLayers } from '../support/peer-connections';
@@ -39,21 +39,29 @@ async function widthsOver(page: Page, id: number, seconds: number): Promise<numb
   return out;
 }
 
+/**
+ * Ada, Grace (Chromium) and Linus (`kind`, his connections recorded) in `room`, relayed, each decoding the two
+ * others: 640x360 cameras, 1280x720 windows.
+ */
+async function threeRelayed(net: Topology, room: string, kind: 'chromium' | 'firefox') {
+  const opts = { video: CAPPED_TEST_VIDEO, viewport: BIG };
+  const ada = await joinInNamespace(net, 0, 'Ada', room, opts);
+  const grace = await joinInNamespace(net, 1, 'Grace', room, opts);
+  const linus = await joinInNamespace(net, 2, 'Linus', room, { ...opts, browser: kind, beforeJoin: recordPeerConnections });
+  const people = [ada, grace, linus];
+  // (watchGaps also gives expectDecoding its frame counter.)
+  for (const p of people) await watchGaps(p.p.page);
+  for (const p of people) await expectCommitted(p.signaling, 'relayed', 0, 60_000);
+  for (const [i, p] of people.entries()) await expectDecoding(p.p.page, people.filter((o) => o !== p).map((o) => o.id), `p${i} relayed`);
+  return { ada, grace, linus };
+}
+
 test.describe('Relayed mode: layers', () => {
   test.describe.configure({ timeout: 240_000 });
 
   test('a receiver gets the layer its tile needs, and a lower one when its downlink cannot carry more', async ({ kind }, testInfo) => {
     await inCallWithJanus(testInfo, ['--relay-above', '2'], async (net) => {
-      const room = 'relayed-layers';
-      const opts = { video: CAPPED_TEST_VIDEO, viewport: BIG };
-      const ada = await joinInNamespace(net, 0, 'Ada', room, opts);
-      const grace = await joinInNamespace(net, 1, 'Grace', room, opts);
-      const linus = await joinInNamespace(net, 2, 'Linus', room, { ...opts, browser: kind, beforeJoin: recordPeerConnections });
-      const people = [ada, grace, linus];
-      // (watchGaps also gives expectDecoding its frame counter.)
-      for (const p of people) await watchGaps(p.p.page);
-      for (const p of people) await expectCommitted(p.signaling, 'relayed', 0, 60_000);
-      for (const [i, p] of people.entries()) await expectDecoding(p.p.page, people.filter((o) => o !== p).map((o) => o.id), `p${i} relayed`);
+      const { ada, grace, linus } = await threeRelayed(net, 'relayed-layers', kind);
 
       const sent = async () => Object.entries(await sentLayers(linus.p.page)).map(([rid, l]) => `${rid} ${l.width} px ${l.fps} fps ${l.bytes} B ${l.limit}`).join(', ');
       console.log(`Linus (${kind}) sends: ${await sent()}`);
@@ -103,15 +111,7 @@ test.describe('Relayed mode: layers', () => {
   test('a publisher whose uplink loses packets turns its top layer off, and on again once it clears; its loss does not lower what others receive', async ({ kind }, testInfo) => {
     test.setTimeout(360_000);
     await inCallWithJanus(testInfo, ['--relay-above', '2'], async (net) => {
-      const room = 'relayed-uplink';
-      const opts = { video: CAPPED_TEST_VIDEO, viewport: BIG };
-      const ada = await joinInNamespace(net, 0, 'Ada', room, opts);
-      const grace = await joinInNamespace(net, 1, 'Grace', room, opts);
-      const linus = await joinInNamespace(net, 2, 'Linus', room, { ...opts, browser: kind, beforeJoin: recordPeerConnections });
-      const people = [ada, grace, linus];
-      for (const p of people) await watchGaps(p.p.page);
-      for (const p of people) await expectCommitted(p.signaling, 'relayed', 0, 60_000);
-      await expectDecoding(ada.p.page, [grace.id, linus.id], 'Ada relayed');
+      const { ada, grace, linus } = await threeRelayed(net, 'relayed-uplink', kind);
       const widthAtAda = async (id: number) => (await remoteVideoWidths(ada.p.page))[String(id)];
       await expect.poll(() => widthAtAda(linus.id), { timeout: 20_000, message: "Ada decodes Linus's top layer" }).toBe(TOP_WIDTH);
       const caps = async () => Object.entries(await layerCaps(linus.p.page)).map(([rid, c]) => `${rid} ${c.active ? 'on' : 'off'} ${Math.round(c.maxBitrate / 1000)} kb/s`).join(', ');

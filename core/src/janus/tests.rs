@@ -106,8 +106,8 @@ impl Run {
         std::mem::take(&mut self.events)
     }
 
-    /// Session created, both handles attached, joined with `publishers` present.
-    fn joined(publishers: Value) -> Run {
+    /// Session created, both handles attached: the publisher's `join` is out.
+    fn attached() -> Run {
         let mut run = Run::new();
         let create = run.tx("create", None);
         run.input(
@@ -122,6 +122,12 @@ impl Run {
             .collect();
         run.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": attaches[0], "data": {"id": PUB}}));
         run.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": attaches[1], "data": {"id": SUB}}));
+        run
+    }
+
+    /// Session created, both handles attached, joined with `publishers` present.
+    fn joined(publishers: Value) -> Run {
+        let mut run = Run::attached();
         let join = run.tx("message", Some("join"));
         run.input(
             30,
@@ -661,20 +667,7 @@ fn a_refused_join_says_why() {
 
 #[test]
 fn a_join_refused_because_our_id_is_still_in_the_room_is_tried_again_each_second() {
-    let mut run = Run::new();
-    let create = run.tx("create", None);
-    run.input(
-        10,
-        json!({"janus": "success", "transaction": create, "data": {"id": SESSION}}),
-    );
-    let attaches: Vec<Value> = run
-        .sent
-        .iter()
-        .filter(|f| f["janus"] == "attach")
-        .map(|f| f["transaction"].clone())
-        .collect();
-    run.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": attaches[0], "data": {"id": PUB}}));
-    run.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": attaches[1], "data": {"id": SUB}}));
+    let mut run = Run::attached();
     let in_room = json!({"videoroom": "event", "error_code": 436, "error": "User ID 101 exists"});
     // Refused 19 times: a warning each time, and the same join again a second later.
     let mut now = 30;
