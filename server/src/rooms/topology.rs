@@ -418,14 +418,25 @@ mod tests {
         let mut rooms = rooms();
         let (ids, generation) = relayed_room(&mut rooms);
         rooms.take_sfu_jobs();
-        for id in ids {
-            rooms.leave(id, LeaveReason::Left);
+        for id in &ids {
+            rooms.leave(*id, LeaveReason::Left);
         }
+        // Each leaver is put out of the SFU room while others use it; the last one's
+        // leave destroys it.
         let jobs = rooms.take_sfu_jobs();
+        let (last, kicks) = jobs.split_last().expect("jobs");
         assert!(
-            matches!(&jobs[..], [SfuJob::Destroy(r)] if r.id == "vr-1"),
+            matches!(last, SfuJob::Destroy(r) if r.id == "vr-1"),
             "{jobs:?}"
         );
+        let kicked: Vec<ParticipantId> = kicks
+            .iter()
+            .map(|job| match job {
+                SfuJob::Kick { room, participant } if room.id == "vr-1" => *participant,
+                other => panic!("expected a kick, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(kicked, ids[..ids.len() - 1]);
         // A result for that room, or a new room of the same name, comes late.
         join(&mut rooms, "big-call", 9);
         let name = RoomName::parse("big-call").unwrap();

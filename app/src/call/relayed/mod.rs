@@ -377,8 +377,8 @@ impl Relayed {
         self.pump();
     }
 
-    /// Ends both connections and every tile they fed; the client is finished.
-    /// The path broke: everything closes, and the call hears it (it builds a new one).
+    /// The path broke: both connections end with every tile they fed, the client is
+    /// finished, and the call hears it (it builds a new path).
     fn shut_down(&self) {
         if self.done.replace(true) {
             return;
