@@ -128,7 +128,7 @@ test.describe('Relayed mode: layers', () => {
       console.log(`Ada decodes Linus at ${await widthAtAda(linus.id)} px; Linus sends: ${Object.entries(await sentLayers(linus.p.page)).map(([rid, l]) => `${rid} ${l.width} px ${l.fps} fps`).join(', ')}`);
 
       // Back after the hold that failed probes have stretched (up to 24 s), then one raise every 6 s: measured
-      // 1 to 19 s (Chromium), 6 to 40 s (Firefox, whose new layers' key frames the police kept dropping; once over
+      // 1 to 20 s (Chromium), 6 to 40 s (Firefox, whose new layers' key frames the police kept dropping; once over
       // 90 s in 6 runs).
       net.clearShaping(2);
       t = Date.now();
