@@ -156,18 +156,21 @@ pub async fn inbound(pc: &RtcPeerConnection) -> Result<Inbound, String> {
             // Negative when duplicates arrive: `count` leaves those out.
             lost: count(&e, "packetsLost").unwrap_or(0),
         };
-        streams.push((count(&e, "ssrc").unwrap_or(0) as u32, totals));
-        if text(&e, "kind").as_deref() == Some("audio") {
-            if let Some(mid) = text(&e, "mid") {
-                audio.push((mid, AudioReading::of(&e)));
-            }
+        let mid = text(&e, "mid");
+        if let (Some("audio"), Some(mid)) = (text(&e, "kind").as_deref(), &mid) {
+            audio.push((mid.clone(), AudioReading::of(&e)));
         }
+        streams.push((mid, count(&e, "ssrc").unwrap_or(0) as u32, totals));
     }
     Ok((audio, streams))
 }
 
-/// Each received microphone by `mid`, and each inbound stream's totals by SSRC.
-pub type Inbound = (Vec<(String, AudioReading)>, Vec<(u32, Delivered)>);
+/// Each received microphone by `mid`, and each inbound stream's totals by its `mid`
+/// and SSRC.
+pub type Inbound = (
+    Vec<(String, AudioReading)>,
+    Vec<(Option<String>, u32, Delivered)>,
+);
 
 /// What a connection that sends for everyone (the SFU's publisher) puts out, audio
 /// and video together, with what the SFU reports lost of it (its uplink), and our own

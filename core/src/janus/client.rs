@@ -179,6 +179,9 @@ pub struct JanusClient {
     last_sent: Time,
     phase: Phase,
     session: Option<JanusId>,
+    /// Our socket dropped and the session is being claimed on a new one: nothing has
+    /// come on it yet.
+    claiming: bool,
     publisher: Option<JanusId>,
     publishing: Publishing,
     publish_failures: u32,
@@ -214,6 +217,7 @@ impl JanusClient {
             last_sent: now,
             phase: Phase::Running,
             session: None,
+            claiming: false,
             publisher: None,
             publishing: Publishing::Joining,
             publish_failures: 0,
@@ -278,15 +282,21 @@ impl JanusClient {
         }
     }
 
-    /// Our WebSocket dropped and the app opened a new one: the session is claimed on
-    /// it (Janus keeps it, with its handles and their media, for its
-    /// `reclaim_session_timeout`). Requests that were in flight get no answer and fail
-    /// when their time is up. A refused claim ends the client (the session is gone).
-    pub fn reconnected(&mut self, now: Time) {
-        if self.phase != Phase::Done {
-            self.pending.retain(|p| p.waiting != Waiting::Keepalive);
-            self.session_request(now, Waiting::Claim, SessionVerb::Claim);
+    /// Our WebSocket dropped. True: open a new one and send on it what the client
+    /// queued, a claim of our session (Janus keeps it, with its handles and their
+    /// media, for its `reclaim_session_timeout`, so the connections never notice).
+    /// Requests that were in flight get no answer and fail when their time is up; a
+    /// refused claim ends the client (the session is gone). False: this path is lost:
+    /// there is no session yet to claim, or the socket that was claiming it dropped
+    /// too before Janus said a word (Janus is not there).
+    pub fn socket_lost(&mut self, now: Time) -> bool {
+        if self.phase == Phase::Done || self.session.is_none() || self.claiming {
+            return false;
         }
+        self.claiming = true;
+        self.pending.retain(|p| p.waiting != Waiting::Keepalive);
+        self.session_request(now, Waiting::Claim, SessionVerb::Claim);
+        true
     }
 
     /// `verb` on our session, if there is one.
@@ -304,6 +314,7 @@ impl JanusClient {
     /// A frame from Janus. An unreadable one is an error and changes nothing.
     pub fn handle_input(&mut self, now: Time, text: &str) -> Result<(), serde_json::Error> {
         let reply = Reply::parse(text)?;
+        self.claiming = false;
         if self.phase == Phase::Done {
             return Ok(());
         }
@@ -575,6 +586,8 @@ impl JanusClient {
             } => {
                 self.private_id = Some(private_id);
                 self.publishing = Publishing::Ready;
+                // A later join (a new publisher handle) gets its own attempts.
+                self.join_refusals = 0;
                 for publisher in &publishers {
                     self.publisher(publisher);
                 }

@@ -1,7 +1,8 @@
 //! A Janus VideoRoom client, sans-IO: the frames of Janus's WebSocket API
 //! (`wire`), the VideoRoom's requests and events (`videoroom`), the room's
 //! publishers and our subscriber's m-lines (`feeds`), the simulcast layers
-//! ([`simulcast`]), what to receive ([`receive_plan`]), and the state machine that
+//! ([`simulcast`]), what a path to or from the SFU carries ([`PathBudget`]), what
+//! to receive ([`receive_plan`]), and the state machine that
 //! drives one participant's publisher and subscriber connections ([`JanusClient`]).
 //! The app carries the frames over a WebSocket and does what the events say with its
 //! two `RTCPeerConnection`s.

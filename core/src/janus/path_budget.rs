@@ -7,8 +7,11 @@
 //!
 //! A full path shows as loss (a queue overflowing at the bottleneck). Then the budget
 //! becomes a little under what did get through. After a hold with no loss the budget
-//! rises: a probe. A probe that brings loss back is followed by a longer hold, so a
-//! path just under a layer's rate does not flap between two layers.
+//! rises: a probe. A probe that brings loss back goes back to the budget it started
+//! from (that one held) and is followed by a longer hold, so a path just under a
+//! layer's rate does not flap between two layers. Once raises have gone on clear for a
+//! while the hold is short again, so a path that was bad for long comes back at the
+//! pace of a path that never was.
 
 use crate::adaptation::Bitrate;
 use crate::time::{Millis, Time};
@@ -29,16 +32,17 @@ const CLEAR_LOSS: f64 = 0.02;
 /// Samples shorter than this, or with fewer packets, say too little.
 const MIN_SPAN: Millis = Millis::from_millis(500);
 const MIN_PACKETS: u64 = 20;
-/// A stream with fewer packets in a sample has no say in its loss (one lost of five
+/// A sender with fewer packets in a sample has no say in its loss (one lost of five
 /// is no measure).
-const MIN_STREAM_PACKETS: u64 = 10;
+const MIN_SENDER_PACKETS: u64 = 10;
 /// The first wait before raising the budget, and the longest after failed probes.
 const HOLD: Millis = Millis::from_secs(6);
 const LONGEST_HOLD: Millis = Millis::from_secs(24);
 /// After lowering the budget, loss goes on while the queue drains and Janus moves to
 /// the lower layers (at their next keyframe): lower again only after this.
 const SETTLE: Millis = Millis::from_secs(2);
-/// A probe that stays clear this long resets the hold.
+/// Loss this soon after a raise is the probe's (the sender takes seconds to use the
+/// room it was given). Raises that go on this long with no loss reset the hold.
 const PROBE_PROVEN: Millis = Millis::from_secs(10);
 /// Above this the budget is dropped: the path is not what limits us.
 const NO_LIMIT: Bitrate = Bitrate::mbps(20);
@@ -57,6 +61,10 @@ pub struct PathBudget {
     /// When the budget was last raised, and lowered.
     raised_at: Option<Time>,
     lowered_at: Option<Time>,
+    /// The budget before the last raise: where a failed probe goes back to.
+    probe_from: Option<Bitrate>,
+    /// The first raise since the path was last full.
+    clear_raises_since: Option<Time>,
 }
 
 impl Default for PathBudget {
@@ -68,6 +76,8 @@ impl Default for PathBudget {
             hold: HOLD,
             raised_at: None,
             lowered_at: None,
+            probe_from: None,
+            clear_raises_since: None,
         }
     }
 }
@@ -81,34 +91,40 @@ impl PathBudget {
     /// A new reading of the connection, all its streams together: for a path all of
     /// whose streams are ours (a publisher's uplink). True when the budget changed.
     pub fn sample(&mut self, now: Time, total: Delivered) -> bool {
-        self.sample_streams(now, vec![(0, total)])
+        self.sample_streams(now, vec![(0, 0, total)])
     }
 
-    /// A new reading of the connection, per stream (any key that stays the same, an
-    /// SSRC): for a path that carries others' streams (a receiver's downlink). A full
-    /// path loses on every stream, while loss on a few is theirs (a publisher's own
-    /// uplink, before the SFU): the loss that counts is the median stream's. True when
-    /// the budget changed.
-    pub fn sample_streams(&mut self, now: Time, streams: Vec<(u32, Delivered)>) -> bool {
+    /// A new reading of the connection, per stream: `(sender, stream, totals)`, keys
+    /// that stay the same (a participant's id, an SSRC). For a path that carries
+    /// others' streams (a receiver's downlink). A full path loses on every sender's
+    /// streams, while loss on one sender's is theirs (a publisher's own uplink, before
+    /// the SFU): the loss that counts is the median sender's. Per sender, not per
+    /// stream: a lossy publisher's audio and video are one vote, not two against a
+    /// muted one's video. True when the budget changed.
+    pub fn sample_streams(&mut self, now: Time, streams: Vec<(u64, u32, Delivered)>) -> bool {
         match self.measure(now, streams) {
             Some((rate, loss)) => self.react(now, rate, loss),
             None => false,
         }
     }
 
-    /// What got through since the last reading used, and the median stream's loss;
+    /// What got through since the last reading used, and the median sender's loss;
     /// `None` while that says too little. A reading too short or with too few packets
     /// is skipped (the next one covers its time); a clock gone back, or streams all new
     /// (a new connection), start again from it.
-    fn measure(&mut self, now: Time, streams: Vec<(u32, Delivered)>) -> Option<(Bitrate, Loss)> {
+    fn measure(
+        &mut self,
+        now: Time,
+        streams: Vec<(u64, u32, Delivered)>,
+    ) -> Option<(Bitrate, Loss)> {
         let mut measured = None;
         let mut skip = false;
         if let Some((then, before)) = self.last.as_ref().filter(|(then, _)| now >= *then) {
             let span = now.since(*then);
             let (mut bytes, mut packets, mut matched) = (0, 0, 0);
-            // Streams with a say, and how many of them lost less than each threshold.
-            let (mut voters, mut under_congested, mut under_clear) = (0, 0, 0);
-            for (key, after) in &streams {
+            // Per sender: packets that arrived and were lost since the last reading.
+            let mut senders: Vec<(u64, u64, u64)> = Vec::new();
+            for (sender, key, after) in &streams {
                 // A stream new since the last reading, or whose counters started
                 // again, counts from the next one.
                 let Some((_, b)) = before.iter().find(|(k, _)| k == key) else {
@@ -121,7 +137,15 @@ impl PathBudget {
                 let (got, lost) = (after.packets - b.packets, after.lost.saturating_sub(b.lost));
                 bytes += after.bytes - b.bytes;
                 packets += got + lost;
-                if got + lost >= MIN_STREAM_PACKETS {
+                match senders.iter_mut().find(|(s, _, _)| s == sender) {
+                    Some((_, g, l)) => (*g, *l) = (*g + got, *l + lost),
+                    None => senders.push((*sender, got, lost)),
+                }
+            }
+            // Senders with a say, and how many of them lost less than each threshold.
+            let (mut voters, mut under_congested, mut under_clear) = (0, 0, 0);
+            for (_, got, lost) in senders {
+                if got + lost >= MIN_SENDER_PACKETS {
                     let loss = lost as f64 / (got + lost) as f64;
                     voters += 1;
                     under_congested += usize::from(loss < CONGESTED_LOSS);
@@ -130,8 +154,8 @@ impl PathBudget {
             }
             skip = matched > 0 && (span < MIN_SPAN || packets < MIN_PACKETS);
             if matched > 0 && !skip && voters > 0 {
-                // The median stream (the lower one of an even count) is at or over a
-                // threshold when no more than `half` of the streams are under it.
+                // The median sender (the lower one of an even count) is at or over a
+                // threshold when no more than `half` of the senders are under it.
                 let half = (voters - 1) / 2;
                 let loss = if under_congested <= half {
                     Loss::Congested
@@ -144,7 +168,8 @@ impl PathBudget {
             }
         }
         if !skip {
-            self.last = Some((now, streams));
+            let streams = streams.into_iter().map(|(_, key, totals)| (key, totals));
+            self.last = Some((now, streams.collect()));
         }
         measured
     }
@@ -158,6 +183,8 @@ impl PathBudget {
                 self.hold = (self.hold + self.hold).min(LONGEST_HOLD);
             }
             self.raised_at = None;
+            self.clear_raises_since = None;
+            let probe_from = self.probe_from.take().filter(|_| failed_probe);
             self.hold_until = now + self.hold;
             if self.lowered_at.is_some_and(|at| now.since(at) < SETTLE) {
                 return false;
@@ -166,7 +193,14 @@ impl PathBudget {
             // under a budget already lower than that (the layers carry more than
             // `typical` says, or a publisher sends no lower layer), lower still.
             let through = self.budget.map_or(rate, |b| b.min(rate));
-            let budget = through.scaled(0.85).max(FLOOR);
+            // A failed probe's loss is what it added: back to the budget before it,
+            // which held. Not lower: the sender may not have caught up with that
+            // budget yet, so what got through says little of the path (and a last
+            // report of loss from before the raise must not undo the climb).
+            let budget = through
+                .scaled(0.85)
+                .max(FLOOR)
+                .max(probe_from.unwrap_or(FLOOR));
             let lower = self.budget.is_none_or(|b| budget < b);
             if lower {
                 self.budget = Some(budget);
@@ -175,7 +209,7 @@ impl PathBudget {
             return lower;
         }
         if self
-            .raised_at
+            .clear_raises_since
             .is_some_and(|at| now.since(at) >= PROBE_PROVEN)
         {
             self.hold = HOLD;
@@ -189,7 +223,9 @@ impl PathBudget {
         // Enough to bring at least one layer up a step, most often.
         let raised = budget.scaled(1.5) + Bitrate::kbps(100);
         self.budget = (raised < NO_LIMIT).then_some(raised);
+        self.probe_from = Some(budget);
         self.raised_at = Some(now);
+        self.clear_raises_since.get_or_insert(now);
         self.hold_until = now + HOLD;
         true
     }
@@ -289,6 +325,121 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_probe_goes_back_to_the_budget_it_started_from() {
+        let mut d = PathBudget::default();
+        let mut f = Feed::new();
+        f.second(&mut d, 1000, 0.0);
+        f.second(&mut d, 500, 0.3);
+        let held = d.budget().unwrap();
+        while !f.second(&mut d, 300, 0.0) {}
+        assert!(d.budget().unwrap() > held);
+        // Loss right after the raise, while the sender still sends less than the old
+        // budget: back to that budget, not to 85 % of the little that went.
+        assert!(f.second(&mut d, 200, 0.2));
+        assert_eq!(d.budget(), Some(held));
+        // Loss that goes on after that is the path's: lowered to what gets through.
+        f.second(&mut d, 200, 0.2);
+        assert!(f.second(&mut d, 200, 0.2));
+        assert!(d.budget().unwrap() < Bitrate::kbps(200), "{:?}", d.budget());
+    }
+
+    /// A publisher whose uplink is policed at 400 kb/s for a minute, then clear. It
+    /// sends what its layers need under their caps, but no more than its own congestion control
+    /// allows: that one falls to what gets through on loss and rises 8 % a second (as
+    /// a browser's does), so after the police it sends less than the budget for a
+    /// while. `blip` adds one report of loss in the second after the first raise once
+    /// clear (a last report from the policed time, or a queue dropped as the police
+    /// went).
+    fn seconds_until_the_top_layer_is_back(blip: bool) -> u64 {
+        use crate::janus::simulcast::{layer_caps, LAYERS};
+        let mut d = PathBudget::default();
+        let mut f = Feed::new();
+        let mut estimate = 2000.0_f64;
+        let mut second = |d: &mut PathBudget, police: u64, extra_loss: f64| -> bool {
+            let caps = layer_caps(d.budget());
+            // An encoder sends what its picture needs, under its cap.
+            let layers: u64 = caps
+                .iter()
+                .zip(LAYERS)
+                .filter(|(c, _)| c.active)
+                .map(|(c, l)| c.max_bitrate.min(l.typical).as_bps() / 1000)
+                .sum();
+            let rate = (layers + 40).min(estimate as u64);
+            let through = rate.min(police);
+            let loss = (rate - through) as f64 / rate as f64;
+            estimate = if loss > 0.1 {
+                through as f64
+            } else {
+                (estimate * 1.08).min(2.0 * rate as f64)
+            };
+            f.second(d, through, loss.max(extra_loss))
+        };
+        for _ in 0..60 {
+            second(&mut d, 400, 0.0);
+        }
+        assert!(
+            !layer_caps(d.budget())[0].active,
+            "the top layer is off under the police"
+        );
+        let mut blipped = !blip;
+        for s in 1..=300 {
+            let raised = second(&mut d, 10_000, 0.0);
+            if raised && !blipped {
+                blipped = true;
+                second(&mut d, 10_000, 0.2);
+            }
+            if layer_caps(d.budget())[0].active {
+                return s;
+            }
+        }
+        panic!("the top layer never came back");
+    }
+
+    #[test]
+    fn a_path_bad_for_long_comes_back_within_the_longest_hold_and_a_few_raises() {
+        let clean = seconds_until_the_top_layer_is_back(false);
+        assert!(
+            clean <= LONGEST_HOLD.as_millis() / 1000 + 3 * 6,
+            "{clean} s"
+        );
+        // A lone report of loss costs one longest hold, not the climb.
+        let blip = seconds_until_the_top_layer_is_back(true);
+        assert!(
+            blip <= clean + LONGEST_HOLD.as_millis() / 1000 + 6,
+            "{blip} s (clean {clean} s)"
+        );
+    }
+
+    #[test]
+    fn raises_that_go_on_clear_make_the_hold_short_again() {
+        let mut d = PathBudget::default();
+        let mut f = Feed::new();
+        f.second(&mut d, 1000, 0.0);
+        // Failed probes stretch the hold to the longest.
+        for _ in 0..4 {
+            f.second(&mut d, 500, 0.3);
+            while !f.second(&mut d, 300, 0.0) {}
+        }
+        f.second(&mut d, 500, 0.3);
+        let mut waited = 0;
+        while !f.second(&mut d, 300, 0.0) {
+            waited += 1;
+        }
+        assert!(waited >= 23, "longest hold: {waited} s");
+        // Raises every six seconds, clear, for more than ten: the hold is short again,
+        // and a probe that then fails doubles that, not the longest.
+        for _ in 0..13 {
+            f.second(&mut d, 300, 0.0);
+        }
+        f.second(&mut d, 500, 0.3);
+        let mut waited = 0;
+        while !f.second(&mut d, 300, 0.0) {
+            waited += 1;
+        }
+        assert!((11..=12).contains(&waited), "raised after {waited} s");
+    }
+
+    #[test]
     fn counters_starting_again_are_a_new_connection_not_a_sample() {
         let mut d = PathBudget::default();
         d.sample(
@@ -310,31 +461,59 @@ mod tests {
         assert_eq!(d.budget(), None);
     }
 
-    #[test]
-    fn the_median_stream_s_loss_counts_so_one_lossy_publisher_does_not_lower_a_downlink() {
-        let mut d = PathBudget::default();
-        // Three streams of 400 kb/s (50 packets a second each); `lossy` of them lose 30 %.
-        let mut totals = [Delivered::default(); 3];
-        let mut second = |d: &mut PathBudget, t: u64, lossy: usize| {
-            for (i, s) in totals.iter_mut().enumerate() {
-                s.bytes += 50_000;
-                s.packets += if i < lossy { 35 } else { 50 };
-                s.lost += if i < lossy { 15 } else { 0 };
+    /// A downlink carrying `senders`, each with its streams of 400 kb/s (50 packets a
+    /// second each, `(sender, ssrc)`); `lossy(sender)` of them lose 30 %.
+    struct Downlink {
+        streams: Vec<(u64, u32, Delivered)>,
+        t: u64,
+    }
+
+    impl Downlink {
+        fn new(streams: &[(u64, u32)]) -> Downlink {
+            let streams = streams.iter().map(|&(s, k)| (s, k, Delivered::default()));
+            Downlink {
+                streams: streams.collect(),
+                t: 0,
             }
-            let streams: Vec<(u32, Delivered)> = totals
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (i as u32 + 7, *s))
-                .collect();
-            d.sample_streams(at(t), streams)
-        };
-        second(&mut d, 1000, 0);
-        for t in 2..10 {
-            assert!(!second(&mut d, t * 1000, 1), "one lossy stream");
+        }
+        fn second(&mut self, d: &mut PathBudget, lossy: impl Fn(u64) -> bool) -> bool {
+            for (sender, _, s) in &mut self.streams {
+                let lossy = lossy(*sender);
+                s.bytes += 50_000;
+                s.packets += if lossy { 35 } else { 50 };
+                s.lost += if lossy { 15 } else { 0 };
+            }
+            self.t += 1000;
+            d.sample_streams(at(self.t), self.streams.clone())
+        }
+    }
+
+    #[test]
+    fn the_median_sender_s_loss_counts_so_one_lossy_publisher_does_not_lower_a_downlink() {
+        let mut d = PathBudget::default();
+        let mut link = Downlink::new(&[(1, 7), (2, 8), (3, 9)]);
+        link.second(&mut d, |_| false);
+        for _ in 2..10 {
+            assert!(!link.second(&mut d, |s| s == 1), "one lossy sender");
         }
         assert_eq!(d.budget(), None);
         // Two of three: the downlink is full.
-        assert!(second(&mut d, 10_000, 2));
+        assert!(link.second(&mut d, |s| s != 3));
         assert!(d.budget().is_some());
+    }
+
+    #[test]
+    fn a_lossy_publisher_s_audio_and_video_are_one_vote() {
+        // Sender 1 sends audio and video, both lossy (its uplink); sender 2 is muted:
+        // its video alone. Counted per stream, two of three would lose.
+        let mut d = PathBudget::default();
+        let mut link = Downlink::new(&[(1, 10), (1, 11), (2, 20)]);
+        link.second(&mut d, |_| false);
+        for _ in 2..10 {
+            assert!(!link.second(&mut d, |s| s == 1));
+        }
+        assert_eq!(d.budget(), None);
+        // Both senders lose: the downlink is full.
+        assert!(link.second(&mut d, |_| true));
     }
 }

@@ -567,7 +567,7 @@ fn after_a_new_websocket_the_session_is_claimed_and_goes_on() {
     run.take_events();
     // A keepalive was in flight when the socket dropped: it is no longer waited for.
     run.client.handle_timeout(at(25_050));
-    run.client.reconnected(at(26_000));
+    assert!(run.client.socket_lost(at(26_000)), "a session to claim");
     run.drain();
     let claim = run.last("claim", None);
     assert_eq!(
@@ -585,11 +585,24 @@ fn after_a_new_websocket_the_session_is_claimed_and_goes_on() {
     run.client.handle_timeout(at(26_000) + KEEPALIVE_AFTER);
     run.drain();
     assert!(run.last("keepalive", None)["transaction"] != claim["transaction"]);
+    // Janus answered on the new socket: a later drop is claimed again.
+    assert!(run.client.socket_lost(at(60_000)));
+    run.drain();
+    let again = run.last("claim", None);
+    assert!(again["transaction"] != claim["transaction"]);
+    // That socket drops too before a word from Janus: Janus is not there.
+    assert!(
+        !run.client.socket_lost(at(60_500)),
+        "no second claim in a row"
+    );
+
+    // Before Janus made us a session there is nothing to claim.
+    assert!(!Run::new().client.socket_lost(at(100)));
 
     // A session Janus no longer has cannot be claimed: the client ends, saying why.
     let mut run = Run::published();
     run.take_events();
-    run.client.reconnected(at(1_000));
+    assert!(run.client.socket_lost(at(1_000)));
     run.drain();
     let claim = run.tx("claim", None);
     run.input(

@@ -75,8 +75,6 @@ struct Relayed {
     url: String,
     /// Sockets opened so far: events of an earlier one are old news.
     sockets_opened: Cell<u32>,
-    /// The socket dropped and a new one is claiming the session, not answered yet.
-    reclaiming: Cell<bool>,
 }
 
 impl RelayedTransport {
@@ -112,7 +110,6 @@ impl RelayedTransport {
             closing: Cell::new(false),
             url: access.url,
             sockets_opened: Cell::new(0),
-            reclaiming: Cell::new(false),
         });
         inner.open_socket()?;
         inner.pump();
@@ -165,7 +162,6 @@ impl Relayed {
     fn on_socket(&self, event: SocketEvent) {
         match event {
             SocketEvent::Frame(text) => {
-                self.reclaiming.set(false);
                 let handled = self.client.borrow_mut().handle_input(clock::now(), &text);
                 if let Err(e) = handled {
                     warn!("janus: unreadable frame ({e}): {text}");
@@ -178,11 +174,10 @@ impl Relayed {
                 }
                 warn!("janus: {why}");
                 // The connections to Janus carry on without the socket: a new one claims
-                // the session and they keep their media. Once only: a socket that drops
-                // again before Janus answered means Janus is not there.
-                if !self.reclaiming.replace(true) && self.open_socket().is_ok() {
+                // the session, and they keep their media.
+                let claim = self.client.borrow_mut().socket_lost(clock::now());
+                if claim && self.open_socket().is_ok() {
                     warn!("janus: claiming our session on a new WebSocket");
-                    self.client.borrow_mut().reconnected(clock::now());
                     self.pump();
                 } else {
                     self.shut_down();
@@ -458,6 +453,18 @@ impl MediaTransport for RelayedTransport {
             let (heard, received) = match &subscriber {
                 Some(p) => p.inbound().await,
                 None => Default::default(),
+            };
+            // Each stream with its sender: one who cannot be placed counts alone.
+            let received = {
+                let client = inner.client.borrow();
+                let sender = |mid: &Option<String>, ssrc: u32| {
+                    let stream = mid.as_deref().and_then(|mid| client.carried_by(mid));
+                    stream.map_or(u64::from(ssrc) << 32, |s| s.participant.get())
+                };
+                let streams = received
+                    .iter()
+                    .map(|(mid, ssrc, totals)| (sender(mid, *ssrc), *ssrc, *totals));
+                streams.collect()
             };
             if inner
                 .downlink
