@@ -20,7 +20,7 @@ use super::videoroom::{
     Body, Configure, FeedId, Join, LayerChoice, Ptype, Publisher, RoomEvent, StreamDescription,
     StreamRef,
 };
-use super::wire::{JanusId, Jsep, Reply, Request, SdpKind, SessionVerb, Trickled, VIDEOROOM};
+use super::wire::{JanusId, Jsep, Reply, Request, SdpKind, SessionVerb, Trickled, Verb, VIDEOROOM};
 use crate::layout::TileKind;
 use crate::time::{Millis, Time};
 use crate::ParticipantId;
@@ -232,9 +232,7 @@ impl JanusClient {
             layers: Vec::new(),
             layers_sent: Vec::new(),
         };
-        client.send(now, Some(Waiting::Create), |transaction, token| {
-            Request::Create { transaction, token }
-        });
+        client.send(now, Some(Waiting::Create), None, Verb::Create);
         client
     }
 
@@ -301,13 +299,8 @@ impl JanusClient {
 
     /// `verb` on our session, if there is one.
     fn session_request(&mut self, now: Time, waiting: Waiting, verb: SessionVerb) {
-        if let Some(session_id) = self.session {
-            self.send(now, Some(waiting), |transaction, token| Request::Session {
-                verb,
-                transaction,
-                token,
-                session_id,
-            });
+        if self.session.is_some() {
+            self.send(now, Some(waiting), None, Verb::Session(verb));
         }
     }
 
@@ -416,16 +409,10 @@ impl JanusClient {
     /// One of our candidates (or the end of gathering) for Janus. False if that
     /// connection has no handle (it is being replaced): the candidate is dropped.
     pub fn trickle(&mut self, now: Time, leg: Leg, candidate: Trickled) -> bool {
-        let (Some(session_id), Some(handle_id)) = (self.session, self.handle(leg)) else {
+        let (Some(_), Some(handle_id)) = (self.session, self.handle(leg)) else {
             return false;
         };
-        self.send(now, None, |transaction, token| Request::Trickle {
-            transaction,
-            token,
-            session_id,
-            handle_id,
-            candidate,
-        });
+        self.send(now, None, Some(handle_id), Verb::Trickle { candidate });
         true
     }
 
@@ -692,19 +679,17 @@ impl JanusClient {
     /// Detaches the spoiled publisher handle; a fresh one is attached and joins once
     /// Janus confirms (the same id cannot be in the room twice).
     fn replace_publisher(&mut self, now: Time) {
-        let (Some(session_id), Some(handle_id)) = (self.session, self.publisher.take()) else {
+        let (Some(_), Some(handle_id)) = (self.session, self.publisher.take()) else {
             return;
         };
         self.publishing = Publishing::Joining;
         self.private_id = None;
-        self.send(now, Some(Waiting::DetachSpoiled), |transaction, token| {
-            Request::Detach {
-                transaction,
-                token,
-                session_id,
-                handle_id,
-            }
-        });
+        self.send(
+            now,
+            Some(Waiting::DetachSpoiled),
+            Some(handle_id),
+            Verb::Detach,
+        );
     }
 
     /// Sends the next change of the subscriber connection, if one is due and none is
@@ -798,17 +783,15 @@ impl JanusClient {
     }
 
     fn attach(&mut self, now: Time, leg: Leg) {
-        let Some(session_id) = self.session else {
-            return;
-        };
-        self.send(now, Some(Waiting::Attach(leg)), |transaction, token| {
-            Request::Attach {
-                transaction,
-                token,
-                session_id,
-                plugin: VIDEOROOM,
-            }
-        });
+        if self.session.is_some() {
+            let plugin = VIDEOROOM;
+            self.send(
+                now,
+                Some(Waiting::Attach(leg)),
+                None,
+                Verb::Attach { plugin },
+            );
+        }
     }
 
     fn message(
@@ -819,25 +802,24 @@ impl JanusClient {
         body: Body,
         jsep: Option<Jsep>,
     ) {
-        let Some(session_id) = self.session else {
-            return;
-        };
-        self.send(now, Some(waiting), |transaction, token| Request::Message {
-            transaction,
-            token,
-            session_id,
-            handle_id,
-            body,
-            jsep,
-        });
+        if self.session.is_some() {
+            self.send(
+                now,
+                Some(waiting),
+                Some(handle_id),
+                Verb::Message { body, jsep },
+            );
+        }
     }
 
-    /// Queues a request with a fresh transaction id; `waiting`: what its result means.
+    /// Queues a request with a fresh transaction id, about our session (once there is
+    /// one) and `handle_id`; `waiting`: what its result means.
     fn send(
         &mut self,
         now: Time,
         waiting: Option<Waiting>,
-        request: impl FnOnce(String, String) -> Request,
+        handle_id: Option<JanusId>,
+        verb: Verb,
     ) {
         self.counter += 1;
         let transaction = format!("{:x}-{}", self.seed, self.counter);
@@ -849,7 +831,13 @@ impl JanusClient {
                 deadline,
             });
         }
-        let frame = request(transaction, self.access.token.clone());
+        let frame = Request {
+            transaction,
+            token: self.access.token.clone(),
+            session_id: self.session,
+            handle_id,
+            verb,
+        };
         self.out.push(frame.to_json());
         self.last_sent = now;
     }

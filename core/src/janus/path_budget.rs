@@ -270,6 +270,14 @@ mod tests {
             self.t += 1000;
             d.sample(at(self.t), self.total)
         }
+        /// Clear seconds of `kbps` until the budget rises: how many went by before.
+        fn seconds_until_raised(&mut self, d: &mut PathBudget, kbps: u64) -> u32 {
+            let mut waited = 0;
+            while !self.second(d, kbps, 0.0) {
+                waited += 1;
+            }
+            waited
+        }
     }
 
     #[test]
@@ -304,18 +312,12 @@ mod tests {
         f.second(&mut d, 1000, 0.0);
         f.second(&mut d, 400, 0.3);
         let low = d.budget().unwrap();
-        let mut waited = 0;
-        while !f.second(&mut d, 300, 0.0) {
-            waited += 1;
-        }
+        let waited = f.seconds_until_raised(&mut d, 300);
         assert!((5..=6).contains(&waited), "raised after {waited} s");
         assert!(d.budget().unwrap() > low);
         // The probe brings loss back at once: the next hold is twice as long.
         f.second(&mut d, 400, 0.2);
-        let mut waited = 0;
-        while !f.second(&mut d, 300, 0.0) {
-            waited += 1;
-        }
+        let waited = f.seconds_until_raised(&mut d, 300);
         assert!((11..=12).contains(&waited), "raised after {waited} s");
         // Clear for long enough, raises go on until there is no limit.
         for _ in 0..200 {
@@ -331,7 +333,7 @@ mod tests {
         f.second(&mut d, 1000, 0.0);
         f.second(&mut d, 500, 0.3);
         let held = d.budget().unwrap();
-        while !f.second(&mut d, 300, 0.0) {}
+        f.seconds_until_raised(&mut d, 300);
         assert!(d.budget().unwrap() > held);
         // Loss right after the raise, while the sender still sends less than the old
         // budget: back to that budget, not to 85 % of the little that went.
@@ -418,13 +420,10 @@ mod tests {
         // Failed probes stretch the hold to the longest.
         for _ in 0..4 {
             f.second(&mut d, 500, 0.3);
-            while !f.second(&mut d, 300, 0.0) {}
+            f.seconds_until_raised(&mut d, 300);
         }
         f.second(&mut d, 500, 0.3);
-        let mut waited = 0;
-        while !f.second(&mut d, 300, 0.0) {
-            waited += 1;
-        }
+        let waited = f.seconds_until_raised(&mut d, 300);
         assert!(waited >= 23, "longest hold: {waited} s");
         // Raises every six seconds, clear, for more than ten: the hold is short again,
         // and a probe that then fails doubles that, not the longest.
@@ -432,10 +431,7 @@ mod tests {
             f.second(&mut d, 300, 0.0);
         }
         f.second(&mut d, 500, 0.3);
-        let mut waited = 0;
-        while !f.second(&mut d, 300, 0.0) {
-            waited += 1;
-        }
+        let waited = f.seconds_until_raised(&mut d, 300);
         assert!((11..=12).contains(&waited), "raised after {waited} s");
     }
 

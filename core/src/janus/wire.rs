@@ -15,50 +15,29 @@ pub const VIDEOROOM: &str = "janus.plugin.videoroom";
 /// A session or handle id: Janus's 64-bit numbers.
 pub type JanusId = u64;
 
-/// A frame to Janus. `token` (token_auth) goes with every request.
+/// A frame to Janus: what it asks, and for whom. `token` (token_auth) goes with every
+/// request; the session and the handle with those about them.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Request {
-    Create {
-        transaction: String,
-        token: String,
-    },
-    Attach {
-        transaction: String,
-        token: String,
-        session_id: JanusId,
-        plugin: &'static str,
-    },
-    Message {
-        transaction: String,
-        token: String,
-        session_id: JanusId,
-        handle_id: JanusId,
-        body: Body,
-        jsep: Option<Jsep>,
-    },
-    Trickle {
-        transaction: String,
-        token: String,
-        session_id: JanusId,
-        handle_id: JanusId,
-        candidate: Trickled,
-    },
-    /// A request about the session alone.
-    Session {
-        verb: SessionVerb,
-        transaction: String,
-        token: String,
-        session_id: JanusId,
-    },
-    Detach {
-        transaction: String,
-        token: String,
-        session_id: JanusId,
-        handle_id: JanusId,
-    },
+pub struct Request {
+    pub transaction: String,
+    pub token: String,
+    pub session_id: Option<JanusId>,
+    pub handle_id: Option<JanusId>,
+    pub verb: Verb,
 }
 
-/// What [`Request::Session`] asks.
+/// What a [`Request`] asks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verb {
+    Create,
+    Attach { plugin: &'static str },
+    Message { body: Body, jsep: Option<Jsep> },
+    Trickle { candidate: Trickled },
+    Session(SessionVerb),
+    Detach,
+}
+
+/// What [`Verb::Session`] asks of the session alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionVerb {
     Keepalive,
@@ -70,86 +49,36 @@ pub enum SessionVerb {
 
 impl Request {
     pub fn to_json(&self) -> String {
-        let (janus, transaction, token, session_id, handle_id) = match self {
-            Request::Create { transaction, token } => ("create", transaction, token, None, None),
-            Request::Attach {
-                transaction,
-                token,
-                session_id,
-                ..
-            } => ("attach", transaction, token, Some(session_id), None),
-            Request::Message {
-                transaction,
-                token,
-                session_id,
-                handle_id,
-                ..
-            } => (
-                "message",
-                transaction,
-                token,
-                Some(session_id),
-                Some(handle_id),
-            ),
-            Request::Trickle {
-                transaction,
-                token,
-                session_id,
-                handle_id,
-                ..
-            } => (
-                "trickle",
-                transaction,
-                token,
-                Some(session_id),
-                Some(handle_id),
-            ),
-            Request::Session {
-                verb,
-                transaction,
-                token,
-                session_id,
-            } => {
-                let verb = match verb {
-                    SessionVerb::Keepalive => "keepalive",
-                    SessionVerb::Claim => "claim",
-                    SessionVerb::Destroy => "destroy",
-                };
-                (verb, transaction, token, Some(session_id), None)
-            }
-            Request::Detach {
-                transaction,
-                token,
-                session_id,
-                handle_id,
-            } => (
-                "detach",
-                transaction,
-                token,
-                Some(session_id),
-                Some(handle_id),
-            ),
+        let janus = match &self.verb {
+            Verb::Create => "create",
+            Verb::Attach { .. } => "attach",
+            Verb::Message { .. } => "message",
+            Verb::Trickle { .. } => "trickle",
+            Verb::Session(SessionVerb::Keepalive) => "keepalive",
+            Verb::Session(SessionVerb::Claim) => "claim",
+            Verb::Session(SessionVerb::Destroy) => "destroy",
+            Verb::Detach => "detach",
         };
         let mut fields = vec![
             ("janus", Value::from(janus)),
-            ("transaction", Value::from(transaction.as_str())),
-            ("token", Value::from(token.as_str())),
+            ("transaction", Value::from(self.transaction.as_str())),
+            ("token", Value::from(self.token.as_str())),
         ];
-        if let Some(id) = session_id {
-            fields.push(("session_id", Value::from(*id)));
+        if let Some(id) = self.session_id {
+            fields.push(("session_id", Value::from(id)));
         }
-        if let Some(id) = handle_id {
-            fields.push(("handle_id", Value::from(*id)));
+        if let Some(id) = self.handle_id {
+            fields.push(("handle_id", Value::from(id)));
         }
-        match self {
-            Request::Attach { plugin, .. } => fields.push(("plugin", Value::from(*plugin))),
-            Request::Message { body, jsep, .. } => {
+        match &self.verb {
+            Verb::Attach { plugin } => fields.push(("plugin", Value::from(*plugin))),
+            Verb::Message { body, jsep } => {
                 fields.push(("body", body.to_value()));
                 if let Some(jsep) = jsep {
                     fields.push(("jsep", jsep.to_value()));
                 }
             }
-            Request::Trickle { candidate, .. } => fields.push(("candidate", candidate.to_value())),
+            Verb::Trickle { candidate } => fields.push(("candidate", candidate.to_value())),
             _ => {}
         }
         // A `Value` of strings and numbers: printing it cannot fail.
