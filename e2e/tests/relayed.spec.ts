@@ -170,7 +170,12 @@ test.describe('Relayed mode', () => {
       // Ada's path breaks: Firefox's in the firefox project.
       for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) people.push(await joinInNamespace(net, i, name, room, { browser: i === 0 ? kind : 'chromium', beforeJoin: i === 0 ? recordSockets : undefined }));
       const [ada] = people;
-      ada.p.page.on('console', (m) => m.type() === 'warning' && console.log(`Ada: ${m.text()}`));
+      const adaWarned: string[] = [];
+      ada.p.page.on('console', (m) => {
+        if (m.type() !== 'warning') return;
+        adaWarned.push(m.text());
+        console.log(`Ada: ${m.text()}`);
+      });
       const ids = people.map((p) => p.id);
       for (const p of people) await watchGaps(p.p.page);
       for (const p of people) await expectCommitted(p.signaling, 'relayed', 0);
@@ -196,13 +201,18 @@ test.describe('Relayed mode', () => {
       console.log(`Ada's socket to the SFU dropped: session claimed, worst video gap ${claimed} ms`);
       expect(claimed, 'no gap beyond the usual frame spacing').toBeLessThan(1_000);
 
-      // It drops again, and so does the new one before Janus answers: her path is lost. She builds another (a new
-      // session, joining once Janus lets her old one go).
+      // It drops again, and so does the new one before Janus answers: her path is lost. She builds another: a new
+      // session, which first claims and ends the old one, so that Janus does not refuse her id as taken.
       const lostAt = Date.now();
+      const warnedBefore = adaWarned.length;
       expect(await breakSfuSockets(ada.p.page, { again: true }), "Ada's open sockets to the SFU").toBe(1);
       const rebuilt = await worstGapSince(lostAt, "after Ada's path was lost");
       console.log(`Ada's path to the SFU lost: rebuilt, worst video gap ${rebuilt} ms`);
-      expect(rebuilt, 'the gap is the rebuild, not the rest of the call').toBeLessThan(12_000);
+      // Janus at times answers the destroy before its VideoRoom has let her id go: one refusal, tried again a
+      // second later. Waiting for Janus to drop the old session instead meant one each second for about 4 s.
+      const refused = adaWarned.slice(warnedBefore).filter((w) => w.includes('436'));
+      expect(refused.length, `her join refused at most once: ${refused.join(' | ')}`).toBeLessThanOrEqual(1);
+      expect(rebuilt, 'the gap is the rebuild, not the rest of the call').toBeLessThan(6_000);
       // The server was not involved: no switch.
       for (const p of people) expect((await p.signaling.of('received', 'topology')).filter((m) => m._at > brokeAt)).toEqual([]);
     });

@@ -98,6 +98,8 @@ struct Inner {
     /// The SFU room's grant while the call is relayed (its tokens kept fresh), to
     /// build our path there again if it breaks.
     sfu_grant: RefCell<Option<SfuGrant>>,
+    /// The Janus session of our path to the SFU that broke: the rebuilt path ends it.
+    lost_sfu_session: Cell<Option<u64>>,
     state: RefCell<CallState>,
     watch: RefCell<SignalingWatch>,
     adaptation: RefCell<Adaptation>,
@@ -210,6 +212,7 @@ impl Call {
                 showing: RefCell::new(VecMap::new()),
                 ice_servers: RefCell::new(ice_servers),
                 sfu_grant: RefCell::new(None),
+                lost_sfu_session: Cell::new(None),
                 state: RefCell::new(state),
                 watch: RefCell::new(SignalingWatch::new(now, heartbeat_interval_ms)),
                 adaptation: RefCell::new(adaptation),
@@ -781,7 +784,8 @@ impl Inner {
                 }
             }
             TransportEvent::PathLost => {
-                if self.relayed.take().is_some() {
+                if let Some(lost) = self.relayed.take() {
+                    self.lost_sfu_session.set(lost.session());
                     warn!("call: our path to the SFU broke; building it again");
                     self.state.borrow_mut().relayed_path_lost(now());
                     // The ticker's next deadline is now the rebuild.
@@ -800,6 +804,9 @@ impl Inner {
         let grant = self.sfu_grant.borrow().clone();
         match grant.map(|g| self.join_sfu(g)) {
             Some(Ok(relayed)) => {
+                if let Some(lost) = self.lost_sfu_session.take() {
+                    relayed.end_previous(lost);
+                }
                 *self.relayed.borrow_mut() = Some(relayed);
                 self.state.borrow_mut().relayed_path_built(now());
                 self.refresh();

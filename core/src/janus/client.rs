@@ -119,6 +119,9 @@ enum Waiting {
     Configure,
     Keepalive,
     Claim,
+    /// An earlier path's session, claimed to end it (see `end_previous`).
+    ClaimPrevious(JanusId),
+    DestroyPrevious,
     Unpublish,
     Leave,
     Destroy,
@@ -135,7 +138,7 @@ impl Waiting {
             Waiting::Start => Step::Start,
             Waiting::Configure => Step::Configure,
             Waiting::Keepalive => Step::Keepalive,
-            Waiting::Claim => Step::Claim,
+            Waiting::Claim | Waiting::ClaimPrevious(_) | Waiting::DestroyPrevious => Step::Claim,
         }
     }
 }
@@ -182,6 +185,9 @@ pub struct JanusClient {
     /// Our socket dropped and the session is being claimed on a new one: nothing has
     /// come on it yet.
     claiming: bool,
+    /// An earlier path's session is being ended (`end_previous`), and our publisher's
+    /// join waits for it (`Some(true)`: the handle is there, the join is due).
+    previous: Option<bool>,
     publisher: Option<JanusId>,
     publishing: Publishing,
     publish_failures: u32,
@@ -218,6 +224,7 @@ impl JanusClient {
             phase: Phase::Running,
             session: None,
             claiming: false,
+            previous: None,
             publisher: None,
             publishing: Publishing::Joining,
             publish_failures: 0,
@@ -297,6 +304,34 @@ impl JanusClient {
         true
     }
 
+    /// `previous` is the session of our path to this room that was lost (its sockets
+    /// dropped, its claim failed). Janus keeps it, and our id in the room with it, for
+    /// its `reclaim_session_timeout`: a join before then is refused. So it is claimed
+    /// on this socket and destroyed, next to our own `create`, and our join gets in at
+    /// once. A session already gone is no matter.
+    pub fn end_previous(&mut self, now: Time, previous: JanusId) {
+        if self.phase == Phase::Running {
+            self.previous = Some(false);
+            let claim = Verb::Session(SessionVerb::Claim);
+            let waiting = Some(Waiting::ClaimPrevious(previous));
+            self.send_about(now, waiting, Some(previous), None, claim);
+        }
+    }
+
+    /// The earlier path's session is gone (or will not answer): our join goes out.
+    fn previous_ended(&mut self, now: Time) {
+        if self.previous.take() == Some(true) {
+            if let Some(handle_id) = self.publisher {
+                self.join_as_publisher(now, handle_id);
+            }
+        }
+    }
+
+    /// Our session, for [`JanusClient::end_previous`] on the next path.
+    pub fn session(&self) -> Option<JanusId> {
+        self.session
+    }
+
     /// `verb` on our session, if there is one.
     fn session_request(&mut self, now: Time, waiting: Waiting, verb: SessionVerb) {
         if self.session.is_some() {
@@ -317,13 +352,15 @@ impl JanusClient {
                     self.succeeded(now, waiting, data.map(|d| d.id));
                 }
             }
-            Reply::Error { transaction, error } => {
-                if error.code == 458 {
-                    self.fail(JanusError::SessionLost);
-                } else if let Some(waiting) = self.take(transaction) {
-                    self.refused(now, waiting, error.code, error.reason);
+            Reply::Error { transaction, error } => match self.take(transaction) {
+                // The previous path's session is gone already: all the better.
+                Some(Waiting::ClaimPrevious(_) | Waiting::DestroyPrevious) => {
+                    self.previous_ended(now)
                 }
-            }
+                _ if error.code == 458 => self.fail(JanusError::SessionLost),
+                Some(waiting) => self.refused(now, waiting, error.code, error.reason),
+                None => {}
+            },
             Reply::Ack { transaction } => {
                 // Only a keepalive is finished by its ack; a plugin request's result
                 // comes later as an event.
@@ -354,7 +391,10 @@ impl JanusClient {
             Reply::Trickle { sender, candidate } => {
                 self.notice(sender, |leg| JanusEvent::RemoteCandidate { leg, candidate })
             }
-            Reply::Timeout { .. } => self.fail(JanusError::SessionLost),
+            Reply::Timeout { session_id } if Some(session_id) == self.session => {
+                self.fail(JanusError::SessionLost)
+            }
+            Reply::Timeout { .. } => {}
             Reply::Media { .. } | Reply::Detached { .. } | Reply::Other => {}
         }
         Ok(())
@@ -490,7 +530,10 @@ impl JanusClient {
             }
             (Waiting::Attach(Leg::Publisher), Some(handle_id)) => {
                 self.publisher = Some(handle_id);
-                self.join_as_publisher(now, handle_id);
+                match self.previous {
+                    Some(_) => self.previous = Some(true),
+                    None => self.join_as_publisher(now, handle_id),
+                }
             }
             (Waiting::Attach(Leg::Subscriber), Some(handle_id)) => {
                 self.subscriber = Some(handle_id);
@@ -499,6 +542,12 @@ impl JanusClient {
             (Waiting::DetachSpoiled, _) => self.attach(now, Leg::Publisher),
             // The session is ours again, on the new WebSocket.
             (Waiting::Claim, _) => {}
+            (Waiting::ClaimPrevious(previous), _) => {
+                let destroy = Verb::Session(SessionVerb::Destroy);
+                let waiting = Some(Waiting::DestroyPrevious);
+                self.send_about(now, waiting, Some(previous), None, destroy);
+            }
+            (Waiting::DestroyPrevious, _) => self.previous_ended(now),
             (Waiting::Destroy, _) => self.finish(JanusEvent::Closed),
             (waiting, _) => self.fail(JanusError::Refused {
                 step: waiting.step(),
@@ -542,6 +591,7 @@ impl JanusClient {
 
     fn no_reply(&mut self, now: Time, waiting: Waiting) {
         match waiting {
+            Waiting::ClaimPrevious(_) | Waiting::DestroyPrevious => self.previous_ended(now),
             Waiting::Unpublish | Waiting::Leave | Waiting::Destroy => self.close_step(now, waiting),
             Waiting::Configure => self
                 .events
@@ -821,6 +871,17 @@ impl JanusClient {
         handle_id: Option<JanusId>,
         verb: Verb,
     ) {
+        self.send_about(now, waiting, self.session, handle_id, verb);
+    }
+
+    fn send_about(
+        &mut self,
+        now: Time,
+        waiting: Option<Waiting>,
+        session_id: Option<JanusId>,
+        handle_id: Option<JanusId>,
+        verb: Verb,
+    ) {
         self.counter += 1;
         let transaction = format!("{:x}-{}", self.seed, self.counter);
         if let Some(waiting) = waiting {
@@ -834,7 +895,7 @@ impl JanusClient {
         let frame = Request {
             transaction,
             token: self.access.token.clone(),
-            session_id: self.session,
+            session_id,
             handle_id,
             verb,
         };

@@ -109,20 +109,25 @@ impl Run {
     /// Session created, both handles attached: the publisher's `join` is out.
     fn attached() -> Run {
         let mut run = Run::new();
-        let create = run.tx("create", None);
-        run.input(
+        run.create_and_attach();
+        run
+    }
+
+    /// Janus answers `create` and both `attach`es.
+    fn create_and_attach(&mut self) {
+        let create = self.tx("create", None);
+        self.input(
             10,
             json!({"janus": "success", "transaction": create, "data": {"id": SESSION}}),
         );
-        let attaches: Vec<String> = run
+        let attaches: Vec<String> = self
             .sent
             .iter()
             .filter(|f| f["janus"] == "attach")
             .map(|f| f["transaction"].as_str().unwrap().to_string())
             .collect();
-        run.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": attaches[0], "data": {"id": PUB}}));
-        run.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": attaches[1], "data": {"id": SUB}}));
-        run
+        self.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": attaches[0], "data": {"id": PUB}}));
+        self.input(20, json!({"janus": "success", "session_id": SESSION, "transaction": attaches[1], "data": {"id": SUB}}));
     }
 
     /// Session created, both handles attached, joined with `publishers` present.
@@ -613,6 +618,70 @@ fn after_a_new_websocket_the_session_is_claimed_and_goes_on() {
         run.take_events().pop(),
         Some(JanusEvent::Failed(JanusError::SessionLost))
     );
+}
+
+#[test]
+fn a_new_path_ends_the_lost_one_s_session_before_it_joins() {
+    const OLD: u64 = 31337;
+    let joins = |run: &Run| {
+        run.sent
+            .iter()
+            .filter(|f| f["body"]["request"] == "join")
+            .count()
+    };
+    let mut run = Run::new();
+    run.client.end_previous(at(5), OLD);
+    run.drain();
+    let claim = run.last("claim", None);
+    assert_eq!(claim["session_id"], json!(OLD));
+    run.input(
+        8,
+        json!({"janus": "success", "session_id": OLD, "transaction": claim["transaction"]}),
+    );
+    let destroy = run.last("destroy", None);
+    assert_eq!(destroy["session_id"], json!(OLD));
+    // Our own session and handles come meanwhile; the join waits for the old session
+    // to go, or Janus would refuse it (our id is still in the room).
+    run.create_and_attach();
+    assert_eq!(joins(&run), 0);
+    // Janus ends the old session's handles: notices about them are not ours.
+    run.input(
+        25,
+        json!({"janus": "hangup", "session_id": OLD, "sender": 999, "reason": "Close PC"}),
+    );
+    run.input(26, json!({"janus": "timeout", "session_id": OLD}));
+    run.input(
+        30,
+        json!({"janus": "success", "session_id": OLD, "transaction": destroy["transaction"]}),
+    );
+    assert_eq!(run.take_events(), vec![], "nothing of ours failed");
+    assert_eq!(run.last("message", Some("join"))["handle_id"], json!(PUB));
+
+    // A lost session Janus already dropped (458), or no answer at all: no matter, the
+    // join goes out.
+    let mut gone = Run::new();
+    gone.client.end_previous(at(5), OLD);
+    gone.create_and_attach();
+    let claim = gone.tx("claim", None);
+    gone.input(
+        30,
+        json!({"janus": "error", "transaction": claim, "error": {"code": 458, "reason": "No such session"}}),
+    );
+    let mut silent = Run::new();
+    silent.client.end_previous(at(5), OLD);
+    silent.create_and_attach();
+    silent.client.handle_timeout(at(5) + REPLY_TIMEOUT);
+    silent.drain();
+    for run in [gone, silent] {
+        assert_eq!(joins(&run), 1);
+        assert!(
+            !run.events
+                .iter()
+                .any(|e| matches!(e, JanusEvent::Failed(_))),
+            "{:?}",
+            run.events
+        );
+    }
 }
 
 #[test]

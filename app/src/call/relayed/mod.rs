@@ -394,6 +394,21 @@ impl RelayedTransport {
     pub fn renew(&self, token: String, room_token: String) {
         self.inner.client.borrow_mut().renew(token, room_token);
     }
+
+    /// Our Janus session, if Janus made one.
+    pub fn session(&self) -> Option<u64> {
+        self.inner.client.borrow().session()
+    }
+
+    /// Ends `lost`, the session of our path before this one, so that our join is not
+    /// refused while Janus keeps it (`JanusClient::end_previous`).
+    pub fn end_previous(&self, lost: u64) {
+        self.inner
+            .client
+            .borrow_mut()
+            .end_previous(clock::now(), lost);
+        self.inner.pump();
+    }
 }
 
 impl MediaTransport for RelayedTransport {
