@@ -4,7 +4,7 @@
  * Both print how long after the server answered again a newcomer found the whole room.
  */
 import { expect, test, type MeetingPage } from '../support/fixtures';
-import { expectMediaFlowing, peerStats } from '../support/media';
+import { expectDecodingGoesOn, expectMediaFlowing } from '../support/media';
 import { RestartableServer } from '../support/restartable-server';
 import type { Page, TestInfo } from '@playwright/test';
 import * as fs from 'node:fs';
@@ -41,40 +41,6 @@ async function stopWatching(page: Page): Promise<{ samples: number; problems: st
     const w = window as any;
     clearInterval(w.__restartWatchTimer);
     return w.__restartWatch;
-  });
-}
-
-/**
- * Samples, every 200 ms for `ms`, how many video frames each page decodes from the participant named with it,
- * and asserts that frames keep coming: some in every second. A counter that starts over (Firefox sometimes
- * recreates a receive stream, and its `framesDecoded` with it) counts from zero.
- */
-async function expectDecodingGoesOn(pairs: [MeetingPage, number][], ms: number, when: string): Promise<void> {
-  const decoded = async () =>
-    Promise.all(pairs.map(async ([p, from]) => (await peerStats(p.page))[String(from)]?.framesDecoded ?? 0));
-  let last = await decoded();
-  const lastProgress = pairs.map(() => Date.now());
-  const frames = pairs.map(() => 0);
-  const longestStall = pairs.map(() => 0);
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 200));
-    const now = await decoded();
-    const at = Date.now();
-    now.forEach((n, i) => {
-      const more = n >= last[i] ? n - last[i] : n;
-      if (more > 0) {
-        frames[i] += more;
-        lastProgress[i] = at;
-      }
-      longestStall[i] = Math.max(longestStall[i], at - lastProgress[i]);
-    });
-    last = now;
-  }
-  pairs.forEach(([p, from], i) => {
-    const what = `${p.name} decoding ${from} ${when}: ${frames[i]} frames in ${ms} ms, longest stall ${longestStall[i]} ms`;
-    expect(frames[i], what).toBeGreaterThan(0);
-    expect(longestStall[i], what).toBeLessThan(1_500);
   });
 }
 

@@ -333,6 +333,13 @@ pub struct Args {
     #[arg(long, env = "NONSTOP_JANUS_SECRETS_FILE", requires_all = ["janus_ws", "janus_admin_ws"])]
     pub janus_secrets_file: Option<PathBuf>,
 
+    // Several nodes (see README, "Several nodes").
+    /// Redis shared by all signaling nodes (e.g. redis://10.0.0.5:6379/0, or
+    /// unix:///run/redis/redis.sock): each room then lives on one node and a socket on
+    /// any node reaches it. Without it, this process holds every room.
+    #[arg(long, env = "NONSTOP_REDIS_URL")]
+    pub redis_url: Option<String>,
+
     // The rooms REST API (/api/).
     /// File of API keys, one per line (at least 16 characters each; `#` starts a
     /// comment). Turns on the REST API under /api/; without it /api/ answers 404.
@@ -430,6 +437,7 @@ impl Args {
             },
             janus: self.janus()?,
             api: self.api()?,
+            redis_url: self.redis_url.clone().filter(|u| !u.is_empty()),
         })
     }
 
@@ -534,6 +542,8 @@ pub struct Settings {
     pub janus: Option<JanusConfig>,
     /// The rooms REST API; `None`: off (/api/ answers 404, rooms open on demand).
     pub api: Option<ApiConfig>,
+    /// Redis shared with other nodes; `None`: this process holds every room.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -563,6 +573,7 @@ impl Default for Settings {
             topology: TopologyConfig::default(),
             janus: None,
             api: None,
+            redis_url: None,
             embed_origins: Vec::new(),
         }
     }

@@ -130,10 +130,16 @@ pub async fn run<W, R, E>(
                 Some(Ok(frame)) => {
                     // Any frame shows the client is alive, not only `pong`.
                     idle.as_mut().reset(Instant::now() + settings.heartbeat_timeout);
-                    if let Some(room) = conn.joining(&frame) {
-                        conn.hub.sync_room(&room).await;
+                    match conn.joining(&frame) {
+                        // Several nodes: a room is joined only on its home node; the
+                        // client comes back and is sent there (cluster/edge.rs).
+                        Some(room) if !conn.hub.is_home(&room).await => Step::End(End::Moved),
+                        Some(room) => {
+                            conn.hub.sync_room(&room).await;
+                            conn.on_frame(frame)
+                        }
+                        None => conn.on_frame(frame),
                     }
-                    conn.on_frame(frame)
                 }
                 Some(Err(e)) if is_too_big(&e) => Step::End(End::TooBig),
                 Some(Err(e)) => {
@@ -313,6 +319,8 @@ enum End {
     Fatal,
     /// The server is stopping.
     Shutdown,
+    /// Its `join` or `resume` is for a room another node holds (before joining).
+    Moved,
 }
 
 impl End {
@@ -328,7 +336,8 @@ impl End {
             | End::TooBig
             | End::NoJoin
             | End::Fatal
-            | End::Shutdown => LeaveReason::Disconnected,
+            | End::Shutdown
+            | End::Moved => LeaveReason::Disconnected,
         }
     }
 
@@ -343,14 +352,16 @@ impl End {
             End::NoJoin => Some((close_code::POLICY, "no join in time")),
             End::Fatal => Some((close_code::POLICY, "fatal error")),
             End::Shutdown => Some((close_code::AWAY, "server shutting down")),
+            End::Moved => Some((close_code::AWAY, "the room lives on another node")),
             End::Disconnected | End::Closed => None,
         }
     }
 
     /// Whether the participant stays in its room, nobody told: the server is going
-    /// away, and a restarted one re-admits it on `resume`.
+    /// away, and a restarted one re-admits it on `resume` (the client is told
+    /// `going_away`, as is one sent to another node).
     fn keeps_the_seat(self) -> bool {
-        self == End::Shutdown
+        matches!(self, End::Shutdown | End::Moved)
     }
 
     /// Whether the participant may come back (`resume`) before the room is told.

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 use nonstop_core::names::{DisplayName, RoomName};
@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::api::directory::{Directory, Entry};
+use crate::cluster::Cluster;
 use crate::ids::IdGen;
 use crate::out_queue::OutQueue;
 use crate::passcode::PasscodeDigest;
@@ -154,6 +155,9 @@ pub struct Hub {
     /// The rooms API's rooms, which decide who may join them; `None` without the API
     /// (every room opens on demand, to anyone with the link).
     directory: Option<Arc<Directory>>,
+    /// The other nodes, when rooms are shared through Redis; unset: every room is
+    /// this process's.
+    cluster: OnceLock<Arc<Cluster>>,
 }
 
 impl Hub {
@@ -175,6 +179,7 @@ impl Hub {
             sfu: None,
             epoch: tokio::time::Instant::now(),
             directory: None,
+            cluster: OnceLock::new(),
         }
     }
 
@@ -854,6 +859,37 @@ impl Hub {
         }
         let deliveries = rooms.poll_topology(room, generation);
         self.deliver(&mut rooms, deliveries);
+    }
+
+    /// Makes this hub one node of `cluster`: it then holds only the rooms whose home
+    /// it is ([`is_home`](Self::is_home)).
+    pub fn join_cluster(&self, cluster: Arc<Cluster>) {
+        // Set once, before the first socket is served.
+        let _ = self.cluster.set(cluster);
+    }
+
+    /// Whether `room` may be joined here: always for a single server; with several
+    /// nodes, only on its home (claimed for this node if it has none alive). A Redis
+    /// that does not answer says no: the client comes back later.
+    pub async fn is_home(&self, room: &RoomName) -> bool {
+        let Some(cluster) = self.cluster.get() else {
+            return true;
+        };
+        match cluster.home_of(room.as_str()).await {
+            Ok(home) => home == cluster.node(),
+            Err(e) => {
+                warn!(error = %e, room = %room, "cluster: cannot look up the room's home");
+                false
+            }
+        }
+    }
+
+    /// The rooms this process holds now.
+    pub fn room_names(&self) -> Vec<String> {
+        self.lock()
+            .room_names()
+            .map(|r| r.as_str().to_owned())
+            .collect()
     }
 
     pub fn counts(&self) -> (usize, usize) {

@@ -15,6 +15,8 @@
 //! - [`static_files`]: the app, with a fallback to `index.html`.
 //! - [`metrics`]: counters for `/metrics` (Prometheus text format).
 //! - [`config`]: flags and settings.
+//! - [`cluster`]: several nodes sharing rooms through Redis (`--redis-url`): each room's home node,
+//!   and sockets forwarded to it.
 //! - [`sfu`]: the SFU that relays large calls, as the rooms see it; [`janus`] implements it for Janus and
 //!   proxies browsers' Janus WebSockets at `/janus`.
 //!
@@ -23,6 +25,7 @@
 
 pub mod api;
 pub mod client_addr;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod embed;
@@ -104,6 +107,8 @@ pub struct AppState {
     caps: Arc<ConnectionCaps>,
     /// The rooms REST API; `None`: off.
     api: Option<Arc<api::Api>>,
+    /// The other nodes, through Redis; `None`: this process holds every room.
+    cluster: Option<Arc<cluster::Cluster>>,
 }
 
 impl AppState {
@@ -155,6 +160,24 @@ impl AppState {
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
+            cluster: None,
+        }
+    }
+
+    /// Shares rooms with the other nodes of `cluster`, once it has joined them.
+    pub async fn with_cluster(mut self, cluster: Arc<cluster::Cluster>) -> Result<Self, String> {
+        self.hub.join_cluster(cluster.clone());
+        cluster.start(self.serving()).await?;
+        self.cluster = Some(cluster);
+        Ok(self)
+    }
+
+    fn serving(&self) -> cluster::Serving {
+        cluster::Serving {
+            hub: self.hub.clone(),
+            settings: self.settings.clone(),
+            shutdown: self.shutdown.clone(),
+            connections: self.connections.clone(),
         }
     }
 
@@ -304,15 +327,23 @@ async fn ws_upgrade(
         .max_write_buffer_size(WS_MAX_WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
-            let AppState {
-                hub,
-                settings,
-                shutdown,
-                connections,
-                ..
-            } = state;
+            let (serving, cluster) = (state.serving(), state.cluster);
+            let connections = serving.connections.clone();
             connections.track_future(async move {
-                connection::run(sink, stream, hub, settings, shutdown, admitted.peer).await;
+                match cluster {
+                    Some(cluster) => {
+                        // Boxed: a single server's sockets do not carry its size.
+                        Box::pin(cluster::edge::serve(
+                            cluster,
+                            serving,
+                            sink,
+                            stream,
+                            admitted.peer,
+                        ))
+                        .await;
+                    }
+                    None => serving.run(sink, stream, admitted.peer).await,
+                }
                 drop(admitted);
             })
         })
@@ -354,7 +385,7 @@ pub async fn serve(
 /// mesh, up to the mesh limit).
 pub async fn serve_with_sfu(
     listener: TcpListener,
-    settings: Settings,
+    mut settings: Settings,
     sfu: Option<Arc<dyn SfuRooms>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
@@ -395,7 +426,27 @@ pub async fn serve_with_sfu(
         }
         None => None,
     };
-    let state = AppState::with_api(settings, ids, sfu, api);
+    let cluster = match &settings.redis_url {
+        Some(url) => {
+            let cluster = cluster::Cluster::connect(url)
+                .await
+                .map_err(io::Error::other)?;
+            if settings.session_secret.is_none() {
+                // A resume token must be good on whichever node the client lands.
+                settings.session_secret =
+                    Some(cluster.shared_secret().await.map_err(io::Error::other)?);
+            }
+            Some(cluster)
+        }
+        None => None,
+    };
+    let mut state = AppState::with_api(settings, ids, sfu, api);
+    if let Some(cluster) = cluster {
+        state = state
+            .with_cluster(cluster)
+            .await
+            .map_err(io::Error::other)?;
+    }
     if let Some(api) = &state.api {
         let (api, hub, stop) = (api.clone(), state.hub.clone(), state.shutdown.clone());
         tokio::spawn(api.end_expired_calls(hub, stop));

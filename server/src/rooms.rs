@@ -676,6 +676,10 @@ impl<O> Rooms<O> {
     }
 
     /// How many rooms have someone in them.
+    pub fn room_names(&self) -> impl Iterator<Item = &RoomName> {
+        self.rooms.keys()
+    }
+
     pub fn room_count(&self) -> usize {
         self.rooms.len()
     }

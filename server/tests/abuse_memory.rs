@@ -396,10 +396,13 @@ mod phase {
             "slow readers grew RSS by {} KiB",
             peak - before
         );
-        // Once the queues are dropped and the allocator trimmed: measured 3.6 to 4.0 MiB
-        // (the hub's and runtime's grown tables); untrimmed RSS read 18 to 25 MiB here.
+        // Once the queues are dropped and the allocator trimmed, what stays is the hub's
+        // and runtime's grown tables and the allocator's fragmentation, which shifts
+        // with unrelated changes: measured 3.6 to 4.0 MiB when this was written, 7.4 at
+        // 629c63c, 7.6 to 8.4 with the Redis client linked in (unused here; it stays the
+        // same 3 s later). Queues not freed would keep 20 MiB or more (20 x 1 MiB).
         assert!(
-            after.saturating_sub(before) < 8 * MIB,
+            after.saturating_sub(before) < 12 * MIB,
             "{} KiB kept after the kicks",
             after - before
         );

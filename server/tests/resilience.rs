@@ -6,10 +6,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{join_msg, Client, TestServer};
-use nonstop_core::protocol::{
-    ClientMsg, ErrorCode, LeaveReason, MediaState, ServerMsg, PROTOCOL_VERSION,
-};
+use common::{join_msg, resume_msg, Client, TestServer};
+use nonstop_core::protocol::{ClientMsg, ErrorCode, LeaveReason, ServerMsg};
 use nonstop_core::ParticipantId;
 use nonstop_server::turn::{credential, Turn};
 use nonstop_server::Settings;
@@ -20,17 +18,6 @@ fn settings(grace_ms: u64) -> Settings {
         resume_grace: Duration::from_millis(grace_ms),
         session_secret: Some("test-session-secret".into()),
         ..Settings::default()
-    }
-}
-
-fn resume_msg(room: &str, name: &str, id: ParticipantId, token: &str) -> ClientMsg {
-    ClientMsg::Resume {
-        protocol: PROTOCOL_VERSION,
-        room: room.into(),
-        name: name.into(),
-        media: MediaState::default(),
-        id,
-        token: token.into(),
     }
 }
 

@@ -41,14 +41,7 @@ fn settings() -> Settings {
 }
 
 fn resume_msg(name: &str, id: ParticipantId, token: &str) -> ClientMsg {
-    ClientMsg::Resume {
-        protocol: PROTOCOL_VERSION,
-        room: ROOM.into(),
-        name: name.into(),
-        media: MediaState::default(),
-        id,
-        token: token.into(),
-    }
+    common::resume_msg(ROOM, name, id, token)
 }
 
 fn join_with(name: &str, passcode: Option<&str>) -> ClientMsg {

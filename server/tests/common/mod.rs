@@ -71,10 +71,7 @@ impl TestServer {
     }
 
     pub async fn connect(&self) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
-            .await
-            .expect("WebSocket connect");
-        Client { ws, token: None }
+        Client::connect(self.addr).await
     }
 
     /// A connected client that has joined `room` as `name`.
@@ -147,6 +144,18 @@ pub fn join_msg(room: &str, name: &str) -> ClientMsg {
     }
 }
 
+/// A `resume` of participant `id` in `room`, with its resume token.
+pub fn resume_msg(room: &str, name: &str, id: ParticipantId, token: &str) -> ClientMsg {
+    ClientMsg::Resume {
+        protocol: PROTOCOL_VERSION,
+        room: room.into(),
+        name: name.into(),
+        media: MediaState::default(),
+        id,
+        token: token.into(),
+    }
+}
+
 pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// The resume token from the last `session` message (which events skip).
@@ -162,6 +171,14 @@ pub enum Event {
 }
 
 impl Client {
+    /// A WebSocket to the server at `addr`.
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("WebSocket connect");
+        Client { ws, token: None }
+    }
+
     pub async fn send(&mut self, msg: &ClientMsg) {
         self.send_text(&msg.to_json()).await;
     }
