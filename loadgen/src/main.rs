@@ -50,6 +50,10 @@ struct Args {
     /// The server's address (loopback only).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Further nodes of the same cluster (repeatable, loopback only): client i connects to
+    /// the (i mod N)th of `--addr` and these, so a room's members are spread over nodes.
+    #[arg(long)]
+    also_addr: Vec<SocketAddr>,
     /// Clients to connect.
     #[arg(long, default_value_t = 10_000)]
     clients: usize,
@@ -130,11 +134,11 @@ struct Member {
 async fn main() {
     let args = Args::parse();
     epoch();
-    if !args.addr.ip().is_loopback() {
-        eprintln!(
-            "nonstop-load: {} is not a loopback address; refusing",
-            args.addr
-        );
+    let nodes: Vec<SocketAddr> = std::iter::once(args.addr)
+        .chain(args.also_addr.iter().copied())
+        .collect();
+    if let Some(outside) = nodes.iter().find(|a| !a.ip().is_loopback()) {
+        eprintln!("nonstop-load: {outside} is not a loopback address; refusing");
         std::process::exit(2);
     }
     let room_size = args.room_size.max(2);
@@ -155,7 +159,11 @@ async fn main() {
         "load: {} clients in rooms of {room_size} against {:?} at {}, from {}",
         args.clients,
         args.target,
-        args.addr,
+        nodes
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(" and "),
         match sources.len() {
             0 => "127.0.0.1".to_owned(),
             n => format!(
@@ -177,7 +185,7 @@ async fn main() {
         let (ready_tx, ready_rx) = oneshot::channel();
         let spec = ClientSpec {
             target: args.target,
-            addr: args.addr,
+            addr: nodes[i % nodes.len()],
             source: (!sources.is_empty()).then(|| sources[i % sources.len()]),
             room: format!("load-{:05}", i / room_size),
             name: format!("l{i}"),
