@@ -75,6 +75,7 @@ export async function joinInNamespace(
     viewport = { width: 640, height: 480 },
     beforeJoin,
     firefoxFps,
+    url = net.url,
   }: {
     browser?: NamespaceBrowser;
     /** Chromium's fake camera (Firefox makes its own). */
@@ -84,13 +85,15 @@ export async function joinInNamespace(
     viewport?: { width: number; height: number };
     /** Runs on the new page before it opens the room (e.g. to add an init script). */
     beforeJoin?: (page: Page) => Promise<void>;
+    /** The origin to open the room at: the hub's server unless a test runs a second node. */
+    url?: string;
   } = {},
 ): Promise<{ p: MeetingPage; id: number; signaling: SignalingLog }> {
   const launched = browser === 'firefox' ? await launchFirefox(net, i, { fps: firefoxFps }) : await net.launchChromium(i, { video });
   const page = await (await launched.newContext({ viewport })).newPage();
   await beforeJoin?.(page);
   const signaling = await SignalingLog.attach(page);
-  const p = new MeetingPage(page, net.url, name);
+  const p = new MeetingPage(page, url, name);
   const id = await p.join(room);
   await page.evaluate(() => ((window as any).__sameDocument = true));
   return { p, id, signaling };

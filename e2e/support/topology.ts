@@ -47,6 +47,8 @@ import { SERVER_BIN, DIST_DIR, REPO_ROOT, type NonstopServer } from './server';
 export const SUBNET_PREFIX = '10.99.0';
 export const HUB_ADDR = `${SUBNET_PREFIX}.1`;
 export const SERVER_PORT = 8080;
+/** A second signaling node's port in the hub (several-nodes tests): pages served by it are a secure context too. */
+export const SECOND_NODE_PORT = 8081;
 
 /** Participant `i`'s address (0-based): 10.99.0.11, .12, ... */
 export const participantAddr = (i: number) => `${SUBNET_PREFIX}.${11 + i}`;
@@ -80,7 +82,8 @@ export class Topology {
   private readonly tmp: string;
   /** Browsers running in the namespaces, closed by destroy() (launchFirefox adds its own). */
   readonly browsers: Browser[] = [];
-  private server?: { child: ChildProcess; exited: Promise<unknown> };
+  /** Signaling servers started in the hub, by port. */
+  private readonly servers = new Map<number, { child: ChildProcess; exited: Promise<unknown> }>();
   private coturn?: { child: ChildProcess; exited: Promise<unknown> };
   private destroyed = false;
 
@@ -113,35 +116,36 @@ export class Topology {
   }
 
   /**
-   * Starts target/release/nonstop-server in the hub on HUB_ADDR:SERVER_PORT, serving NONSTOP_DIST_DIR (or dist/),
-   * and waits until it accepts connections. Stopped by destroy().
+   * Starts target/release/nonstop-server in the hub on HUB_ADDR:`port` (SERVER_PORT unless a test runs a second
+   * node on SECOND_NODE_PORT), serving NONSTOP_DIST_DIR (or dist/), and waits until it accepts connections.
+   * Stopped by destroy().
    */
-  async startServer({ logFile, extraArgs = [] }: { logFile: string; extraArgs?: string[] }): Promise<NonstopServer> {
+  async startServer({ logFile, extraArgs = [], port = SERVER_PORT }: { logFile: string; extraArgs?: string[]; port?: number }): Promise<NonstopServer> {
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     const log = fs.openSync(logFile, 'a');
-    const args = ['-t', String(this.hub.pid), '-n', SERVER_BIN, '--static-dir', DIST_DIR, '--addr', `${HUB_ADDR}:${SERVER_PORT}`, ...extraArgs];
+    const args = ['-t', String(this.hub.pid), '-n', SERVER_BIN, '--static-dir', DIST_DIR, '--addr', `${HUB_ADDR}:${port}`, ...extraArgs];
     fs.writeSync(log, `$ nsenter ${args.join(' ')}\n`);
     const child = spawn('nsenter', args, { cwd: REPO_ROOT, stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' } });
     fs.closeSync(log);
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    this.server = { child, exited };
+    this.servers.set(port, { child, exited });
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`nonstop-server exited with ${child.exitCode}; see ${logFile}`);
       try {
-        this.run(this.hub, 'bash', '-c', `exec 3<>/dev/tcp/${HUB_ADDR}/${SERVER_PORT}`);
+        this.run(this.hub, 'bash', '-c', `exec 3<>/dev/tcp/${HUB_ADDR}/${port}`);
         break;
       } catch {
-        if (Date.now() > deadline) throw new Error(`nonstop-server did not listen on ${this.url} within 15 s; see ${logFile}`);
+        if (Date.now() > deadline) throw new Error(`nonstop-server did not listen on ${HUB_ADDR}:${port} within 15 s; see ${logFile}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    return { url: this.url, logFile, stop: () => this.stopServer() };
+    return { url: `http://${HUB_ADDR}:${port}`, logFile, stop: () => this.stopServer(port) };
   }
 
-  private async stopServer(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
+  private async stopServer(port: number): Promise<void> {
+    const s = this.servers.get(port);
+    this.servers.delete(port);
     if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
     s.child.kill('SIGTERM');
     const timer = setTimeout(() => s.child.kill('SIGKILL'), 5_000);
@@ -159,7 +163,7 @@ export class Topology {
       .filter((a) => !a.startsWith('--use-file-for-fake-video-capture='))
       .concat([
         `--use-file-for-fake-video-capture=${video}`,
-        `--unsafely-treat-insecure-origin-as-secure=${this.url}`,
+        `--unsafely-treat-insecure-origin-as-secure=${this.url},http://${HUB_ADDR}:${SECOND_NODE_PORT}`,
         ...(opts.args ?? []),
       ]);
     const browser = await chromium.launch({ executablePath: wrapper, args });
@@ -324,7 +328,7 @@ export class Topology {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const b of this.browsers) await b.close().catch(() => {});
-    await this.stopServer().catch(() => {});
+    for (const port of [...this.servers.keys()]) await this.stopServer(port).catch(() => {});
     const turn = this.coturn;
     this.coturn = undefined;
     if (turn && turn.child.exitCode === null && turn.child.signalCode === null) {

@@ -1,16 +1,20 @@
 /**
  * Two signaling nodes sharing one Redis, behind a load balancer (issue 11). Ada's socket lands on node A,
  * Bob's on node B: they are in one call all the same (the room lives on A, B forwards Bob's socket to it).
- * Then A crashes: both resume through B, with their ids, and their media never stops.
+ * Then A crashes: both resume through B, with their ids, and their media never stops. And a call whose
+ * participants are on two nodes moves to relayed through the one Janus both nodes use, and back.
  */
 import { expect, test } from '../support/fixtures';
 import { LoadBalancer, RedisServer } from '../support/cluster';
-import { expectDecodingGoesOn, expectMediaFlowing } from '../support/media';
+import { expectDecodingGoesOn, expectMediaFlowing, peerStats } from '../support/media';
+import { expectCommitted, expectDecoding, gaps, inCallWithJanus, summary, topologyAt, watchGaps } from '../support/relayed';
+import { SECOND_NODE_PORT } from '../support/topology';
+import { joinInNamespace } from '../support/topology-call';
 import { RestartableServer } from '../support/restartable-server';
 import * as fs from 'node:fs';
 
 /** When (ms since the epoch, by the log's timestamps) a node's log said `what`, each time. */
-function logged(server: RestartableServer, what: string): number[] {
+function logged(server: { readonly logFile: string }, what: string): number[] {
   return fs
     .readFileSync(server.logFile, 'utf8')
     .split('\n')
@@ -75,6 +79,68 @@ test('participants on two nodes share one call, and resume through the other nod
     await balancer.stop();
     await a.kill();
     await b.kill();
+    redis.stop();
+  }
+});
+
+test('a call across two nodes moves to relayed through the one Janus both use, and back to mesh', async ({ kind }, testInfo) => {
+  test.setTimeout(240_000);
+  const redis = await RedisServer.start(testInfo.outputPath('redis'));
+  try {
+    await inCallWithJanus(
+      testInfo,
+      ['--redis-url', redis.url, '--relay-above', '2', '--relay-hold-ms', '3000'],
+      async (net, janus) => {
+        // Node A is the topology's server; node B runs next to it in the hub, told of the same Janus and Redis.
+        const nodeB = await net.startServer({
+          logFile: testInfo.outputPath('node-b.log'),
+          extraArgs: [...janus.serverArgs, '--redis-url', redis.url, '--relay-above', '2', '--relay-hold-ms', '3000'],
+          port: SECOND_NODE_PORT,
+        });
+        const room = 'relayed-two-nodes';
+        const ada = await joinInNamespace(net, 0, 'Ada', room);
+        const grace = await joinInNamespace(net, 1, 'Grace', room, { url: nodeB.url });
+        for (const p of [ada, grace]) await watchGaps(p.p.page);
+        await expectDecoding(ada.p.page, [grace.id], 'Ada in mesh');
+        await expectDecoding(grace.p.page, [ada.id], 'Grace (node B) in mesh');
+
+        // The third, on node B too, makes the call relayed: everyone publishes to and receives from one Janus.
+        const joinedAt = Date.now();
+        const linus = await joinInNamespace(net, 2, 'Linus', room, { browser: kind, url: nodeB.url });
+        await watchGaps(linus.p.page);
+        const people = [ada, grace, linus];
+        for (const p of people) await expectCommitted(p.signaling, 'relayed', joinedAt);
+        console.log(`${kind}: relayed across two nodes, committed everywhere ${Date.now() - joinedAt} ms after the third joined`);
+        for (const [i, p] of people.entries()) {
+          const others = people.filter((o) => o !== p).map((o) => o.id);
+          await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
+          await expectDecoding(p.p.page, others, `p${i} relayed`);
+        }
+        // The video gap across the switch, as in relayed.spec.ts: from the first Prepare (less a margin) to now.
+        const switchFrom = Math.min(...(await Promise.all(people.map((p) => topologyAt(p.signaling, 'relayed', 'prepare'))))) - 500;
+        const switchTo = Date.now();
+        const toRelayed: number[] = [];
+        for (const p of people) {
+          const g = await gaps(p.p.page, switchFrom, switchTo);
+          for (const o of people) if (o !== p) toRelayed.push(g[String(o.id)].gap);
+        }
+        const measured = `${kind}: switch to relayed across two nodes, video gap ${JSON.stringify(summary(toRelayed))}`;
+        console.log(measured);
+        testInfo.annotations.push({ type: 'gaps', description: measured });
+        for (const g of toRelayed) expect(g).toBeLessThan(2_000);
+        // One home decided it all: node A (Ada's) admitted all three, node B forwarded two sockets.
+        expect(logged({ logFile: testInfo.outputPath('server.log') }, ' joined ').length).toBe(3);
+        expect(logged(nodeB, ' joined ').length).toBe(0);
+
+        // Linus leaves: back to mesh after the hold, Ada and Grace still decoding each other.
+        const leftAt = Date.now();
+        await linus.p.leave();
+        for (const p of [ada, grace]) await expectCommitted(p.signaling, 'mesh', leftAt);
+        await expectDecoding(ada.p.page, [grace.id], 'Ada back in mesh');
+        await expectDecoding(grace.p.page, [ada.id], 'Grace back in mesh');
+      },
+    );
+  } finally {
     redis.stop();
   }
 });
