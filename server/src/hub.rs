@@ -37,6 +37,14 @@ use crate::rooms::{Delivery, JoinTerms, Rooms, SfuJob, Signal, TopologySetup};
 use crate::sfu::SfuRooms;
 use crate::turn::{unix_now, Turn};
 
+/// What everyone in a call hears when its room is deleted through the API.
+pub fn room_deleted() -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::RoomDeleted,
+        "This meeting has been ended: its room was deleted.",
+    )
+}
+
 /// TURN credential sets handed out per address per minute unless
 /// `--turn-per-address-per-minute` says otherwise.
 pub const DEFAULT_TURN_PER_ADDRESS: u32 = 30;
@@ -881,6 +889,24 @@ impl Hub {
                 warn!(error = %e, room = %room, "cluster: cannot look up the room's home");
                 false
             }
+        }
+    }
+
+    /// The rooms API changed (`deleted`: deleted) `room` on this node: the other nodes
+    /// read it again, and the one holding its call ends it if it is deleted.
+    pub fn room_changed(&self, room: &RoomName, deleted: bool) {
+        if let Some(cluster) = self.cluster.get() {
+            let (cluster, room) = (cluster.clone(), room.clone());
+            tokio::spawn(async move { cluster.announce_room_change(&room, deleted).await });
+        }
+    }
+
+    /// Another node's rooms API changed or deleted `room`: the directory reads it again,
+    /// and a deleted room's call here ends.
+    pub async fn room_changed_elsewhere(&self, room: &RoomName, deleted: bool) {
+        self.sync_room(room).await;
+        if deleted {
+            self.end_room(room, room_deleted());
         }
     }
 

@@ -15,6 +15,7 @@ use common::{join_msg, resume_msg, Client, Event, TempDir};
 use nonstop_core::protocol::{ClientMsg, ErrorCode, ServerMsg};
 use nonstop_core::topology::TopologyConfig;
 use nonstop_core::ParticipantId;
+use nonstop_server::api::ApiConfig;
 use nonstop_server::Settings;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -88,7 +89,13 @@ struct Node {
 
 impl Node {
     fn start(redis: &Redis, capacity: usize) -> Node {
+        Node::start_with_api(redis, capacity, None)
+    }
+
+    /// With the rooms API on `api` (its database shared with the other nodes).
+    fn start_with_api(redis: &Redis, capacity: usize, api: Option<ApiConfig>) -> Node {
         let settings = Settings {
+            api,
             static_dir: PathBuf::from("/nonexistent/nonstop-test"),
             capacity,
             max_connections_per_ip: 0,
@@ -376,4 +383,37 @@ async fn resume_through(
             Event::Msg(other) => panic!("{name}: unexpected reply to resume: {other:?}"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_deleted_through_one_node_ends_its_call_on_the_other() {
+    let Some(redis) = Redis::start() else { return };
+    let dir = TempDir::new();
+    let key_file = dir.path().join("keys");
+    std::fs::write(&key_file, "test-key-0123456789\n").unwrap();
+    let api = ApiConfig {
+        key_file,
+        database_url: format!("sqlite:{}", dir.path().join("nonstop.db").display()),
+        rooms_on_demand: true,
+    };
+    let a = Node::start_with_api(&redis, 200, Some(api.clone()));
+    // Ada's join makes A the room's home (and A has made the database by then).
+    let (mut ada, _, _) = join(a.addr, "Ada").await;
+    let b = Node::start_with_api(&redis, 200, Some(api));
+    let auth = [("authorization", "Bearer test-key-0123456789")];
+    let body = format!(r#"{{"name":"{ROOM}"}}"#);
+    let (status, _, _) =
+        common::http_request(b.addr, "POST", "/api/rooms", &auth, Some(&body)).await;
+    assert_eq!(status, 201, "the room made through B");
+
+    let path = format!("/api/rooms/{ROOM}");
+    let (status, _, reply) = common::http_request(b.addr, "DELETE", &path, &auth, None).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
+    // The call lives on A: it ends there, as it would on a single server.
+    let told = tokio::time::timeout(Duration::from_secs(10), ada.recv()).await;
+    let Ok(ServerMsg::Error { code, message }) = told else {
+        panic!("Ada is told the call ended, got {told:?}")
+    };
+    assert_eq!(code, ErrorCode::RoomDeleted, "{message}");
+    assert!(matches!(ada.next_event().await, Event::Closed(_)));
 }

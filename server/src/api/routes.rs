@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use nonstop_core::names::{DisplayName, RoomName};
-use nonstop_core::protocol::{ErrorCode, ProtocolError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -277,7 +276,8 @@ async fn update_room(
     bytes: Bytes,
 ) -> Result<Json<RoomRecord>, ApiError> {
     let changes: RoomChanges = body(&bytes)?;
-    let mut room = find(&state, &name).await?;
+    let name = room_name("name", &name)?;
+    let mut room = find(&state, name.as_str()).await?;
     if let Some(privacy) = changes.privacy {
         room.privacy = privacy;
     }
@@ -300,6 +300,7 @@ async fn update_room(
     }
     // People already in the call stay; the new terms apply to the next joins.
     state.api.directory.put(room.clone());
+    state.hub.room_changed(&name, false);
     Ok(Json(room))
 }
 
@@ -307,7 +308,8 @@ async fn update_room(
 pub struct Deleted {
     name: String,
     deleted: bool,
-    /// How many people were in the call, which ended for them.
+    /// How many people were in the call, which ended for them. With several nodes,
+    /// only those on the node that answered: the call ends wherever it is.
     ended_for: usize,
 }
 
@@ -329,13 +331,8 @@ async fn delete_room(
         return Err(ApiError::not_found(format!("no room called \"{name}\"")));
     }
     state.api.directory.remove(name.as_str());
-    let ended_for = state.hub.end_room(
-        &name,
-        ProtocolError::new(
-            ErrorCode::RoomDeleted,
-            "This meeting has been ended: its room was deleted.",
-        ),
-    );
+    let ended_for = state.hub.end_room(&name, crate::hub::room_deleted());
+    state.hub.room_changed(&name, true);
     Ok(Json(Deleted {
         name: name.as_str().to_owned(),
         deleted: true,

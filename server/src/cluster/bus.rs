@@ -13,6 +13,9 @@ use std::net::IpAddr;
 
 use axum::extract::ws::{CloseFrame, Message};
 
+/// The channel every node listens on, for news about rooms.
+pub const ROOMS_CHANNEL: &str = "nonstop:rooms";
+
 /// The pub/sub channel a node listens on.
 pub fn channel(node: &str) -> String {
     format!("nonstop:node:{node}")
@@ -38,6 +41,12 @@ pub enum Envelope {
     ToClient { n: u64, frame: Message },
     /// Home → edge: the home's side of the connection has ended.
     End { n: u64 },
+    /// Node `from` → all ([`ROOMS_CHANNEL`]): the rooms API changed or deleted `room`.
+    RoomChanged {
+        from: String,
+        room: String,
+        deleted: bool,
+    },
 }
 
 const OPEN: u8 = 1;
@@ -45,6 +54,7 @@ const FROM_CLIENT: u8 = 2;
 const GONE: u8 = 3;
 const TO_CLIENT: u8 = 4;
 const END: u8 = 5;
+const ROOM_CHANGED: u8 = 6;
 
 const TEXT: u8 = 1;
 const BINARY: u8 = 2;
@@ -80,6 +90,16 @@ impl Envelope {
                 out.push(END);
                 out.extend_from_slice(&n.to_be_bytes());
             }
+            Envelope::RoomChanged {
+                from,
+                room,
+                deleted,
+            } => {
+                out.push(ROOM_CHANGED);
+                put_str(&mut out, from);
+                put_str(&mut out, room);
+                out.push(u8::from(*deleted));
+            }
         }
         out
     }
@@ -102,6 +122,15 @@ impl Envelope {
                 frame: r.frame()?,
             },
             END => Envelope::End { n: r.u64()? },
+            ROOM_CHANGED => Envelope::RoomChanged {
+                from: r.str()?.to_owned(),
+                room: r.str()?.to_owned(),
+                deleted: match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return None,
+                },
+            },
             _ => return None,
         };
         r.0.is_empty().then_some(envelope)
@@ -234,6 +263,11 @@ mod tests {
             },
             Envelope::Gone { conn: conn() },
             Envelope::End { n: u64::MAX },
+            Envelope::RoomChanged {
+                from: "node-a1b2".into(),
+                room: "calm-otter".into(),
+                deleted: true,
+            },
         ];
         for frame in frames {
             all.push(Envelope::FromClient {

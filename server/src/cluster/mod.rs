@@ -41,6 +41,7 @@ use std::net::IpAddr;
 
 use axum::extract::ws::{close_code, CloseFrame, Message};
 use futures_util::{Sink, Stream, StreamExt};
+use nonstop_core::names::RoomName;
 use nonstop_core::protocol::{ServerMsg, GOING_AWAY_BACK_WITHIN_MS, GOING_AWAY_RECONNECT_AFTER_MS};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
@@ -169,6 +170,23 @@ impl Cluster {
         placement::claim(&mut self.redis.clone(), room, &self.node).await
     }
 
+    /// Tells every node that the rooms API changed or deleted `room` here.
+    pub async fn announce_room_change(&self, room: &RoomName, deleted: bool) {
+        let news = Envelope::RoomChanged {
+            from: self.node.clone(),
+            room: room.as_str().to_owned(),
+            deleted,
+        };
+        let sent: redis::RedisResult<usize> = self
+            .redis
+            .clone()
+            .publish(bus::ROOMS_CHANNEL, news.encode())
+            .await;
+        if let Err(e) = sent {
+            warn!(error = %e, %room, "cluster: cannot tell the other nodes about a room change");
+        }
+    }
+
     /// Sends `envelope` to `node`; the number of nodes that heard it (0: it is not
     /// listening, gone or not yet there).
     async fn publish(&self, node: &str, envelope: &Envelope) -> redis::RedisResult<usize> {
@@ -250,6 +268,7 @@ impl Cluster {
     async fn subscribe(&self) -> redis::RedisResult<redis::aio::PubSubStream> {
         let mut pubsub = self.client.get_async_pubsub().await?;
         pubsub.subscribe(bus::channel(&self.node)).await?;
+        pubsub.subscribe(bus::ROOMS_CHANNEL).await?;
         Ok(pubsub.into_on_message())
     }
 
@@ -352,6 +371,20 @@ impl Cluster {
             Envelope::Gone { conn } => self.drop_route(&conn),
             Envelope::ToClient { n, frame } => self.to_route(&self.key(n), frame),
             Envelope::End { n } => self.drop_route(&self.key(n)),
+            Envelope::RoomChanged {
+                from,
+                room,
+                deleted,
+            } => {
+                if from == self.node {
+                    return; // its own news, acted on already
+                }
+                let Ok(room) = RoomName::parse(&room) else {
+                    return;
+                };
+                let hub = serving.hub.clone();
+                tokio::spawn(async move { hub.room_changed_elsewhere(&room, deleted).await });
+            }
         }
     }
 
