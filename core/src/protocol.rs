@@ -30,6 +30,10 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// a closed tab's, ends the session at once.
 pub const CLOSE_RESUMING: u16 = 4000;
 
+/// The WebSocket close code ("going away") the server ends a socket with after
+/// [`ServerMsg::GoingAway`]: come back shortly, as that message says.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
 /// How often the server sends [`ServerMsg::Ping`], in milliseconds.
 pub const HEARTBEAT_INTERVAL_MS: u64 = 2_000;
 
@@ -493,6 +497,16 @@ impl ClientMsg {
 }
 
 impl ServerMsg {
+    /// `going_away` with this server's usual hints: come back after
+    /// [`GOING_AWAY_RECONNECT_AFTER_MS`], expect it back within
+    /// [`GOING_AWAY_BACK_WITHIN_MS`].
+    pub fn going_away() -> ServerMsg {
+        ServerMsg::GoingAway {
+            reconnect_after_ms: GOING_AWAY_RECONNECT_AFTER_MS,
+            back_within_ms: GOING_AWAY_BACK_WITHIN_MS,
+        }
+    }
+
     pub fn parse(text: &str) -> Result<ServerMsg, serde_json::Error> {
         // By hand (read.rs), not by the derived `Deserialize`: see there.
         read::server_msg(text)

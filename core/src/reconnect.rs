@@ -7,8 +7,17 @@
 //! - [`silence_timeout`]: from the server's ping interval (sent in `welcome`/`resumed`).
 //! - [`ReconnectSchedule`]: the wait before each attempt, after an announced restart
 //!   (`going_away`) or an unannounced drop, and when to tell the user.
+//! - [`FirstJoinRetry`]: a first `join` answered with `going_away` is tried again on the
+//!   same schedule, for at most [`FIRST_JOIN_PATIENCE`].
 
-use crate::protocol::HEARTBEAT_INTERVAL_MS;
+mod first_join;
+
+pub use first_join::{FirstJoinRetry, JoinFailure, JoinStep, FIRST_JOIN_PATIENCE};
+
+use crate::protocol::{
+    CLOSE_GOING_AWAY, GOING_AWAY_BACK_WITHIN_MS, GOING_AWAY_RECONNECT_AFTER_MS,
+    HEARTBEAT_INTERVAL_MS,
+};
 use crate::recovery::Jitter;
 use crate::time::{Millis, Time};
 
@@ -61,6 +70,24 @@ pub enum Outage {
     },
     /// The socket closed or went silent without a word.
     Unannounced,
+}
+
+impl Outage {
+    /// What `going_away` says (its `reconnect_after_ms` and `back_within_ms`).
+    pub fn going_away(reconnect_after_ms: u64, back_within_ms: u64) -> Outage {
+        Outage::Announced {
+            reconnect_after: Millis::from_millis(reconnect_after_ms),
+            back_within: Millis::from_millis(back_within_ms),
+        }
+    }
+
+    /// A close with this code announces an outage, as `going_away` with its default
+    /// hints would: 1001 ("going away") is how a stopping server ends every socket,
+    /// so it counts even when the `going_away` before it never arrived.
+    pub fn going_away_close(code: u16) -> Option<Outage> {
+        (code == CLOSE_GOING_AWAY)
+            .then(|| Outage::going_away(GOING_AWAY_RECONNECT_AFTER_MS, GOING_AWAY_BACK_WITHIN_MS))
+    }
 }
 
 /// The waits between reconnect attempts for one outage.

@@ -93,15 +93,16 @@ export class MeetingPage {
   }
 
   /** Joins `room` from its pre-join page and waits until this participant is in the call; returns its id. */
-  async join(room: string): Promise<number> {
+  /** Opens the meeting, joins, and waits (up to `timeout` ms for the stage) to be in the call. */
+  async join(room: string, { timeout = 15_000 }: { timeout?: number } = {}): Promise<number> {
     await this.gotoRoom(room);
     await this.clickJoin();
-    return this.waitInCall();
+    return this.waitInCall(timeout);
   }
 
   /** Waits for the stage with this participant's own tile and its id from the debug hook. */
-  async waitInCall(): Promise<number> {
-    await expect(this.stage).toBeVisible({ timeout: 15_000 });
+  async waitInCall(timeout = 15_000): Promise<number> {
+    await expect(this.stage).toBeVisible({ timeout });
     await expect(this.localTile).toHaveCount(1);
     await expect(this.localTile.locator('.tile-name')).toContainText(this.name);
     await expect.poll(() => ownId(this.page), { message: 'window.__nonstop.you' }).not.toBeNull();

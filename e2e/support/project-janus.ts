@@ -7,6 +7,9 @@
  *   const janus = await startProjectJanus(net, testInfo.outputPath('janus'));
  *   await net.startServer({ logFile, extraArgs: [...janus.serverArgs, '--relay-above', '2'] });
  *   await janus.stop();
+ *
+ * A pool of two: start the second with `{ instance: 1 }` (other ports and RTP ports) and give the server both
+ * instances' `serverArgs`, first instance first.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,6 +17,7 @@ import * as path from 'node:path';
 import { REPO_ROOT } from './server';
 import type { Topology } from './topology';
 
+/** Ports of instance 0; instance N uses these plus N, and RTP ports 20000 + 1000 N and up. */
 const WS_PORT = 8188;
 const ADMIN_PORT = 7188;
 
@@ -28,15 +32,16 @@ export interface ProjectJanus {
 }
 
 /** One run of scripts/janus-start in `dir`, resolved once both WebSockets listen. */
-async function launch(net: Topology, dir: string) {
+async function launch(net: Topology, dir: string, instance: number) {
+  const [wsPort, adminPort, rtp] = [WS_PORT + instance, ADMIN_PORT + instance, 20_000 + 1_000 * instance];
   const log = fs.openSync(path.join(dir, 'janus-start.log'), 'a');
   const child = spawn('nsenter', ['-t', String(net.hub.pid), '-n', 'bash', path.join(REPO_ROOT, 'scripts', 'janus-start'), dir], {
     stdio: ['ignore', log, log],
     env: {
       ...process.env,
-      NONSTOP_JANUS_WS_PORT: String(WS_PORT),
-      NONSTOP_JANUS_ADMIN_PORT: String(ADMIN_PORT),
-      NONSTOP_JANUS_RTP_PORTS: '20000-20200',
+      NONSTOP_JANUS_WS_PORT: String(wsPort),
+      NONSTOP_JANUS_ADMIN_PORT: String(adminPort),
+      NONSTOP_JANUS_RTP_PORTS: `${rtp}-${rtp + 200}`,
       NONSTOP_JANUS_ICE_INTERFACES: 'br0',
     },
   });
@@ -53,7 +58,7 @@ async function launch(net: Topology, dir: string) {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`janus-start exited with ${child.exitCode}; see ${dir}`);
     try {
-      for (const port of [WS_PORT, ADMIN_PORT]) net.run(net.hub, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`);
+      for (const port of [wsPort, adminPort]) net.run(net.hub, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`);
       return stop;
     } catch {
       if (Date.now() > deadline) {
@@ -65,17 +70,17 @@ async function launch(net: Topology, dir: string) {
   }
 }
 
-export async function startProjectJanus(net: Topology, dir: string): Promise<ProjectJanus> {
+export async function startProjectJanus(net: Topology, dir: string, { instance = 0 }: { instance?: number } = {}): Promise<ProjectJanus> {
   fs.mkdirSync(dir, { recursive: true });
   // Janus's WebSockets and the server's proxy to them meet on the hub's loopback.
   net.run(net.hub, 'ip', 'link', 'set', 'lo', 'up');
-  let stop = await launch(net, dir);
+  let stop = await launch(net, dir, instance);
   return {
     serverArgs: [
       '--janus-ws',
-      `ws://127.0.0.1:${WS_PORT}`,
+      `ws://127.0.0.1:${WS_PORT + instance}`,
       '--janus-admin-ws',
-      `ws://127.0.0.1:${ADMIN_PORT}`,
+      `ws://127.0.0.1:${ADMIN_PORT + instance}`,
       '--janus-secrets-file',
       path.join(dir, 'secrets'),
     ],
@@ -83,7 +88,7 @@ export async function startProjectJanus(net: Topology, dir: string): Promise<Pro
     kill: () => stop('SIGKILL'),
     restart: async () => {
       await stop();
-      stop = await launch(net, dir);
+      stop = await launch(net, dir, instance);
     },
   };
 }

@@ -111,7 +111,10 @@ test.describe('quality adaptation', () => {
       for (let i = 0; i < others.length; i++) {
         const r = received[i][cappedId];
         expect(r.audioPackets, `${others[i].name}: audio packets from the capped participant in 10 s`).toBeGreaterThan(300);
-        expect(r.longestFreeze, `${others[i].name}: longest freeze of the capped participant's video, s`).toBeLessThanOrEqual(1);
+        // Up to 2 s: 42 receivers measured over the CI runs froze at most 0.31 s (median) and 1.32 s (worst), the
+        // worst on pages decoding 6 fps or less, starved of CPU by twelve 640x360 streams on two cores (1 s failed 2
+        // of the last 3 runs that way). Video the cap could not carry would freeze for several seconds, on every page.
+        expect(r.longestFreeze, `${others[i].name}: longest freeze of the capped participant's video, s`).toBeLessThanOrEqual(2);
         expect(r.decodedFps, `${others[i].name}: frames per second decoded from the capped participant`).toBeGreaterThanOrEqual(USEFUL_FPS);
       }
       // Video kept on every link, its loss and delay held down: the capped participant's indicator is not "poor"

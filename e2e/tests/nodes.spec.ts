@@ -1,7 +1,8 @@
 /**
  * Two signaling nodes sharing one Redis, behind a load balancer (issue 11). Ada's socket lands on node A,
  * Bob's on node B: they are in one call all the same (the room lives on A, B forwards Bob's socket to it).
- * Then A crashes: both resume through B, with their ids, and their media never stops. And a call whose
+ * Then A crashes: both resume through B, with their ids, and their media never stops; a newcomer who clicks
+ * Join at that moment is told `going_away` and gets in by herself. And a call whose
  * participants are on two nodes moves to relayed through the one Janus both nodes use, and back.
  */
 import { expect, test } from '../support/fixtures';
@@ -49,18 +50,31 @@ test('participants on two nodes share one call, and resume through the other nod
     expect(logged(a, ' joined ').length, "node A, the room's home, admitted Ada and Bob").toBe(2);
     expect(logged(b, ' joined ').length, 'node B admitted nobody itself').toBe(0);
 
+    // Dee has the meeting open and clicks Join the moment A crashes. Her socket lands on B while the room still
+    // lives on A (A is taken for dead after 3 s without heartbeats): B cannot serve her `join` and says
+    // `going_away`. Her page asks again by itself until B has taken the room: no error, no second click.
+    const dee = await participant('Dee', { server: balancer });
+    await dee.gotoRoom(room);
     await a.kill();
     const crashed = Date.now();
+    await dee.clickJoin();
     // While the call moves to B: media flows both ways all along (browser to browser).
     await expectDecodingGoesOn([[ada, bobId], [bob, adaId]], 8_000, 'while node A is dead');
+    const deeId = await dee.waitInCall();
+    await expect(dee.alerts).toHaveCount(0);
+    const retries = dee.consoleLines.filter((l) => l.includes('join not answered')).length;
+    console.log(`${kind}: Dee's first join, sent as node A crashed, was asked again ${retries} time(s) and admitted`);
+    expect(retries, "Dee's join met going_away and was tried again by her page").toBeGreaterThan(0);
 
     // Both are back on signaling, through B: a newcomer sees both, and both see the newcomer.
     const cy = await participant('Cy', { server: balancer });
     const cyId = await cy.join(room);
     await expect(cy.tileOf(adaId)).toBeVisible({ timeout: 10_000 });
     await expect(cy.tileOf(bobId)).toBeVisible({ timeout: 10_000 });
+    await expect(cy.tileOf(deeId)).toBeVisible({ timeout: 10_000 });
     await expect(ada.tileOf(cyId)).toBeVisible({ timeout: 10_000 });
     await expect(bob.tileOf(cyId)).toBeVisible({ timeout: 10_000 });
+    await expect(ada.tileOf(deeId)).toBeVisible({ timeout: 10_000 });
     const readmitted = logged(b, ' re-admitted ').map((at) => at - crashed);
     const measured = `${kind}: node A crashed; node B re-admitted Ada and Bob ${readmitted.join(' and ')} ms after`;
     console.log(measured);
@@ -71,7 +85,7 @@ test('participants on two nodes share one call, and resume through the other nod
 
     expect(await ada.id()).toBe(adaId);
     expect(await bob.id()).toBe(bobId);
-    await expectMediaFlowing(cy, { remotes: 2, timeout: 40_000 });
+    await expectMediaFlowing(cy, { remotes: 3, timeout: 40_000 });
     await expectDecodingGoesOn([[ada, bobId], [bob, adaId]], 1_500, 'after the move');
     await expect(ada.alerts).toHaveCount(0);
     await expect(bob.alerts).toHaveCount(0);

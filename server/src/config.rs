@@ -315,23 +315,26 @@ pub struct Args {
     #[arg(long, env = "NONSTOP_RELAY_HOLD_MS", default_value_t = 30_000)]
     pub relay_hold_ms: u64,
 
-    // Janus, the SFU of relayed calls (all three flags, or none: no SFU).
-    /// Janus's client API WebSocket, on loopback (e.g. ws://127.0.0.1:8188), which
-    /// browsers reach through this server at /janus. With --janus-admin-ws and
+    // Janus, the SFU of relayed calls (all three flags, or none: no SFU). Each may be
+    // given several times (or comma-separated in its variable): the n-th of each names
+    // the n-th Janus of a pool, and each new relayed call goes to the least loaded one.
+    /// Janus's client API WebSocket, on loopback or a private network (e.g.
+    /// ws://127.0.0.1:8188), which browsers reach through this server at /janus/N (N
+    /// counting from 0 in the order given). With --janus-admin-ws and
     /// --janus-secrets-file, calls can go through Janus (relayed mode).
-    #[arg(long, env = "NONSTOP_JANUS_WS", requires_all = ["janus_admin_ws", "janus_secrets_file"])]
-    pub janus_ws: Option<String>,
+    #[arg(long, env = "NONSTOP_JANUS_WS", value_delimiter = ',', requires_all = ["janus_admin_ws", "janus_secrets_file"])]
+    pub janus_ws: Vec<String>,
 
-    /// Janus's Admin API WebSocket, on loopback (e.g. ws://127.0.0.1:7188): the server
-    /// creates and destroys VideoRooms through it.
-    #[arg(long, env = "NONSTOP_JANUS_ADMIN_WS", requires_all = ["janus_ws", "janus_secrets_file"])]
-    pub janus_admin_ws: Option<String>,
+    /// Janus's Admin API WebSocket, on loopback or a private network (e.g.
+    /// ws://127.0.0.1:7188): the server creates and destroys VideoRooms through it.
+    #[arg(long, env = "NONSTOP_JANUS_ADMIN_WS", value_delimiter = ',', requires_all = ["janus_ws", "janus_secrets_file"])]
+    pub janus_admin_ws: Vec<String>,
 
     /// File with Janus's secrets as `admin_secret=…`, `admin_key=…` (VideoRoom) and
     /// `token_auth_secret=…` lines (what scripts/janus-start writes); a file keeps them
     /// out of `ps`.
-    #[arg(long, env = "NONSTOP_JANUS_SECRETS_FILE", requires_all = ["janus_ws", "janus_admin_ws"])]
-    pub janus_secrets_file: Option<PathBuf>,
+    #[arg(long, env = "NONSTOP_JANUS_SECRETS_FILE", value_delimiter = ',', requires_all = ["janus_ws", "janus_admin_ws"])]
+    pub janus_secrets_file: Vec<PathBuf>,
 
     // Several nodes (see README, "Several nodes").
     /// Redis shared by all signaling nodes (e.g. redis://10.0.0.5:6379/0, or
@@ -470,29 +473,44 @@ impl Args {
         }))
     }
 
-    /// Janus's settings from the `--janus-*` flags (clap makes sure all or none are set).
-    fn janus(&self) -> Result<Option<JanusConfig>, String> {
-        let (Some(client_ws), Some(admin_ws), Some(secrets)) = (
-            &self.janus_ws,
-            &self.janus_admin_ws,
-            &self.janus_secrets_file,
-        ) else {
-            return Ok(None);
-        };
-        for (flag, url) in [("--janus-ws", client_ws), ("--janus-admin-ws", admin_ws)] {
-            if !url.starts_with("ws://") {
-                return Err(format!(
-                    "{flag} {url:?}: expected a ws:// URL such as ws://127.0.0.1:8188"
-                ));
-            }
+    /// The Janus pool from the `--janus-*` flags (clap makes sure all or none are set;
+    /// each must be given as often as the others).
+    fn janus(&self) -> Result<Vec<JanusConfig>, String> {
+        let counts = [
+            self.janus_ws.len(),
+            self.janus_admin_ws.len(),
+            self.janus_secrets_file.len(),
+        ];
+        if counts.iter().any(|&n| n != counts[0]) {
+            return Err(format!(
+                "--janus-ws, --janus-admin-ws and --janus-secrets-file name one Janus each time \
+                 they are given, so they must be given as often as each other (got {}, {} and {})",
+                counts[0], counts[1], counts[2]
+            ));
         }
-        Ok(Some(JanusConfig {
-            client_ws: client_ws.clone(),
-            admin_ws: admin_ws.clone(),
-            secrets: JanusSecrets::read(secrets)
-                .map_err(|e| format!("--janus-secrets-file {}: {e}", secrets.display()))?,
-            secrets_file: Some(secrets.clone()),
-        }))
+        let instances = self
+            .janus_ws
+            .iter()
+            .zip(&self.janus_admin_ws)
+            .zip(&self.janus_secrets_file);
+        let mut pool = Vec::new();
+        for ((client_ws, admin_ws), secrets) in instances {
+            for (flag, url) in [("--janus-ws", client_ws), ("--janus-admin-ws", admin_ws)] {
+                if !url.starts_with("ws://") {
+                    return Err(format!(
+                        "{flag} {url:?}: expected a ws:// URL such as ws://127.0.0.1:8188"
+                    ));
+                }
+            }
+            pool.push(JanusConfig {
+                client_ws: client_ws.clone(),
+                admin_ws: admin_ws.clone(),
+                secrets: JanusSecrets::read(secrets)
+                    .map_err(|e| format!("--janus-secrets-file {}: {e}", secrets.display()))?,
+                secrets_file: Some(secrets.clone()),
+            });
+        }
+        Ok(pool)
     }
 }
 
@@ -538,8 +556,9 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// When calls are relayed, and the mesh limit without an SFU.
     pub topology: TopologyConfig,
-    /// Janus for relayed calls; `None`: no SFU, calls stay in mesh.
-    pub janus: Option<JanusConfig>,
+    /// The Janus instances relayed calls go to (`/janus/N` proxies to the N-th); empty:
+    /// no SFU, calls stay in mesh.
+    pub janus: Vec<JanusConfig>,
     /// The rooms REST API; `None`: off (/api/ answers 404, rooms open on demand).
     pub api: Option<ApiConfig>,
     /// Redis shared with other nodes; `None`: this process holds every room.
@@ -571,7 +590,7 @@ impl Default for Settings {
             metrics_addr: None,
             shutdown_grace: Duration::from_millis(DEFAULT_SHUTDOWN_GRACE_MS),
             topology: TopologyConfig::default(),
-            janus: None,
+            janus: Vec::new(),
             api: None,
             redis_url: None,
             embed_origins: Vec::new(),
@@ -807,37 +826,80 @@ mod tests {
     }
 
     #[test]
-    fn janus_flags_make_janus_settings() {
+    fn janus_flags_make_a_janus_pool() {
         assert_eq!(
             Args::try_parse_from(["nonstop-server"])
                 .unwrap()
                 .settings()
                 .unwrap()
                 .janus,
-            None
+            Vec::new()
         );
         let file =
             std::env::temp_dir().join(format!("nonstop-janus-secrets-{}", std::process::id()));
         std::fs::write(&file, "admin_secret=a\nadmin_key=k\ntoken_auth_secret=t\n").unwrap();
-        let flags = |ws: &str| {
-            Args::try_parse_from([
-                "nonstop-server",
+        let file = file.to_str().unwrap();
+        let flags = |args: &[&str]| {
+            Args::try_parse_from(["nonstop-server"].iter().chain(args))
+                .unwrap()
+                .settings()
+        };
+        let one = |ws: &str| {
+            flags(&[
                 "--janus-ws",
                 ws,
                 "--janus-admin-ws",
                 "ws://127.0.0.1:7188",
                 "--janus-secrets-file",
-                file.to_str().unwrap(),
+                file,
             ])
-            .unwrap()
-            .settings()
         };
-        let janus = flags("ws://127.0.0.1:8188").unwrap().janus.unwrap();
-        assert_eq!(janus.client_ws, "ws://127.0.0.1:8188");
-        assert_eq!(janus.admin_ws, "ws://127.0.0.1:7188");
-        assert_eq!(janus.secrets.admin_key, "k");
-        assert!(flags("http://127.0.0.1:8188").is_err());
-        std::fs::remove_file(&file).unwrap();
+        let janus = one("ws://127.0.0.1:8188").unwrap().janus;
+        assert_eq!(janus.len(), 1);
+        assert_eq!(janus[0].client_ws, "ws://127.0.0.1:8188");
+        assert_eq!(janus[0].admin_ws, "ws://127.0.0.1:7188");
+        assert_eq!(janus[0].secrets.admin_key, "k");
+        assert!(one("http://127.0.0.1:8188").is_err());
+
+        // A pool: each flag given twice, or comma-separated; the n-th of each go together.
+        let pool = flags(&[
+            "--janus-ws",
+            "ws://127.0.0.1:8188,ws://127.0.0.1:8189",
+            "--janus-admin-ws",
+            "ws://127.0.0.1:7188",
+            "--janus-admin-ws",
+            "ws://127.0.0.1:7189",
+            "--janus-secrets-file",
+            &format!("{file},{file}"),
+        ])
+        .unwrap()
+        .janus;
+        let urls: Vec<_> = pool
+            .iter()
+            .map(|j| (j.client_ws.as_str(), j.admin_ws.as_str()))
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                ("ws://127.0.0.1:8188", "ws://127.0.0.1:7188"),
+                ("ws://127.0.0.1:8189", "ws://127.0.0.1:7189")
+            ]
+        );
+        // Two client WebSockets but one admin WebSocket: which goes with which?
+        let uneven = flags(&[
+            "--janus-ws",
+            "ws://127.0.0.1:8188,ws://127.0.0.1:8189",
+            "--janus-admin-ws",
+            "ws://127.0.0.1:7188",
+            "--janus-secrets-file",
+            file,
+        ])
+        .unwrap_err();
+        assert!(
+            uneven.contains("as often as each other (got 2, 1 and 1)"),
+            "{uneven}"
+        );
+        std::fs::remove_file(file).unwrap();
         // One without the others: refused.
         assert!(
             Args::try_parse_from(["nonstop-server", "--janus-ws", "ws://127.0.0.1:8188"]).is_err()

@@ -24,8 +24,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use nonstop_core::names::RoomName;
 use nonstop_core::peer_msg::{chat_text, MAX_CHAT_CHARS};
 use nonstop_core::protocol::{
-    ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, CLOSE_RESUMING,
-    GOING_AWAY_BACK_WITHIN_MS, GOING_AWAY_RECONNECT_AFTER_MS, PROTOCOL_VERSION,
+    ClientMsg, ErrorCode, LeaveReason, ProtocolError, ServerMsg, CLOSE_RESUMING, PROTOCOL_VERSION,
 };
 use nonstop_core::ParticipantId;
 use tokio::sync::mpsc::error::TrySendError;
@@ -726,10 +725,7 @@ impl Connection {
         self.outbox.gone.cancel();
         if end.keeps_the_seat() {
             // Whatever the hub queued for this client so far goes out first.
-            self.try_queue(Outgoing::msg(ServerMsg::GoingAway {
-                reconnect_after_ms: GOING_AWAY_RECONNECT_AFTER_MS,
-                back_within_ms: GOING_AWAY_BACK_WITHIN_MS,
-            }));
+            self.try_queue(Outgoing::msg(ServerMsg::going_away()));
         } else if let Some(id) = self.id.take() {
             let (hub, conn, reason) = (self.hub.clone(), self.outbox.conn, end.leave_reason());
             if held {
@@ -787,6 +783,7 @@ mod tests {
 
     use super::*;
     use futures_util::sink;
+    use nonstop_core::protocol::{GOING_AWAY_BACK_WITHIN_MS, GOING_AWAY_RECONNECT_AFTER_MS};
     use std::convert::Infallible;
     use tokio::sync::mpsc;
 

@@ -649,6 +649,29 @@ impl Hub {
         ids.len()
     }
 
+    /// This node may no longer hold `room`: another node took it while this one was
+    /// cut off from Redis. Everyone in it here is told to come back, as a stopping
+    /// server tells them (`going_away`, then a 1001 close); they resume through the
+    /// room's real home, and the call is whole again. Their seats stay held here until
+    /// the resume grace ends, like any dropped socket's. Returns how many were told.
+    pub fn let_go(&self, room: &RoomName) -> usize {
+        let rooms = self.lock();
+        let mut told = 0;
+        for participant in rooms.presence(room) {
+            if let Some(outbox) = rooms.outbox(participant.id) {
+                let _ = outbox
+                    .queue
+                    .try_send(Outgoing::msg(ServerMsg::going_away()));
+                let _ = outbox.queue.try_send(Outgoing::Close {
+                    code: axum::extract::ws::close_code::AWAY,
+                    reason: crate::cluster::MOVED,
+                });
+                told += 1;
+            }
+        }
+        told
+    }
+
     /// Tells each of `ids` `why`, closes its connection and takes it out of its room.
     fn end_for(
         &self,
@@ -780,7 +803,7 @@ impl Hub {
                 tokio::spawn(async move {
                     let result = sfu.create(capacity).await;
                     match &result {
-                        Ok(_) => info!(%room, "SFU room created"),
+                        Ok(made) => info!(%room, instance = made.instance, "SFU room created"),
                         Err(e) => {
                             warn!(%room, error = %e, "no SFU room: the call stays in mesh and tries again later");
                             crate::metrics::sfu_room_failed();

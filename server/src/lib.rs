@@ -285,7 +285,11 @@ pub fn app(state: AppState) -> Router {
     pages
         .nest_service("/api", api)
         .route("/ws", get(ws_upgrade))
-        .route(janus::PROXY_PATH, get(janus::proxy::upgrade))
+        .route(janus::PROXY_PATH, get(janus::proxy::upgrade_first))
+        .route(
+            &format!("{}/{{instance}}", janus::PROXY_PATH),
+            get(janus::proxy::upgrade),
+        )
         .layer(axum::middleware::from_fn(http_server::refuse_over_cap))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -349,24 +353,30 @@ async fn ws_upgrade(
         })
 }
 
-/// The SFU for relayed calls, if Janus is configured and answers now (said in the log
-/// either way: without it, rooms stay in mesh).
+/// The SFU for relayed calls: the configured Janus pool, if at least one of its
+/// instances answers now (said in the log either way: without any, rooms stay in
+/// mesh). An instance that does not answer yet stays in the pool: it gets rooms once
+/// it does.
 async fn sfu_at_start(settings: &Settings) -> Option<Arc<dyn SfuRooms>> {
-    let config = settings.janus.as_ref()?;
-    let janus = janus::Janus::new(config);
-    match janus.check().await {
-        Ok(()) => {
-            info!("SFU: Janus at {} reachable", janus.admin_url());
-            Some(Arc::new(janus))
-        }
-        Err(why) => {
-            warn!(
-                "SFU: Janus at {} not reachable: {why}; rooms stay in mesh",
-                janus.admin_url()
-            );
-            None
+    if settings.janus.is_empty() {
+        return None;
+    }
+    let pool = janus::JanusPool::new(&settings.janus);
+    let mut reachable = 0;
+    for janus in pool.instances() {
+        match janus.check().await {
+            Ok(()) => {
+                info!("SFU: Janus at {} reachable", janus.admin_url());
+                reachable += 1;
+            }
+            Err(why) => warn!("SFU: Janus at {} not reachable: {why}", janus.admin_url()),
         }
     }
+    if reachable == 0 {
+        warn!("SFU: no Janus reachable; rooms stay in mesh");
+        return None;
+    }
+    Some(Arc::new(pool))
 }
 
 /// Serves until `shutdown` completes, then shuts down gracefully (see

@@ -2,13 +2,16 @@
 //!
 //! Each node runs on its own Tokio runtime, so a node can be crashed: its runtime is
 //! dropped with every task and socket it holds, and nothing it would do on a graceful
-//! stop happens. Redis listens on a Unix socket in a temporary folder (no port).
+//! stop happens. Redis listens on a Unix socket in a temporary folder (no port); a node
+//! may reach it through a [`RedisLink`] instead, which the test can cut.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{join_msg, resume_msg, Client, Event, TempDir};
@@ -16,9 +19,11 @@ use nonstop_core::protocol::{ClientMsg, ErrorCode, ServerMsg};
 use nonstop_core::topology::TopologyConfig;
 use nonstop_core::ParticipantId;
 use nonstop_server::api::ApiConfig;
+use nonstop_server::cluster::FENCE_AFTER;
 use nonstop_server::Settings;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixStream};
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 const ROOM: &str = "calm-otter";
 
@@ -26,6 +31,7 @@ const ROOM: &str = "calm-otter";
 struct Redis {
     child: Child,
     url: String,
+    socket: PathBuf,
     _dir: TempDir,
 }
 
@@ -68,6 +74,7 @@ impl Redis {
         Some(Redis {
             child,
             url: format!("redis+unix://{}", socket.display()),
+            socket,
             _dir: dir,
         })
     }
@@ -80,6 +87,59 @@ impl Drop for Redis {
     }
 }
 
+/// One node's own way to Redis (TCP, piped to Redis's Unix socket), which the test
+/// cuts (every connection dropped, new ones refused) and restores: a network partition
+/// between that node and Redis while the other nodes still reach it.
+struct RedisLink {
+    url: String,
+    cut: Arc<AtomicBool>,
+    /// Ends the connections piped so far.
+    piped: Arc<Mutex<CancellationToken>>,
+}
+
+impl RedisLink {
+    async fn open(redis: &Redis) -> RedisLink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let cut = Arc::new(AtomicBool::new(false));
+        let piped = Arc::new(Mutex::new(CancellationToken::new()));
+        let (socket, is_cut, pipes) = (redis.socket.clone(), cut.clone(), piped.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                if is_cut.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let ended = pipes.lock().unwrap().clone();
+                let socket = socket.clone();
+                tokio::spawn(async move {
+                    let Ok(mut unix) = UnixStream::connect(&socket).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut tcp, &mut unix) => {}
+                        () = ended.cancelled() => {}
+                    }
+                });
+            }
+        });
+        RedisLink { url, cut, piped }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        let mut piped = self.piped.lock().unwrap();
+        piped.cancel();
+        *piped = CancellationToken::new();
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
 /// One signaling node on its own runtime.
 struct Node {
     addr: SocketAddr,
@@ -89,11 +149,12 @@ struct Node {
 
 impl Node {
     fn start(redis: &Redis, capacity: usize) -> Node {
-        Node::start_with_api(redis, capacity, None)
+        Node::start_with_api(&redis.url, capacity, None)
     }
 
-    /// With the rooms API on `api` (its database shared with the other nodes).
-    fn start_with_api(redis: &Redis, capacity: usize, api: Option<ApiConfig>) -> Node {
+    /// With the rooms API on `api` (its database shared with the other nodes), and
+    /// Redis at `redis_url`.
+    fn start_with_api(redis_url: &str, capacity: usize, api: Option<ApiConfig>) -> Node {
         let settings = Settings {
             api,
             static_dir: PathBuf::from("/nonexistent/nonstop-test"),
@@ -104,7 +165,10 @@ impl Node {
                 mesh_limit: capacity,
                 ..TopologyConfig::default()
             },
-            redis_url: Some(redis.url.clone()),
+            redis_url: Some(redis_url.to_owned()),
+            // The tests read a client only when they expect something of it: one left
+            // unread for a while must not be timed out for not answering pings.
+            heartbeat_timeout: Duration::from_secs(60),
             ..Settings::default()
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -299,18 +363,26 @@ async fn two_nodes_admit_exactly_the_room_s_capacity() {
     );
 }
 
+/// Ada joins through `a` (so the room's home is A), then Bob through `b` (forwarded
+/// to A): each with its id and resume token, once Ada heard of Bob.
+async fn ada_on_a_bob_on_b(a: SocketAddr, b: SocketAddr) -> [(Client, ParticipantId, String); 2] {
+    let (mut ada, ada_id, _) = join(a, "Ada").await;
+    let ada_token = token_of(&mut ada).await;
+    let (mut bob, bob_id, _) = join(b, "Bob").await;
+    let bob_token = token_of(&mut bob).await;
+    let ServerMsg::Joined { .. } = ada.recv().await else {
+        panic!("Ada hears of Bob")
+    };
+    [(ada, ada_id, ada_token), (bob, bob_id, bob_token)]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_a_node_crashes_its_participants_resume_through_the_other() {
     let Some(redis) = Redis::start() else { return };
     let (a, b) = (Node::start(&redis, 200), Node::start(&redis, 200));
     // The room's home is A; Bob's socket is on B, forwarded to A.
-    let (mut ada, ada_id, _) = join(a.addr, "Ada").await;
-    let ada_token = token_of(&mut ada).await;
-    let (mut bob, bob_id, _) = join(b.addr, "Bob").await;
-    let bob_token = token_of(&mut bob).await;
-    let ServerMsg::Joined { .. } = ada.recv().await else {
-        panic!("Ada hears of Bob")
-    };
+    let [(mut ada, ada_id, ada_token), (mut bob, bob_id, bob_token)] =
+        ada_on_a_bob_on_b(a.addr, b.addr).await;
 
     a.crash();
     let crashed = Instant::now();
@@ -340,21 +412,142 @@ async fn when_a_node_crashes_its_participants_resume_through_the_other() {
         crashed.elapsed().as_millis()
     );
     assert!(others.contains(&ada_id), "Bob sees Ada again: {others:?}");
-    bob.send(&ClientMsg::Offer {
-        to: ada_id,
-        sdp: "v=0 again".into(),
+    offer_arrives((&mut bob, bob_id), (&mut ada, ada_id), "v=0 again").await;
+}
+
+/// `from` sends `to` an offer with `sdp`, and it arrives, stamped with the sender (news
+/// of the others' comings and goings may come first).
+async fn offer_arrives(
+    (from, from_id): (&mut Client, ParticipantId),
+    (to, to_id): (&mut Client, ParticipantId),
+    sdp: &str,
+) {
+    from.send(&ClientMsg::Offer {
+        to: to_id,
+        sdp: sdp.into(),
     })
     .await;
     loop {
-        match ada.recv().await {
-            ServerMsg::Offer { from, sdp } => {
-                assert_eq!((from, sdp.as_str()), (bob_id, "v=0 again"));
-                break;
+        match to.recv().await {
+            ServerMsg::Offer { from, sdp: got } => {
+                assert_eq!((from, got.as_str()), (from_id, sdp));
+                return;
             }
             ServerMsg::Joined { .. } | ServerMsg::Back { .. } => {}
-            other => panic!("Ada: expected Bob's offer, got {other:?}"),
+            other => panic!("expected an offer, got {other:?}"),
         }
     }
+}
+
+/// Waits (at most `within`) for `client` to be told to come back: `going_away`, then
+/// the socket's close (its code).
+async fn told_to_come_back(client: &mut Client, name: &str, within: Duration) -> Option<u16> {
+    tokio::time::timeout(within, async {
+        let mut going_away = false;
+        loop {
+            match client.next_event().await {
+                Event::Msg(ServerMsg::GoingAway { .. }) => going_away = true,
+                Event::Closed(code) => {
+                    assert!(going_away, "{name}: closed ({code:?}) without going_away");
+                    return code;
+                }
+                // News of the others (on the other side of a split, someone interrupted).
+                Event::Msg(_) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{name} was not told to come back within {within:?}"))
+}
+
+/// Ada's socket on A (the room's home), Bob's on B; then A is cut off from Redis. B
+/// takes A for dead: Bob's socket ends, and he resumes through B, which takes the room.
+/// Returns the link, the nodes, Ada (still on A's copy of the room) with her id and
+/// token, Bob on B with his id, and when the link was cut.
+async fn split_by_a_cut(
+    redis: &Redis,
+) -> (
+    RedisLink,
+    (Node, Node),
+    (Client, ParticipantId, String),
+    (Client, ParticipantId),
+    Instant,
+) {
+    let link = RedisLink::open(redis).await;
+    let (a, b) = (
+        Node::start_with_api(&link.url, 200, None),
+        Node::start(redis, 200),
+    );
+    let [(ada, ada_id, ada_token), (mut bob, bob_id, bob_token)] =
+        ada_on_a_bob_on_b(a.addr, b.addr).await;
+
+    link.cut();
+    let cut = Instant::now();
+    told_to_come_back(&mut bob, "Bob", Duration::from_secs(10)).await;
+    let (bob, _) = resume_through(b.addr, "Bob", bob_id, &bob_token).await;
+    println!(
+        "Bob resumed through B, the room's new home, {} ms after A was cut off",
+        cut.elapsed().as_millis()
+    );
+    (link, (a, b), (ada, ada_id, ada_token), (bob, bob_id), cut)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_from_redis_lets_its_rooms_go_and_the_call_is_whole_on_the_other() {
+    let Some(redis) = Redis::start() else { return };
+    let (link, (a, b), (mut ada, ada_id, ada_token), (bob, bob_id), cut) =
+        split_by_a_cut(&redis).await;
+    // A cannot tell whether another node took its room. After FENCE_AFTER without a
+    // heartbeat it lets the room go: Ada is told to come back, and her call is one again.
+    let code = told_to_come_back(&mut ada, "Ada", FENCE_AFTER * 2).await;
+    let fenced = cut.elapsed();
+    println!(
+        "A let Ada go {} ms after it was cut off (close {code:?})",
+        fenced.as_millis()
+    );
+    assert_eq!(code, Some(1001));
+    assert!(
+        fenced >= FENCE_AFTER,
+        "not before {FENCE_AFTER:?}: {fenced:?}"
+    );
+    let (_ada, others) = resume_through(b.addr, "Ada", ada_id, &ada_token).await;
+    assert!(others.contains(&bob_id), "Ada sees Bob again: {others:?}");
+
+    // A reaches Redis again, and is no home of the room: a newcomer through A lands in
+    // the one call, on B.
+    link.restore();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_cy, _, others) = join(a.addr, "Cy").await;
+    assert!(
+        others.contains(&ada_id) && others.contains(&bob_id),
+        "Cy, through A, sees Ada and Bob: {others:?}"
+    );
+    drop(bob);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_back_from_a_short_cut_lets_go_of_a_room_another_node_took() {
+    let Some(redis) = Redis::start() else { return };
+    let (link, (a, _b), (mut ada, ada_id, ada_token), (mut bob, bob_id), cut) =
+        split_by_a_cut(&redis).await;
+    // Back before it would fence itself: its first renewal finds B holding the room's
+    // lease, and Ada, on A's copy of the call, is told to come back at once.
+    link.restore();
+    let restored = Instant::now();
+    let code = told_to_come_back(&mut ada, "Ada", Duration::from_secs(5)).await;
+    println!(
+        "A let Ada go {} ms after it reached Redis again ({} ms after the cut; close {code:?})",
+        restored.elapsed().as_millis(),
+        cut.elapsed().as_millis()
+    );
+    assert!(
+        cut.elapsed() < FENCE_AFTER,
+        "before A would have fenced itself"
+    );
+    // She resumes through A, which forwards her to B: one call again.
+    let (mut ada, others) = resume_through(a.addr, "Ada", ada_id, &ada_token).await;
+    assert!(others.contains(&bob_id), "Ada sees Bob again: {others:?}");
+    offer_arrives((&mut bob, bob_id), (&mut ada, ada_id), "v=0 whole").await;
 }
 
 /// Resumes `id` through `addr`, trying again while the room has no live home yet
@@ -396,10 +589,10 @@ async fn a_room_deleted_through_one_node_ends_its_call_on_the_other() {
         database_url: format!("sqlite:{}", dir.path().join("nonstop.db").display()),
         rooms_on_demand: true,
     };
-    let a = Node::start_with_api(&redis, 200, Some(api.clone()));
+    let a = Node::start_with_api(&redis.url, 200, Some(api.clone()));
     // Ada's join makes A the room's home (and A has made the database by then).
     let (mut ada, _, _) = join(a.addr, "Ada").await;
-    let b = Node::start_with_api(&redis, 200, Some(api));
+    let b = Node::start_with_api(&redis.url, 200, Some(api));
     let auth = [("authorization", "Bearer test-key-0123456789")];
     let body = format!(r#"{{"name":"{ROOM}"}}"#);
     let (status, _, _) =

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use common::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use nonstop_core::ParticipantId;
-use nonstop_server::janus::{tokens, Janus, JanusConfig, JanusSecrets};
+use nonstop_server::janus::{tokens, Janus, JanusConfig, JanusPool, JanusSecrets, Load};
 use nonstop_server::sfu::{SfuError, SfuRoom, SfuRooms};
 use nonstop_server::Settings;
 use serde_json::{json, Value};
@@ -34,6 +34,8 @@ const IN_NETNS: &str = "NONSTOP_JANUS_TEST_IN_NETNS";
 /// Janus's ports inside the test's own namespace (nothing else listens there).
 const CLIENT_WS: &str = "ws://127.0.0.1:8188";
 const ADMIN_WS: &str = "ws://127.0.0.1:7188";
+/// A second Janus's client WebSocket, for the pool's test.
+const SECOND_CLIENT_WS: &str = "ws://127.0.0.1:8189";
 /// Janus core: "Unauthorized request (wrong or missing secret/token)".
 const JANUS_ERROR_UNAUTHORIZED: i64 = 403;
 /// Janus core: "Provided token can't access plugin".
@@ -109,7 +111,7 @@ where
             }
             let server = TestServer::start(Settings {
                 static_dir: PathBuf::from("/nonexistent/nonstop-test"),
-                janus: Some(config.clone()),
+                janus: vec![config.clone()],
                 ..Settings::default()
             })
             .await;
@@ -196,6 +198,44 @@ impl JanusProcess {
             .spawn()
             .expect("scripts/janus-start")
     }
+
+    /// Another Janus next to the test's own, on other ports: (it, its configuration),
+    /// once it answers.
+    async fn second(run_dir: &Path) -> (JanusProcess, JanusConfig) {
+        let child = Command::new(repo().join("scripts/janus-start"))
+            .arg(run_dir)
+            .env("NONSTOP_JANUS_WS_PORT", "8189")
+            .env("NONSTOP_JANUS_ADMIN_PORT", "7189")
+            .env("NONSTOP_JANUS_RTP_PORTS", "30000-30999")
+            .spawn()
+            .expect("scripts/janus-start");
+        let process = JanusProcess(child, run_dir.to_owned());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let secrets = loop {
+            if let Ok(secrets) = JanusSecrets::read(&run_dir.join("secrets")) {
+                break secrets;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no secrets from the second Janus"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let config = JanusConfig {
+            client_ws: "ws://127.0.0.1:8189".into(),
+            admin_ws: "ws://127.0.0.1:7189".into(),
+            secrets,
+            secrets_file: Some(run_dir.join("secrets")),
+        };
+        while let Err(e) = Janus::new(&config).check().await {
+            assert!(
+                Instant::now() < deadline,
+                "the second Janus did not come up: {e}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        (process, config)
+    }
 }
 
 impl Drop for JanusProcess {
@@ -221,7 +261,7 @@ impl JanusClient {
         );
         let (ws, response) = tokio_tungstenite::connect_async(request)
             .await
-            .expect("/janus WebSocket");
+            .unwrap_or_else(|e| panic!("WebSocket {url}: {e}"));
         assert_eq!(
             response.headers().get("sec-websocket-protocol").unwrap(),
             "janus-protocol"
@@ -345,6 +385,103 @@ fn the_admin_api_creates_and_destroys_rooms() {
             create_ms[10], create_ms[19], destroy_ms[10], destroy_ms[19]
         );
     });
+}
+
+#[test]
+fn a_pool_places_each_room_on_the_least_loaded_janus_and_passes_over_a_dead_one() {
+    with_janus(
+        "a_pool_places_each_room_on_the_least_loaded_janus_and_passes_over_a_dead_one",
+        |s| async move {
+            // All of it: the block uses only some fields, and would drop the server.
+            let s = s;
+            let run_dir =
+                std::env::temp_dir().join(format!("nonstop-janus-test-b-{}", std::process::id()));
+            let (mut second, second_config) = JanusProcess::second(&run_dir).await;
+            let pool = JanusPool::new(&[s.config.clone(), second_config]);
+            let loads = || async { pool.loads().await };
+            let empty = Some(Load::default());
+            assert_eq!(loads().await, [empty, empty]);
+
+            // Both empty: the first; then the one with fewer rooms; then the first again.
+            let a = pool.create(6).await.unwrap();
+            let b = pool.create(6).await.unwrap();
+            let c = pool.create(6).await.unwrap();
+            assert_eq!([a.instance, b.instance, c.instance], [0, 1, 0]);
+            // The load counts this pool's private rooms (the admin key lists them).
+            let rooms = |rooms, participants| {
+                Some(Load {
+                    participants,
+                    rooms,
+                })
+            };
+            assert_eq!(loads().await, [rooms(2, 0), rooms(1, 0)]);
+
+            // Two publishers in room b, on the second: the first has fewer publishers now,
+            // though more rooms. Grants lead to the room's own instance (`/janus/1`).
+            let grant = pool.grant(&b, ParticipantId::new(7));
+            assert_eq!(grant.path, "/janus/1");
+            let mut browsers = Vec::new();
+            for id in [7, 8] {
+                let grant = pool.grant(&b, ParticipantId::new(id));
+                let mut browser = JanusClient::connect(SECOND_CLIENT_WS).await;
+                let handle = browser.session_with_videoroom(&grant.token).await;
+                let joined = browser
+                    .videoroom(
+                        handle,
+                        &grant.token,
+                        join(&grant.room, &grant.pin, &grant.room_token, id),
+                    )
+                    .await;
+                assert_eq!(joined["videoroom"], "joined", "{joined}");
+                browsers.push(browser);
+            }
+            assert_eq!(loads().await, [rooms(2, 0), rooms(1, 2)]);
+            let d = pool.create(6).await.unwrap();
+            assert_eq!(d.instance, 0);
+
+            // Checks and kicks go to the room's own instance.
+            for room in [&a, &b, &c, &d] {
+                assert!(pool.exists(room).await.unwrap());
+            }
+            pool.kick(&b, ParticipantId::new(8)).await;
+            assert_eq!(loads().await, [rooms(3, 0), rooms(1, 1)]);
+
+            // The second dies: its room cannot be checked, and new rooms all go to the first.
+            let _ = second.0.kill();
+            let _ = second.0.wait();
+            assert!(matches!(
+                pool.exists(&b).await,
+                Err(SfuError::Unreachable(_))
+            ));
+            let started = Instant::now();
+            let e = pool.create(6).await.unwrap();
+            let placed_ms = started.elapsed().as_millis();
+            assert_eq!(e.instance, 0);
+            assert_eq!(loads().await[1], None);
+            println!(
+                "measured: a room placed with one of two Janus instances dead took {placed_ms} ms"
+            );
+            for room in [a, c, d, e] {
+                pool.destroy(room).await;
+            }
+            assert_eq!(loads().await[0], empty);
+
+            // This server's pool has one Janus: `/janus/0` is it, `/janus/1` a clear refusal.
+            let through_server =
+                JanusClient::connect(&format!("ws://{}/janus/0", s.server.addr)).await;
+            drop(through_server);
+            let err = tokio_tungstenite::connect_async(format!("ws://{}/janus/1", s.server.addr))
+                .await
+                .unwrap_err();
+            let tokio_tungstenite::tungstenite::Error::Http(response) = err else {
+                panic!("expected an HTTP refusal, got {err}");
+            };
+            assert_eq!(response.status(), 503);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                .into_owned();
+            assert!(body.contains("no SFU number 1"), "{body}");
+        },
+    );
 }
 
 #[test]

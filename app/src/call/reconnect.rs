@@ -2,15 +2,13 @@
 //! core's [`ReconnectSchedule`] until the server takes our session back. Media keeps
 //! flowing on the existing connections meanwhile.
 
-use futures::future::{select, Either};
 use leptos::prelude::*;
 use nonstop_core::protocol::{ErrorCode, ServerMsg};
-use nonstop_core::reconnect::{silence_timeout, Outage, ReconnectSchedule, ATTEMPT_TIMEOUT};
+use nonstop_core::reconnect::{silence_timeout, Outage, ReconnectSchedule};
 use nonstop_core::time::{Millis, Time};
 
 use super::handshake::{self, Accepted, Refused};
 use crate::platform::clock::{now, sleep};
-use crate::platform::signaling;
 
 /// What the call knows about its signaling session.
 pub struct SignalingWatch {
@@ -40,12 +38,7 @@ impl SignalingWatch {
             ServerMsg::GoingAway {
                 reconnect_after_ms,
                 back_within_ms,
-            } => {
-                self.going_away = Some(Outage::Announced {
-                    reconnect_after: Millis::from_millis(*reconnect_after_ms),
-                    back_within: Millis::from_millis(*back_within_ms),
-                })
-            }
+            } => self.going_away = Some(Outage::going_away(*reconnect_after_ms, *back_within_ms)),
             ServerMsg::Resumed {
                 heartbeat_interval_ms,
                 ..
@@ -91,24 +84,7 @@ pub async fn reconnect(
                     .into(),
             ));
         }
-        let attempt = Box::pin(async {
-            // Only a server that answers gets a WebSocket (see `server_answers`).
-            if !signaling::server_answers().await {
-                return Err(Refused::Unreachable {
-                    why: "the server does not answer".into(),
-                    going_away: None,
-                });
-            }
-            handshake::open(hello()).await
-        });
-        let outcome = match select(attempt, Box::pin(sleep(ATTEMPT_TIMEOUT))).await {
-            Either::Left((outcome, _)) => outcome,
-            Either::Right(((), _)) => Err(Refused::Unreachable {
-                why: "no answer in time".into(),
-                going_away: None,
-            }),
-        };
-        match outcome {
+        match handshake::retry(hello()).await {
             Ok(accepted) => break Ok(accepted),
             Err(Refused::Refused { code, message })
                 if code == ErrorCode::ResumeFailed || code.is_fatal() =>

@@ -34,7 +34,8 @@ use nonstop_core::ParticipantId;
 use wasm_bindgen::JsCast;
 
 use super::adaptation::Adaptation;
-use super::handshake::{self, Refused};
+use super::first_join;
+use super::handshake::Refused;
 use super::mesh::{MeshTransport, Signal};
 use super::reconnect::{reconnect, SignalingWatch};
 use super::relayed::{RelayedTransport, SfuAccess};
@@ -127,7 +128,9 @@ struct Inner {
 
 impl Call {
     /// Connects, joins `room` (with the meeting's `passcode`, or setting it when the
-    /// room is new), and on success starts the links to everyone present.
+    /// room is new), and on success starts the links to everyone present. A server that
+    /// says `going_away` instead of `welcome` is asked again for a while first
+    /// (`first_join.rs`).
     pub async fn join(
         room: &RoomName,
         name: &DisplayName,
@@ -137,7 +140,7 @@ impl Call {
         view: CallView,
         adaptation_view: AdaptationView,
     ) -> Result<Call, JoinError> {
-        let accepted = handshake::open(ClientMsg::Join {
+        let accepted = first_join::join(ClientMsg::Join {
             protocol: PROTOCOL_VERSION,
             room: room.as_str().to_owned(),
             name: name.as_str().to_owned(),
@@ -348,8 +351,8 @@ impl Call {
                 match next {
                     Ok(msg) => inner.handle(msg).await,
                     Err(ReceiveError::Unreadable(e)) => warn!("signaling: {e}"),
-                    Err(ReceiveError::Closed(e)) => {
-                        warn!("signaling: {e}");
+                    Err(ReceiveError::Closed { why, .. }) => {
+                        warn!("signaling: {why}");
                         break;
                     }
                 }

@@ -118,8 +118,8 @@ impl Drop for Socket {
 /// Why a frame from the server could not be used.
 #[derive(Debug, Clone)]
 pub enum ReceiveError {
-    /// The socket failed or closed.
-    Closed(String),
+    /// The socket failed (`code`: `None`) or closed with `code`.
+    Closed { why: String, code: Option<u16> },
     /// A frame that is not a message this client understands (a newer server?).
     Unreadable(String),
 }
@@ -133,15 +133,17 @@ impl SignalingReceiver {
                     .map_err(|e| ReceiveError::Unreadable(format!("{e}: {text}"))),
             ),
             Incoming::Binary => Some(Err(ReceiveError::Unreadable("binary frame".into()))),
-            Incoming::Failed => Some(Err(ReceiveError::Closed(
-                "WebSocket connection failed".into(),
-            ))),
+            Incoming::Failed => Some(Err(ReceiveError::Closed {
+                why: "WebSocket connection failed".into(),
+                code: None,
+            })),
             Incoming::Closed { code, reason } => {
                 // Nothing comes after the close.
                 self.incoming.close();
-                Some(Err(ReceiveError::Closed(format!(
-                    "WebSocket Closed: code: {code}, reason: {reason}"
-                ))))
+                Some(Err(ReceiveError::Closed {
+                    why: format!("WebSocket Closed: code: {code}, reason: {reason}"),
+                    code: Some(code),
+                }))
             }
         }
     }

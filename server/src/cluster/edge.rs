@@ -81,6 +81,12 @@ pub async fn serve<W, R, E>(
     };
     let replay = stream::iter(early.into_iter().map(Ok));
     match (room, home) {
+        // Its answers would come over this node's channel, which is not heard now (the
+        // subscription is being made again): the client comes back in a moment.
+        (Some(_), Some(home)) if home != cluster.node && !cluster.is_listening() => {
+            debug!("cluster: not listening on this node's channel; the client comes back");
+            go_away(&mut sink).await;
+        }
         (Some(room), Some(home)) if home != cluster.node => {
             let shutdown = serving.shutdown.clone();
             let to = Home { room, node: home };

@@ -29,13 +29,20 @@ pub async fn serve(
             .await
             .map(|frame| (Ok::<_, Infallible>(frame), rx))
     });
+    // A frame nobody received (the edge died, or lost its subscription) ends the
+    // connection, as a failed write to a local socket does: the seat is held for a
+    // resume, rather than the client missing messages and never knowing.
     let to_edge = sink::unfold(
         (cluster.clone(), edge.clone()),
         move |(cluster, edge), frame: Message| async move {
-            cluster
+            let heard = cluster
                 .publish(&edge, &Envelope::ToClient { n, frame })
-                .await?;
-            Ok::<_, redis::RedisError>((cluster, edge))
+                .await
+                .map_err(|e| e.to_string())?;
+            if heard == 0 {
+                return Err(format!("node {edge} does not hear its channel"));
+            }
+            Ok::<_, String>((cluster, edge))
         },
     );
     serving.run(Box::pin(to_edge), Box::pin(frames), peer).await;

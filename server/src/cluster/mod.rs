@@ -31,7 +31,7 @@ pub mod home;
 pub mod placement;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -42,7 +42,7 @@ use std::net::IpAddr;
 use axum::extract::ws::{close_code, CloseFrame, Message};
 use futures_util::{Sink, Stream, StreamExt};
 use nonstop_core::names::RoomName;
-use nonstop_core::protocol::{ServerMsg, GOING_AWAY_BACK_WITHIN_MS, GOING_AWAY_RECONNECT_AFTER_MS};
+use nonstop_core::protocol::ServerMsg;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 use tokio::sync::mpsc;
@@ -59,6 +59,11 @@ use bus::{ConnKey, Envelope};
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// A node whose last heartbeat is older than this is taken for dead.
 pub const ALIVE_WINDOW: Duration = Duration::from_secs(3);
+/// A node that has not heartbeated for this long lets its rooms go (fences itself):
+/// the others took it for dead long ago and may have claimed them, and a call must not
+/// go on in two copies. Longer than [`ALIVE_WINDOW`] so that Redis restarting (a few
+/// seconds) disturbs no call: while nobody reaches Redis, nobody can claim anything.
+pub const FENCE_AFTER: Duration = Duration::from_secs(10);
 /// Longest wait for one answer from Redis.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
 /// Frames queued towards one forwarded connection before it is taken for stuck.
@@ -89,18 +94,17 @@ impl Serving {
 /// What tells a client to come back shortly (it resumes, or joins again) as a stopping
 /// server does: `going_away`, then a 1001 close.
 pub fn come_back_frames() -> [Message; 2] {
-    let away = ServerMsg::GoingAway {
-        reconnect_after_ms: GOING_AWAY_RECONNECT_AFTER_MS,
-        back_within_ms: GOING_AWAY_BACK_WITHIN_MS,
-    };
     [
-        Message::Text(away.to_json().into()),
+        Message::Text(ServerMsg::going_away().to_json().into()),
         Message::Close(Some(CloseFrame {
             code: close_code::AWAY,
-            reason: "the room moved to another node".into(),
+            reason: MOVED.into(),
         })),
     ]
 }
+
+/// The close reason of a socket told to come back because its room lives elsewhere.
+pub const MOVED: &str = "the room moved to another node";
 
 /// This node's part in the cluster.
 pub struct Cluster {
@@ -114,6 +118,9 @@ pub struct Cluster {
     /// Nodes alive at the last heartbeat.
     live: Mutex<HashSet<String>>,
     next_conn: AtomicU64,
+    /// This node hears its channel now: what other nodes send it arrives. While not,
+    /// it forwards no new socket (the home's answers would be lost).
+    listening: AtomicBool,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -141,8 +148,14 @@ impl Cluster {
             routes: Mutex::default(),
             live: Mutex::default(),
             next_conn: AtomicU64::new(1),
+            listening: AtomicBool::new(false),
         });
         Ok(cluster)
+    }
+
+    /// Whether this node hears its channel now (see `listening`).
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::SeqCst)
     }
 
     /// This node's id, as the others know it.
@@ -259,6 +272,7 @@ impl Cluster {
         self.heartbeat()
             .await
             .map_err(|e| format!("Redis: cannot announce this node: {e}"))?;
+        self.listening.store(true, Ordering::SeqCst);
         tokio::spawn(self.clone().listen(messages, serving.clone()));
         tokio::spawn(self.clone().keep_alive(serving));
         info!(node = %self.node, "cluster: sharing rooms through Redis");
@@ -277,6 +291,12 @@ impl Cluster {
     async fn keep_alive(self: Arc<Self>, serving: Serving) {
         let mut tick = tokio::time::interval(HEARTBEAT);
         let mut failing = false;
+        // When the last heartbeat that Redis took was sent: Redis's record of this
+        // node is at least that recent.
+        let mut heard_since = tokio::time::Instant::now();
+        let mut fenced = false;
+        // Rooms whose lease another node holds and whose participants were let go.
+        let mut let_go = HashSet::new();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -290,6 +310,7 @@ impl Cluster {
                 }
             }
             let rooms = serving.hub.room_names();
+            let sent = tokio::time::Instant::now();
             let renewed = async {
                 self.heartbeat().await?;
                 placement::renew(&mut self.redis.clone(), &rooms, &self.node).await
@@ -301,14 +322,30 @@ impl Cluster {
                         info!("cluster: Redis answers again");
                         failing = false;
                     }
+                    heard_since = sent;
+                    fenced = false;
+                    // A room stays listed here until its held seats expire; told once.
+                    let_go.retain(|room| rooms.contains(room));
                     for room in lost {
-                        warn!(room = %room, "cluster: another node took this room's lease (this node missed heartbeats)");
+                        if let_go.insert(room.clone()) {
+                            let told = RoomName::parse(&room).map_or(0, |r| serving.hub.let_go(&r));
+                            warn!(room = %room, told, "cluster: another node took this room's lease (this node missed heartbeats); its participants here go there");
+                        }
                     }
                 }
                 Err(e) => {
                     if !failing {
                         warn!(error = %e, "cluster: cannot heartbeat through Redis");
                         failing = true;
+                    }
+                    if !fenced && heard_since.elapsed() >= FENCE_AFTER {
+                        fenced = true;
+                        let told: usize = rooms
+                            .iter()
+                            .filter_map(|room| RoomName::parse(room).ok())
+                            .map(|room| serving.hub.let_go(&room))
+                            .sum();
+                        warn!(rooms = rooms.len(), told, "cluster: no heartbeat through Redis for {} s: other nodes may have taken this node's rooms, so their participants are told to come back and find the rooms' homes", FENCE_AFTER.as_secs());
                     }
                     continue;
                 }
@@ -344,6 +381,7 @@ impl Cluster {
             // Messages sent while nobody listened are lost: every forwarded connection
             // ends, and its client resumes.
             warn!("cluster: lost the subscription; ending forwarded connections");
+            self.listening.store(false, Ordering::SeqCst);
             self.routes().clear();
             let mut backoff = Duration::from_millis(100);
             messages = loop {
@@ -352,7 +390,11 @@ impl Cluster {
                     () = serving.shutdown.cancelled() => return,
                 }
                 match self.subscribe().await {
-                    Ok(messages) => break messages,
+                    Ok(messages) => {
+                        info!("cluster: listening on this node's channel again");
+                        self.listening.store(true, Ordering::SeqCst);
+                        break messages;
+                    }
                     Err(e) => warn!(error = %e, "cluster: cannot subscribe to this node's channel"),
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));

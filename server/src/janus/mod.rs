@@ -4,9 +4,11 @@
 //! destroys rooms, through the Admin API (`admin`). Browsers get, per participant, a
 //! short-lived grant: signed tokens (`tokens`) that let them use VideoRoom, and join
 //! one room only, plus that room's pin; they reach Janus's WebSocket through the
-//! server's own origin (`proxy`).
+//! server's own origin (`proxy`). Several instances make a pool (`pool`): each new
+//! relayed call goes to the least loaded one.
 
 mod admin;
+mod pool;
 pub mod proxy;
 pub mod tokens;
 
@@ -19,6 +21,7 @@ use nonstop_core::ParticipantId;
 use serde_json::{json, Value};
 
 pub use admin::{AdminClient, AdminError};
+pub use pool::{JanusPool, Load};
 
 use crate::sfu::{SfuError, SfuFuture, SfuRoom, SfuRooms};
 use crate::turn::unix_now;
@@ -29,8 +32,14 @@ use crate::turn::unix_now;
 /// it, like TURN credentials).
 pub const GRANT_TTL: Duration = Duration::from_secs(10 * 60);
 
-/// Where browsers reach Janus's WebSocket on the server's own origin.
+/// Where browsers reach Janus's WebSocket on the server's own origin: the pool's
+/// instance N at `/janus/N` (see [`proxy_path`]); `/janus` alone is instance 0.
 pub const PROXY_PATH: &str = "/janus";
+
+/// The path on the server's origin that leads to the pool's `instance`.
+pub fn proxy_path(instance: usize) -> String {
+    format!("{PROXY_PATH}/{instance}")
+}
 
 /// VideoRoom's error for a publisher id that is not in the room.
 const NO_SUCH_FEED: i64 = 428;
@@ -209,6 +218,20 @@ impl Janus {
         }
     }
 
+    /// How busy this Janus is: its VideoRooms and their publishers (the admin key
+    /// lists the private rooms too, so this counts every node's calls on it).
+    pub async fn load(&self) -> Result<Load, AdminError> {
+        let answer = self
+            .videoroom_with(|secrets| json!({"request": "list", "admin_key": secrets.admin_key}))
+            .await?;
+        let rooms = answer["list"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        Ok(Load::of_rooms(
+            rooms
+                .iter()
+                .map(|r| r["num_participants"].as_u64().unwrap_or(0)),
+        ))
+    }
+
     async fn create_room(&self, capacity: usize) -> Result<SfuRoom, SfuError> {
         let room = SfuRoom {
             id: random_text(16),
@@ -266,7 +289,7 @@ impl Janus {
         let expiry = now_unix + GRANT_TTL.as_secs();
         let secret = self.secrets.lock().unwrap().token_auth_secret.clone();
         SfuGrant {
-            path: PROXY_PATH.to_owned(),
+            path: proxy_path(room.instance),
             room: room.id.clone(),
             pin: room.pin.clone(),
             token: tokens::session_token(&secret, expiry),
@@ -380,7 +403,7 @@ mod tests {
         };
         assert_eq!(room.id.len(), 22);
         let grant = janus.grant_at(&room, 1_700_000_000);
-        assert_eq!(grant.path, "/janus");
+        assert_eq!(grant.path, "/janus/0");
         assert_eq!(grant.expires_in, 600);
         assert_eq!(grant.token, tokens::session_token("north", 1_700_000_600));
         assert_eq!(

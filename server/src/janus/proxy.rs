@@ -5,7 +5,7 @@
 //! WebSocket pings stay on their hop (each side's library answers them).
 
 use axum::extract::ws::{self, WebSocket};
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{Path, State, WebSocketUpgrade};
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
@@ -36,21 +36,35 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// The `/janus` handler: same origin check and connection caps as `/ws`, then a
-/// connection to Janus, then the upgrade (so a browser hears at once, with a status and
-/// a text, when Janus is not configured or not reachable).
+/// `/janus`: the pool's first instance (what grants named before there was a pool).
+pub async fn upgrade_first(
+    ws: WebSocketUpgrade,
+    state: State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+) -> Response {
+    upgrade(ws, Path(0), state, headers, extensions).await
+}
+
+/// The `/janus/N` handler (N: the instance in the pool, as the grant says): same origin
+/// check and connection caps as `/ws`, then a connection to that Janus, then the
+/// upgrade (so a browser hears at once, with a status and a text, when Janus is not
+/// configured or not reachable).
 pub async fn upgrade(
     ws: WebSocketUpgrade,
+    Path(instance): Path<usize>,
     State(state): State<AppState>,
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let Some(janus) = state.settings.janus.as_ref() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no SFU: this server runs without Janus (--janus-ws not set)\n",
-        )
-            .into_response();
+    let Some(janus) = state.settings.janus.get(instance) else {
+        let pool = state.settings.janus.len();
+        let why = if pool == 0 {
+            "no SFU: this server runs without Janus (--janus-ws not set)\n".to_owned()
+        } else {
+            format!("no SFU number {instance}: this server has {pool} Janus instance(s), numbered from 0\n")
+        };
+        return (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
     };
     let admitted = match state.admit_websocket(&headers, &extensions) {
         Ok(admitted) => admitted,
