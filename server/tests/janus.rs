@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use common::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use nonstop_core::ParticipantId;
-use nonstop_server::janus::{tokens, Janus, JanusConfig, JanusPool, JanusSecrets, Load};
+use nonstop_server::janus::{tokens, Janus, JanusConfig, JanusPool, JanusSecrets, SfuLoad};
 use nonstop_server::sfu::{SfuError, SfuRoom, SfuRooms};
 use nonstop_server::Settings;
 use serde_json::{json, Value};
@@ -399,7 +399,7 @@ fn a_pool_places_each_room_on_the_least_loaded_janus_and_passes_over_a_dead_one(
             let (mut second, second_config) = JanusProcess::second(&run_dir).await;
             let pool = JanusPool::new(&[s.config.clone(), second_config]);
             let loads = || async { pool.loads().await };
-            let empty = Some(Load::default());
+            let empty = Some(SfuLoad::default());
             assert_eq!(loads().await, [empty, empty]);
 
             // Both empty: the first; then the one with fewer rooms; then the first again.
@@ -409,7 +409,7 @@ fn a_pool_places_each_room_on_the_least_loaded_janus_and_passes_over_a_dead_one(
             assert_eq!([a.instance, b.instance, c.instance], [0, 1, 0]);
             // The load counts this pool's private rooms (the admin key lists them).
             let rooms = |rooms, participants| {
-                Some(Load {
+                Some(SfuLoad {
                     participants,
                     rooms,
                 })

@@ -19,10 +19,13 @@
 //! - Grants are refreshed at half their lifetime while the call uses the SFU.
 //! - The SFU room is checked while the call has it (`sfu_watch.rs`); once it is lost
 //!   the call goes back to mesh at once ([`RoomTopology::sfu_room_lost`]).
+//! - With several SFU instances, a new room goes to the least loaded one that told
+//!   its load ([`placement_order`]).
 
 mod config;
 mod effect;
 mod need;
+mod placement;
 mod room;
 mod sfu_watch;
 
@@ -33,5 +36,6 @@ mod tests;
 
 pub use config::{TopologyConfig, DEFAULT_MESH_LIMIT, DEFAULT_RELAY_ABOVE};
 pub use effect::TopologyEffect;
+pub use placement::{placement_order, SfuLoad};
 pub use room::RoomTopology;
 pub use sfu_watch::{SfuCheck, SfuVerdict, SfuWatch, CHECK_INTERVAL as SFU_CHECK_INTERVAL};

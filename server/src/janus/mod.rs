@@ -21,7 +21,8 @@ use nonstop_core::ParticipantId;
 use serde_json::{json, Value};
 
 pub use admin::{AdminClient, AdminError};
-pub use pool::{JanusPool, Load};
+pub use nonstop_core::topology::SfuLoad;
+pub use pool::JanusPool;
 
 use crate::sfu::{SfuError, SfuFuture, SfuRoom, SfuRooms};
 use crate::turn::unix_now;
@@ -220,12 +221,12 @@ impl Janus {
 
     /// How busy this Janus is: its VideoRooms and their publishers (the admin key
     /// lists the private rooms too, so this counts every node's calls on it).
-    pub async fn load(&self) -> Result<Load, AdminError> {
+    pub async fn load(&self) -> Result<SfuLoad, AdminError> {
         let answer = self
             .videoroom_with(|secrets| json!({"request": "list", "admin_key": secrets.admin_key}))
             .await?;
         let rooms = answer["list"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-        Ok(Load::of_rooms(
+        Ok(SfuLoad::of_rooms(
             rooms
                 .iter()
                 .map(|r| r["num_participants"].as_u64().unwrap_or(0)),

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use nonstop_core::protocol::SfuGrant;
+use nonstop_core::topology::{placement_order, SfuLoad};
 use nonstop_core::ParticipantId;
 
 use super::{Janus, JanusConfig};
@@ -20,41 +21,6 @@ use crate::sfu::{SfuError, SfuFuture, SfuRoom, SfuRooms};
 /// Longest wait for an instance to tell its load. It is on loopback or the local
 /// network: a slower one is skipped for this room rather than delaying the switch.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// How busy one Janus is. Ordered by publishers first: each one is an upload to
-/// receive and, in a room of n, up to n - 1 streams to forward, so they stand for the
-/// forwarded streams, which Janus's API does not count cheaply.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Load {
-    /// Publishers in all its VideoRooms.
-    pub participants: u64,
-    /// Its VideoRooms.
-    pub rooms: u64,
-}
-
-impl Load {
-    /// The load of an instance whose rooms have these numbers of publishers.
-    pub fn of_rooms(publishers: impl IntoIterator<Item = u64>) -> Load {
-        publishers
-            .into_iter()
-            .fold(Load::default(), |load, n| Load {
-                participants: load.participants + n,
-                rooms: load.rooms + 1,
-            })
-    }
-}
-
-/// The instances to try for a new room, best first: those that told their load, least
-/// loaded first (the earlier in the list on a tie, so a quiet pool fills in order).
-fn placement_order(loads: &[Option<Load>]) -> Vec<usize> {
-    let mut answered: Vec<(Load, usize)> = loads
-        .iter()
-        .enumerate()
-        .filter_map(|(i, load)| load.map(|load| (load, i)))
-        .collect();
-    answered.sort();
-    answered.into_iter().map(|(_, i)| i).collect()
-}
 
 /// The Janus instances relayed calls go to, in the order the flags gave them: the
 /// index of each is its `instance` in [`SfuRoom`] and `/janus/N` on the proxy.
@@ -74,7 +40,7 @@ impl JanusPool {
     }
 
     /// Each instance's load, `None` for one that did not tell it in time.
-    pub async fn loads(&self) -> Vec<Option<Load>> {
+    pub async fn loads(&self) -> Vec<Option<SfuLoad>> {
         join_all(self.instances.iter().map(|janus| async move {
             match tokio::time::timeout(LOAD_TIMEOUT, janus.load()).await {
                 Ok(Ok(load)) => Some(load),
@@ -160,40 +126,5 @@ impl SfuRooms for JanusPool {
             Ok(janus) => janus.kick(room, participant),
             Err(_) => Box::pin(async {}),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn load_adds_up_the_rooms() {
-        assert_eq!(Load::of_rooms([]), Load::default());
-        assert_eq!(
-            Load::of_rooms([3, 0, 6]),
-            Load {
-                participants: 9,
-                rooms: 3
-            }
-        );
-    }
-
-    #[test]
-    fn a_new_room_goes_to_the_least_loaded_instance_that_answers() {
-        let load = |participants, rooms| {
-            Some(Load {
-                participants,
-                rooms,
-            })
-        };
-        // Fewer publishers first, then fewer rooms, then the earlier instance.
-        assert_eq!(
-            placement_order(&[load(12, 2), load(6, 1), load(6, 0), load(6, 0)]),
-            [2, 3, 1, 0]
-        );
-        // A silent instance (dead, or too slow) gets nothing, however empty it may be.
-        assert_eq!(placement_order(&[load(40, 5), None, load(7, 1)]), [2, 0]);
-        assert!(placement_order(&[None, None]).is_empty());
     }
 }
