@@ -4,6 +4,7 @@
 
 use nonstop_core::call::{
     CallEffect, CallState, LinkObservation, LinkState, Presence, SourceKey, SourceKind,
+    UNCONFIRMED_PATIENCE,
 };
 use nonstop_core::protocol::{MediaState, Participant};
 use nonstop_core::recovery::LinkCondition;
@@ -133,6 +134,7 @@ fn a_failed_connection_reads_reconnecting_until_recovery_gives_up() {
                 CallEffect::Log(line) => gave_up = line.contains("giving up"),
                 CallEffect::SampleNow(_) => panic!("nobody is interrupted"),
                 CallEffect::RebuildRelayed => panic!("the call is not relayed"),
+                CallEffect::Reoffer(_) => panic!("the server did not restart"),
             }
         }
         if !gave_up {
@@ -352,6 +354,33 @@ fn after_a_server_restart_unlisted_participants_stay_while_their_link_works() {
         obs(Some(LinkCondition::Disconnected), 10, 10_000),
     );
     assert_eq!(c.wanted_links(), [ADA]);
+}
+
+#[test]
+fn after_a_server_restart_a_link_being_made_to_someone_unlisted_waits_for_them_a_while() {
+    // The restarted server told us to mesh while Ada and Bob were not back: our new
+    // links to them are still connecting (their media comes the old way meanwhile).
+    let mut c = call();
+    c.joined(t(0), person(ADA, "Ada"));
+    c.joined(t(0), person(BOB, "Bob"));
+    c.resumed(t(1_000), vec![person(ME, "Me")], false);
+    let connecting = || obs(Some(LinkCondition::Connecting), 0, 0);
+    c.observe_link(t(1_200), ADA, connecting());
+    c.observe_link(t(1_200), BOB, connecting());
+    c.poll(t(1_200));
+    assert_eq!(
+        c.wanted_links(),
+        [ADA, BOB],
+        "a new link is not a broken one"
+    );
+    // Ada is back; Bob never comes.
+    c.joined(t(5_000), person(ADA, "Ada"));
+    let end = t(1_000) + UNCONFIRMED_PATIENCE;
+    assert!(c.next_deadline().is_some_and(|d| d <= end));
+    while let Some(d) = c.next_deadline().filter(|d| *d <= end) {
+        c.poll(d);
+    }
+    assert_eq!(c.wanted_links(), [ADA], "Bob's link never came up");
 }
 
 mod simulation {
@@ -672,6 +701,8 @@ mod properties {
                         }
                         CallEffect::Log(_) => {}
                         CallEffect::RebuildRelayed => prop_assert!(false, "never relayed here"),
+                        // Only to someone there: a link is made anew for it.
+                        CallEffect::Reoffer(peer) => prop_assert!(c.member(*peer).is_some()),
                     }
                 }
                 let wanted = c.wanted_links();

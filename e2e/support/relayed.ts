@@ -16,15 +16,15 @@ import type { SignalingLog } from './signaling';
 export async function inCallWithJanus(
   testInfo: TestInfo,
   extraArgs: string[],
-  body: (net: Topology, janus: ProjectJanus) => Promise<void>,
+  body: (net: Topology, janus: ProjectJanus, server: Awaited<ReturnType<Topology['startServer']>>) => Promise<void>,
   { participants = 3 }: { participants?: number } = {},
 ) {
   const net = await createTopology({ participants });
   let janus: ProjectJanus | undefined;
   try {
     janus = await startProjectJanus(net, testInfo.outputPath('janus'));
-    await net.startServer({ logFile: testInfo.outputPath('server.log'), extraArgs: [...janus.serverArgs, ...extraArgs] });
-    await body(net, janus);
+    const server = await net.startServer({ logFile: testInfo.outputPath('server.log'), extraArgs: [...janus.serverArgs, ...extraArgs] });
+    await body(net, janus, server);
   } finally {
     await janus?.stop();
     await net.destroy();

@@ -118,9 +118,9 @@ export class Topology {
   /**
    * Starts target/release/nonstop-server in the hub on HUB_ADDR:`port` (SERVER_PORT unless a test runs a second
    * node on SECOND_NODE_PORT), serving NONSTOP_DIST_DIR (or dist/), and waits until it accepts connections.
-   * Stopped by destroy().
+   * Stopped by destroy(); `stop()` ends it gracefully (SIGTERM), `kill()` crashes it (SIGKILL).
    */
-  async startServer({ logFile, extraArgs = [], port = SERVER_PORT }: { logFile: string; extraArgs?: string[]; port?: number }): Promise<NonstopServer> {
+  async startServer({ logFile, extraArgs = [], port = SERVER_PORT }: { logFile: string; extraArgs?: string[]; port?: number }): Promise<NonstopServer & { kill(): Promise<void> }> {
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     const log = fs.openSync(logFile, 'a');
     const args = ['-t', String(this.hub.pid), '-n', SERVER_BIN, '--static-dir', DIST_DIR, '--addr', `${HUB_ADDR}:${port}`, ...extraArgs];
@@ -140,14 +140,14 @@ export class Topology {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    return { url: `http://${HUB_ADDR}:${port}`, logFile, stop: () => this.stopServer(port) };
+    return { url: `http://${HUB_ADDR}:${port}`, logFile, stop: () => this.stopServer(port), kill: () => this.stopServer(port, 'SIGKILL') };
   }
 
-  private async stopServer(port: number): Promise<void> {
+  private async stopServer(port: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const s = this.servers.get(port);
     this.servers.delete(port);
     if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
-    s.child.kill('SIGTERM');
+    s.child.kill(signal);
     const timer = setTimeout(() => s.child.kill('SIGKILL'), 5_000);
     await s.exited;
     clearTimeout(timer);

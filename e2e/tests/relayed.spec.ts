@@ -11,7 +11,9 @@
  * frame from 500 ms before the first Prepare until every mesh link closed (or, back, until the two mesh
  * again). A new stream on the tile restarts the count, which is not counted as a frame.
  *
- * Also: Janus dies under a relayed call (back to mesh by itself, and relayed again once it is back); one
+ * Also: Janus dies under a relayed call (back to mesh by itself, and relayed again once it is back); the
+ * signaling server crashes under one (the restarted server, which knows nothing of the old SFU room, calls
+ * everyone back to mesh as they return); one
  * participant's WebSocket to Janus drops (its session is claimed on a new socket: no gap), then drops for good
  * (its path is built again by itself: the gap is logged); a thin uplink moves a call of three to relayed.
  */
@@ -160,6 +162,61 @@ test.describe('Relayed mode', () => {
         await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links again` }).toBe(0);
         await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed on the restarted Janus`);
       }
+    });
+  });
+
+  test('the signaling server crashes under a relayed call: everyone resumes into the restarted one, which calls the three back to mesh', async ({ kind }, testInfo) => {
+    // The same session secret across the restart, so that resume tokens stay good.
+    const secret = ['--session-secret', 'e2e-session-secret'];
+    await inCallWithJanus(testInfo, ['--relay-above', '2', ...secret], async (net, janus, server) => {
+      const room = 'relayed-server-crash';
+      const people = [];
+      for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) people.push(await joinInNamespace(net, i, name, room, { browser: i === 2 ? kind : 'chromium' }));
+      for (const [i, p] of people.entries()) p.p.page.on('console', (m) => m.type() === 'warning' && console.log(`p${i}: ${m.text()}`));
+      const ids = people.map((p) => p.id);
+      for (const p of people) await watchGaps(p.p.page);
+      for (const p of people) await expectCommitted(p.signaling, 'relayed', 0);
+      for (const [i, p] of people.entries()) {
+        await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
+        await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed`);
+      }
+
+      // The server crashes and a supervisor starts it again at once, relaying only above 3 people: the call the
+      // three make again there is a mesh. It knows nothing of the old call's SFU room, and tells each one who
+      // comes back to mesh. Ada (the oldest: the others offer to her) comes back last, her signaling cut
+      // meanwhile: Grace and Linus offer to her while she is not in the restarted server's room (refused), and
+      // offer again once she is.
+      net.cutSignaling(0);
+      await server.kill();
+      const crashedAt = Date.now();
+      await net.startServer({ logFile: testInfo.outputPath('server-restarted.log'), extraArgs: [...janus.serverArgs, '--relay-above', '3', ...secret] });
+      const [ada, grace, linus] = people;
+      for (const p of [grace, linus]) await expectCommitted(p.signaling, 'mesh', crashedAt, 30_000);
+      await expectDecoding(grace.p.page, [linus.id], 'Grace in mesh, Ada not back');
+      await expectDecoding(linus.p.page, [grace.id], 'Linus in mesh, Ada not back');
+      await new Promise((r) => setTimeout(r, 3_000));
+      // Not back yet, but her tile stays while the link to her is being made: she may be on her way.
+      for (const p of [grace, linus]) await expect(p.p.tileOf(ada.id)).toBeVisible();
+      net.unblock(0);
+      const unblockedAt = Date.now();
+      await expectCommitted(ada.signaling, 'mesh', crashedAt, 30_000);
+      console.log(`Ada back and told mesh ${Date.now() - unblockedAt} ms after her signaling came back`);
+      for (const [i, p] of people.entries()) {
+        const others = ids.filter((id) => id !== p.id);
+        await expect.poll(async () => Object.values(await peerStats(p.p.page)).map((s) => s.connectionState), { timeout: 20_000, message: `p${i} meshes with both` }).toEqual(['connected', 'connected']);
+        await expectDecoding(p.p.page, others, `p${i} in mesh after the restart`);
+        for (const id of others) await expect(p.p.tileOf(id).getByTestId('route')).toHaveAttribute('data-route', 'direct', { timeout: 5_000 });
+      }
+      // Grace and Linus, both back at once, kept seeing each other: the old SFU room carried them until the mesh did.
+      const kept: number[] = [];
+      for (const [p, other] of [[grace, linus], [linus, grace]]) {
+        const g = await gaps(p.p.page, crashedAt - 500, Date.now());
+        console.log(`gaps on ${p.id} after the crash (times from its mesh commit): ${describeGaps(g, await topologyAt(p.signaling, 'mesh', 'commit'))}`);
+        kept.push(g[String(other.id)].gap);
+      }
+      console.log(`server crashed: video gap between the two back first ${JSON.stringify(summary(kept))}`);
+      testInfo.annotations.push({ type: 'gaps', description: `server crash, between the two back first: ${JSON.stringify(summary(kept))}` });
+      for (const g of kept) expect(g).toBeLessThan(5_000);
     });
   });
 

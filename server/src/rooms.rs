@@ -593,7 +593,7 @@ impl<O> Rooms<O> {
         room.members.insert(id, member);
         self.room_of.insert(id, room_name);
         let now = self.now();
-        deliveries.extend(self.with_topology_of(id, |t| t.joined(now, id)));
+        deliveries.extend(self.with_topology_of(id, |t| t.readmitted(now, id)));
         Ok(Joined { id, deliveries })
     }
 
@@ -730,6 +730,7 @@ mod properties;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nonstop_core::protocol::{SwitchPhase, TopologyMode};
 
     const ON: MediaState = MediaState {
         audio: true,
@@ -920,14 +921,27 @@ mod tests {
         let mut rooms = Rooms::with_ids(10, IdGen::sequential(1000));
         let cy = join(&mut rooms, "calm-otter", "Cy").id;
         let back = readmit(&mut rooms, pid(5), "Ada").unwrap();
+        // Ada's old call may have been relayed: she is told this one is a mesh.
+        let mesh = |phase| Delivery {
+            to: pid(5),
+            msg: ServerMsg::Topology {
+                mode: TopologyMode::Mesh,
+                phase,
+                sfu: None,
+            },
+        };
         assert_eq!(
             back.deliveries[1..],
-            [Delivery {
-                to: cy,
-                msg: ServerMsg::Joined {
-                    participant: public(pid(5), "Ada", ON)
-                }
-            }]
+            [
+                Delivery {
+                    to: cy,
+                    msg: ServerMsg::Joined {
+                        participant: public(pid(5), "Ada", ON)
+                    }
+                },
+                mesh(SwitchPhase::Prepare),
+                mesh(SwitchPhase::Commit),
+            ]
         );
         // Cy's seat held: the returning Ada hears it after her `resumed`.
         rooms.interrupt(cy);
@@ -994,7 +1008,10 @@ mod tests {
             &back.deliveries[0].msg,
             ServerMsg::Resumed { continued: false, participants, .. } if participants.len() == 1
         ));
-        assert_eq!(recipients(&back.deliveries[1..]), [cy]);
+        assert_eq!(
+            recipients(&back.deliveries[1..]),
+            [cy, pid(5000), pid(5000)]
+        );
         assert_eq!(join(&mut rooms, "calm-otter", "Dan").id, pid(5001));
         // In use, or ended here: refused.
         let again = readmit(&mut rooms, pid(5000), "Ada");

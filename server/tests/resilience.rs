@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{join_msg, resume_msg, Client, TestServer};
-use nonstop_core::protocol::{ClientMsg, ErrorCode, LeaveReason, ServerMsg};
+use nonstop_core::protocol::{
+    ClientMsg, ErrorCode, LeaveReason, ServerMsg, SwitchPhase, TopologyMode,
+};
 use nonstop_core::ParticipantId;
 use nonstop_server::turn::{credential, Turn};
 use nonstop_server::Settings;
@@ -169,6 +171,14 @@ async fn participants_resume_into_a_restarted_server_under_their_ids() {
     };
     assert_eq!((you, continued), (ada_id, false));
     assert!(participants.is_empty());
+    // Her old call may have been relayed: she is told this one is a mesh.
+    for phase in [SwitchPhase::Prepare, SwitchPhase::Commit] {
+        let told = ada.recv().await;
+        assert!(
+            matches!(told, ServerMsg::Topology { mode: TopologyMode::Mesh, phase: p, sfu: None } if p == phase),
+            "{told:?}"
+        );
+    }
     // A newcomer sees her, and is newer than her.
     let (_cy, cy_id) = second.joined("calm-otter", "Cy").await;
     assert!(cy_id > ada_id);

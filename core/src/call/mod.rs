@@ -42,6 +42,6 @@ pub use path_switch::PathSwitch;
 pub use relayed_retry::RelayedRetry;
 pub use state::{
     CallEffect, CallState, LinkObservation, Member, Presence, SourceKey, SourceKind, TileModel,
-    Topology,
+    Topology, UNCONFIRMED_PATIENCE,
 };
 pub use vanish::{BYTE_WINDOW, PACKET_WINDOW};

@@ -10,10 +10,16 @@ use crate::ids::ParticipantId;
 use crate::negotiation::Role;
 use crate::protocol::{MediaState, Participant, TopologyMode};
 use crate::recovery::{InboundWatch, LinkCondition, LinkRecovery, RecoveryAction, RecoveryConfig};
-use crate::time::Time;
+use crate::time::{Millis, Time};
 use crate::vec_map::VecMap;
 
 /// How media travels between the participants.
+/// How long, after our resume into a restarted server, a participant it did not list
+/// stays while our link to it is still being made (it is told `joined` once it is
+/// back). Clients told `going_away` come back within 15 s; a crash takes them a few
+/// seconds more to notice.
+pub const UNCONFIRMED_PATIENCE: Millis = Millis::from_secs(30);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topology {
     /// One peer connection per remote participant.
@@ -112,6 +118,10 @@ pub enum CallEffect {
     /// [`CallState::relayed_path_built`] or, if it cannot be made,
     /// [`CallState::relayed_path_lost`].
     RebuildRelayed,
+    /// Make the mesh link to `peer` anew, offering, unless its offer was answered:
+    /// the offer went out while `peer` was not in the room yet (on its way back to a
+    /// restarted server), so the server could not pass it on.
+    Reoffer(ParticipantId),
     /// Something worth a line in the console.
     Log(String),
 }
@@ -131,6 +141,9 @@ struct Remote {
     /// Kept after a resume into a restarted server that did not list it: dropped once
     /// its link stops working, unless it comes back first.
     unconfirmed: bool,
+    /// Confirmed after being unconfirmed, while we offer on its link: the offer is
+    /// to be made again then ([`CallEffect::Reoffer`]).
+    reoffer_at: Option<Time>,
 }
 
 impl Remote {
@@ -148,8 +161,16 @@ impl Remote {
         self.member.link = decide_link_state(&self.facts());
     }
 
-    fn unconfirmed_and_broken(&self) -> bool {
-        self.unconfirmed && self.condition != Some(LinkCondition::Connected)
+    /// Unconfirmed, and its link broke; or still not connected once `patience_over`.
+    /// A link still connecting is new (built for the path the restarted server told
+    /// us), not broken: the participant's media may flow on the old path meanwhile.
+    fn unconfirmed_and_broken(&self, patience_over: bool) -> bool {
+        self.unconfirmed
+            && match self.condition {
+                Some(LinkCondition::Connected) => false,
+                Some(LinkCondition::Connecting) => patience_over,
+                _ => true,
+            }
     }
 
     /// A closed or failed link while its signaling is gone: nobody will restart it.
@@ -195,6 +216,9 @@ pub struct CallState {
     /// After a resume into a restarted server: when to drop the unconfirmed members
     /// whose link does not work (at the next poll, so that it is logged).
     reconcile_due: Option<Time>,
+    /// After a resume into a restarted server: when to drop the unconfirmed members
+    /// whose link is still not connected.
+    patience_ends: Option<Time>,
     relayed_retry: RelayedRetry,
 }
 
@@ -218,6 +242,7 @@ impl CallState {
             path: PathSwitch::default(),
             remotes: VecMap::new(),
             reconcile_due: None,
+            patience_ends: None,
             relayed_retry: RelayedRetry::new(seed),
         }
     }
@@ -281,17 +306,21 @@ impl CallState {
     }
 
     /// Someone joined (or is listed in a welcome). Someone already known is confirmed
-    /// and present, with this name and media. (`_now`: every roster input carries the
-    /// time, for decisions that will need it.)
-    pub fn joined(&mut self, _now: Time, p: Participant) {
+    /// and present, with this name and media.
+    pub fn joined(&mut self, now: Time, p: Participant) {
         if p.id == self.me {
             return;
         }
+        let initiator = Role::between(self.me, p.id).initiator;
         if let Some(remote) = self.remotes.get_mut(&p.id) {
+            // After a restart, an unconfirmed participant is not in the server's room:
+            // what we sent it meanwhile was refused.
+            if remote.unconfirmed && initiator {
+                remote.reoffer_at = Some(now);
+            }
             remote.set_present(p);
             return;
         }
-        let initiator = Role::between(self.me, p.id).initiator;
         // Distinct per link, so that two links' retries spread too.
         let seed = self.seed ^ p.id.get().wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let mut remote = Remote {
@@ -316,6 +345,7 @@ impl CallState {
             inbound: Inbound::default(),
             watch: None,
             unconfirmed: false,
+            reoffer_at: None,
         };
         remote.refresh_link();
         self.remotes.insert(p.id, remote);
@@ -391,6 +421,7 @@ impl CallState {
                 remote.unconfirmed |= !listed.contains(id);
             }
             self.reconcile_due = Some(now);
+            self.patience_ends = Some(now + UNCONFIRMED_PATIENCE);
         }
     }
 
@@ -426,7 +457,7 @@ impl CallState {
         }
         remote.inbound.packets.observe(now, obs.packets_received);
         remote.inbound.bytes.observe(now, obs.bytes_received);
-        if remote.unconfirmed_and_broken() {
+        if remote.unconfirmed_and_broken(false) {
             self.drop_unconfirmed(id, &mut effects);
             return effects;
         }
@@ -464,8 +495,8 @@ impl CallState {
         self.relayed_retry.built(now);
     }
 
-    /// What is due at `now`: ICE restarts, samples to judge interruptions, and
-    /// rebuilding our path to the SFU.
+    /// What is due at `now`: ICE restarts, offers made again, samples to judge
+    /// interruptions, and rebuilding our path to the SFU.
     pub fn poll(&mut self, now: Time) -> Vec<CallEffect> {
         let mut effects = Vec::new();
         if self
@@ -474,18 +505,23 @@ impl CallState {
         {
             effects.push(CallEffect::RebuildRelayed);
         }
-        if self.reconcile_due.take_if(|due| *due <= now).is_some() {
+        let patience_over = self.patience_ends.take_if(|due| *due <= now).is_some();
+        if self.reconcile_due.take_if(|due| *due <= now).is_some() || patience_over {
             let broken: Vec<ParticipantId> = self
                 .remotes
                 .iter()
-                .filter(|(_, r)| r.unconfirmed_and_broken())
+                .filter(|(_, r)| r.unconfirmed_and_broken(patience_over))
                 .map(|(id, _)| *id)
                 .collect();
             for id in broken {
                 self.drop_unconfirmed(id, &mut effects);
             }
         }
+        let mesh = self.path.in_use(Topology::Mesh);
         for remote in self.remotes.values_mut() {
+            if remote.reoffer_at.take_if(|at| *at <= now).is_some() && mesh {
+                effects.push(CallEffect::Reoffer(remote.member.id));
+            }
             remote.stalled = remote.stall.stalled(now);
             if let Some(watch) = &mut remote.watch {
                 if remote.member.presence == Presence::SignalingLost
@@ -509,7 +545,9 @@ impl CallState {
                 Presence::SignalingLost => remote.watch.as_ref().and_then(VanishWatch::sample_due),
                 Presence::Vanished => None,
             })
+            .chain(self.remotes.values().filter_map(|r| r.reoffer_at))
             .chain(self.reconcile_due)
+            .chain(self.patience_ends)
             .chain(self.relayed_retry.due())
             .min()
     }
@@ -665,5 +703,79 @@ mod tests {
         c.remote_media(Topology::Relayed, SourceKey::camera(ADA), true);
         assert!(c.drain_done(Time::from_millis(300)));
         assert!(c.mesh_links().is_empty());
+    }
+
+    fn ada() -> Participant {
+        Participant {
+            id: ADA,
+            name: "Ada".into(),
+            media: MediaState::default(),
+        }
+    }
+
+    fn reoffers(effects: &[CallEffect]) -> Vec<ParticipantId> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                CallEffect::Reoffer(id) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn after_a_restart_we_offer_again_to_whoever_comes_back_after_us() {
+        // We (5) offer to Ada (2). The restarted server has not seen her yet; our
+        // link to her works (her media flows on it, or on the path it replaces).
+        let mut c = call_with_ada();
+        let connected = LinkObservation {
+            condition: Some(LinkCondition::Connected),
+            packets_received: Some(100),
+            bytes_received: Some(10_000),
+        };
+        c.observe_link(Time::from_millis(500), ADA, connected);
+        let t = Time::from_millis(1_000);
+        c.resumed(t, vec![], false);
+        assert!(reoffers(&c.poll(t)).is_empty());
+        // Back now: our offer since went nowhere.
+        let t = Time::from_millis(3_000);
+        c.joined(t, ada());
+        assert_eq!(c.next_deadline(), Some(t));
+        assert_eq!(reoffers(&c.poll(t)), vec![ADA]);
+        assert!(reoffers(&c.poll(t)).is_empty(), "once");
+    }
+
+    #[test]
+    fn no_offer_again_when_they_were_back_first_or_offer_themselves() {
+        // Listed in our resume: she was in the room before we offered.
+        let mut c = call_with_ada();
+        let t = Time::from_millis(1_000);
+        c.resumed(t, vec![ada()], false);
+        assert!(reoffers(&c.poll(t)).is_empty());
+        // We (1) do not offer to Ada (2): she does, once she is back.
+        let mut c = CallState::new(
+            ParticipantId::new(1),
+            "Me".into(),
+            MediaState::default(),
+            false,
+            1,
+        );
+        c.joined(Time::ZERO, ada());
+        c.resumed(t, vec![], false);
+        c.joined(t, ada());
+        assert!(reoffers(&c.poll(t)).is_empty());
+    }
+
+    #[test]
+    fn no_offer_again_without_a_mesh_link() {
+        let mut c = call_with_ada();
+        c.prepare_topology(Topology::Relayed);
+        c.commit_topology(Time::ZERO, Topology::Relayed);
+        c.remote_media(Topology::Relayed, SourceKey::camera(ADA), true);
+        assert!(c.drain_done(Time::from_millis(300)));
+        let t = Time::from_millis(1_000);
+        c.resumed(t, vec![], false);
+        c.joined(t, ada());
+        assert!(reoffers(&c.poll(t)).is_empty());
     }
 }

@@ -121,6 +121,26 @@ impl RoomTopology {
         effects
     }
 
+    /// `id` came back after the server lost its session (it restarted, or the room
+    /// moved to another node): like [`joined`](Self::joined), but told the path even
+    /// when it is the mesh. This call may be new, made again by the returning
+    /// participants, while the old one ran relayed through an SFU room nobody here
+    /// knows of; told nothing, the participant would stay on it.
+    pub fn readmitted(&mut self, now: Time, id: ParticipantId) -> Vec<TopologyEffect> {
+        let mut effects = self.joined(now, id);
+        let told = |e: &TopologyEffect| matches!(e, TopologyEffect::Tell { to, .. } if *to == id);
+        if !effects.iter().any(told) {
+            effects.extend([SwitchPhase::Prepare, SwitchPhase::Commit].map(|phase| {
+                TopologyEffect::Tell {
+                    to: id,
+                    mode: TopologyMode::Mesh,
+                    phase,
+                }
+            }));
+        }
+        effects
+    }
+
     /// `id` left for good.
     pub fn left(&mut self, now: Time, id: ParticipantId) -> Vec<TopologyEffect> {
         self.seats.remove(&id);

@@ -378,3 +378,26 @@ fn a_room_lost_when_there_is_none_changes_nothing() {
     assert!(t.sfu_room_lost(at(1_000)).is_empty());
     assert_eq!(t.next_deadline(), None);
 }
+
+#[test]
+fn a_readmitted_participant_is_told_the_mesh_it_may_not_be_on() {
+    let mut t = RoomTopology::new(config(), true, 7);
+    // The first one back after a restart: its old call may have been relayed.
+    let effects = t.readmitted(at(0), pid(4));
+    assert_eq!(told(&effects, Mesh, Prepare), vec![4]);
+    assert_eq!(told(&effects, Mesh, Commit), vec![4]);
+    // A fresh join into a mesh call is told nothing: it is on no path yet.
+    let effects = t.joined(at(0), pid(9));
+    assert!(effects.is_empty(), "{effects:?}");
+}
+
+#[test]
+fn a_readmitted_participant_of_a_relayed_call_is_told_the_relayed_path_only() {
+    let (mut t, _) = call_of(6);
+    all_ready(&mut t, at(100), 1..=6, Relayed);
+    assert_eq!(t.mode(), Relayed);
+    let effects = t.readmitted(at(200), pid(7));
+    assert_eq!(told(&effects, Relayed, Prepare), vec![7]);
+    assert_eq!(told(&effects, Relayed, Commit), vec![7]);
+    assert!(told(&effects, Mesh, Prepare).is_empty(), "{effects:?}");
+}

@@ -96,6 +96,15 @@ impl MeshTransport {
         }
     }
 
+    /// Offers on the link to `id` again with a new connection, unless its offer was
+    /// answered (see [`CallEffect::Reoffer`](nonstop_core::call::CallEffect::Reoffer)).
+    pub fn reoffer(&self, id: ParticipantId) {
+        if self.link(id).is_some_and(|link| !link.answered()) {
+            warn!("peer {id}: offering again (it was not in the room when we offered)");
+            self.replace(id, true);
+        }
+    }
+
     fn link(&self, id: ParticipantId) -> Option<Rc<PeerLink>> {
         self.inner.links.borrow().get(&id).cloned()
     }

@@ -186,6 +186,11 @@ impl PeerLink {
         from_new_connection(self.pc.remote_sdp().as_deref(), offer)
     }
 
+    /// Whether the other side has described its end: answered our offer, or offered.
+    pub fn answered(&self) -> bool {
+        self.pc.remote_sdp().is_some()
+    }
+
     pub async fn remote_candidate(&self, candidate: IceCandidate) {
         let action = self.negotiator.borrow_mut().remote_candidate(candidate);
         if let CandidateAction::Add(candidate) = action {
