@@ -166,6 +166,18 @@ enum Phase {
     Done,
 }
 
+/// An earlier path's session that [`JanusClient::end_previous`] ends before our join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PreviousSession {
+    /// None to end, or it ended: the join goes out once the publisher handle is there.
+    None,
+    /// Being claimed and destroyed; the publisher handle is not there yet.
+    Ending,
+    /// Being claimed and destroyed, and the publisher handle is there: the join goes
+    /// out when it is gone.
+    EndingJoinDue,
+}
+
 pub struct JanusClient {
     access: RoomAccess,
     me: FeedId,
@@ -185,9 +197,9 @@ pub struct JanusClient {
     /// Our socket dropped and the session is being claimed on a new one: nothing has
     /// come on it yet.
     claiming: bool,
-    /// An earlier path's session is being ended (`end_previous`), and our publisher's
-    /// join waits for it (`Some(true)`: the handle is there, the join is due).
-    previous: Option<bool>,
+    /// Whether an earlier path's session is being ended (`end_previous`), which our
+    /// publisher's join waits for.
+    previous: PreviousSession,
     publisher: Option<JanusId>,
     publishing: Publishing,
     publish_failures: u32,
@@ -224,7 +236,7 @@ impl JanusClient {
             phase: Phase::Running,
             session: None,
             claiming: false,
-            previous: None,
+            previous: PreviousSession::None,
             publisher: None,
             publishing: Publishing::Joining,
             publish_failures: 0,
@@ -311,7 +323,7 @@ impl JanusClient {
     /// once. A session already gone is no matter.
     pub fn end_previous(&mut self, now: Time, previous: JanusId) {
         if self.phase == Phase::Running {
-            self.previous = Some(false);
+            self.previous = PreviousSession::Ending;
             let claim = Verb::Session(SessionVerb::Claim);
             let waiting = Some(Waiting::ClaimPrevious(previous));
             self.send_about(now, waiting, Some(previous), None, claim);
@@ -320,7 +332,8 @@ impl JanusClient {
 
     /// The earlier path's session is gone (or will not answer): our join goes out.
     fn previous_ended(&mut self, now: Time) {
-        if self.previous.take() == Some(true) {
+        let previous = std::mem::replace(&mut self.previous, PreviousSession::None);
+        if previous == PreviousSession::EndingJoinDue {
             if let Some(handle_id) = self.publisher {
                 self.join_as_publisher(now, handle_id);
             }
@@ -531,8 +544,8 @@ impl JanusClient {
             (Waiting::Attach(Leg::Publisher), Some(handle_id)) => {
                 self.publisher = Some(handle_id);
                 match self.previous {
-                    Some(_) => self.previous = Some(true),
-                    None => self.join_as_publisher(now, handle_id),
+                    PreviousSession::None => self.join_as_publisher(now, handle_id),
+                    _ => self.previous = PreviousSession::EndingJoinDue,
                 }
             }
             (Waiting::Attach(Leg::Subscriber), Some(handle_id)) => {
