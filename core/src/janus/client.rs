@@ -489,6 +489,19 @@ impl JanusClient {
         self.feeds.carried_by(mid)
     }
 
+    /// Who sent the received stream `ssrc` on m-line `mid`, as
+    /// [`PathBudget::sample_streams`](super::PathBudget::sample_streams) keys senders:
+    /// the participant's id, or for a stream that cannot be placed (no `mid` yet, one
+    /// the subscription no longer lists), a key of its own, so that it counts alone.
+    pub fn sender_key(&self, mid: Option<&str>, ssrc: u32) -> u64 {
+        match mid.and_then(|mid| self.carried_by(mid)) {
+            Some(stream) => stream.participant.get(),
+            // Ids stay below 2^53 (JavaScript reads them as numbers): the top bit
+            // keeps these clear of them.
+            None => 1 << 63 | u64::from(ssrc),
+        }
+    }
+
     /// Every stream published in the room but ours.
     pub fn available(&self) -> impl Iterator<Item = RemoteStream> + '_ {
         self.feeds.available()

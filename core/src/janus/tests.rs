@@ -341,6 +341,15 @@ fn the_subscriber_joins_with_the_private_id_and_maps_its_m_lines() {
         run.client.carried_by("1"),
         Some(stream(102, MediaKind::Video))
     );
+    // The downlink budget counts streams per sender: audio and video of 102 are one;
+    // a stream that cannot be placed is its own, whatever its SSRC.
+    assert_eq!(run.client.sender_key(Some("0"), 7), 102);
+    assert_eq!(run.client.sender_key(Some("1"), 8), 102);
+    let unplaced = [
+        run.client.sender_key(None, 102),
+        run.client.sender_key(Some("9"), 0),
+    ];
+    assert!(unplaced.iter().all(|k| *k != 102) && unplaced[0] != unplaced[1]);
     assert!(run.client.answer(at(70), "our-answer".into()));
     run.drain();
     let start = run.last("message", Some("start"));

@@ -469,16 +469,11 @@ impl MediaTransport for RelayedTransport {
                 Some(p) => p.inbound().await,
                 None => Default::default(),
             };
-            // Each stream with its sender: one who cannot be placed counts alone.
             let received = {
                 let client = inner.client.borrow();
-                let sender = |mid: &Option<String>, ssrc: u32| {
-                    let stream = mid.as_deref().and_then(|mid| client.carried_by(mid));
-                    stream.map_or(u64::from(ssrc) << 32, |s| s.participant.get())
-                };
-                let streams = received
-                    .iter()
-                    .map(|(mid, ssrc, totals)| (sender(mid, *ssrc), *ssrc, *totals));
+                let streams = received.iter().map(|(mid, ssrc, totals)| {
+                    (client.sender_key(mid.as_deref(), *ssrc), *ssrc, *totals)
+                });
                 streams.collect()
             };
             if inner
