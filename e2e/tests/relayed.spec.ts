@@ -23,6 +23,24 @@ import { peerStats } from '../support/media';
 import { sendChat } from '../support/chat';
 import { describeGaps, expectCommitted, expectDecoding, gaps, inCallWithJanus, summary, topologyAt, watchGaps } from '../support/relayed';
 import { breakSfuSockets, recordSockets } from '../support/peer-connections';
+import type { Topology } from '../support/topology';
+
+/**
+ * Ada, Grace (Chromium) and Linus (`kind`) in `room`, on a server that relays calls of three: committed to relayed,
+ * their mesh links closed, each decoding the two others through Janus (gaps watched from the start).
+ */
+async function threeRelayed(net: Topology, room: string, kind: 'chromium' | 'firefox') {
+  const people = [];
+  for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) people.push(await joinInNamespace(net, i, name, room, { browser: i === 2 ? kind : 'chromium' }));
+  const ids = people.map((p) => p.id);
+  for (const p of people) await watchGaps(p.p.page);
+  for (const p of people) await expectCommitted(p.signaling, 'relayed', 0);
+  for (const [i, p] of people.entries()) {
+    await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
+    await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed`);
+  }
+  return { people, ids };
+}
 
 test.describe('Relayed mode', () => {
   test.describe.configure({ timeout: 240_000 });
@@ -114,16 +132,7 @@ test.describe('Relayed mode', () => {
 
   test('Janus dies during a relayed call: the call goes back to mesh by itself, and to the SFU again once Janus is back', async ({ kind }, testInfo) => {
     await inCallWithJanus(testInfo, ['--relay-above', '2'], async (net, janus) => {
-      const room = 'relayed-janus-dies';
-      const people = [];
-      for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) people.push(await joinInNamespace(net, i, name, room, { browser: i === 2 ? kind : 'chromium' }));
-      const ids = people.map((p) => p.id);
-      for (const p of people) await watchGaps(p.p.page);
-      for (const p of people) await expectCommitted(p.signaling, 'relayed', 0);
-      for (const [i, p] of people.entries()) {
-        await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
-        await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed`);
-      }
+      const { people, ids } = await threeRelayed(net, 'relayed-janus-dies', kind);
 
       // Janus crashes. The server finds its room gone (a failed check, confirmed half a second later) and moves the call
       // back to mesh at once, without the hold: nobody reloads, no tile goes.
@@ -169,17 +178,8 @@ test.describe('Relayed mode', () => {
     // The same session secret across the restart, so that resume tokens stay good.
     const secret = ['--session-secret', 'e2e-session-secret'];
     await inCallWithJanus(testInfo, ['--relay-above', '2', ...secret], async (net, janus, server) => {
-      const room = 'relayed-server-crash';
-      const people = [];
-      for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) people.push(await joinInNamespace(net, i, name, room, { browser: i === 2 ? kind : 'chromium' }));
+      const { people, ids } = await threeRelayed(net, 'relayed-server-crash', kind);
       for (const [i, p] of people.entries()) p.p.page.on('console', (m) => m.type() === 'warning' && console.log(`p${i}: ${m.text()}`));
-      const ids = people.map((p) => p.id);
-      for (const p of people) await watchGaps(p.p.page);
-      for (const p of people) await expectCommitted(p.signaling, 'relayed', 0);
-      for (const [i, p] of people.entries()) {
-        await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
-        await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed`);
-      }
 
       // The server crashes and a supervisor starts it again at once, relaying only above 3 people: the call the
       // three make again there is a mesh. It knows nothing of the old call's SFU room, and tells each one who
