@@ -13,13 +13,13 @@ use crate::recovery::{InboundWatch, LinkCondition, LinkRecovery, RecoveryAction,
 use crate::time::{Millis, Time};
 use crate::vec_map::VecMap;
 
-/// How media travels between the participants.
 /// How long, after our resume into a restarted server, a participant it did not list
 /// stays while our link to it is still being made (it is told `joined` once it is
 /// back). Clients told `going_away` come back within 15 s; a crash takes them a few
 /// seconds more to notice.
 pub const UNCONFIRMED_PATIENCE: Millis = Millis::from_secs(30);
 
+/// How media travels between the participants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topology {
     /// One peer connection per remote participant.
