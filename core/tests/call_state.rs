@@ -135,6 +135,7 @@ fn a_failed_connection_reads_reconnecting_until_recovery_gives_up() {
                 CallEffect::SampleNow(_) => panic!("nobody is interrupted"),
                 CallEffect::RebuildRelayed => panic!("the call is not relayed"),
                 CallEffect::Reoffer(_) => panic!("the server did not restart"),
+                CallEffect::Renew(_) => panic!("nothing ever arrived: Bob's link renewed"),
             }
         }
         if !gave_up {
@@ -702,7 +703,9 @@ mod properties {
                         CallEffect::Log(_) => {}
                         CallEffect::RebuildRelayed => prop_assert!(false, "never relayed here"),
                         // Only to someone there: a link is made anew for it.
-                        CallEffect::Reoffer(peer) => prop_assert!(c.member(*peer).is_some()),
+                        CallEffect::Reoffer(peer) | CallEffect::Renew(peer) => {
+                            prop_assert!(c.member(*peer).is_some())
+                        }
                     }
                 }
                 let wanted = c.wanted_links();

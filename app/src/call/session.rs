@@ -499,6 +499,7 @@ impl Inner {
                     self.shown_transport().restart_ice(peer, relay_only);
                 }
                 CallEffect::Reoffer(peer) => self.mesh.reoffer(peer),
+                CallEffect::Renew(peer) => self.mesh.renew(peer),
                 CallEffect::SampleNow(peer) => self.sample_soon(peer),
                 CallEffect::RebuildRelayed => self.rebuild_relayed(),
                 CallEffect::Log(text) => warn!("{text}"),

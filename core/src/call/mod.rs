@@ -32,6 +32,7 @@ mod hints;
 mod link_state;
 mod path_switch;
 mod relayed_retry;
+mod silent_link;
 mod state;
 mod vanish;
 

@@ -5,6 +5,7 @@
 use super::link_state::{decide_link_state, LinkFacts, LinkState};
 use super::path_switch::PathSwitch;
 use super::relayed_retry::RelayedRetry;
+use super::silent_link::SilentLink;
 use super::vanish::{Inbound, VanishWatch, Verdict};
 use crate::ids::ParticipantId;
 use crate::negotiation::Role;
@@ -118,6 +119,9 @@ pub enum CallEffect {
     /// [`CallState::relayed_path_built`] or, if it cannot be made,
     /// [`CallState::relayed_path_lost`].
     RebuildRelayed,
+    /// Make the mesh link to `peer` anew, offering: it connected but nothing ever
+    /// arrived on it (see `silent_link.rs`).
+    Renew(ParticipantId),
     /// Make the mesh link to `peer` anew, offering, unless its offer was answered:
     /// the offer went out while `peer` was not in the room yet (on its way back to a
     /// restarted server), so the server could not pass it on.
@@ -144,6 +148,7 @@ struct Remote {
     /// Confirmed after being unconfirmed, while we offer on its link: the offer is
     /// to be made again then ([`CallEffect::Reoffer`]).
     reoffer_at: Option<Time>,
+    silent: SilentLink,
 }
 
 impl Remote {
@@ -346,6 +351,7 @@ impl CallState {
             watch: None,
             unconfirmed: false,
             reoffer_at: None,
+            silent: SilentLink::default(),
         };
         remote.refresh_link();
         self.remotes.insert(p.id, remote);
@@ -457,6 +463,22 @@ impl CallState {
         }
         remote.inbound.packets.observe(now, obs.packets_received);
         remote.inbound.bytes.observe(now, obs.bytes_received);
+        // Only a mesh link: on the relayed path the readings are the SFU's connection.
+        let media = remote.member.media;
+        if self.path.shown() == Topology::Mesh
+            && self.path.preparing().is_none()
+            && remote.member.presence == Presence::Present
+            && remote.silent.observe(
+                now,
+                obs.condition == Some(LinkCondition::Connected),
+                obs.packets_received,
+                media.audio || media.video,
+                Role::between(self.me, id).initiator,
+            )
+        {
+            remote.silent.renewed();
+            effects.push(CallEffect::Renew(id));
+        }
         if remote.unconfirmed_and_broken(false) {
             self.drop_unconfirmed(id, &mut effects);
             return effects;
@@ -764,6 +786,33 @@ mod tests {
         c.resumed(t, vec![], false);
         c.joined(t, ada());
         assert!(reoffers(&c.poll(t)).is_empty());
+    }
+
+    #[test]
+    fn a_mesh_link_that_connected_but_never_carried_anything_is_renewed_once_relayed_not() {
+        // We (5) offer to Ada (2); her microphone and camera are on.
+        let mut c = call_with_ada();
+        let silent = LinkObservation {
+            condition: Some(LinkCondition::Connected),
+            packets_received: Some(0),
+            bytes_received: Some(900),
+        };
+        let renews = |e: &[CallEffect]| e.iter().filter(|e| **e == CallEffect::Renew(ADA)).count();
+        let mut renewed = 0;
+        for t in (0..=8_000).step_by(1_000) {
+            renewed += renews(&c.observe_link(Time::from_millis(t), ADA, silent));
+        }
+        assert_eq!(renewed, 1);
+        // Relayed, the readings are the SFU connection's: no mesh link to renew.
+        let mut c = call_with_ada();
+        c.prepare_topology(Topology::Relayed);
+        c.commit_topology(Time::ZERO, Topology::Relayed);
+        for t in (0..=30_000).step_by(1_000) {
+            assert_eq!(
+                renews(&c.observe_link(Time::from_millis(t), ADA, silent)),
+                0
+            );
+        }
     }
 
     #[test]

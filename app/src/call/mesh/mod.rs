@@ -105,6 +105,13 @@ impl MeshTransport {
         }
     }
 
+    /// Makes the link to `id` anew, offering (see
+    /// [`CallEffect::Renew`](nonstop_core::call::CallEffect::Renew)).
+    pub fn renew(&self, id: ParticipantId) {
+        warn!("peer {id}: connected, but nothing arrives on it; making the connection anew");
+        self.replace(id, true);
+    }
+
     fn link(&self, id: ParticipantId) -> Option<Rc<PeerLink>> {
         self.inner.links.borrow().get(&id).cloned()
     }
