@@ -27,6 +27,7 @@
  *     net.blockBetween(0, 1, 'udp');                        // nft: no UDP between 0 and 1 (TURN still reachable)
  *     net.blockUdp(2);                                      // nft: no UDP out of 2, TCP only to the hub
  *     net.cutSignaling(1);                                  // nft: 1 loses the signaling server, not media
+ *     net.silenceRtp(0);                                    // nft: no RTP/RTCP out of 0 (STUN, DTLS pass)
  *     net.unblock(1);
  *     net.setLinkUp(1, false);                              // 1's interface down (and back up with true)
  *   } finally {
@@ -305,9 +306,24 @@ export class Topology {
     nft('add', 'rule', 'inet', 'nonstop_nosignal', 'output', 'ip', 'daddr', HUB_ADDR, 'tcp', 'dport', String(SERVER_PORT), 'reject', 'with', 'tcp', 'reset');
   }
 
-  /** Removes what blockBetween/blockUdp/cutSignaling put on participant `i`. */
+  /**
+   * Drops the RTP and RTCP participant `i` sends (from the UDP `ports` only, if given), nothing else: STUN
+   * and DTLS still pass, so its connections stay connected while the other side receives nothing. (RTP's
+   * first two bits are its version, 2; STUN's and DTLS's first bits are 00.) Called again, it replaces the rule.
+   */
+  silenceRtp(i: number, ports?: number[]): void {
+    const nft = (...a: string[]) => this.run(this.p(i), 'nft', ...a);
+    nft('add', 'table', 'inet', 'nonstop_nortp');
+    nft('add', 'chain', 'inet', 'nonstop_nortp', 'output', '{ type filter hook output priority 0; }');
+    // The new rule first, then the old one out: no packet slips through between the two.
+    const old = JSON.parse(nft('-j', '-a', 'list', 'chain', 'inet', 'nonstop_nortp', 'output')).nftables.filter((x: any) => x.rule).map((x: any) => x.rule.handle);
+    nft('add', 'rule', 'inet', 'nonstop_nortp', 'output', 'meta', 'l4proto', 'udp', ...(ports ? ['udp', 'sport', `{ ${ports.join(', ')} }`] : []), '@th,64,2', '2', 'drop');
+    for (const handle of old) nft('delete', 'rule', 'inet', 'nonstop_nortp', 'output', 'handle', String(handle));
+  }
+
+  /** Removes what blockBetween/blockUdp/cutSignaling/silenceRtp put on participant `i`. */
   unblock(i: number): void {
-    for (const table of ['nonstop_block', 'nonstop_noudp', 'nonstop_nosignal']) {
+    for (const table of ['nonstop_block', 'nonstop_noudp', 'nonstop_nosignal', 'nonstop_nortp']) {
       try {
         this.run(this.p(i), 'nft', 'delete', 'table', 'inet', table);
       } catch {

@@ -376,7 +376,9 @@ async fn sfu_at_start(settings: &Settings) -> Option<Arc<dyn SfuRooms>> {
         warn!("SFU: no Janus reachable; rooms stay in mesh");
         return None;
     }
-    Some(Arc::new(pool))
+    let pool = Arc::new(pool);
+    janus::JanusPool::sweep_orphans_while_used(&pool);
+    Some(pool)
 }
 
 /// Serves until `shutdown` completes, then shuts down gracefully (see

@@ -342,6 +342,14 @@ fn join(room: &str, pin: &str, room_token: &str, participant: u64) -> Value {
 }
 
 /// Janus core error code of an answer (0 if it is no error).
+/// Whether Janus has room `id` (asked through `sfu`'s Admin API).
+async fn room_exists(sfu: &Janus, id: &str) -> bool {
+    let answer = sfu
+        .videoroom(json!({"request": "exists", "room": id}))
+        .await;
+    answer.unwrap()["exists"].as_bool().unwrap()
+}
+
 fn core_error(answer: &Value) -> i64 {
     assert_eq!(answer["janus"], "error", "expected an error, got {answer}");
     answer["error"]["code"].as_i64().unwrap()
@@ -385,6 +393,78 @@ fn the_admin_api_creates_and_destroys_rooms() {
             create_ms[10], create_ms[19], destroy_ms[10], destroy_ms[19]
         );
     });
+}
+
+#[test]
+fn rooms_left_by_a_server_that_stopped_are_swept_once_empty() {
+    with_janus(
+        "rooms_left_by_a_server_that_stopped_are_swept_once_empty",
+        |s| async move {
+            // The server that made these stopped without destroying them (`s.sfu` stands
+            // for it); one still has a participant in it, a page not yet gone to mesh.
+            let left_empty = s.sfu.create(6).await.unwrap();
+            let still_used = s.sfu.create(6).await.unwrap();
+            let grant = s.sfu.grant(&still_used, ParticipantId::new(7));
+            let mut page = s.browser().await;
+            let handle = page.session_with_videoroom(&grant.token).await;
+            let joined = page
+                .videoroom(
+                    handle,
+                    &grant.token,
+                    join(&grant.room, &grant.pin, &grant.room_token, 7),
+                )
+                .await;
+            assert_eq!(joined["videoroom"], "joined", "{joined}");
+            // A room made by something else on the same Janus: never ours to destroy.
+            let foreign = "someone-elses-room";
+            let made = s
+                .sfu
+                .videoroom(json!({
+                    "request": "create",
+                    "admin_key": s.config.secrets.admin_key,
+                    "room": foreign,
+                    "is_private": true,
+                    "secret": "theirs",
+                }))
+                .await;
+            assert!(made.is_ok(), "{made:?}");
+
+            // The restarted server: its own room is never swept, even empty.
+            let restarted = Janus::new(&s.config);
+            let own = restarted.create(6).await.unwrap();
+            // First sweep: an empty unknown room may be another node's, just made.
+            assert_eq!(restarted.sweep_orphans().await.unwrap(), 0);
+            assert!(room_exists(&restarted, &left_empty.id).await);
+            // Second: still empty, so nobody holds it.
+            assert_eq!(restarted.sweep_orphans().await.unwrap(), 1);
+            assert!(
+                !room_exists(&restarted, &left_empty.id).await,
+                "the empty orphan is gone"
+            );
+            assert!(
+                room_exists(&restarted, &still_used.id).await,
+                "a room someone is in stays"
+            );
+            assert!(
+                room_exists(&restarted, &own.id).await,
+                "the sweeping server's own room stays"
+            );
+            assert!(
+                room_exists(&restarted, foreign).await,
+                "a room not made by Nonstop stays"
+            );
+
+            // Its page gone (kicked here, as a closed tab ends up), the other goes too,
+            // at the second sweep that finds it empty.
+            restarted.kick(&still_used, ParticipantId::new(7)).await;
+            drop(page);
+            assert_eq!(restarted.sweep_orphans().await.unwrap(), 0);
+            assert_eq!(restarted.sweep_orphans().await.unwrap(), 1);
+            assert!(!room_exists(&restarted, &still_used.id).await);
+            assert!(room_exists(&restarted, &own.id).await);
+            restarted.destroy(own).await;
+        },
+    );
 }
 
 #[test]

@@ -6,12 +6,20 @@
 //! one room only, plus that room's pin; they reach Janus's WebSocket through the
 //! server's own origin (`proxy`). Several instances make a pool (`pool`): each new
 //! relayed call goes to the least loaded one.
+//!
+//! A room outlives the server that made it when that server stops without destroying
+//! it (a crash, a restart): its calls come back as mesh on the restarted server, which
+//! knows nothing of the old room. So each room's secret is derived from Janus's admin
+//! key and its id ([`room_secret`]), and each room is marked as Nonstop's: any server
+//! holding the key can destroy a marked room that no server holds any more
+//! ([`Janus::sweep_orphans`]).
 
 mod admin;
 mod pool;
 pub mod proxy;
 pub mod tokens;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -44,6 +52,27 @@ pub fn proxy_path(instance: usize) -> String {
 
 /// VideoRoom's error for a publisher id that is not in the room.
 const NO_SUCH_FEED: i64 = 428;
+
+/// The `description` of every room a Nonstop server makes: what the orphan sweep
+/// looks for, so that it never touches rooms made by anything else on the same Janus.
+pub const ROOM_DESCRIPTION: &str = "nonstop relayed call";
+
+/// How often [`Janus::sweep_orphans`] should run: an orphan goes at the second sweep
+/// that finds it empty, so within two of these of its last participant leaving.
+pub const ORPHAN_SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// The secret of room `room` on a Janus whose VideoRoom admin key is `admin_key`.
+/// Browsers never see either; a restarted server (or another node) can compute it
+/// again, which a random secret lost with its process would not allow.
+pub fn room_secret(admin_key: &str, room: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let message = format!("nonstop videoroom secret {room}");
+    URL_SAFE_NO_PAD.encode(crate::resume::hmac_sha256(
+        admin_key.as_bytes(),
+        message.as_bytes(),
+    ))
+}
 
 /// Janus's secrets, as `scripts/janus-start` writes them (`name=value` lines).
 #[derive(Clone, PartialEq, Eq)]
@@ -115,6 +144,10 @@ pub struct Janus {
     admin: AdminClient,
     secrets: Mutex<JanusSecrets>,
     secrets_file: Option<PathBuf>,
+    /// Rooms this process made here and has not destroyed: never orphans.
+    made: Mutex<HashSet<String>>,
+    /// Marked rooms unknown to this process that the last sweep found empty.
+    suspects: Mutex<HashSet<String>>,
 }
 
 impl Janus {
@@ -123,6 +156,8 @@ impl Janus {
             admin: AdminClient::new(config.admin_ws.clone(), config.secrets.admin_secret.clone()),
             secrets: Mutex::new(config.secrets.clone()),
             secrets_file: config.secrets_file.clone(),
+            made: Mutex::default(),
+            suspects: Mutex::default(),
         }
     }
 
@@ -233,40 +268,107 @@ impl Janus {
         ))
     }
 
+    /// Destroys the rooms here that a Nonstop server made and none holds any more:
+    /// marked ([`ROOM_DESCRIPTION`]), not made by this process, and found empty by this
+    /// sweep and the one before. Two sweeps, because a room another node (or this one)
+    /// has just made is empty until its participants join; a live call's room is never
+    /// empty for a whole [`ORPHAN_SWEEP_EVERY`]. A room someone is still in (a page not
+    /// yet moved to the mesh) waits until they leave. Returns how many went.
+    pub async fn sweep_orphans(&self) -> Result<usize, AdminError> {
+        let answer = self
+            .videoroom_with(|secrets| json!({"request": "list", "admin_key": secrets.admin_key}))
+            .await?;
+        let made = self.made.lock().unwrap().clone();
+        let empty_unknown: HashSet<String> = answer["list"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|r| r["description"] == ROOM_DESCRIPTION)
+            .filter(|r| r["num_participants"].as_u64() == Some(0))
+            .filter_map(|r| r["room"].as_str())
+            .filter(|id| !made.contains(*id))
+            .map(str::to_owned)
+            .collect();
+        let previous =
+            std::mem::replace(&mut *self.suspects.lock().unwrap(), empty_unknown.clone());
+        let mut swept = 0;
+        for id in empty_unknown.intersection(&previous) {
+            let request = |secrets: &JanusSecrets| {
+                json!({
+                    "request": "destroy",
+                    "room": id,
+                    "secret": room_secret(&secrets.admin_key, id),
+                    "permanent": false,
+                })
+            };
+            match self.videoroom_with(request).await {
+                Ok(_) => swept += 1,
+                Err(e) => {
+                    tracing::warn!(room = %id, error = %e, "SFU: cannot destroy a room no server holds")
+                }
+            }
+            self.suspects.lock().unwrap().remove(id);
+        }
+        if swept > 0 {
+            tracing::info!(
+                janus = self.admin_url(),
+                swept,
+                "SFU: destroyed empty rooms that no server holds any more (left by a restart)"
+            );
+        }
+        Ok(swept)
+    }
+
     async fn create_room(&self, capacity: usize) -> Result<SfuRoom, SfuError> {
+        let id = random_text(16);
+        let admin_key = self.secrets().admin_key;
         let room = SfuRoom {
-            id: random_text(16),
+            secret: room_secret(&admin_key, &id),
+            id,
             pin: random_text(12),
-            secret: random_text(24),
             instance: 0,
         };
-        self.videoroom_with(|secrets| {
-            json!({
-                "request": "create",
-                "admin_key": secrets.admin_key,
-                "room": room.id,
-                "permanent": false,
-                "is_private": true,
-                "secret": room.secret,
-                "pin": room.pin,
-                "require_pvtid": true,
-                "publishers": capacity,
-                "signed_tokens": true,
-                "videocodec": "vp8",
-                "audiocodec": "opus",
-                // `talking` events tell each participant whose audio to receive in a
-                // big call (core's `receive_plan`): after half a second of voice (25
-                // packets of 20 ms) instead of Janus's default two.
-                "audiolevel_event": true,
-                "audio_active_packets": 25,
+        self.made.lock().unwrap().insert(room.id.clone());
+        let created = self
+            .videoroom_with(|secrets| {
+                json!({
+                    "request": "create",
+                    "admin_key": secrets.admin_key,
+                    "room": room.id,
+                    "description": ROOM_DESCRIPTION,
+                    "permanent": false,
+                    "is_private": true,
+                    // Derived from the key this request is made with (new after a Janus
+                    // restart, which makes the secrets again).
+                    "secret": room_secret(&secrets.admin_key, &room.id),
+                    "pin": room.pin,
+                    "require_pvtid": true,
+                    "publishers": capacity,
+                    "signed_tokens": true,
+                    "videocodec": "vp8",
+                    "audiocodec": "opus",
+                    // `talking` events tell each participant whose audio to receive in a
+                    // big call (core's `receive_plan`): after half a second of voice (25
+                    // packets of 20 ms) instead of Janus's default two.
+                    "audiolevel_event": true,
+                    "audio_active_packets": 25,
+                })
             })
+            .await;
+        if let Err(e) = created {
+            self.made.lock().unwrap().remove(&room.id);
+            return Err(sfu_error(e));
+        }
+        // The secret it was made with, should the key have changed under the request.
+        Ok(SfuRoom {
+            secret: room_secret(&self.secrets().admin_key, &room.id),
+            ..room
         })
-        .await
-        .map_err(sfu_error)?;
-        Ok(room)
     }
 
     async fn destroy_room(&self, room: SfuRoom) {
+        self.made.lock().unwrap().remove(&room.id);
         let started = std::time::Instant::now();
         match self
             .videoroom(json!({

@@ -8,6 +8,7 @@
 //! Load is read from each Janus itself (its VideoRooms and their publishers), not
 //! counted here, so every signaling node of a cluster sees the calls of all the others.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -55,6 +56,23 @@ impl JanusPool {
             }
         }))
         .await
+    }
+
+    /// Sweeps every instance's orphan rooms ([`Janus::sweep_orphans`]) every
+    /// [`ORPHAN_SWEEP_EVERY`](super::ORPHAN_SWEEP_EVERY), for as long as the pool is in use.
+    pub fn sweep_orphans_while_used(pool: &Arc<JanusPool>) {
+        let pool = Arc::downgrade(pool);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(super::ORPHAN_SWEEP_EVERY).await;
+                let Some(pool) = pool.upgrade() else { return };
+                for janus in &pool.instances {
+                    if let Err(e) = janus.sweep_orphans().await {
+                        tracing::debug!(janus = janus.admin_url(), error = %e, "SFU: no orphan sweep this time");
+                    }
+                }
+            }
+        });
     }
 
     async fn create_room(&self, capacity: usize) -> Result<SfuRoom, SfuError> {
