@@ -3,8 +3,8 @@
  * after an ICE restart that sent nothing) is made anew by the side that receives nothing (core's
  * `call::silent_link`), and the new link carries the media. Forced here with a firewall rule in Ada's namespace
  * that drops the RTP and RTCP she sends and nothing else: STUN and DTLS pass, so her link to Bob is connected
- * both ways while Bob receives nothing from her. Once the link is up, the rule is narrowed to that link's own
- * ports: it stays silent for good, and only a new connection (new ports) gets through. Without the renewal Bob
+ * both ways while Bob receives nothing from her. As soon as the link has its ports, the rule is narrowed to them:
+ * the link stays silent for good, and only a new connection (new ports) gets through. Without the renewal Bob
  * never sees Ada. Both browsers.
  */
 import type { Page } from '@playwright/test';
@@ -44,19 +44,17 @@ test.describe('A mesh link that carries nothing', () => {
       const bob = await joinInNamespace(net, 1, 'Bob', 'silent-link', { browser: kind });
       people.push(['Bob', bob]);
 
-      // The link comes up both ways (STUN and DTLS pass)...
-      await expect.poll(async () => (await peerStats(ada.p.page))[String(bob.id)]?.connectionState, { timeout: 30_000 }).toBe('connected');
-      await expect.poll(async () => (await peerStats(bob.p.page))[String(ada.id)]?.connectionState, { timeout: 30_000 }).toBe('connected');
-      // ...and from now on only this link of hers is silenced: a new connection's ports get through.
-      const silenced = await linkPorts(ada.p.page, bob.id);
-      expect(silenced.length, 'the ports of Ada’s link to Bob').toBeGreaterThan(0);
+      // As soon as her link to Bob has its ports, only this link is silenced: a new connection's ports get
+      // through. (Before media flows: the link never carries a packet of hers.)
+      let silenced: number[] = [];
+      await expect.poll(async () => (silenced = await linkPorts(ada.p.page, bob.id)).length, { timeout: 30_000, intervals: [50], message: 'the ports of Ada’s link to Bob' }).toBeGreaterThan(0);
       net.silenceRtp(0, silenced);
       const silencedAt = Date.now();
-      // Bob gets Ada's tile but no picture, while she gets his media.
+      // The link comes up both ways (STUN and DTLS pass)...
+      await expect.poll(async () => (await peerStats(bob.p.page))[String(ada.id)]?.connectionState, { timeout: 30_000 }).toBe('connected');
+      // ...Bob has decoded nothing from Ada, while she gets his media.
+      expect((await peerStats(bob.p.page))[String(ada.id)]?.framesDecoded ?? 0, 'Bob has decoded nothing from Ada').toBe(0);
       await expectMediaFlowing(ada.p, { remotes: 1, timeout: 20_000 });
-      const bobsView = (await peerStats(bob.p.page))[String(ada.id)];
-      expect(bobsView?.framesDecoded ?? 0, 'Bob has decoded nothing from Ada').toBe(0);
-      expect(bobsView?.connectionState, 'Bob’s link to Ada is still connected').toBe('connected');
 
       // The side that receives nothing makes the link anew (8 or 14 s, by negotiation role), and Ada's media
       // reaches Bob on the new connection.
