@@ -5,6 +5,9 @@
  * it asks for is made on the Janus that still answers. The clients publish there as for any switch to relayed,
  * and decode each other through it. The video gap each page saw is measured and reported, for the whole
  * failover and for the switch onto the second Janus alone.
+ *
+ * A call bigger than the mesh limit does not go through the mesh (everyone would open a link to every other at
+ * once): it stays relayed and everyone is told the relayed path to the new room on the other Janus.
  */
 import * as fs from 'node:fs';
 import { test, expect } from '../support/fixtures';
@@ -86,6 +89,70 @@ test('a relayed call whose Janus dies comes back on the other Janus of the pool 
     // mesh. The switch onto the second Janus is make before break (goal 500 ms; slack for a loaded 2-core machine).
     for (const g of whole) expect(g).toBeLessThan(15_000);
     for (const g of onto) expect(g).toBeLessThan(2_000);
+  } finally {
+    for (const janus of pool) await janus.stop();
+    await net.destroy();
+  }
+});
+
+test('a relayed call too big for a mesh whose Janus dies moves straight to the other Janus, never to mesh', async ({ kind }, testInfo) => {
+  test.setTimeout(240_000);
+  const net = await createTopology({ participants: 3 });
+  const pool: ProjectJanus[] = [];
+  try {
+    for (const instance of [0, 1]) pool.push(await startProjectJanus(net, testInfo.outputPath(`janus-${instance}`), { instance }));
+    const logFile = testInfo.outputPath('server.log');
+    // Relayed from two on, and a mesh holds two at most: the three are too many for one.
+    await net.startServer({ logFile, extraArgs: [...pool[0].serverArgs, ...pool[1].serverArgs, '--relay-above', '1', '--mesh-limit', '2'] });
+
+    const people: Awaited<ReturnType<typeof joinInNamespace>>[] = [];
+    for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) {
+      people.push(await joinInNamespace(net, i, name, 'janus-pool-big', { browser: i === 2 ? kind : 'chromium' }));
+    }
+    const ids = people.map((p) => p.id);
+    for (const p of people) await watchGaps(p.p.page);
+    for (const p of people) await expectCommitted(p.signaling, 'relayed', 0);
+    for (const [i, p] of people.entries()) {
+      await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
+      await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed on the first Janus`);
+    }
+    expect(roomsPlaced(logFile), 'the call went to the first Janus').toEqual([0]);
+
+    const killedAt = Date.now();
+    await pool[0].kill();
+    // Told the relayed path again, to the room on the second Janus; meanwhile nobody opens a mesh link.
+    const meshLinks = new Set<number>();
+    await expect
+      .poll(
+        async () => {
+          for (const p of people) meshLinks.add(Object.keys(await peerStats(p.p.page)).length);
+          const told = await Promise.all(people.map(async (p) => (await p.signaling.of('received', 'topology')).some((m) => m.mode === 'relayed' && m.phase === 'commit' && m._at >= killedAt)));
+          return told.every(Boolean);
+        },
+        { timeout: 60_000, intervals: [250], message: 'everyone told the relayed path again' },
+      )
+      .toBe(true);
+    const relayedAgainAt = Date.now();
+    expect(roomsPlaced(logFile), 'the new room went to the Janus that answers').toEqual([0, 1]);
+    for (const [i, p] of people.entries()) {
+      await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed on the second Janus`);
+      const mesh = (await p.signaling.of('received', 'topology')).filter((m) => m.mode === 'mesh');
+      expect(mesh, `p${i} is never told the mesh`).toEqual([]);
+      await expect(p.p.alerts).toHaveCount(0);
+    }
+    expect([...meshLinks], 'no page opened a mesh link during the failover').toEqual([0]);
+
+    const whole: number[] = [];
+    for (const [i, p] of people.entries()) {
+      const all = await gaps(p.p.page, killedAt - 500, Date.now());
+      console.log(`gaps on p${i} since Janus 0 died (times from its new relayed commit): ${describeGaps(all, await topologyAt(p.signaling, 'relayed', 'commit'))}`);
+      for (const id of ids) if (id !== p.id) whole.push(all[String(id)].gap);
+    }
+    const measured = `${kind}, over the mesh limit: Janus 0 killed; relayed on Janus 1 everywhere after ${relayedAgainAt - killedAt} ms, no mesh; video gap ${JSON.stringify(summary(whole))}`;
+    console.log(measured);
+    testInfo.annotations.push({ type: 'measured', description: measured });
+    // Nothing flows from the room's loss (found within 2.5 s) until the new room's media arrives.
+    for (const g of whole) expect(g).toBeLessThan(20_000);
   } finally {
     for (const janus of pool) await janus.stop();
     await net.destroy();

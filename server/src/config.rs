@@ -301,7 +301,8 @@ pub struct Args {
     pub relay_above: usize,
 
     /// Without an SFU, the most participants in one call (a full mesh); one more is
-    /// told the call is at its limit.
+    /// told the call is at its limit. A relayed call bigger than this that loses its
+    /// SFU room stays relayed and waits for a new room rather than going to mesh.
     #[arg(
         long,
         env = "NONSTOP_MESH_LIMIT",

@@ -32,6 +32,9 @@ pub struct RoomTopology {
     retry: Backoff,
     /// When the grants handed out so far are due for a refresh.
     grants_due: Option<Time>,
+    /// The call is relayed, lost its SFU room and is too big for a mesh: it stays
+    /// relayed, and everyone is told the relayed path again once a new room is made.
+    rehoming: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,6 +74,7 @@ impl RoomTopology {
             sfu_room: SfuRoom::None,
             calm_since: None,
             grants_due: None,
+            rehoming: false,
         }
     }
 
@@ -82,6 +86,12 @@ impl RoomTopology {
     /// The path a switch in progress leads to.
     pub fn switching_to(&self) -> Option<TopologyMode> {
         self.switch.as_ref().map(|s| s.to)
+    }
+
+    /// Whether the call is relayed but waits for a new SFU room (its own was lost while
+    /// it was too big for a mesh): nobody is told a path until it is made.
+    pub fn awaiting_room(&self) -> bool {
+        self.rehoming
     }
 
     /// Whether the call uses the SFU room now: relayed, or on its way there or back.
@@ -129,7 +139,7 @@ impl RoomTopology {
     pub fn readmitted(&mut self, now: Time, id: ParticipantId) -> Vec<TopologyEffect> {
         let mut effects = self.joined(now, id);
         let told = |e: &TopologyEffect| matches!(e, TopologyEffect::Tell { to, .. } if *to == id);
-        if !effects.iter().any(told) {
+        if !effects.iter().any(told) && !self.rehoming {
             effects.extend([SwitchPhase::Prepare, SwitchPhase::Commit].map(|phase| {
                 TopologyEffect::Tell {
                     to: id,
@@ -202,7 +212,15 @@ impl RoomTopology {
         }
         self.sfu_room = SfuRoom::Ready;
         self.retry.reset();
-        self.advance_now(now)
+        let mut effects = Vec::new();
+        if std::mem::take(&mut self.rehoming) {
+            let present: Vec<_> = self.present().collect();
+            for to in present {
+                effects.extend(self.catch_up(to));
+            }
+        }
+        self.advance(now, &mut effects);
+        effects
     }
 
     /// Creating the SFU room failed: the call stays in mesh and tries again later.
@@ -217,9 +235,21 @@ impl RoomTopology {
     /// through it any more, so there is nothing to make before breaking. The call goes
     /// back to mesh at once, without the hold, and a room is made again (with backoff)
     /// while the call still needs one; meanwhile joins beyond the mesh limit are refused.
+    /// A relayed call of more than the mesh limit does not: everyone would open a link
+    /// to every other at once. It stays relayed, a new room is asked for at once (on
+    /// another SFU, or this one back) and again with backoff, and everyone is told the
+    /// relayed path to it (see [`sfu_room_created`](Self::sfu_room_created)).
     pub fn sfu_room_lost(&mut self, now: Time) -> Vec<TopologyEffect> {
         if self.sfu_room != SfuRoom::Ready {
             return Vec::new();
+        }
+        if self.mode == TopologyMode::Relayed
+            && self.switch.is_none()
+            && self.seats.len() > self.config.mesh_limit
+        {
+            self.rehoming = true;
+            self.sfu_room = SfuRoom::Creating;
+            return vec![TopologyEffect::CreateSfuRoom];
         }
         self.sfu_room = SfuRoom::RetryAt(now + self.retry.next_delay());
         let mut effects = Vec::new();
@@ -292,6 +322,8 @@ impl RoomTopology {
             phase,
         };
         match (&self.switch, self.mode) {
+            // Told once the new room is made.
+            _ if self.rehoming => Vec::new(),
             (Some(switch), _) => vec![tell(switch.to, SwitchPhase::Prepare)],
             (None, TopologyMode::Relayed) => vec![
                 tell(TopologyMode::Relayed, SwitchPhase::Prepare),
@@ -319,6 +351,14 @@ impl RoomTopology {
             (false, since) => Some(since.unwrap_or(now)),
         };
         self.commit_if_due(now, effects);
+        if self.rehoming {
+            if let SfuRoom::RetryAt(at) = self.sfu_room {
+                if now >= at {
+                    self.sfu_room = SfuRoom::Creating;
+                    effects.push(TopologyEffect::CreateSfuRoom);
+                }
+            }
+        }
         let wanted = self.wanted(now);
         if self.switch.is_none() && wanted != self.mode {
             self.start_switch(now, wanted, effects);
@@ -369,6 +409,8 @@ impl RoomTopology {
     /// Starts the switch to `to`; to relayed only once the SFU room exists (asking for
     /// it, or waiting for the retry, meanwhile).
     fn start_switch(&mut self, now: Time, to: TopologyMode, effects: &mut Vec<TopologyEffect>) {
+        // Small enough again for a mesh (it shrank while a new room was awaited).
+        self.rehoming = false;
         if to == TopologyMode::Relayed {
             match self.sfu_room {
                 SfuRoom::Ready => {}

@@ -358,6 +358,60 @@ fn a_lost_sfu_room_takes_a_relayed_call_back_to_mesh_at_once_and_is_made_again()
 }
 
 #[test]
+fn a_relayed_call_too_big_for_a_mesh_that_loses_its_room_stays_relayed_and_moves_to_a_new_one() {
+    // Ten, over the mesh limit of 8: a mesh would have each open nine links at once.
+    let (mut t, _) = call_of(10);
+    all_ready(&mut t, at(1_000), 1..=10, Relayed);
+    assert_eq!(t.mode(), Relayed);
+
+    // The SFU died: a new room is asked for at once; nobody is told the mesh.
+    let lost = t.sfu_room_lost(at(10_000));
+    assert_eq!(lost, [TopologyEffect::CreateSfuRoom]);
+    assert_eq!((t.mode(), t.switching_to()), (Relayed, None));
+    assert!(t.awaiting_room());
+    // Its creation fails (no SFU answers yet): tried again with backoff, still no mesh.
+    let failed = t.sfu_room_failed(at(10_100));
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(
+        t.admits().is_err(),
+        "no room and over the mesh limit: joins wait"
+    );
+    let due = t.next_deadline().expect("a retry");
+    assert!(due > at(10_100));
+    assert_eq!(t.poll(due), [TopologyEffect::CreateSfuRoom]);
+    // A newcomer meanwhile is told nothing yet.
+    let newcomer = t.joined(due, pid(11));
+    assert!(
+        told(&newcomer, Mesh, Prepare).is_empty() && told(&newcomer, Relayed, Prepare).is_empty()
+    );
+
+    // Made: everyone, the newcomer too, is told the relayed path to it, both steps.
+    let made = t.sfu_room_created(due + Millis::from_millis(200));
+    let everyone: Vec<u64> = (1..=11).collect();
+    assert_eq!(told(&made, Relayed, Prepare), everyone);
+    assert_eq!(told(&made, Relayed, Commit), everyone);
+    assert!(!t.awaiting_room());
+    assert!(t
+        .sfu_room_lost(at(60_000))
+        .contains(&TopologyEffect::CreateSfuRoom));
+}
+
+#[test]
+fn a_call_that_shrinks_while_awaiting_a_new_room_goes_to_mesh() {
+    let (mut t, _) = call_of(10);
+    all_ready(&mut t, at(1_000), 1..=10, Relayed);
+    t.sfu_room_lost(at(10_000));
+    t.sfu_room_failed(at(10_100));
+    // Down to five: relaying is no longer needed, and after the hold the mesh is prepared.
+    for id in 6..=10 {
+        t.left(at(11_000), pid(id));
+    }
+    let back = t.poll(at(11_000) + Millis::from_secs(30));
+    assert_eq!(told(&back, Mesh, Prepare), [1, 2, 3, 4, 5]);
+    assert!(!t.awaiting_room());
+}
+
+#[test]
 fn a_room_lost_during_the_switch_to_relayed_calls_the_switch_off() {
     let (mut t, last) = call_of(6);
     assert_eq!(told(&last, Relayed, Prepare), [1, 2, 3, 4, 5, 6]);
