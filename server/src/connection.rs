@@ -351,7 +351,7 @@ impl End {
             End::NoJoin => Some((close_code::POLICY, "no join in time")),
             End::Fatal => Some((close_code::POLICY, "fatal error")),
             End::Shutdown => Some((close_code::AWAY, "server shutting down")),
-            End::Moved => Some((close_code::AWAY, "the room lives on another node")),
+            End::Moved => Some((close_code::AWAY, crate::cluster::MOVED)),
             End::Disconnected | End::Closed => None,
         }
     }
