@@ -15,6 +15,7 @@ import { joinInNamespace } from '../support/topology-call';
 import { peerStats } from '../support/media';
 import { startProjectJanus, type ProjectJanus } from '../support/project-janus';
 import { createTopology } from '../support/topology';
+import type { TestInfo } from '@playwright/test';
 import { describeGaps, expectCommitted, expectDecoding, gaps, summary, topologyAt, watchGaps } from '../support/relayed';
 
 /** The pool instance of each SFU room the server created, in order. */
@@ -27,18 +28,29 @@ function roomsPlaced(logFile: string): number[] {
     .map((m) => Number(m[1]));
 }
 
-test('a relayed call whose Janus dies comes back on the other Janus of the pool by itself', async ({ kind }, testInfo) => {
-  test.setTimeout(240_000);
+type Person = Awaited<ReturnType<typeof joinInNamespace>>;
+
+/**
+ * Two Janus in the hub, the server given both (and `serverArgs`), and Ada, Grace (Chromium) and Linus (`kind`)
+ * relayed in `room` on the first Janus, each decoding the two others (frames watched for gaps); then `body`.
+ */
+async function threeOnTheFirstJanus(
+  testInfo: TestInfo,
+  kind: 'chromium' | 'firefox',
+  room: string,
+  serverArgs: string[],
+  body: (call: { pool: ProjectJanus[]; logFile: string; people: Person[]; ids: number[] }) => Promise<void>,
+) {
   const net = await createTopology({ participants: 3 });
   const pool: ProjectJanus[] = [];
   try {
     for (const instance of [0, 1]) pool.push(await startProjectJanus(net, testInfo.outputPath(`janus-${instance}`), { instance }));
     const logFile = testInfo.outputPath('server.log');
-    await net.startServer({ logFile, extraArgs: [...pool[0].serverArgs, ...pool[1].serverArgs, '--relay-above', '2'] });
+    await net.startServer({ logFile, extraArgs: [...pool[0].serverArgs, ...pool[1].serverArgs, ...serverArgs] });
 
-    const people = [];
+    const people: Person[] = [];
     for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) {
-      people.push(await joinInNamespace(net, i, name, 'janus-pool', { browser: i === 2 ? kind : 'chromium' }));
+      people.push(await joinInNamespace(net, i, name, room, { browser: i === 2 ? kind : 'chromium' }));
     }
     const ids = people.map((p) => p.id);
     for (const p of people) await watchGaps(p.p.page);
@@ -49,7 +61,16 @@ test('a relayed call whose Janus dies comes back on the other Janus of the pool 
     }
     // Both idle: the first of the pool.
     expect(roomsPlaced(logFile), 'the call went to the first Janus').toEqual([0]);
+    await body({ pool, logFile, people, ids });
+  } finally {
+    for (const janus of pool) await janus.stop();
+    await net.destroy();
+  }
+}
 
+test('a relayed call whose Janus dies comes back on the other Janus of the pool by itself', async ({ kind }, testInfo) => {
+  test.setTimeout(240_000);
+  await threeOnTheFirstJanus(testInfo, kind, 'janus-pool', ['--relay-above', '2'], async ({ pool, logFile, people, ids }) => {
     const killedAt = Date.now();
     await pool[0].kill();
     // Back to mesh (the room is found gone within 2.5 s), then relayed again on the second (the server asks for a
@@ -89,35 +110,13 @@ test('a relayed call whose Janus dies comes back on the other Janus of the pool 
     // mesh. The switch onto the second Janus is make before break (goal 500 ms; slack for a loaded 2-core machine).
     for (const g of whole) expect(g).toBeLessThan(15_000);
     for (const g of onto) expect(g).toBeLessThan(2_000);
-  } finally {
-    for (const janus of pool) await janus.stop();
-    await net.destroy();
-  }
+  });
 });
 
 test('a relayed call too big for a mesh whose Janus dies moves straight to the other Janus, never to mesh', async ({ kind }, testInfo) => {
   test.setTimeout(240_000);
-  const net = await createTopology({ participants: 3 });
-  const pool: ProjectJanus[] = [];
-  try {
-    for (const instance of [0, 1]) pool.push(await startProjectJanus(net, testInfo.outputPath(`janus-${instance}`), { instance }));
-    const logFile = testInfo.outputPath('server.log');
-    // Relayed from two on, and a mesh holds two at most: the three are too many for one.
-    await net.startServer({ logFile, extraArgs: [...pool[0].serverArgs, ...pool[1].serverArgs, '--relay-above', '1', '--mesh-limit', '2'] });
-
-    const people: Awaited<ReturnType<typeof joinInNamespace>>[] = [];
-    for (const [i, name] of ['Ada', 'Grace', 'Linus'].entries()) {
-      people.push(await joinInNamespace(net, i, name, 'janus-pool-big', { browser: i === 2 ? kind : 'chromium' }));
-    }
-    const ids = people.map((p) => p.id);
-    for (const p of people) await watchGaps(p.p.page);
-    for (const p of people) await expectCommitted(p.signaling, 'relayed', 0);
-    for (const [i, p] of people.entries()) {
-      await expect.poll(async () => Object.keys(await peerStats(p.p.page)).length, { timeout: 15_000, message: `p${i} closed its mesh links` }).toBe(0);
-      await expectDecoding(p.p.page, ids.filter((id) => id !== p.id), `p${i} relayed on the first Janus`);
-    }
-    expect(roomsPlaced(logFile), 'the call went to the first Janus').toEqual([0]);
-
+  // Relayed from two on, and a mesh holds two at most: the three are too many for one.
+  await threeOnTheFirstJanus(testInfo, kind, 'janus-pool-big', ['--relay-above', '1', '--mesh-limit', '2'], async ({ pool, logFile, people, ids }) => {
     const killedAt = Date.now();
     await pool[0].kill();
     // Told the relayed path again, to the room on the second Janus; meanwhile nobody opens a mesh link.
@@ -153,8 +152,5 @@ test('a relayed call too big for a mesh whose Janus dies moves straight to the o
     testInfo.annotations.push({ type: 'measured', description: measured });
     // Nothing flows from the room's loss (found within 2.5 s) until the new room's media arrives.
     for (const g of whole) expect(g).toBeLessThan(20_000);
-  } finally {
-    for (const janus of pool) await janus.stop();
-    await net.destroy();
-  }
+  });
 });
