@@ -1,14 +1,13 @@
 /**
  * Which simulcast layer each receiver gets through Janus (issue 9): the one its tile needs, lowered to what its
- * own downlink carries. Three participants, relayed from the start (`--relay-above 2`), in 1600x1000 windows,
- * so that every remote tile needs a 720p picture. Linus is the publisher watched: a 720p camera, as the app
- * asks for while it publishes to the SFU (layers 1280, 640 and 320 wide), in Chromium (simulcast through
- * `sendEncodings`), or in the firefox project Firefox (simulcast through `setParameters`; its fake camera stays
- * 640x360, see `topWidth`). Ada and Grace have 640x360 cameras (less to encode on 2 cores).
+ * own downlink carries. Three participants, relayed from the start (`--relay-above 2`), each with a 640x360
+ * camera (layers 640, 320 and 160 wide) and a 1280x720 window, so that every remote tile needs the top layer.
+ * Linus is the publisher watched: Chromium (simulcast through `sendEncodings`), or in the firefox project
+ * Firefox (simulcast through `setParameters`).
  *
  * - Ada's window shrinks: her tile of Linus gets smaller and the width she decodes drops; it grows back and the
  *   top layer comes back.
- * - Grace's downlink is capped at 500 kbit/s (Linus's top layer alone is about 0.8 Mb/s): she gets
+ * - Grace's downlink is capped at 500 kbit/s (two top layers and two microphones need about 1.3 Mb/s): she gets
  *   lower layers of Linus than Ada, who has no cap, and her video keeps coming.
  *
  * And which layers a publisher sends: Linus's uplink is policed to 400 kbit/s (what goes over is dropped, so the
@@ -26,16 +25,9 @@ import { layerCaps, recordPeerConnections, sentLayers } from '../support/peer-co
 import { expectCommitted, expectDecoding, inCallWithJanus, watchGaps } from '../support/relayed';
 import type { Page } from '@playwright/test';
 
-/** Windows whose remote tiles need a 720p picture (short side over 360 px), and small ones. */
-const BIG = { width: 1600, height: 1000 };
+const BIG = { width: 1280, height: 720 };
 const SMALL = { width: 480, height: 320 };
-/** Linus's camera in Chromium: 720p, what the app asks for while it publishes to the SFU. */
-const LINUS_CAMERA = { width: 1280, height: 720, fps: 15, frames: 30 };
-/**
- * The width of Linus's top layer. Firefox's fake camera keeps the size it was opened at (640x360, the mesh's):
- * it ignores `applyConstraints` asking for more, so in Firefox the top layer is 640 wide.
- */
-const topWidth = (kind: 'chromium' | 'firefox') => (kind === 'firefox' ? 640 : LINUS_CAMERA.width);
+const TOP_WIDTH = CAPPED_TEST_VIDEO.width;
 
 /** The width `page` decodes `id`'s camera at, once a second for `seconds`. */
 async function widthsOver(page: Page, id: number, seconds: number): Promise<number[]> {
@@ -49,13 +41,13 @@ async function widthsOver(page: Page, id: number, seconds: number): Promise<numb
 
 /**
  * Ada, Grace (Chromium) and Linus (`kind`, his connections recorded) in `room`, relayed, each decoding the two
- * others: 720p camera for Linus, 640x360 for the others, 1600x1000 windows.
+ * others: 640x360 cameras, 1280x720 windows.
  */
 async function threeRelayed(net: Topology, room: string, kind: 'chromium' | 'firefox') {
   const opts = { video: CAPPED_TEST_VIDEO, viewport: BIG };
   const ada = await joinInNamespace(net, 0, 'Ada', room, opts);
   const grace = await joinInNamespace(net, 1, 'Grace', room, opts);
-  const linus = await joinInNamespace(net, 2, 'Linus', room, { ...opts, video: LINUS_CAMERA, firefoxFps: LINUS_CAMERA.fps, browser: kind, beforeJoin: recordPeerConnections });
+  const linus = await joinInNamespace(net, 2, 'Linus', room, { ...opts, browser: kind, beforeJoin: recordPeerConnections });
   const people = [ada, grace, linus];
   // (watchGaps also gives expectDecoding its frame counter.)
   for (const p of people) await watchGaps(p.p.page);
@@ -68,7 +60,6 @@ test.describe('Relayed mode: layers', () => {
   test.describe.configure({ timeout: 240_000 });
 
   test('a receiver gets the layer its tile needs, and a lower one when its downlink cannot carry more', async ({ kind }, testInfo) => {
-    const TOP_WIDTH = topWidth(kind);
     await inCallWithJanus(testInfo, ['--relay-above', '2'], async (net) => {
       const { ada, grace, linus } = await threeRelayed(net, 'relayed-layers', kind);
 
@@ -119,7 +110,6 @@ test.describe('Relayed mode: layers', () => {
 
   test('a publisher whose uplink loses packets turns its top layer off, and on again once it clears; its loss does not lower what others receive', async ({ kind }, testInfo) => {
     test.setTimeout(360_000);
-    const TOP_WIDTH = topWidth(kind);
     await inCallWithJanus(testInfo, ['--relay-above', '2'], async (net) => {
       const { ada, grace, linus } = await threeRelayed(net, 'relayed-uplink', kind);
       const widthAtAda = async (id: number) => (await remoteVideoWidths(ada.p.page))[String(id)];
@@ -155,8 +145,7 @@ test.describe('Relayed mode: layers', () => {
         await ada.p.page.waitForTimeout(1_000);
       }
       console.log(`Linus losing 50 %: his layers ${await caps()}; Grace's width at Ada over 20 s: ${graceAtAda.join(' ')}; Linus's: ${await widthAtAda(linus.id)}`);
-      // Grace's camera is 640x360: her top layer is its own size.
-      expect(Math.min(...graceAtAda), "one publisher's loss does not lower what Ada gets of the others").toBe(CAPPED_TEST_VIDEO.width);
+      expect(Math.min(...graceAtAda), "one publisher's loss does not lower what Ada gets of the others").toBe(TOP_WIDTH);
       // Half his packets lost, Linus's picture may freeze (a switch of layers waits for a whole key frame);
       // Grace's does not, and his comes back once his uplink does.
       await expectDecoding(ada.p.page, [grace.id], 'Ada while Linus loses');

@@ -20,7 +20,6 @@ use futures::StreamExt;
 use leptos::logging::warn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use nonstop_core::adaptation::camera_capture;
 use nonstop_core::call::{CallEffect, CallState, LinkObservation, Presence, Topology};
 use nonstop_core::janus::RoomAccess;
 use nonstop_core::layout::TileId;
@@ -45,7 +44,7 @@ use super::transport::{MediaTransport, TransportEvent};
 use super::view::{AdaptationView, CallView};
 use crate::platform::clock::{now, sleep_until};
 use crate::platform::listener::EventListener;
-use crate::platform::media::{self, LocalMedia, MediaStream};
+use crate::platform::media::{LocalMedia, MediaStream};
 use crate::platform::screen::ScreenTrack;
 use crate::platform::signaling::{self, ReceiveError, SignalingReceiver, SignalingSender};
 use crate::platform::{debug_hook, page, random_seed as seed};
@@ -436,8 +435,6 @@ impl Inner {
         if let Some(relayed) = self.relayed.take() {
             relayed.close();
         }
-        // A camera kept for the next call (or the pre-join screen) is a mesh one again.
-        media::ask_camera_size(self.local.borrow().video.as_ref(), camera_capture(false));
         self.wake.close_channel();
         self.events.close_channel();
         self.view.clear();
@@ -474,10 +471,6 @@ impl Inner {
                 relayed.close();
             }
         }
-        media::ask_camera_size(
-            self.local.borrow().video.as_ref(),
-            camera_capture(self.relayed.borrow().is_some()),
-        );
         if let Some(relayed) = self.relayed.borrow().as_ref() {
             relayed.set_peers(&peers, &parked);
         }

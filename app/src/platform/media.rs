@@ -2,9 +2,7 @@
 //! can fail told apart, so the pre-join screen can say what is wrong and joining still
 //! works without one or both devices.
 
-use std::cell::Cell;
-
-use nonstop_core::adaptation::{Resolution, CAMERA_CAPTURE};
+use nonstop_core::adaptation::CAMERA_CAPTURE;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::MediaStreamConstraints;
@@ -13,45 +11,13 @@ pub use web_sys::{MediaStream, MediaStreamTrack};
 use super::devices::{self, DeviceKind};
 use super::{js_error_name, js_error_text};
 
-thread_local! {
-    /// The camera size asked for now (core's `camera_capture`): what a camera opened
-    /// now (another device, say) is asked for too.
-    static CAPTURE: Cell<Resolution> = const { Cell::new(CAMERA_CAPTURE) };
-}
-
 /// The camera constraints, as JSON: the size core's adaptation and simulcast layers
-/// count on (see [`ask_camera_size`]), at a frame rate that looks fluid.
+/// count on ([`CAMERA_CAPTURE`]), at a frame rate that looks fluid.
 pub(crate) fn video_constraints() -> String {
-    let size = CAPTURE.with(Cell::get);
     format!(
         r#"{{"width":{{"ideal":{}}},"height":{{"ideal":{}}},"frameRate":{{"ideal":24,"max":30}}}}"#,
-        size.width, size.height
+        CAMERA_CAPTURE.width, CAMERA_CAPTURE.height
     )
-}
-
-/// Asks `camera` (if any) for `size` when it is not what was asked last (`ideal`: a
-/// camera that cannot give it gives what it can), and asks cameras opened later for it.
-pub fn ask_camera_size(camera: Option<&MediaStreamTrack>, size: Resolution) {
-    if CAPTURE.with(|c| c.replace(size)) == size {
-        return;
-    }
-    let Some(camera) = camera else {
-        return;
-    };
-    let constraints = js_sys::JSON::parse(&video_constraints()).expect("video constraints");
-    let Ok(asked) = camera.apply_constraints_with_constraints(constraints.unchecked_ref()) else {
-        return;
-    };
-    wasm_bindgen_futures::spawn_local(async move {
-        if let Err(e) = JsFuture::from(asked).await {
-            leptos::logging::warn!(
-                "camera: cannot change its size to {}x{}: {}",
-                size.width,
-                size.height,
-                js_error_text(&e)
-            );
-        }
-    });
 }
 
 /// The local tracks. Either may be missing (denied, no device): the call then still

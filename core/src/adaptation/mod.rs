@@ -62,20 +62,3 @@ pub use uplink_report::UplinkReporter;
 /// sharp tile at about 200 kb/s per peer, and cheap enough to encode once per peer in
 /// a mesh. Simulcast layers in relayed mode are fractions of it.
 pub const CAMERA_CAPTURE: Resolution = Resolution::new(640, 360);
-
-/// The camera size asked for while we publish to the SFU: its simulcast layers are
-/// this, its half and its quarter (720p, 360p, 180p). Encoded once for the whole call
-/// rather than once per peer, so a big tile (the stage, a speaker) can be sharp.
-pub const RELAYED_CAMERA_CAPTURE: Resolution = Resolution::new(1280, 720);
-
-/// The camera size to ask for now: [`RELAYED_CAMERA_CAPTURE`] while we publish to the
-/// SFU (from the moment the relayed path is built until it is closed), else
-/// [`CAMERA_CAPTURE`]. The mesh's ladder scales from whatever the camera gives, so
-/// mesh links sent during a switch adapt to the bigger picture by themselves.
-pub fn camera_capture(publishing_to_sfu: bool) -> Resolution {
-    if publishing_to_sfu {
-        RELAYED_CAMERA_CAPTURE
-    } else {
-        CAMERA_CAPTURE
-    }
-}

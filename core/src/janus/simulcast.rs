@@ -1,12 +1,10 @@
 //! The three layers a publisher sends and which one a receiver takes. Layers are
-//! relative to the camera: the app asks for [`RELAYED_CAMERA_CAPTURE`] (720p) while it
-//! publishes to the SFU, so 180p / 360p / 720p (a camera that gives less makes each
-//! layer smaller). Bit rates follow the mesh's ladder (`good_bitrate`: about 100, 200
-//! and 570 kb/s look good at 180p, 360p and 720p at 30 fps).
+//! relative to the camera: with a 720p camera they are about 180p, 360p and 720p;
+//! the app asks for [`CAMERA_CAPTURE`] (360p), so 90p / 180p / 360p.
 
 use super::client::Layer;
 use super::downlink::AUDIO_RATE;
-use crate::adaptation::{Bitrate, ReceiverHint, RELAYED_CAMERA_CAPTURE};
+use crate::adaptation::{Bitrate, ReceiverHint, CAMERA_CAPTURE};
 
 /// One simulcast encoding, as the publisher's `sendEncodings` name it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,21 +28,21 @@ pub const LAYERS: [SimulcastLayer; 3] = [
         rid: "f",
         scale_down_by: 1.0,
         max_bitrate: Bitrate::kbps(1_500),
-        typical: Bitrate::kbps(800),
-        worth: Bitrate::kbps(500),
+        typical: Bitrate::kbps(600),
+        worth: Bitrate::kbps(250),
     },
     SimulcastLayer {
         rid: "h",
         scale_down_by: 2.0,
         max_bitrate: Bitrate::kbps(500),
-        typical: Bitrate::kbps(300),
-        worth: Bitrate::kbps(180),
+        typical: Bitrate::kbps(250),
+        worth: Bitrate::kbps(120),
     },
     SimulcastLayer {
         rid: "q",
         scale_down_by: 4.0,
-        max_bitrate: Bitrate::kbps(200),
-        typical: Bitrate::kbps(120),
+        max_bitrate: Bitrate::kbps(150),
+        typical: Bitrate::kbps(100),
         // Sent whatever is left: this is only its lowest cap.
         worth: Bitrate::kbps(30),
     },
@@ -87,7 +85,7 @@ pub fn layer_caps(budget: Option<Bitrate>) -> [LayerCap; 3] {
 /// asks for. A receiver cannot know a publisher's real camera; one that gives less
 /// only makes every layer smaller than the tile wanted, as it would in the mesh.
 fn short_side(index: usize) -> f64 {
-    f64::from(RELAYED_CAMERA_CAPTURE.short_side()) / LAYERS[LAYERS.len() - 1 - index].scale_down_by
+    f64::from(CAMERA_CAPTURE.short_side()) / LAYERS[LAYERS.len() - 1 - index].scale_down_by
 }
 
 /// The layer a tile needs: the smallest whose picture is at least the tile's size,
@@ -121,16 +119,10 @@ mod tests {
 
     #[test]
     fn a_tile_gets_the_smallest_layer_that_fills_it() {
-        // Layers of a 1280x720 camera: 320x180, 640x360, 1280x720.
-        assert_eq!(
-            (0..3).map(short_side).collect::<Vec<_>>(),
-            [180.0, 360.0, 720.0]
-        );
+        // Layers of a 640x360 camera: 160x90, 320x180, 640x360.
         assert_eq!(layer_for(shown(160, 90)).map(|l| l.substream), Some(0));
-        assert_eq!(layer_for(shown(320, 180)).map(|l| l.substream), Some(0));
-        assert_eq!(layer_for(shown(400, 200)).map(|l| l.substream), Some(1));
-        assert_eq!(layer_for(shown(640, 360)).map(|l| l.substream), Some(1));
-        assert_eq!(layer_for(shown(1000, 400)).map(|l| l.substream), Some(2));
+        assert_eq!(layer_for(shown(320, 180)).map(|l| l.substream), Some(1));
+        assert_eq!(layer_for(shown(640, 200)).map(|l| l.substream), Some(2));
         assert_eq!(layer_for(shown(1280, 720)).map(|l| l.substream), Some(2));
         assert_eq!(layer_for(shown(3840, 2160)).map(|l| l.substream), Some(2));
         assert_eq!(layer_for(shown(0, 0)), None);
@@ -158,13 +150,12 @@ mod tests {
             unlimited
         );
         assert_eq!(caps(5_000), unlimited);
-        // Top first to go: 40 for audio, 200 the lowest, 500 the middle, 500 short.
-        assert_eq!(caps(1_239), [(false, 1500), (true, 500), (true, 200)]);
-        assert_eq!(caps(1_240), [(true, 500), (true, 500), (true, 200)]);
+        // Top first to go: 40 for audio, 150 the lowest, 500 the middle, 250 short.
+        assert_eq!(caps(939), [(false, 1500), (true, 500), (true, 150)]);
+        assert_eq!(caps(940), [(true, 250), (true, 500), (true, 150)]);
         // The middle one takes what is left, down to its worth.
-        assert_eq!(caps(500), [(false, 1500), (true, 260), (true, 200)]);
-        assert_eq!(caps(420), [(false, 1500), (true, 180), (true, 200)]);
-        assert_eq!(caps(419), [(false, 1500), (false, 500), (true, 200)]);
+        assert_eq!(caps(400), [(false, 1500), (true, 210), (true, 150)]);
+        assert_eq!(caps(309), [(false, 1500), (false, 500), (true, 150)]);
         // The lowest is always sent, at what is left.
         assert_eq!(caps(120), [(false, 1500), (false, 500), (true, 80)]);
         assert_eq!(caps(10), [(false, 1500), (false, 500), (true, 30)]);
